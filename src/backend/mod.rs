@@ -1,0 +1,90 @@
+//! The seam between the harness and a communication library.
+//!
+//! A backend owns its buffers (host memory for MPI, device memory for NCCL/HCCL) and
+//! times its own calls, because only it knows how: `MPI_Wtime` around a blocking call, or
+//! device events on a stream. The harness never touches a buffer except through
+//! `write`/`read`, so the same fill, check and statistics serve every library.
+
+use crate::coll::{CollKind, Counts};
+use crate::error::Result;
+use crate::types::{DataType, ReduceOp};
+use serde::Serialize;
+
+#[cfg(feature = "mpi")]
+pub mod mpi;
+
+/// One collective call, fully described.
+#[derive(Clone, Copy, Debug)]
+pub struct Call {
+    pub coll: CollKind,
+    pub counts: Counts,
+    pub dtype: DataType,
+    pub op: ReduceOp,
+    pub root: usize,
+    pub in_place: bool,
+}
+
+/// How a backend carries out a reduction op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpImpl {
+    Native,
+    /// avg done as sum then a scale by 1/n on each rank; labelled so in results.
+    SumThenScale,
+}
+
+/// Buffers of one call: two for out-of-place, one shared for in-place.
+pub enum Bufs<'a, B> {
+    Separate { send: &'a mut B, recv: &'a mut B },
+    InPlace(&'a mut B),
+}
+
+/// What a backend says about itself for the run metadata.
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
+pub struct BackendInfo {
+    pub name: String,
+    /// Library that moved the data, e.g. "Open MPI", "NCCL", "HCCL".
+    pub library: String,
+    pub version: String,
+    /// This rank's device, e.g. "host" or "NVIDIA H200 (0000:1b:00.0)".
+    pub device: String,
+}
+
+pub trait Backend {
+    type Buf;
+
+    fn info(&self) -> BackendInfo;
+
+    /// Whether `coll` can run with `dtype` and `op` (op is ignored for collectives without
+    /// one); the error names what is missing.
+    fn support(&self, coll: CollKind, dtype: DataType, op: ReduceOp) -> Result<OpImpl>;
+
+    /// Bytes a rank may allocate, when the backend can tell; used to refuse sizes that do
+    /// not fit before anything is allocated.
+    fn memory_available(&self) -> Option<u64>;
+
+    fn alloc(&mut self, bytes: usize) -> Result<Self::Buf>;
+    fn write(&mut self, buf: &mut Self::Buf, offset: usize, data: &[u8]) -> Result<()>;
+    fn read(&mut self, buf: &Self::Buf, offset: usize, out: &mut [u8]) -> Result<()>;
+
+    /// Element offsets of the input and of the output inside the one in-place buffer.
+    /// The default is NCCL's convention (nccl-tests): a rank's own block sits at
+    /// `rank × count` where the other side is the n-block buffer.
+    fn in_place_offsets(&self, call: &Call, rank: usize) -> (usize, usize) {
+        let c = call.counts.count;
+        match call.coll {
+            CollKind::AllGather | CollKind::Gather => (rank * c, 0),
+            CollKind::ReduceScatter | CollKind::Scatter => (0, rank * c),
+            _ => (0, 0),
+        }
+    }
+
+    /// Runs `iters` calls back to back and returns each one's duration in seconds,
+    /// measured as the library's users would (wall clock around a blocking call, or
+    /// device events). Every call completes before this returns.
+    fn run_timed(&mut self, call: &Call, bufs: Bufs<'_, Self::Buf>, iters: usize)
+        -> Result<Vec<f64>>;
+
+    /// Waits until all work issued on this rank is complete.
+    fn synchronize(&mut self) -> Result<()>;
+}

@@ -1,0 +1,29 @@
+//! reduce_scatter: rank r ends with block r of the reduction of all inputs.
+//!
+//! Bus factor (n−1)/n: the mirror image of all_gather; algbw counts the whole input
+//! (count × n).
+use super::{per_rank, CollKind, Collective, Counts, Source};
+
+pub struct ReduceScatter;
+
+impl Collective for ReduceScatter {
+    fn kind(&self) -> CollKind {
+        CollKind::ReduceScatter
+    }
+    fn counts(&self, bytes: usize, elem: usize, n: usize) -> Counts {
+        let count = per_rank(bytes, elem, n);
+        Counts { count, send: count * n, recv: count }
+    }
+    fn algbw_bytes(&self, c: Counts, elem: usize, n: usize) -> f64 {
+        (c.count * elem * n) as f64
+    }
+    fn bus_factor(&self, n: usize) -> f64 {
+        (n as f64 - 1.0) / n as f64
+    }
+    fn has_op(&self) -> bool {
+        true
+    }
+    fn source(&self, r: usize, _n: usize, _root: usize, c: Counts, j: usize) -> Source {
+        Source::Reduce { index: r * c.count + j }
+    }
+}

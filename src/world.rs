@@ -1,0 +1,291 @@
+//! Who we are in the job: rank, size, node, local rank, and the few control-plane
+//! exchanges the harness needs (agreeing on iteration counts, gathering per-rank times,
+//! broadcasting a vendor's unique id). Data-plane traffic never goes through here.
+//!
+//! Under a launcher this is MPI (OpenMPI, MPICH, `srun` via PMI); without one, or in a
+//! build without the `mpi` feature, it is a world of one process.
+
+use crate::error::{BenchError, Result};
+
+pub trait World {
+    fn rank(&self) -> usize;
+    fn size(&self) -> usize;
+    /// Rank among the processes on this node (shared-memory split of the world).
+    fn local_rank(&self) -> usize;
+    fn local_size(&self) -> usize;
+    fn hostname(&self) -> &str;
+    fn barrier(&self);
+    /// Broadcast `buf` from `root`; every rank passes a buffer of the same length.
+    fn broadcast_bytes(&self, root: usize, buf: &mut [u8]);
+    /// Every rank's `data` (any length), on rank 0 only.
+    fn gather_bytes(&self, data: &[u8]) -> Option<Vec<Vec<u8>>>;
+    fn allreduce_max(&self, v: f64) -> f64;
+    /// Ends every rank of the job at once (used when a collective hangs or a rank fails
+    /// alone). Safe to call from the watchdog thread.
+    fn aborter(&self) -> Aborter;
+    /// Name and version of the MPI library, if any.
+    fn mpi_library(&self) -> Option<String>;
+}
+
+/// Ends the job; `Send` so the timeout watchdog can hold one.
+#[derive(Clone, Copy)]
+pub struct Aborter {
+    abort_fn: fn(i32) -> !,
+}
+
+impl Aborter {
+    pub fn abort(&self, code: i32) -> ! {
+        (self.abort_fn)(code)
+    }
+}
+
+/// Every rank's value of `data` on every rank (gather to 0, then broadcast).
+pub fn allgather_bytes(world: &dyn World, data: &[u8]) -> Vec<Vec<u8>> {
+    let gathered = world.gather_bytes(data);
+    let mut blob = gathered
+        .map(|v| serde_json::to_vec(&v).expect("serialize"))
+        .unwrap_or_default();
+    let mut len = (blob.len() as u64).to_le_bytes();
+    world.broadcast_bytes(0, &mut len);
+    blob.resize(u64::from_le_bytes(len) as usize, 0);
+    world.broadcast_bytes(0, &mut blob);
+    serde_json::from_slice(&blob).expect("deserialize")
+}
+
+/// Ranks the launcher meant to start, read from its environment (OpenMPI, MPICH/Hydra,
+/// PMIx, Slurm). Used to catch a binary built against another MPI, which then sees itself
+/// as a lone rank N times over.
+pub fn launcher_size() -> Option<(usize, &'static str)> {
+    const VARS: [&str; 5] = [
+        "OMPI_COMM_WORLD_SIZE",
+        "PMI_SIZE",
+        "PMIX_SIZE",
+        "MPI_LOCALNRANKS",
+        "SLURM_STEP_NUM_TASKS",
+    ];
+    for v in VARS {
+        if v == "MPI_LOCALNRANKS" {
+            continue; // per node only; PMI_SIZE covers Hydra
+        }
+        if let Some(n) = std::env::var(v).ok().and_then(|s| s.parse().ok()) {
+            // srun sets SLURM_STEP_NUM_TASKS; plain sbatch scripts also export it for the
+            // batch step, where the script itself is one task: only trust it with PROCID.
+            if v == "SLURM_STEP_NUM_TASKS" && std::env::var("SLURM_PROCID").is_err() {
+                continue;
+            }
+            return Some((n, v));
+        }
+    }
+    None
+}
+
+fn check_launcher(world_size: usize, built_with_mpi: bool) -> Result<()> {
+    if let Some((n, var)) = launcher_size() {
+        if n > 1 && world_size == 1 {
+            let why = if built_with_mpi {
+                "this binary's MPI library is not the launcher's (build against the MPI that provides mpirun/srun)"
+            } else {
+                "this binary was built without MPI (--no-default-features); use -g for several devices in one process"
+            };
+            return Err(BenchError::Launch(format!(
+                "launcher started {n} ranks ({var}={n}) but this process sees a world of 1: {why}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// A world of one process.
+pub struct SoloWorld {
+    host: String,
+}
+
+impl SoloWorld {
+    pub fn new() -> Result<Self> {
+        check_launcher(1, false)?;
+        Ok(SoloWorld { host: hostname() })
+    }
+}
+
+fn exit_now(code: i32) -> ! {
+    std::process::exit(code)
+}
+
+impl World for SoloWorld {
+    fn rank(&self) -> usize {
+        0
+    }
+    fn size(&self) -> usize {
+        1
+    }
+    fn local_rank(&self) -> usize {
+        0
+    }
+    fn local_size(&self) -> usize {
+        1
+    }
+    fn hostname(&self) -> &str {
+        &self.host
+    }
+    fn barrier(&self) {}
+    fn broadcast_bytes(&self, _root: usize, _buf: &mut [u8]) {}
+    fn gather_bytes(&self, data: &[u8]) -> Option<Vec<Vec<u8>>> {
+        Some(vec![data.to_vec()])
+    }
+    fn allreduce_max(&self, v: f64) -> f64 {
+        v
+    }
+    fn aborter(&self) -> Aborter {
+        Aborter { abort_fn: exit_now }
+    }
+    fn mpi_library(&self) -> Option<String> {
+        None
+    }
+}
+
+#[cfg(feature = "mpi")]
+pub use mpi_world::MpiWorld;
+
+#[cfg(feature = "mpi")]
+mod mpi_world {
+    use super::*;
+    use mpi::collective::{CommunicatorCollectives, Root};
+    use mpi::datatype::PartitionMut;
+    use mpi::topology::{Communicator, SimpleCommunicator};
+    use mpi::traits::*;
+    use mpi::Count;
+
+    pub struct MpiWorld {
+        // Dropping the universe calls MPI_Finalize; it must outlive every communicator.
+        pub(crate) world: SimpleCommunicator,
+        local: SimpleCommunicator,
+        host: String,
+        library: String,
+        _universe: mpi::environment::Universe,
+    }
+
+    fn mpi_abort(code: i32) -> ! {
+        unsafe {
+            mpi::ffi::MPI_Abort(mpi::ffi::RSMPI_COMM_WORLD, code);
+        }
+        std::process::exit(code)
+    }
+
+    impl MpiWorld {
+        /// Initializes MPI. Asks for MPI_THREAD_MULTIPLE so the timeout watchdog may call
+        /// MPI_Abort from its own thread.
+        pub fn new() -> Result<Self> {
+            let (universe, _level) =
+                mpi::initialize_with_threading(mpi::Threading::Multiple).ok_or_else(|| {
+                    BenchError::Launch("MPI was already initialized".into())
+                })?;
+            let world = universe.world();
+            check_launcher(world.size() as usize, true)?;
+            let local = world.split_shared(world.rank());
+            Ok(MpiWorld {
+                world,
+                local,
+                host: hostname(),
+                library: mpi::environment::library_version()
+                    .unwrap_or_default()
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .trim_end_matches(',')
+                    .to_string(),
+                _universe: universe,
+            })
+        }
+
+        pub fn comm(&self) -> &SimpleCommunicator {
+            &self.world
+        }
+    }
+
+    impl World for MpiWorld {
+        fn rank(&self) -> usize {
+            self.world.rank() as usize
+        }
+        fn size(&self) -> usize {
+            self.world.size() as usize
+        }
+        fn local_rank(&self) -> usize {
+            self.local.rank() as usize
+        }
+        fn local_size(&self) -> usize {
+            self.local.size() as usize
+        }
+        fn hostname(&self) -> &str {
+            &self.host
+        }
+        fn barrier(&self) {
+            self.world.barrier()
+        }
+        fn broadcast_bytes(&self, root: usize, buf: &mut [u8]) {
+            self.world.process_at_rank(root as i32).broadcast_into(buf)
+        }
+        fn gather_bytes(&self, data: &[u8]) -> Option<Vec<Vec<u8>>> {
+            let root = self.world.process_at_rank(0);
+            let len = data.len() as Count;
+            if self.rank() == 0 {
+                let mut lens = vec![0 as Count; self.size()];
+                root.gather_into_root(&len, &mut lens[..]);
+                let displs: Vec<Count> = lens
+                    .iter()
+                    .scan(0, |acc, &l| {
+                        let d = *acc;
+                        *acc += l;
+                        Some(d)
+                    })
+                    .collect();
+                let total: Count = lens.iter().sum();
+                let mut all = vec![0u8; total as usize];
+                {
+                    let mut part = PartitionMut::new(&mut all[..], &lens[..], &displs[..]);
+                    root.gather_varcount_into_root(data, &mut part);
+                }
+                Some(
+                    lens.iter()
+                        .zip(&displs)
+                        .map(|(&l, &d)| all[d as usize..(d + l) as usize].to_vec())
+                        .collect(),
+                )
+            } else {
+                root.gather_into(&len);
+                root.gather_varcount_into(data);
+                None
+            }
+        }
+        fn allreduce_max(&self, v: f64) -> f64 {
+            let mut out = 0.0f64;
+            self.world
+                .all_reduce_into(&v, &mut out, mpi::collective::SystemOperation::max());
+            out
+        }
+        fn aborter(&self) -> Aborter {
+            Aborter { abort_fn: mpi_abort }
+        }
+        fn mpi_library(&self) -> Option<String> {
+            Some(self.library.clone())
+        }
+    }
+}
+
+/// The world this process is in: MPI when built with it, else one process.
+pub fn init() -> Result<Box<dyn World>> {
+    #[cfg(feature = "mpi")]
+    {
+        Ok(Box::new(MpiWorld::new()?))
+    }
+    #[cfg(not(feature = "mpi"))]
+    {
+        Ok(Box::new(SoloWorld::new()?))
+    }
+}
