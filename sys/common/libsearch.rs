@@ -1,0 +1,181 @@
+//! Finding a vendor shared library at run time, shared (through `#[path]`) by nccl-sys and
+//! hccl-sys. The binary is built on machines without CUDA or CANN and must start there,
+//! so nothing is linked: a library is looked for in a fixed order and every place looked
+//! is remembered, because "not found" is only useful when it says where we looked.
+//!
+//! Order: an explicit environment variable (a file, or a folder holding the library),
+//! which wins outright when set; then the dynamic loader's own search (`LD_LIBRARY_PATH`,
+//! the ld.so cache, the system folders); then the caller's list of usual install places.
+
+use std::path::{Path, PathBuf};
+
+/// One place looked and what happened there.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    pub place: String,
+    pub outcome: String,
+}
+
+/// What to look for and where.
+pub struct Spec<'a> {
+    /// Environment variable naming the library file or its folder.
+    pub env_var: &'a str,
+    /// File names to try, best first (e.g. `libnccl.so.2`, `libnccl.so`).
+    pub names: &'a [&'a str],
+    /// Usual install folders, in order; duplicates and missing folders are fine.
+    pub dirs: Vec<PathBuf>,
+}
+
+/// A loaded library and the file it came from.
+pub struct Found {
+    pub lib: libloading::Library,
+    /// The file as we named it (a path, or a bare soname the loader resolved).
+    pub requested: String,
+}
+
+/// Looks for the library; on failure returns every place looked, in order.
+pub fn search(spec: &Spec<'_>) -> Result<Found, Vec<Attempt>> {
+    let mut tried = Vec::new();
+    match std::env::var_os(spec.env_var) {
+        Some(v) if !v.is_empty() => {
+            let p = PathBuf::from(&v);
+            let files: Vec<PathBuf> = if p.is_dir() {
+                spec.names.iter().map(|n| p.join(n)).collect()
+            } else {
+                vec![p.clone()]
+            };
+            for f in files {
+                match try_file(&f) {
+                    Ok(lib) => {
+                        return Ok(Found {
+                            lib,
+                            requested: f.display().to_string(),
+                        })
+                    }
+                    Err(why) => tried.push(Attempt {
+                        place: format!("${}={}", spec.env_var, f.display()),
+                        outcome: why,
+                    }),
+                }
+            }
+            // An explicit choice that fails is an error, not a hint to look elsewhere.
+            return Err(tried);
+        }
+        _ => tried.push(Attempt {
+            place: format!("${}", spec.env_var),
+            outcome: "unset".into(),
+        }),
+    }
+    for name in spec.names {
+        // A bare name: dlopen searches LD_LIBRARY_PATH, the ld.so cache and system folders.
+        match unsafe { libloading::Library::new(name) } {
+            Ok(lib) => {
+                return Ok(Found {
+                    lib,
+                    requested: (*name).to_string(),
+                })
+            }
+            Err(e) => tried.push(Attempt {
+                place: format!(
+                    "dynamic loader path for {name} (LD_LIBRARY_PATH={}, ld.so cache)",
+                    std::env::var("LD_LIBRARY_PATH").unwrap_or_default()
+                ),
+                outcome: short_dl_error(&e.to_string()),
+            }),
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for dir in &spec.dirs {
+        if !seen.insert(dir.clone()) {
+            continue;
+        }
+        let mut any = false;
+        for name in spec.names {
+            let f = dir.join(name);
+            if f.exists() {
+                any = true;
+                match try_file(&f) {
+                    Ok(lib) => {
+                        return Ok(Found {
+                            lib,
+                            requested: f.display().to_string(),
+                        })
+                    }
+                    Err(why) => tried.push(Attempt {
+                        place: f.display().to_string(),
+                        outcome: why,
+                    }),
+                }
+            }
+        }
+        if !any {
+            tried.push(Attempt {
+                place: dir.display().to_string(),
+                outcome: "absent".into(),
+            });
+        }
+    }
+    Err(tried)
+}
+
+fn try_file(f: &Path) -> Result<libloading::Library, String> {
+    if !f.exists() {
+        return Err("no such file".into());
+    }
+    unsafe { libloading::Library::new(f) }.map_err(|e| short_dl_error(&e.to_string()))
+}
+
+/// dlerror text without the repeated file name libloading puts in front.
+fn short_dl_error(e: &str) -> String {
+    let e = e.trim();
+    match e.rsplit_once(": ") {
+        Some((_, tail)) if !tail.is_empty() => tail.to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// All attempts on one line: `place (outcome); place (outcome)`.
+pub fn describe(tried: &[Attempt]) -> String {
+    tried
+        .iter()
+        .map(|a| format!("{} ({})", a.place, a.outcome))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The file a loaded symbol lives in, as the dynamic loader resolved it.
+pub fn file_of_symbol(addr: *const std::ffi::c_void) -> Option<PathBuf> {
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    if unsafe { libc::dladdr(addr, &mut info) } == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    let s = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) };
+    let p = PathBuf::from(s.to_string_lossy().into_owned());
+    Some(std::fs::canonicalize(&p).unwrap_or(p))
+}
+
+/// `<base>/<entry>/<rest>` for every entry of `base` whose name starts with `prefix`
+/// (a one-level glob such as `lib/python3*/site-packages`), sorted.
+pub fn expand(base: &Path, prefix: &str, rest: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(base)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+                .map(|e| e.path().join(rest))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// This machine's host name, for error messages that must say where they happened.
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    if !ok {
+        return "unknown-host".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}

@@ -1,0 +1,400 @@
+//! Communicators and the unique id that creates them, released on drop.
+
+use crate::libsearch;
+use crate::result::{NcclError, NcclResult};
+use crate::sys;
+use crate::NcclLib;
+use std::cell::Cell;
+use std::os::raw::c_void;
+
+/// Size of `ncclUniqueId`, what rank 0 broadcasts to the others.
+pub const UNIQUE_ID_BYTES: usize = 128;
+const _: () = assert!(std::mem::size_of::<sys::ncclUniqueId>() == UNIQUE_ID_BYTES);
+
+/// The opaque id rank 0 creates and every rank passes to `ncclCommInitRank`.
+#[derive(Clone, Copy)]
+pub struct UniqueId(pub sys::ncclUniqueId);
+
+impl UniqueId {
+    /// `ncclGetUniqueId` (works without a GPU: it only opens a bootstrap socket).
+    pub fn new(lib: &NcclLib) -> NcclResult<Self> {
+        let mut id = sys::ncclUniqueId {
+            internal: [0; UNIQUE_ID_BYTES],
+        };
+        lib.check(
+            "ncclGetUniqueId",
+            unsafe { lib.raw.ncclGetUniqueId(&mut id) },
+            std::ptr::null_mut(),
+        )?;
+        Ok(UniqueId(id))
+    }
+
+    pub fn to_bytes(&self) -> [u8; UNIQUE_ID_BYTES] {
+        self.0.internal.map(|c| c as u8)
+    }
+
+    /// From the bytes another rank sent; `b` must be [`UNIQUE_ID_BYTES`] long.
+    pub fn from_bytes(b: &[u8]) -> Self {
+        let mut id = sys::ncclUniqueId {
+            internal: [0; UNIQUE_ID_BYTES],
+        };
+        for (d, s) in id.internal.iter_mut().zip(b) {
+            *d = *s as std::os::raw::c_char;
+        }
+        UniqueId(id)
+    }
+}
+
+/// One rank's communicator. Dropping it destroys it, or aborts it if a call on it failed
+/// (a communicator in error may hang in `ncclCommDestroy`).
+pub struct Comm {
+    lib: &'static NcclLib,
+    raw: sys::ncclComm_t,
+    rank: usize,
+    nranks: usize,
+    failed: Cell<bool>,
+}
+
+/// `ncclGroupStart` .. `ncclGroupEnd`; ended on drop if [`Group::end`] was not called.
+pub struct Group {
+    lib: &'static NcclLib,
+    open: bool,
+}
+
+impl Group {
+    pub fn start(lib: &'static NcclLib) -> NcclResult<Group> {
+        lib.check(
+            "ncclGroupStart",
+            unsafe { lib.raw.ncclGroupStart() },
+            std::ptr::null_mut(),
+        )?;
+        Ok(Group { lib, open: true })
+    }
+
+    pub fn end(mut self) -> NcclResult<()> {
+        self.open = false;
+        self.lib.check(
+            "ncclGroupEnd",
+            unsafe { self.lib.raw.ncclGroupEnd() },
+            std::ptr::null_mut(),
+        )
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if self.open {
+            unsafe { self.lib.raw.ncclGroupEnd() };
+        }
+    }
+}
+
+impl Comm {
+    /// `ncclCommInitRank`. The caller must have made the rank's CUDA device current.
+    pub fn init_rank(
+        lib: &'static NcclLib,
+        nranks: usize,
+        id: &UniqueId,
+        rank: usize,
+    ) -> NcclResult<Comm> {
+        let mut raw: sys::ncclComm_t = std::ptr::null_mut();
+        let rc = unsafe {
+            lib.raw
+                .ncclCommInitRank(&mut raw, nranks as i32, id.0, rank as i32)
+        };
+        lib.check("ncclCommInitRank", rc, raw)
+            .map_err(|e| e.with_rank(rank))?;
+        Ok(Comm {
+            lib,
+            raw,
+            rank,
+            nranks,
+            failed: Cell::new(false),
+        })
+    }
+
+    /// `ncclCommInitAll`: one process, one communicator per device in `devices`.
+    pub fn init_all(lib: &'static NcclLib, devices: &[i32]) -> NcclResult<Vec<Comm>> {
+        let mut raws: Vec<sys::ncclComm_t> = vec![std::ptr::null_mut(); devices.len()];
+        let rc = unsafe {
+            lib.raw
+                .ncclCommInitAll(raws.as_mut_ptr(), devices.len() as i32, devices.as_ptr())
+        };
+        lib.check("ncclCommInitAll", rc, std::ptr::null_mut())?;
+        let n = devices.len();
+        Ok(raws
+            .into_iter()
+            .enumerate()
+            .map(|(rank, raw)| Comm {
+                lib,
+                raw,
+                rank,
+                nranks: n,
+                failed: Cell::new(false),
+            })
+            .collect())
+    }
+
+    pub fn raw(&self) -> sys::ncclComm_t {
+        self.raw
+    }
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
+    pub fn nranks(&self) -> usize {
+        self.nranks
+    }
+    pub fn lib(&self) -> &'static NcclLib {
+        self.lib
+    }
+
+    /// Checks a code returned by a call on this communicator; a failure marks the
+    /// communicator for abort on drop.
+    pub fn check(&self, call: &'static str, code: sys::ncclResult_t) -> NcclResult<()> {
+        self.lib.check(call, code, self.raw).map_err(|e| {
+            self.failed.set(true);
+            e.with_rank(self.rank)
+        })
+    }
+
+    /// `ncclCommGetAsyncError`: an error raised by the network or a peer after the
+    /// call that caused it returned.
+    pub fn async_error(&self) -> NcclResult<()> {
+        let mut e: sys::ncclResult_t = sys::ncclSuccess;
+        self.check("ncclCommGetAsyncError", unsafe {
+            self.lib.raw.ncclCommGetAsyncError(self.raw, &mut e)
+        })?;
+        if e == sys::ncclInProgress {
+            return Ok(());
+        }
+        self.check("asynchronous operation", e)
+    }
+
+    fn absent(&self, call: &'static str, since: &str) -> NcclError {
+        NcclError {
+            call,
+            code: sys::ncclInvalidUsage,
+            message: format!(
+                "not in NCCL {} at {} (needs {since})",
+                self.lib.version(),
+                self.lib.path.display()
+            ),
+            detail: None,
+            rank: Some(self.rank),
+            host: libsearch::hostname(),
+        }
+    }
+
+    /// # Safety
+    /// `send`/`recv` must be device memory of `count` elements on this rank's device,
+    /// `stream` a live stream of that device.
+    pub unsafe fn all_reduce(
+        &self,
+        send: *const c_void,
+        recv: *mut c_void,
+        count: usize,
+        dtype: sys::ncclDataType_t,
+        op: sys::ncclRedOp_t,
+        stream: sys::cudaStream_t,
+    ) -> NcclResult<()> {
+        self.check(
+            "ncclAllReduce",
+            self.lib
+                .raw
+                .ncclAllReduce(send, recv, count, dtype, op, self.raw, stream),
+        )
+    }
+
+    /// # Safety
+    /// As [`Comm::all_reduce`].
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn reduce(
+        &self,
+        send: *const c_void,
+        recv: *mut c_void,
+        count: usize,
+        dtype: sys::ncclDataType_t,
+        op: sys::ncclRedOp_t,
+        root: usize,
+        stream: sys::cudaStream_t,
+    ) -> NcclResult<()> {
+        self.check(
+            "ncclReduce",
+            self.lib
+                .raw
+                .ncclReduce(send, recv, count, dtype, op, root as i32, self.raw, stream),
+        )
+    }
+
+    /// # Safety
+    /// As [`Comm::all_reduce`].
+    pub unsafe fn broadcast(
+        &self,
+        send: *const c_void,
+        recv: *mut c_void,
+        count: usize,
+        dtype: sys::ncclDataType_t,
+        root: usize,
+        stream: sys::cudaStream_t,
+    ) -> NcclResult<()> {
+        self.check(
+            "ncclBroadcast",
+            self.lib
+                .raw
+                .ncclBroadcast(send, recv, count, dtype, root as i32, self.raw, stream),
+        )
+    }
+
+    /// # Safety
+    /// `send` holds `count`, `recv` `count × nranks` elements.
+    pub unsafe fn all_gather(
+        &self,
+        send: *const c_void,
+        recv: *mut c_void,
+        count: usize,
+        dtype: sys::ncclDataType_t,
+        stream: sys::cudaStream_t,
+    ) -> NcclResult<()> {
+        self.check(
+            "ncclAllGather",
+            self.lib
+                .raw
+                .ncclAllGather(send, recv, count, dtype, self.raw, stream),
+        )
+    }
+
+    /// # Safety
+    /// `send` holds `count × nranks`, `recv` `count` elements.
+    pub unsafe fn reduce_scatter(
+        &self,
+        send: *const c_void,
+        recv: *mut c_void,
+        count: usize,
+        dtype: sys::ncclDataType_t,
+        op: sys::ncclRedOp_t,
+        stream: sys::cudaStream_t,
+    ) -> NcclResult<()> {
+        self.check(
+            "ncclReduceScatter",
+            self.lib
+                .raw
+                .ncclReduceScatter(send, recv, count, dtype, op, self.raw, stream),
+        )
+    }
+
+    /// `ncclAlltoAll` (2.28+): `count` elements to and from every rank.
+    ///
+    /// # Safety
+    /// `send` and `recv` hold `count × nranks` elements.
+    pub unsafe fn alltoall(
+        &self,
+        send: *const c_void,
+        recv: *mut c_void,
+        count: usize,
+        dtype: sys::ncclDataType_t,
+        stream: sys::cudaStream_t,
+    ) -> NcclResult<()> {
+        match self.lib.raw.ncclAlltoAll {
+            Ok(f) => self.check(
+                "ncclAlltoAll",
+                f(send, recv, count, dtype, self.raw, stream),
+            ),
+            Err(_) => Err(self.absent("ncclAlltoAll", "2.28")),
+        }
+    }
+
+    /// `ncclGather` (2.28+).
+    ///
+    /// # Safety
+    /// `send` holds `count`, `recv` (on root) `count × nranks` elements.
+    pub unsafe fn gather(
+        &self,
+        send: *const c_void,
+        recv: *mut c_void,
+        count: usize,
+        dtype: sys::ncclDataType_t,
+        root: usize,
+        stream: sys::cudaStream_t,
+    ) -> NcclResult<()> {
+        match self.lib.raw.ncclGather {
+            Ok(f) => self.check(
+                "ncclGather",
+                f(send, recv, count, dtype, root as i32, self.raw, stream),
+            ),
+            Err(_) => Err(self.absent("ncclGather", "2.28")),
+        }
+    }
+
+    /// `ncclScatter` (2.28+).
+    ///
+    /// # Safety
+    /// `send` (on root) holds `count × nranks`, `recv` `count` elements.
+    pub unsafe fn scatter(
+        &self,
+        send: *const c_void,
+        recv: *mut c_void,
+        count: usize,
+        dtype: sys::ncclDataType_t,
+        root: usize,
+        stream: sys::cudaStream_t,
+    ) -> NcclResult<()> {
+        match self.lib.raw.ncclScatter {
+            Ok(f) => self.check(
+                "ncclScatter",
+                f(send, recv, count, dtype, root as i32, self.raw, stream),
+            ),
+            Err(_) => Err(self.absent("ncclScatter", "2.28")),
+        }
+    }
+
+    /// # Safety
+    /// `buf` holds `count` elements on this rank's device.
+    pub unsafe fn send(
+        &self,
+        buf: *const c_void,
+        count: usize,
+        dtype: sys::ncclDataType_t,
+        peer: usize,
+        stream: sys::cudaStream_t,
+    ) -> NcclResult<()> {
+        self.check(
+            "ncclSend",
+            self.lib
+                .raw
+                .ncclSend(buf, count, dtype, peer as i32, self.raw, stream),
+        )
+    }
+
+    /// # Safety
+    /// As [`Comm::send`].
+    pub unsafe fn recv(
+        &self,
+        buf: *mut c_void,
+        count: usize,
+        dtype: sys::ncclDataType_t,
+        peer: usize,
+        stream: sys::cudaStream_t,
+    ) -> NcclResult<()> {
+        self.check(
+            "ncclRecv",
+            self.lib
+                .raw
+                .ncclRecv(buf, count, dtype, peer as i32, self.raw, stream),
+        )
+    }
+}
+
+impl Drop for Comm {
+    fn drop(&mut self) {
+        if self.raw.is_null() {
+            return;
+        }
+        unsafe {
+            if self.failed.get() {
+                self.lib.raw.ncclCommAbort(self.raw);
+            } else {
+                self.lib.raw.ncclCommDestroy(self.raw);
+            }
+        }
+    }
+}
