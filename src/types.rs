@@ -243,7 +243,9 @@ impl FromStr for ReduceOp {
             .iter()
             .copied()
             .find(|o| o.name() == l)
-            .ok_or_else(|| format!("unknown reduction op '{s}' (known: sum, prod, max, min, avg, all)"))
+            .ok_or_else(|| {
+                format!("unknown reduction op '{s}' (known: sum, prod, max, min, avg, all)")
+            })
     }
 }
 
@@ -258,22 +260,31 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
                 'M' => 1 << 20,
                 'G' => 1 << 30,
                 'T' => 1 << 40,
-                _ => return Err(format!("malformed size '{s}': unknown suffix '{c}' (use K, M, G, T)")),
+                _ => {
+                    return Err(format!(
+                        "malformed size '{s}': unknown suffix '{c}' (use K, M, G, T)"
+                    ))
+                }
             };
             (&t[..t.len() - 1], m)
         }
         _ => (t, 1),
     };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("malformed size '{s}': expected a number with optional K/M/G/T suffix"))?;
+    let n: u64 = num.parse().map_err(|_| {
+        format!("malformed size '{s}': expected a number with optional K/M/G/T suffix")
+    })?;
     n.checked_mul(mult)
         .ok_or_else(|| format!("malformed size '{s}': too large"))
 }
 
 /// Formats a byte count the way the table header does (e.g. 128M).
 pub fn format_size(b: u64) -> String {
-    for (m, s) in [(1u64 << 40, "T"), (1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")] {
+    for (m, s) in [
+        (1u64 << 40, "T"),
+        (1 << 30, "G"),
+        (1 << 20, "M"),
+        (1 << 10, "K"),
+    ] {
         if b >= m && b % m == 0 {
             return format!("{}{}", b / m, s);
         }
@@ -315,7 +326,13 @@ mod tests {
     #[test]
     fn avg_truncates_integers_rounds_floats() {
         let v = [1.0, 2.0];
-        assert_eq!(ReduceOp::Avg.reduce(DataType::Int32, v.iter().cloned()), 1.0);
-        assert_eq!(ReduceOp::Avg.reduce(DataType::Float, v.iter().cloned()), 1.5);
+        assert_eq!(
+            ReduceOp::Avg.reduce(DataType::Int32, v.iter().cloned()),
+            1.0
+        );
+        assert_eq!(
+            ReduceOp::Avg.reduce(DataType::Float, v.iter().cloned()),
+            1.5
+        );
     }
 }

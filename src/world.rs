@@ -25,6 +25,8 @@ pub trait World {
     fn aborter(&self) -> Aborter;
     /// Name and version of the MPI library, if any.
     fn mpi_library(&self) -> Option<String>;
+    /// For backends that need the concrete world (the MPI backend needs its communicator).
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// Ends the job; `Send` so the timeout watchdog can hold one.
@@ -147,6 +149,9 @@ impl World for SoloWorld {
     fn mpi_library(&self) -> Option<String> {
         None
     }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 #[cfg(feature = "mpi")]
@@ -158,7 +163,6 @@ mod mpi_world {
     use mpi::collective::{CommunicatorCollectives, Root};
     use mpi::datatype::PartitionMut;
     use mpi::topology::{Communicator, SimpleCommunicator};
-    use mpi::traits::*;
     use mpi::Count;
 
     pub struct MpiWorld {
@@ -181,10 +185,8 @@ mod mpi_world {
         /// Initializes MPI. Asks for MPI_THREAD_MULTIPLE so the timeout watchdog may call
         /// MPI_Abort from its own thread.
         pub fn new() -> Result<Self> {
-            let (universe, _level) =
-                mpi::initialize_with_threading(mpi::Threading::Multiple).ok_or_else(|| {
-                    BenchError::Launch("MPI was already initialized".into())
-                })?;
+            let (universe, _level) = mpi::initialize_with_threading(mpi::Threading::Multiple)
+                .ok_or_else(|| BenchError::Launch("MPI was already initialized".into()))?;
             let world = universe.world();
             check_launcher(world.size() as usize, true)?;
             let local = world.split_shared(world.rank());
@@ -197,8 +199,10 @@ mod mpi_world {
                     .lines()
                     .next()
                     .unwrap_or("")
+                    .split(',')
+                    .next()
+                    .unwrap_or("")
                     .trim()
-                    .trim_end_matches(',')
                     .to_string(),
                 _universe: universe,
             })
@@ -232,6 +236,10 @@ mod mpi_world {
             self.world.process_at_rank(root as i32).broadcast_into(buf)
         }
         fn gather_bytes(&self, data: &[u8]) -> Option<Vec<Vec<u8>>> {
+            // Never send an empty slice: its dangling pointer (0x1) is OpenMPI's
+            // MPI_IN_PLACE. One leading byte, stripped below.
+            let framed: Vec<u8> = std::iter::once(0u8).chain(data.iter().copied()).collect();
+            let data = &framed[..];
             let root = self.world.process_at_rank(0);
             let len = data.len() as Count;
             if self.rank() == 0 {
@@ -254,7 +262,7 @@ mod mpi_world {
                 Some(
                     lens.iter()
                         .zip(&displs)
-                        .map(|(&l, &d)| all[d as usize..(d + l) as usize].to_vec())
+                        .map(|(&l, &d)| all[d as usize + 1..(d + l) as usize].to_vec())
                         .collect(),
                 )
             } else {
@@ -270,10 +278,15 @@ mod mpi_world {
             out
         }
         fn aborter(&self) -> Aborter {
-            Aborter { abort_fn: mpi_abort }
+            Aborter {
+                abort_fn: mpi_abort,
+            }
         }
         fn mpi_library(&self) -> Option<String> {
             Some(self.library.clone())
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
         }
     }
 }

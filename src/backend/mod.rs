@@ -25,7 +25,7 @@ pub struct Call {
 }
 
 /// How a backend carries out a reduction op.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OpImpl {
     Native,
@@ -82,8 +82,12 @@ pub trait Backend {
     /// Runs `iters` calls back to back and returns each one's duration in seconds,
     /// measured as the library's users would (wall clock around a blocking call, or
     /// device events). Every call completes before this returns.
-    fn run_timed(&mut self, call: &Call, bufs: Bufs<'_, Self::Buf>, iters: usize)
-        -> Result<Vec<f64>>;
+    fn run_timed(
+        &mut self,
+        call: &Call,
+        bufs: Bufs<'_, Self::Buf>,
+        iters: usize,
+    ) -> Result<Vec<f64>>;
 
     /// Waits until all work issued on this rank is complete.
     fn synchronize(&mut self) -> Result<()>;

@@ -1,0 +1,420 @@
+//! The MPI backend: collectives on host memory through the MPI library that launched us.
+//!
+//! It calls the C API directly (rsmpi's `ffi`) rather than rsmpi's safe wrappers, because
+//! a benchmark needs what those wrappers hide: `MPI_IN_PLACE`, one buffer aliased as send
+//! and receive, and user-defined reductions over 16-bit floats. fp16 and bf16 travel as
+//! `MPI_UINT16_T` with a user op that reduces in the 16-bit type itself, element by
+//! element, rounding after each step as a bf16 gradient reduction on a device does.
+//! MPI has no average: avg is sum, then each rank scales its result by 1/n (labelled
+//! `sum+scale` in results, and timed with the call).
+
+use super::{Backend, BackendInfo, Bufs, Call, OpImpl};
+use crate::coll::CollKind;
+use crate::error::{BenchError, Result};
+use crate::types::{DataType, ReduceOp};
+use crate::world::MpiWorld;
+use half::{bf16, f16};
+use mpi::ffi;
+use std::os::raw::{c_int, c_void};
+use std::ptr::NonNull;
+
+extern "C" {
+    fn xccl_mpi_in_place() -> *mut c_void;
+}
+
+/// Page-aligned, zero-initialized host memory that MPI reads and writes through raw
+/// pointers (send and receive may alias for in-place calls).
+pub struct HostBuf {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+const ALIGN: usize = 4096;
+
+impl HostBuf {
+    fn new(len: usize) -> Result<Self> {
+        let layout = std::alloc::Layout::from_size_align(len.max(1), ALIGN)
+            .map_err(|e| BenchError::Memory(e.to_string()))?;
+        // SAFETY: layout has non-zero size.
+        let p = unsafe { std::alloc::alloc_zeroed(layout) };
+        let ptr = NonNull::new(p).ok_or_else(|| {
+            BenchError::Memory(format!("could not allocate {len} bytes of host memory"))
+        })?;
+        Ok(HostBuf { ptr, len })
+    }
+    fn at(&self, elem_offset: usize, elem: usize) -> *mut c_void {
+        debug_assert!(elem_offset * elem <= self.len);
+        // SAFETY: offsets are computed from the counts the buffer was sized for.
+        unsafe { self.ptr.as_ptr().add(elem_offset * elem) as *mut c_void }
+    }
+}
+
+impl Drop for HostBuf {
+    fn drop(&mut self) {
+        let layout = std::alloc::Layout::from_size_align(self.len.max(1), ALIGN).unwrap();
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), layout) }
+    }
+}
+
+pub struct MpiBackend {
+    comm: ffi::MPI_Comm,
+    rank: usize,
+    nranks: usize,
+    local_size: usize,
+    library: String,
+    in_place: *mut c_void,
+    /// User ops for fp16/bf16, indexed [half, bf16] × [sum, prod, max, min].
+    half_ops: [[ffi::MPI_Op; 4]; 2],
+}
+
+macro_rules! half_op {
+    ($name:ident, $t:ty, $f:expr) => {
+        unsafe extern "C" fn $name(
+            inv: *mut c_void,
+            inout: *mut c_void,
+            len: *mut c_int,
+            _dt: *mut ffi::MPI_Datatype,
+        ) {
+            let n = *len as usize;
+            let a = std::slice::from_raw_parts(inv as *const $t, n);
+            let b = std::slice::from_raw_parts_mut(inout as *mut $t, n);
+            let f: fn($t, $t) -> $t = $f;
+            for (x, y) in a.iter().zip(b.iter_mut()) {
+                *y = f(*x, *y);
+            }
+        }
+    };
+}
+half_op!(f16_sum, f16, |a, b| a + b);
+half_op!(f16_prod, f16, |a, b| a * b);
+half_op!(f16_max, f16, |a, b| if a > b { a } else { b });
+half_op!(f16_min, f16, |a, b| if a < b { a } else { b });
+half_op!(bf16_sum, bf16, |a, b| a + b);
+half_op!(bf16_prod, bf16, |a, b| a * b);
+half_op!(bf16_max, bf16, |a, b| if a > b { a } else { b });
+half_op!(bf16_min, bf16, |a, b| if a < b { a } else { b });
+
+type UserFn = unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_int, *mut ffi::MPI_Datatype);
+
+fn check(rc: c_int, what: &str) -> Result<()> {
+    if rc == 0 {
+        Ok(())
+    } else {
+        let mut buf = vec![0u8; 512];
+        let mut len: c_int = 0;
+        // SAFETY: buffer is MPI_MAX_ERROR_STRING-sized or larger.
+        unsafe { ffi::MPI_Error_string(rc, buf.as_mut_ptr() as *mut _, &mut len) };
+        buf.truncate(len.max(0) as usize);
+        Err(BenchError::Backend(format!(
+            "{what} failed: {} (MPI error {rc})",
+            String::from_utf8_lossy(&buf)
+        )))
+    }
+}
+
+fn mpi_count(n: usize, what: &str) -> Result<c_int> {
+    c_int::try_from(n).map_err(|_| {
+        BenchError::Usage(format!(
+            "{what}: {n} elements exceed MPI's int count limit ({}); use a smaller -e or a larger type",
+            c_int::MAX
+        ))
+    })
+}
+
+impl MpiBackend {
+    pub fn new(world: &MpiWorld) -> Result<Self> {
+        use crate::world::World;
+        // SAFETY: MPI_Op is a plain handle (pointer or int, by implementation); zero is a
+        // placeholder overwritten below.
+        let mut half_ops: [[ffi::MPI_Op; 4]; 2] = unsafe { std::mem::zeroed() };
+        let fns: [[UserFn; 4]; 2] = [
+            [f16_sum, f16_prod, f16_max, f16_min],
+            [bf16_sum, bf16_prod, bf16_max, bf16_min],
+        ];
+        for (t, row) in fns.iter().enumerate() {
+            for (o, f) in row.iter().enumerate() {
+                // SAFETY: as above.
+                let mut op: ffi::MPI_Op = unsafe { std::mem::zeroed() };
+                // SAFETY: MPI is initialized; the functions have MPI_User_function's ABI.
+                check(
+                    unsafe { ffi::MPI_Op_create(Some(*f), 1, &mut op) },
+                    "MPI_Op_create",
+                )?;
+                half_ops[t][o] = op;
+            }
+        }
+        Ok(MpiBackend {
+            // SAFETY: the world communicator outlives the backend (both owned by main).
+            comm: unsafe { ffi::RSMPI_COMM_WORLD },
+            rank: world.rank(),
+            nranks: world.size(),
+            local_size: world.local_size(),
+            library: world.mpi_library().unwrap_or_default(),
+            // SAFETY: returns a constant.
+            in_place: unsafe { xccl_mpi_in_place() },
+            half_ops,
+        })
+    }
+
+    fn datatype(&self, t: DataType) -> ffi::MPI_Datatype {
+        // SAFETY: reading MPI's predefined handles after init.
+        unsafe {
+            match t {
+                DataType::Int8 => ffi::RSMPI_INT8_T,
+                DataType::Uint8 => ffi::RSMPI_UINT8_T,
+                DataType::Int32 => ffi::RSMPI_INT32_T,
+                DataType::Uint32 => ffi::RSMPI_UINT32_T,
+                DataType::Int64 => ffi::RSMPI_INT64_T,
+                DataType::Uint64 => ffi::RSMPI_UINT64_T,
+                DataType::Half | DataType::Bfloat16 => ffi::RSMPI_UINT16_T,
+                DataType::Float => ffi::RSMPI_FLOAT,
+                DataType::Double => ffi::RSMPI_DOUBLE,
+            }
+        }
+    }
+
+    fn op(&self, t: DataType, op: ReduceOp) -> ffi::MPI_Op {
+        let i = match op {
+            ReduceOp::Sum | ReduceOp::Avg => 0,
+            ReduceOp::Prod => 1,
+            ReduceOp::Max => 2,
+            ReduceOp::Min => 3,
+        };
+        match t {
+            DataType::Half => self.half_ops[0][i],
+            DataType::Bfloat16 => self.half_ops[1][i],
+            // SAFETY: predefined handles.
+            _ => unsafe {
+                [
+                    ffi::RSMPI_SUM,
+                    ffi::RSMPI_PROD,
+                    ffi::RSMPI_MAX,
+                    ffi::RSMPI_MIN,
+                ][i]
+            },
+        }
+    }
+
+    /// Scales `count` elements at `p` by 1/n: the second half of avg.
+    fn scale(&self, t: DataType, p: *mut c_void, count: usize) {
+        let n = self.nranks;
+        // SAFETY: p points at `count` elements of type t inside a live buffer.
+        unsafe {
+            match t {
+                DataType::Int8 => sc(p as *mut i8, count, |v| v / n as i8),
+                DataType::Uint8 => sc(p as *mut u8, count, |v| v / n as u8),
+                DataType::Int32 => sc(p as *mut i32, count, |v| v / n as i32),
+                DataType::Uint32 => sc(p as *mut u32, count, |v| v / n as u32),
+                DataType::Int64 => sc(p as *mut i64, count, |v| v / n as i64),
+                DataType::Uint64 => sc(p as *mut u64, count, |v| v / n as u64),
+                DataType::Half => sc(p as *mut f16, count, |v| {
+                    f16::from_f64(v.to_f64() / n as f64)
+                }),
+                DataType::Bfloat16 => sc(p as *mut bf16, count, |v| {
+                    bf16::from_f64(v.to_f64() / n as f64)
+                }),
+                DataType::Float => sc(p as *mut f32, count, |v| (v as f64 / n as f64) as f32),
+                DataType::Double => sc(p as *mut f64, count, |v| v / n as f64),
+            }
+        }
+        unsafe fn sc<T: Copy>(p: *mut T, count: usize, f: impl Fn(T) -> T) {
+            for x in std::slice::from_raw_parts_mut(p, count) {
+                *x = f(*x);
+            }
+        }
+    }
+
+    /// One collective call. `send`/`recv` are element pointers; `in_place` selects
+    /// MPI_IN_PLACE where MPI defines it.
+    fn call(&self, c: &Call, send: *mut c_void, recv: *mut c_void) -> Result<()> {
+        let dt = self.datatype(c.dtype);
+        let op = self.op(c.dtype, c.op);
+        let root = c.root as c_int;
+        let is_root = self.rank == c.root;
+        let count = mpi_count(c.counts.count, c.coll.name())?;
+        let ip = self.in_place;
+        let comm = self.comm;
+        let elem = c.dtype.size();
+        // SAFETY: buffers were sized by the harness from the same counts; MPI is initialized.
+        let rc = unsafe {
+            match c.coll {
+                CollKind::AllReduce => {
+                    let s = if c.in_place { ip } else { send };
+                    ffi::MPI_Allreduce(s, recv, count, dt, op, comm)
+                }
+                CollKind::AllGather => {
+                    let s = if c.in_place { ip } else { send };
+                    ffi::MPI_Allgather(s, count, dt, recv, count, dt, comm)
+                }
+                CollKind::ReduceScatter => {
+                    let s = if c.in_place { ip } else { send };
+                    ffi::MPI_Reduce_scatter_block(s, recv, count, dt, op, comm)
+                }
+                CollKind::Broadcast => {
+                    if is_root && !c.in_place {
+                        std::ptr::copy_nonoverlapping(
+                            send as *const u8,
+                            recv as *mut u8,
+                            c.counts.count * elem,
+                        );
+                    }
+                    ffi::MPI_Bcast(recv, count, dt, root, comm)
+                }
+                CollKind::Reduce => {
+                    let s = if c.in_place && is_root { ip } else { send };
+                    ffi::MPI_Reduce(s, recv, count, dt, op, root, comm)
+                }
+                CollKind::Alltoall => ffi::MPI_Alltoall(send, count, dt, recv, count, dt, comm),
+                CollKind::Sendrecv => {
+                    let n = self.nranks;
+                    let to = ((self.rank + 1) % n) as c_int;
+                    let from = ((self.rank + n - 1) % n) as c_int;
+                    ffi::MPI_Sendrecv(
+                        send,
+                        count,
+                        dt,
+                        to,
+                        0,
+                        recv,
+                        count,
+                        dt,
+                        from,
+                        0,
+                        comm,
+                        ffi::RSMPI_STATUS_IGNORE,
+                    )
+                }
+                CollKind::Gather => {
+                    let s = if c.in_place && is_root { ip } else { send };
+                    ffi::MPI_Gather(s, count, dt, recv, count, dt, root, comm)
+                }
+                CollKind::Scatter => {
+                    let r = if c.in_place && is_root { ip } else { recv };
+                    ffi::MPI_Scatter(send, count, dt, r, count, dt, root, comm)
+                }
+            }
+        };
+        check(rc, c.coll.name())?;
+        if c.op == ReduceOp::Avg && c.coll.imp().has_op() && (c.coll != CollKind::Reduce || is_root)
+        {
+            self.scale(c.dtype, recv, c.counts.recv);
+        }
+        Ok(())
+    }
+}
+
+impl Backend for MpiBackend {
+    type Buf = HostBuf;
+
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            name: "mpi".into(),
+            library: self
+                .library
+                .rsplit_once(' ')
+                .map_or("MPI", |(l, _)| l)
+                .to_string(),
+            version: self
+                .library
+                .rsplit_once(' ')
+                .map_or("", |(_, v)| v)
+                .to_string(),
+            device: "host".into(),
+        }
+    }
+
+    fn support(&self, coll: CollKind, _dtype: DataType, op: ReduceOp) -> Result<OpImpl> {
+        if coll.imp().has_op() && op == ReduceOp::Avg {
+            Ok(OpImpl::SumThenScale)
+        } else {
+            Ok(OpImpl::Native)
+        }
+    }
+
+    fn memory_available(&self) -> Option<u64> {
+        let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let kb: u64 = info
+            .lines()
+            .find(|l| l.starts_with("MemAvailable:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        Some(kb * 1024 / self.local_size.max(1) as u64)
+    }
+
+    fn alloc(&mut self, bytes: usize) -> Result<HostBuf> {
+        HostBuf::new(bytes)
+    }
+
+    fn write(&mut self, buf: &mut HostBuf, offset: usize, data: &[u8]) -> Result<()> {
+        assert!(offset + data.len() <= buf.len, "write past buffer end");
+        // SAFETY: bounds checked above.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), buf.ptr.as_ptr().add(offset), data.len())
+        };
+        Ok(())
+    }
+
+    fn read(&mut self, buf: &HostBuf, offset: usize, out: &mut [u8]) -> Result<()> {
+        assert!(offset + out.len() <= buf.len, "read past buffer end");
+        // SAFETY: bounds checked above.
+        unsafe {
+            std::ptr::copy_nonoverlapping(buf.ptr.as_ptr().add(offset), out.as_mut_ptr(), out.len())
+        };
+        Ok(())
+    }
+
+    /// MPI_IN_PLACE for reduce_scatter takes the input from, and leaves the result at the
+    /// start of, the receive buffer; the rest follows NCCL's layout.
+    fn in_place_offsets(&self, call: &Call, rank: usize) -> (usize, usize) {
+        let c = call.counts.count;
+        match call.coll {
+            CollKind::AllGather | CollKind::Gather => (rank * c, 0),
+            CollKind::Scatter => (0, rank * c),
+            _ => (0, 0),
+        }
+    }
+
+    fn run_timed(
+        &mut self,
+        call: &Call,
+        bufs: Bufs<'_, HostBuf>,
+        iters: usize,
+    ) -> Result<Vec<f64>> {
+        let e = call.dtype.size();
+        let (send, recv) = match bufs {
+            Bufs::Separate { send, recv } => (send.at(0, e), recv.at(0, e)),
+            Bufs::InPlace(b) => {
+                let (s, r) = self.in_place_offsets(call, self.rank);
+                (b.at(s, e), b.at(r, e))
+            }
+        };
+        let mut times = Vec::with_capacity(iters);
+        for _ in 0..iters {
+            // SAFETY: MPI is initialized.
+            let t0 = unsafe { ffi::RSMPI_Wtime() };
+            self.call(call, send, recv)?;
+            let t1 = unsafe { ffi::RSMPI_Wtime() };
+            times.push(t1 - t0);
+            crate::watchdog::tick();
+        }
+        Ok(times)
+    }
+
+    fn synchronize(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for MpiBackend {
+    fn drop(&mut self) {
+        for row in self.half_ops.iter_mut() {
+            for op in row.iter_mut() {
+                // SAFETY: created by MPI_Op_create; MPI not yet finalized (world outlives us).
+                unsafe { ffi::MPI_Op_free(op) };
+            }
+        }
+    }
+}

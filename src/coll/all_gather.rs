@@ -12,7 +12,11 @@ impl Collective for AllGather {
     }
     fn counts(&self, bytes: usize, elem: usize, n: usize) -> Counts {
         let count = per_rank(bytes, elem, n);
-        Counts { count, send: count, recv: count * n }
+        Counts {
+            count,
+            send: count,
+            recv: count * n,
+        }
     }
     fn algbw_bytes(&self, c: Counts, elem: usize, n: usize) -> f64 {
         (c.count * elem * n) as f64
@@ -21,6 +25,9 @@ impl Collective for AllGather {
         (n as f64 - 1.0) / n as f64
     }
     fn source(&self, _r: usize, _n: usize, _root: usize, c: Counts, j: usize) -> Source {
-        Source::Copy { rank: j / c.count, index: j % c.count }
+        Source::Copy {
+            rank: j / c.count,
+            index: j % c.count,
+        }
     }
 }

@@ -12,7 +12,11 @@ impl Collective for Alltoall {
     }
     fn counts(&self, bytes: usize, elem: usize, n: usize) -> Counts {
         let count = per_rank(bytes, elem, n);
-        Counts { count, send: count * n, recv: count * n }
+        Counts {
+            count,
+            send: count * n,
+            recv: count * n,
+        }
     }
     fn algbw_bytes(&self, c: Counts, elem: usize, n: usize) -> f64 {
         (c.count * elem * n) as f64
@@ -24,6 +28,9 @@ impl Collective for Alltoall {
         false
     }
     fn source(&self, r: usize, _n: usize, _root: usize, c: Counts, j: usize) -> Source {
-        Source::Copy { rank: j / c.count, index: r * c.count + j % c.count }
+        Source::Copy {
+            rank: j / c.count,
+            index: r * c.count + j % c.count,
+        }
     }
 }

@@ -11,7 +11,11 @@ impl Collective for Broadcast {
     }
     fn counts(&self, bytes: usize, elem: usize, _n: usize) -> Counts {
         let count = bytes / elem;
-        Counts { count, send: count, recv: count }
+        Counts {
+            count,
+            send: count,
+            recv: count,
+        }
     }
     fn algbw_bytes(&self, c: Counts, elem: usize, _n: usize) -> f64 {
         (c.count * elem) as f64
@@ -23,6 +27,9 @@ impl Collective for Broadcast {
         true
     }
     fn source(&self, _r: usize, _n: usize, root: usize, _c: Counts, j: usize) -> Source {
-        Source::Copy { rank: root, index: j }
+        Source::Copy {
+            rank: root,
+            index: j,
+        }
     }
 }

@@ -12,7 +12,11 @@ impl Collective for Gather {
     }
     fn counts(&self, bytes: usize, elem: usize, n: usize) -> Counts {
         let count = per_rank(bytes, elem, n);
-        Counts { count, send: count, recv: count * n }
+        Counts {
+            count,
+            send: count,
+            recv: count * n,
+        }
     }
     fn algbw_bytes(&self, c: Counts, elem: usize, n: usize) -> f64 {
         (c.count * elem * n) as f64
@@ -25,7 +29,10 @@ impl Collective for Gather {
     }
     fn source(&self, r: usize, _n: usize, root: usize, c: Counts, j: usize) -> Source {
         if r == root {
-            Source::Copy { rank: j / c.count, index: j % c.count }
+            Source::Copy {
+                rank: j / c.count,
+                index: j % c.count,
+            }
         } else {
             Source::Unchecked
         }

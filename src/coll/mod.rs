@@ -190,12 +190,54 @@ mod tests {
     fn buffer_lengths() {
         let n = 4;
         let c = |k: CollKind| k.imp().counts(4096, 4, n);
-        assert_eq!(c(CollKind::AllReduce), Counts { count: 1024, send: 1024, recv: 1024 });
-        assert_eq!(c(CollKind::AllGather), Counts { count: 256, send: 256, recv: 1024 });
-        assert_eq!(c(CollKind::ReduceScatter), Counts { count: 256, send: 1024, recv: 256 });
-        assert_eq!(c(CollKind::Alltoall), Counts { count: 256, send: 1024, recv: 1024 });
-        assert_eq!(c(CollKind::Gather), Counts { count: 256, send: 256, recv: 1024 });
-        assert_eq!(c(CollKind::Scatter), Counts { count: 256, send: 1024, recv: 256 });
+        assert_eq!(
+            c(CollKind::AllReduce),
+            Counts {
+                count: 1024,
+                send: 1024,
+                recv: 1024
+            }
+        );
+        assert_eq!(
+            c(CollKind::AllGather),
+            Counts {
+                count: 256,
+                send: 256,
+                recv: 1024
+            }
+        );
+        assert_eq!(
+            c(CollKind::ReduceScatter),
+            Counts {
+                count: 256,
+                send: 1024,
+                recv: 256
+            }
+        );
+        assert_eq!(
+            c(CollKind::Alltoall),
+            Counts {
+                count: 256,
+                send: 1024,
+                recv: 1024
+            }
+        );
+        assert_eq!(
+            c(CollKind::Gather),
+            Counts {
+                count: 256,
+                send: 256,
+                recv: 1024
+            }
+        );
+        assert_eq!(
+            c(CollKind::Scatter),
+            Counts {
+                count: 256,
+                send: 1024,
+                recv: 256
+            }
+        );
     }
 
     #[test]
@@ -205,7 +247,10 @@ mod tests {
         // rank 1, output block from rank 2 = rank 2's input block 1
         assert_eq!(
             CollKind::Alltoall.imp().source(1, n, 0, c, 2 * 2 + 1),
-            Source::Copy { rank: 2, index: 2 + 1 }
+            Source::Copy {
+                rank: 2,
+                index: 2 + 1
+            }
         );
         let c = CollKind::Sendrecv.imp().counts(16, 4, n);
         assert_eq!(
@@ -213,14 +258,26 @@ mod tests {
             Source::Copy { rank: 2, index: 3 }
         );
         let c = CollKind::Reduce.imp().counts(16, 4, n);
-        assert_eq!(CollKind::Reduce.imp().source(1, n, 2, c, 0), Source::Unchecked);
-        assert_eq!(CollKind::Reduce.imp().source(2, n, 2, c, 0), Source::Reduce { index: 0 });
+        assert_eq!(
+            CollKind::Reduce.imp().source(1, n, 2, c, 0),
+            Source::Unchecked
+        );
+        assert_eq!(
+            CollKind::Reduce.imp().source(2, n, 2, c, 0),
+            Source::Reduce { index: 0 }
+        );
     }
 
     #[test]
     fn names_parse() {
-        assert_eq!("all_reduce_perf".parse::<CollKind>().unwrap(), CollKind::AllReduce);
-        assert_eq!("allgather".parse::<CollKind>().unwrap(), CollKind::AllGather);
+        assert_eq!(
+            "all_reduce_perf".parse::<CollKind>().unwrap(),
+            CollKind::AllReduce
+        );
+        assert_eq!(
+            "allgather".parse::<CollKind>().unwrap(),
+            CollKind::AllGather
+        );
         assert!("allreduc".parse::<CollKind>().is_err());
     }
 }

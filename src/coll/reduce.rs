@@ -11,7 +11,11 @@ impl Collective for Reduce {
     }
     fn counts(&self, bytes: usize, elem: usize, _n: usize) -> Counts {
         let count = bytes / elem;
-        Counts { count, send: count, recv: count }
+        Counts {
+            count,
+            send: count,
+            recv: count,
+        }
     }
     fn algbw_bytes(&self, c: Counts, elem: usize, _n: usize) -> f64 {
         (c.count * elem) as f64

@@ -12,7 +12,11 @@ impl Collective for Scatter {
     }
     fn counts(&self, bytes: usize, elem: usize, n: usize) -> Counts {
         let count = per_rank(bytes, elem, n);
-        Counts { count, send: count * n, recv: count }
+        Counts {
+            count,
+            send: count * n,
+            recv: count,
+        }
     }
     fn algbw_bytes(&self, c: Counts, elem: usize, n: usize) -> f64 {
         (c.count * elem * n) as f64
@@ -24,6 +28,9 @@ impl Collective for Scatter {
         true
     }
     fn source(&self, r: usize, _n: usize, root: usize, c: Counts, j: usize) -> Source {
-        Source::Copy { rank: root, index: r * c.count + j }
+        Source::Copy {
+            rank: root,
+            index: r * c.count + j,
+        }
     }
 }

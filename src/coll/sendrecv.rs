@@ -12,7 +12,11 @@ impl Collective for Sendrecv {
     }
     fn counts(&self, bytes: usize, elem: usize, _n: usize) -> Counts {
         let count = bytes / elem;
-        Counts { count, send: count, recv: count }
+        Counts {
+            count,
+            send: count,
+            recv: count,
+        }
     }
     fn algbw_bytes(&self, c: Counts, elem: usize, _n: usize) -> f64 {
         (c.count * elem) as f64
@@ -24,6 +28,9 @@ impl Collective for Sendrecv {
         false
     }
     fn source(&self, r: usize, n: usize, _root: usize, _c: Counts, j: usize) -> Source {
-        Source::Copy { rank: (r + n - 1) % n, index: j }
+        Source::Copy {
+            rank: (r + n - 1) % n,
+            index: j,
+        }
     }
 }

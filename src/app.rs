@@ -1,0 +1,216 @@
+//! Glue between the command line and the harness: builds the sweep, agrees on errors
+//! across ranks, assembles run metadata, wires the exporters, runs.
+
+use crate::backend::Backend;
+use crate::cli::BenchArgs;
+use crate::coll::CollKind;
+use crate::error::{BenchError, Result};
+use crate::harness::Harness;
+use crate::output::{csv::CsvSink, json::JsonSink, table::TableSink, Sink, Tee};
+use crate::result::{RankInfo, RunMeta, Settings, Summary, SCHEMA_VERSION};
+use crate::world::{allgather_bytes, World};
+use std::time::Duration;
+
+/// Turns a per-rank outcome into one outcome for the whole job: if any rank failed, every
+/// rank returns an error with the first failing rank's exit code, and rank 0's error
+/// carries that rank's message (so rank 0 alone prints it).
+pub fn agree<T>(world: &dyn World, r: Result<T>) -> Result<T> {
+    let local = match &r {
+        Ok(_) => String::new(),
+        Err(e) => format!("{}\n{e}", e.exit_code()),
+    };
+    let first = world.gather_bytes(local.as_bytes()).and_then(|all| {
+        all.iter()
+            .enumerate()
+            .find(|(_, m)| !m.is_empty())
+            .map(|(rank, m)| {
+                let m = String::from_utf8_lossy(m).into_owned();
+                let (code, text) = m.split_once('\n').unwrap_or(("1", &m));
+                (rank, code.parse::<i32>().unwrap_or(1), text.to_string())
+            })
+    });
+    let mut code_bytes = first.as_ref().map_or(0i32, |f| f.1).to_le_bytes();
+    world.broadcast_bytes(0, &mut code_bytes);
+    let code = i32::from_le_bytes(code_bytes);
+    if code == 0 {
+        return r;
+    }
+    let text = match (&first, r) {
+        (Some((0, _, t)), _) => t.clone(),
+        (Some((k, _, t)), _) => format!("rank {k}: {t}"),
+        (None, Err(e)) => e.to_string(),
+        (None, Ok(_)) => String::new(),
+    };
+    Err(if code == 2 {
+        BenchError::Usage(text)
+    } else {
+        BenchError::Backend(text)
+    })
+}
+
+/// Usability of every backend on this machine, for `xccl-bench list`.
+pub fn backend_status() -> Vec<(&'static str, String)> {
+    let mpi = if cfg!(feature = "mpi") {
+        "usable (MPI built in; host memory)".to_string()
+    } else {
+        "not built (binary built with --no-default-features)".to_string()
+    };
+    vec![("mpi", mpi)]
+}
+
+fn settings(a: &BenchArgs) -> Settings {
+    Settings {
+        min_bytes: a.min_bytes,
+        max_bytes: a.max_bytes,
+        step_factor: if a.step_bytes.is_some() {
+            None
+        } else {
+            Some(a.step_factor.unwrap_or(2.0))
+        },
+        step_bytes: a.step_bytes,
+        iters: a.iters,
+        warmup_iters: a.warmup,
+        check_iters: a.check,
+        average: ["rank0", "avg", "min", "max"]
+            .get(a.average as usize)
+            .unwrap_or(&"?")
+            .to_string(),
+        blocking: a.blocking != 0,
+        precision: a.precision,
+        time_budget_s: a.time_budget,
+        timeout_s: a.timeout,
+    }
+}
+
+fn meta<B: Backend>(world: &dyn World, backend: &B, coll: CollKind, args: &BenchArgs) -> RunMeta {
+    let info = backend.info();
+    let me = RankInfo {
+        rank: world.rank(),
+        host: world.hostname().to_string(),
+        pid: std::process::id(),
+        local_rank: world.local_rank(),
+        device: info.device.clone(),
+    };
+    let ranks: Vec<RankInfo> = allgather_bytes(world, &serde_json::to_vec(&me).expect("json"))
+        .iter()
+        .map(|b| serde_json::from_slice(b).expect("rank info"))
+        .collect();
+    let mut hosts: Vec<String> = vec![];
+    let mut per_host: Vec<usize> = vec![];
+    for r in &ranks {
+        match hosts.iter().position(|h| h == &r.host) {
+            Some(i) => per_host[i] += 1,
+            None => {
+                hosts.push(r.host.clone());
+                per_host.push(1);
+            }
+        }
+    }
+    RunMeta {
+        schema_version: SCHEMA_VERSION,
+        tool: "xccl-bench".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        started_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        collective: coll.name().into(),
+        backend: info,
+        mpi_library: world.mpi_library(),
+        nranks: world.size(),
+        hosts,
+        ranks_per_host: per_host,
+        ranks,
+        args: std::env::args().collect(),
+        settings: settings(args),
+    }
+}
+
+/// Rank 0's exporters: the table on stdout, plus JSON/CSV files when asked.
+fn sinks(args: &BenchArgs, progress: bool) -> Tee {
+    let adaptive = args.precision.is_some() || args.time_budget.is_some();
+    let mut v: Vec<Box<dyn Sink>> = vec![Box::new(TableSink::new(
+        Box::new(std::io::stdout()),
+        adaptive,
+        false,
+    ))];
+    if let Some(p) = &args.json {
+        v.push(Box::new(JsonSink::new(p.clone())));
+    }
+    if let Some(p) = &args.csv {
+        v.push(Box::new(CsvSink::new(p.clone())));
+    }
+    if progress {
+        v.push(Box::new(Progress));
+    }
+    Tee(v)
+}
+
+/// Progress on stderr, only when stderr is a terminal.
+struct Progress;
+
+impl Sink for Progress {
+    fn begin(&mut self, _: &RunMeta) -> Result<()> {
+        Ok(())
+    }
+    fn rows(&mut self, g: &[crate::result::Row]) -> Result<()> {
+        if let Some(r) = g.first() {
+            eprint!(
+                "\r\x1b[2K[xccl-bench] {} {} B done",
+                r.collective, r.size_bytes
+            );
+        }
+        Ok(())
+    }
+    fn end(&mut self, _: &Summary) -> Result<()> {
+        eprint!("\r\x1b[2K");
+        Ok(())
+    }
+}
+
+/// Runs one collective's sweep; returns the exit status (1 when any element was wrong).
+pub fn run_bench<B: Backend>(
+    world: &dyn World,
+    backend: &mut B,
+    coll: CollKind,
+    args: &BenchArgs,
+    progress: bool,
+) -> anyhow::Result<i32> {
+    let rank = world.rank();
+    let nranks = world.size();
+    let sweep = args.sweep(coll, nranks)?;
+    let mut h = Harness {
+        world,
+        backend,
+        rank,
+        nranks,
+    };
+    agree(world, h.validate(&sweep))?;
+    let meta = meta(world, &*h.backend, coll, args);
+    let mut sink = sinks(args, progress && rank == 0);
+    agree(world, if rank == 0 { sink.begin(&meta) } else { Ok(()) })?;
+    crate::watchdog::start(Duration::from_secs_f64(args.timeout), rank, world.aborter());
+    match h.run(&sweep, &mut sink) {
+        Ok(summary) => {
+            if rank == 0 {
+                sink.end(&summary)?;
+            }
+            Ok(if summary.check_ok { 0 } else { 1 })
+        }
+        Err(e) => {
+            // Only this rank may have failed: say so here, keep what was measured, and
+            // end every rank rather than leave peers waiting in a collective.
+            eprintln!("xccl-bench: error: rank {rank} ({}): {e}", world.hostname());
+            if rank == 0 {
+                let s = Summary {
+                    error: Some(e.to_string()),
+                    ..Default::default()
+                };
+                let _ = sink.end(&s);
+            }
+            if nranks > 1 {
+                world.aborter().abort(e.exit_code());
+            }
+            std::process::exit(e.exit_code());
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Exporters: one per output format, each fed the same [`crate::result`] structs as rows
+//! are measured, so an interrupted run keeps every row it finished.
+
+use crate::error::Result;
+use crate::result::{Row, RunMeta, Summary};
+
+pub mod csv;
+pub mod json;
+pub mod table;
+
+pub trait Sink {
+    fn begin(&mut self, meta: &RunMeta) -> Result<()>;
+    /// One size's rows (out-of-place, then in-place where defined).
+    fn rows(&mut self, group: &[Row]) -> Result<()>;
+    /// A remark for the human reader (e.g. a skipped type).
+    fn note(&mut self, _msg: &str) {}
+    fn end(&mut self, summary: &Summary) -> Result<()>;
+}
+
+/// Feeds every sink in turn.
+pub struct Tee(pub Vec<Box<dyn Sink>>);
+
+impl Sink for Tee {
+    fn begin(&mut self, meta: &RunMeta) -> Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.begin(meta))
+    }
+    fn rows(&mut self, group: &[Row]) -> Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.rows(group))
+    }
+    fn note(&mut self, msg: &str) {
+        self.0.iter_mut().for_each(|s| s.note(msg))
+    }
+    fn end(&mut self, summary: &Summary) -> Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.end(summary))
+    }
+}
+
+pub(crate) fn io_err(
+    what: impl Into<String>,
+) -> impl FnOnce(std::io::Error) -> crate::error::BenchError {
+    let what = what.into();
+    move |source| crate::error::BenchError::Io { what, source }
+}
