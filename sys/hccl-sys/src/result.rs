@@ -1,0 +1,153 @@
+//! ACL and HCCL return codes as errors that say what failed, in the vendor's words, and
+//! where.
+
+use crate::libsearch;
+use crate::{hccl, Ascend};
+use std::ffi::CStr;
+use std::fmt;
+
+/// A failed ACL or HCCL call.
+#[derive(Clone, Debug)]
+pub struct AscendError {
+    /// The function, e.g. "HcclCommInitRootInfo" or "aclrtSetDevice".
+    pub call: &'static str,
+    pub code: i64,
+    /// The enumerator name (HCCL) or "aclError".
+    pub name: &'static str,
+    /// `HcclGetErrorString` / `aclGetRecentErrMsg` text, when there is one.
+    pub message: Option<String>,
+    pub rank: Option<usize>,
+    pub host: String,
+}
+
+pub type AscendResult<T> = Result<T, AscendError>;
+
+/// HCCL's enumerator name for a return code (hccl_types.h).
+pub fn hccl_code_name(code: u32) -> &'static str {
+    match code {
+        hccl::HCCL_SUCCESS => "HCCL_SUCCESS",
+        hccl::HCCL_E_PARA => "HCCL_E_PARA",
+        hccl::HCCL_E_PTR => "HCCL_E_PTR",
+        hccl::HCCL_E_MEMORY => "HCCL_E_MEMORY",
+        hccl::HCCL_E_INTERNAL => "HCCL_E_INTERNAL",
+        hccl::HCCL_E_NOT_SUPPORT => "HCCL_E_NOT_SUPPORT",
+        hccl::HCCL_E_NOT_FOUND => "HCCL_E_NOT_FOUND",
+        hccl::HCCL_E_UNAVAIL => "HCCL_E_UNAVAIL",
+        hccl::HCCL_E_SYSCALL => "HCCL_E_SYSCALL",
+        hccl::HCCL_E_TIMEOUT => "HCCL_E_TIMEOUT",
+        hccl::HCCL_E_OPEN_FILE_FAILURE => "HCCL_E_OPEN_FILE_FAILURE",
+        hccl::HCCL_E_TCP_CONNECT => "HCCL_E_TCP_CONNECT",
+        hccl::HCCL_E_ROCE_CONNECT => "HCCL_E_ROCE_CONNECT",
+        hccl::HCCL_E_TCP_TRANSFER => "HCCL_E_TCP_TRANSFER",
+        hccl::HCCL_E_ROCE_TRANSFER => "HCCL_E_ROCE_TRANSFER",
+        hccl::HCCL_E_RUNTIME => "HCCL_E_RUNTIME",
+        hccl::HCCL_E_DRV => "HCCL_E_DRV",
+        hccl::HCCL_E_PROFILING => "HCCL_E_PROFILING",
+        hccl::HCCL_E_CCE => "HCCL_E_CCE",
+        hccl::HCCL_E_NETWORK => "HCCL_E_NETWORK",
+        hccl::HCCL_E_AGAIN => "HCCL_E_AGAIN",
+        hccl::HCCL_E_REMOTE => "HCCL_E_REMOTE",
+        hccl::HCCL_E_SUSPENDING => "HCCL_E_SUSPENDING",
+        hccl::HCCL_E_OPRETRY_FAIL => "HCCL_E_OPRETRY_FAIL",
+        _ => "unknown HcclResult",
+    }
+}
+
+impl fmt::Display for AscendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed", self.call)?;
+        match self.rank {
+            Some(r) => write!(f, " on rank {r} ({})", self.host)?,
+            None => write!(f, " on {}", self.host)?,
+        }
+        write!(f, ": {} ({})", self.name, self.code)?;
+        if let Some(m) = self.message.as_deref().filter(|m| !m.is_empty()) {
+            write!(f, ": {}", m.replace('\n', " "))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AscendError {}
+
+impl AscendError {
+    pub fn with_rank(mut self, rank: usize) -> Self {
+        self.rank = Some(rank);
+        self
+    }
+}
+
+fn cstr(p: *const std::os::raw::c_char) -> Option<String> {
+    if p.is_null() {
+        None
+    } else {
+        Some(
+            unsafe { CStr::from_ptr(p) }
+                .to_string_lossy()
+                .trim()
+                .to_string(),
+        )
+    }
+}
+
+impl Ascend {
+    /// `Ok` for ACL_SUCCESS, else the code with `aclGetRecentErrMsg`'s text.
+    pub fn check_acl(&self, call: &'static str, code: i32) -> AscendResult<()> {
+        if code == 0 {
+            return Ok(());
+        }
+        let message = self
+            .acl
+            .raw
+            .aclGetRecentErrMsg
+            .as_ref()
+            .ok()
+            .and_then(|f| cstr(unsafe { f() }));
+        Err(AscendError {
+            call,
+            code: code as i64,
+            name: "aclError",
+            message,
+            rank: None,
+            host: libsearch::hostname(),
+        })
+    }
+
+    /// `Ok` for HCCL_SUCCESS, else the code with `HcclGetErrorString`'s text.
+    pub fn check_hccl(&self, call: &'static str, code: hccl::HcclResult) -> AscendResult<()> {
+        if code == hccl::HCCL_SUCCESS {
+            return Ok(());
+        }
+        let h = &self.hccl;
+        let message = crate::hccl_fn!(h, HcclGetErrorString).and_then(|f| cstr(unsafe { f(code) }));
+        Err(AscendError {
+            call,
+            code: code as i64,
+            name: hccl_code_name(code),
+            message,
+            rank: None,
+            host: libsearch::hostname(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_one_line() {
+        let e = AscendError {
+            call: "HcclAllReduce",
+            code: 1,
+            name: hccl_code_name(1),
+            message: Some("parameter error\nsee log".into()),
+            rank: Some(2),
+            host: "n1".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "HcclAllReduce failed on rank 2 (n1): HCCL_E_PARA (1): parameter error see log"
+        );
+    }
+}
