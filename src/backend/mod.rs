@@ -10,8 +10,30 @@ use crate::error::Result;
 use crate::types::{DataType, ReduceOp};
 use serde::Serialize;
 
+pub mod hccl;
 #[cfg(feature = "mpi")]
 pub mod mpi;
+pub mod nccl;
+
+/// Device options of the NCCL and HCCL backends, from the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceOpts {
+    /// Devices driven by this process (nccl-tests `-g`; NCCL only; default 1).
+    pub gpus_per_process: usize,
+    /// Synchronize the stream after every call (`-z`).
+    pub blocking: bool,
+    /// Capture the timed iterations in a CUDA graph and replay it (`-G`; NCCL only).
+    pub cuda_graph: bool,
+    /// NPUs per node (hccl_test `-p`; HCCL only): device = local rank modulo this.
+    /// `None`: the number of devices the runtime sees.
+    pub npus_per_node: Option<usize>,
+}
+
+impl Default for DeviceOpts {
+    fn default() -> Self {
+        DeviceOpts { gpus_per_process: 1, blocking: false, cuda_graph: false, npus_per_node: None }
+    }
+}
 
 /// One collective call, fully described.
 #[derive(Clone, Copy, Debug)]
