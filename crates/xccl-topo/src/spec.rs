@@ -1,0 +1,242 @@
+//! The on-disk format (version 1) as serde structs, and the span index that turns a byte
+//! offset or a key path into `file:line:column: key`.
+//!
+//! Parsing goes through two readers on purpose: `toml` gives typed structs and the span of
+//! the first error; `toml_edit` keeps the spans of every key and value, so semantic errors
+//! found later (an unknown host on a switch) can still point at a line. The raw structs deny
+//! unknown fields so that a misspelt key is an error, not a silently ignored default.
+
+use crate::error::Location;
+use serde::Deserialize;
+use std::ops::Range;
+use toml_edit::{Item, TableLike, Value};
+
+/// The only format version this crate reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTopology {
+    pub version: u32,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Hostnames of the nodes, in order. Absent: a node type (any hostnames match).
+    pub hosts: Option<Vec<String>>,
+    /// Number of nodes when `hosts` is absent (default 1).
+    pub nodes: Option<usize>,
+    pub node: RawNode,
+    #[serde(default, rename = "switch")]
+    pub switches: Vec<RawSwitch>,
+    pub emulation: Option<RawEmulation>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNode {
+    pub devices: usize,
+    pub fabric: RawFabric,
+    pub nic: Option<RawNic>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFabric {
+    pub kind: String,
+    pub bw_gbs: f64,
+    #[serde(default)]
+    pub latency_us: f64,
+    /// Bandwidth of one point-to-point link of a mesh, for documentation and `show`.
+    pub link_gbs: Option<f64>,
+    #[serde(default)]
+    pub in_network_reduction: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNic {
+    pub count: usize,
+    pub rate_gbps: f64,
+    pub transport: String,
+    #[serde(default)]
+    pub latency_us: f64,
+    pub device_nic: Option<Vec<usize>>,
+    #[serde(default)]
+    pub in_network_reduction: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSwitch {
+    pub name: String,
+    pub tier: u32,
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    pub parent: Option<String>,
+    pub uplink_gbps: Option<f64>,
+    pub oversubscription: Option<f64>,
+    #[serde(default)]
+    pub latency_us: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEmulation {
+    pub subnet: String,
+}
+
+/// One key or array element of the document with its spans.
+#[derive(Debug)]
+struct Entry {
+    path: String,
+    key: Option<Range<usize>>,
+    item: Option<Range<usize>>,
+}
+
+/// Key paths and spans of a TOML document, for error locations.
+pub(crate) struct SpanIndex {
+    file: String,
+    line_starts: Vec<usize>,
+    entries: Vec<Entry>,
+}
+
+impl SpanIndex {
+    /// Builds the index; a document `toml_edit` cannot parse gets an index without keys (the
+    /// syntax error itself still has a line from its byte offset).
+    pub fn new(file: &str, text: &str) -> SpanIndex {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let mut entries = Vec::new();
+        if let Ok(doc) = toml_edit::ImDocument::parse(text) {
+            walk_table(doc.as_table(), "", &mut entries);
+        }
+        SpanIndex {
+            file: file.to_string(),
+            line_starts,
+            entries,
+        }
+    }
+
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        (line + 1, offset - self.line_starts[line] + 1)
+    }
+
+    /// Location of a byte offset: the innermost key or value containing it.
+    pub fn at_offset(&self, offset: usize) -> Location {
+        let contains = |r: &Option<Range<usize>>| {
+            r.as_ref()
+                .is_some_and(|r| r.start <= offset && (offset < r.end || r.start == r.end))
+        };
+        let best = self
+            .entries
+            .iter()
+            .filter(|e| contains(&e.key) || contains(&e.item))
+            .min_by_key(|e| {
+                let len = [&e.key, &e.item]
+                    .iter()
+                    .filter(|r| contains(r))
+                    .map(|r| r.as_ref().map_or(usize::MAX, |r| r.len()))
+                    .min()
+                    .unwrap_or(usize::MAX);
+                (len, usize::MAX - e.path.len())
+            });
+        let (line, column) = self.line_col(offset);
+        Location {
+            file: self.file.clone(),
+            line,
+            column,
+            key: best.map(|e| e.path.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// Location of a key path such as `switch[1].hosts[0]`. When the path is not in the
+    /// document (a missing key) the nearest existing parent gives the line.
+    pub fn at_key(&self, path: &str) -> Location {
+        let mut p = path.to_string();
+        loop {
+            if let Some(e) = self.entries.iter().find(|e| e.path == p) {
+                let off = e.key.as_ref().or(e.item.as_ref()).map_or(0, |r| r.start);
+                let (line, column) = self.line_col(off);
+                return Location {
+                    file: self.file.clone(),
+                    line,
+                    column,
+                    key: path.to_string(),
+                };
+            }
+            match p.rfind(['.', '[']) {
+                Some(i) => p.truncate(i),
+                None => {
+                    return Location {
+                        file: self.file.clone(),
+                        line: 0,
+                        column: 0,
+                        key: path.to_string(),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+fn walk_table(t: &dyn TableLike, prefix: &str, out: &mut Vec<Entry>) {
+    for (k, item) in t.iter() {
+        let path = join(prefix, k);
+        let key = t.get_key_value(k).and_then(|(key, _)| key.span());
+        out.push(Entry {
+            path: path.clone(),
+            key,
+            item: item.span(),
+        });
+        walk_item(item, &path, out);
+    }
+}
+
+fn walk_item(item: &Item, path: &str, out: &mut Vec<Entry>) {
+    match item {
+        Item::Table(t) => walk_table(t, path, out),
+        Item::ArrayOfTables(a) => {
+            for (i, t) in a.iter().enumerate() {
+                let p = format!("{path}[{i}]");
+                out.push(Entry {
+                    path: p.clone(),
+                    key: None,
+                    item: t.span(),
+                });
+                walk_table(t, &p, out);
+            }
+        }
+        Item::Value(v) => walk_value(v, path, out),
+        Item::None => {}
+    }
+}
+
+fn walk_value(v: &Value, path: &str, out: &mut Vec<Entry>) {
+    match v {
+        Value::InlineTable(t) => walk_table(t, path, out),
+        Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                let p = format!("{path}[{i}]");
+                out.push(Entry {
+                    path: p.clone(),
+                    key: None,
+                    item: v.span(),
+                });
+                walk_value(v, &p, out);
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,268 @@
+//! Verdict per result row: is the measurement as good as the links allow?
+//!
+//! REFERENCE §7: the empirical bandwidth of a link is 0.8 × its maximum, so a large-message
+//! row at or above 0.8 of the model's ceiling is *bandwidth-bound* (healthy, the bottleneck
+//! link is saturated) and below it *low efficiency*. Small messages cannot reach link speed
+//! whatever the health of the links, so they are *latency-bound* and judged on time against
+//! the α–β estimate, never on bandwidth.
+//!
+//! "Large" (see [`LargeRule`]): on real links, msprof's sizes — ≥ 32 MiB when SDMA is the
+//! bottleneck, ≥ 0.5 MiB when RDMA is. Those sizes assume 25–200 GB/s links; on the
+//! emulated cluster's Mbit links they would call every size large and, worse, on a real
+//! cluster's slow TCP network the same. So for a scaled-down topology (any link below
+//! 1 GB/s, or an `[emulation]` table) the rule comes from the model instead: a row is large
+//! when latency (α) is at most 10 % of the modelled time, i.e. the message is ≥ 9× the
+//! bandwidth-delay product of the path.
+//!
+//! Efficiency above the ceiling is not reported as normal: a row more than 5 % above it is
+//! *above model*, with a note (in-network reduction such as NVLS/SHARP, a pipelined tree,
+//! or declared rates that are too low).
+
+use crate::model::{Expectation, LinkClass};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// msprof's "large" threshold for SDMA-bound operators (32 MB).
+pub const MSPROF_SDMA_LARGE: u64 = 32 << 20;
+/// msprof's "large" threshold for RDMA-bound operators (0.5 MB).
+pub const MSPROF_RDMA_LARGE: u64 = 512 << 10;
+/// Default bandwidth-bound threshold (REFERENCE §7).
+pub const DEFAULT_THRESHOLD: f64 = 0.8;
+/// Default α share under which a row counts as large on scaled-down links.
+pub const DEFAULT_MAX_ALPHA_SHARE: f64 = 0.10;
+/// Header of the table column, and its width.
+pub const CELL_HEADER: &str = "verdict";
+pub const CELL_WIDTH: usize = 12;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Class {
+    #[serde(rename = "bandwidth-bound")]
+    BandwidthBound,
+    #[serde(rename = "low efficiency")]
+    LowEfficiency,
+    #[serde(rename = "latency-bound")]
+    LatencyBound,
+    #[serde(rename = "above model")]
+    AboveModel,
+    /// No expectation (one rank, unknown NIC rate).
+    #[serde(rename = "n/a")]
+    NotApplicable,
+}
+
+impl Class {
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::BandwidthBound => "bandwidth-bound",
+            Class::LowEfficiency => "low efficiency",
+            Class::LatencyBound => "latency-bound",
+            Class::AboveModel => "above model",
+            Class::NotApplicable => "n/a",
+        }
+    }
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// When a row counts as a large message (judged on bandwidth).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum LargeRule {
+    /// [`LargeRule::Model`] with [`DEFAULT_MAX_ALPHA_SHARE`] on scaled-down topologies,
+    /// msprof's sizes otherwise.
+    Auto,
+    /// Size thresholds by bottleneck class.
+    Msprof { sdma_bytes: u64, rdma_bytes: u64 },
+    /// α / (α + β) of the model at most this.
+    Model { max_alpha_share: f64 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JudgeOptions {
+    /// Fraction of the ceiling a large row must reach to be bandwidth-bound (0.8).
+    pub threshold: f64,
+    pub large: LargeRule,
+    /// Efficiency above which a row is "above model" (1.05).
+    pub above_model: f64,
+}
+
+impl Default for JudgeOptions {
+    fn default() -> Self {
+        JudgeOptions {
+            threshold: DEFAULT_THRESHOLD,
+            large: LargeRule::Auto,
+            above_model: 1.05,
+        }
+    }
+}
+
+impl JudgeOptions {
+    /// Defaults with another threshold (e.g. the value of `--min-efficiency`).
+    pub fn with_threshold(threshold: f64) -> JudgeOptions {
+        JudgeOptions {
+            threshold,
+            ..JudgeOptions::default()
+        }
+    }
+
+    /// Whether `e` is a large message under these options.
+    pub fn is_large(&self, e: &Expectation) -> bool {
+        let rule = match self.large {
+            LargeRule::Auto if e.scaled_down => LargeRule::Model {
+                max_alpha_share: DEFAULT_MAX_ALPHA_SHARE,
+            },
+            LargeRule::Auto => LargeRule::Msprof {
+                sdma_bytes: MSPROF_SDMA_LARGE,
+                rdma_bytes: MSPROF_RDMA_LARGE,
+            },
+            r => r,
+        };
+        match rule {
+            LargeRule::Model { max_alpha_share } => e.alpha_share() <= max_alpha_share,
+            LargeRule::Msprof {
+                sdma_bytes,
+                rdma_bytes,
+            } => match e.bottleneck {
+                LinkClass::Sdma => e.bytes >= sdma_bytes,
+                LinkClass::Rdma => e.bytes >= rdma_bytes,
+                LinkClass::None => false,
+            },
+            LargeRule::Auto => unreachable!(),
+        }
+    }
+}
+
+/// The verdict of one row, as it goes into JSON (`"verdict": {...}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Model ceiling, GB/s one direction (0 when there is none).
+    pub expected_busbw_gbs: f64,
+    /// measured busbw / expected (0 when there is no expectation).
+    pub efficiency: f64,
+    pub class: Class,
+    /// The link class whose transfers take longer in the model.
+    pub bottleneck: LinkClass,
+    /// One sentence a person can act on.
+    pub note: String,
+    /// Judged on bandwidth (true) or on latency (false).
+    pub large: bool,
+    /// α–β estimate of the operation time (µs), fastest candidate algorithm.
+    pub model_time_us: f64,
+    /// measured time / model time (`None` when either is unknown); what latency-bound rows
+    /// are judged on.
+    pub time_ratio: Option<f64>,
+}
+
+impl Verdict {
+    /// Short table cell: `BW 0.93 RDMA`, `LOW 0.47 RDMA`, `LAT 1.3x`, `ABOVE 1.12`, `n/a`.
+    /// `LAT` shows measured time / model time.
+    pub fn cell(&self) -> String {
+        match self.class {
+            Class::BandwidthBound => format!("BW {:.2} {}", self.efficiency, self.bottleneck),
+            Class::LowEfficiency => format!("LOW {:.2} {}", self.efficiency, self.bottleneck),
+            Class::AboveModel => format!("ABOVE {:.2}", self.efficiency),
+            Class::LatencyBound => match self.time_ratio {
+                Some(x) if x < 100.0 => format!("LAT {x:.1}x"),
+                Some(x) => format!("LAT {x:.0}x"),
+                None => "LAT".into(),
+            },
+            Class::NotApplicable => "n/a".into(),
+        }
+    }
+}
+
+fn gbs(v: f64) -> String {
+    if v >= 10.0 {
+        format!("{v:.1}")
+    } else if v >= 0.1 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// Judges one row: `measured_busbw_gbs` from the table's busbw column, `measured_time_us`
+/// from its time column (both for the same out-of-place or in-place run).
+pub fn judge(
+    e: &Expectation,
+    measured_busbw_gbs: f64,
+    measured_time_us: f64,
+    opts: &JudgeOptions,
+) -> Verdict {
+    let model_time_us = e.best_time_us;
+    let time_ratio =
+        (model_time_us > 0.0 && measured_time_us > 0.0).then(|| measured_time_us / model_time_us);
+    let Some(expected) = e.busbw_gbs.filter(|x| *x > 0.0) else {
+        return Verdict {
+            expected_busbw_gbs: 0.0,
+            efficiency: 0.0,
+            class: Class::NotApplicable,
+            bottleneck: e.bottleneck,
+            note: e.unknown.clone().unwrap_or_else(|| "no expectation".into()),
+            large: false,
+            model_time_us,
+            time_ratio,
+        };
+    };
+    let efficiency = measured_busbw_gbs / expected;
+    let large = opts.is_large(e);
+    let (class, note) = if !large {
+        let ratio = time_ratio.unwrap_or(f64::NAN);
+        (
+            Class::LatencyBound,
+            format!(
+                "time {ratio:.2}x model ({measured_time_us:.1} us vs {model_time_us:.1} us, α {:.1} us): \
+                 too small to reach link speed, judged on latency",
+                e.alpha_time_us
+            ),
+        )
+    } else if efficiency > opts.above_model {
+        let why = if e.in_network_reduction {
+            "in-network reduction (NVLS/SHARP) declared: the ring bound does not apply"
+        } else {
+            "in-network reduction? pipelined tree? or declared rates below the real ones"
+        };
+        (
+            Class::AboveModel,
+            format!(
+                "above model: {efficiency:.2} of {} GB/s ({why})",
+                gbs(expected)
+            ),
+        )
+    } else if efficiency >= opts.threshold {
+        (
+            Class::BandwidthBound,
+            format!(
+                "{} saturated: {efficiency:.2} of {} GB/s ({} {})",
+                e.bottleneck,
+                gbs(expected),
+                e.algorithm,
+                e.bottleneck_link
+            ),
+        )
+    } else {
+        (
+            Class::LowEfficiency,
+            format!(
+                "{} below {:.2}: {efficiency:.2} of {} GB/s ({} {}); check that link or a slow peer",
+                e.bottleneck,
+                opts.threshold,
+                gbs(expected),
+                e.algorithm,
+                e.bottleneck_link
+            ),
+        )
+    };
+    Verdict {
+        expected_busbw_gbs: expected,
+        efficiency,
+        class,
+        bottleneck: e.bottleneck,
+        note,
+        large,
+        model_time_us,
+        time_ratio,
+    }
+}
