@@ -96,6 +96,7 @@ struct Entry {
 /// Key paths and spans of a TOML document, for error locations.
 pub(crate) struct SpanIndex {
     file: String,
+    text: String,
     line_starts: Vec<usize>,
     entries: Vec<Entry>,
 }
@@ -112,6 +113,7 @@ impl SpanIndex {
         }
         SpanIndex {
             file: file.to_string(),
+            text: text.to_string(),
             line_starts,
             entries,
         }
@@ -149,7 +151,36 @@ impl SpanIndex {
             file: self.file.clone(),
             line,
             column,
-            key: best.map(|e| e.path.clone()).unwrap_or_default(),
+            key: best
+                .map(|e| e.path.clone())
+                .unwrap_or_else(|| self.guess_key(line)),
+        }
+    }
+
+    /// Key of a line that does not parse: `key =` on that line under the last `[table]`
+    /// header above it (a syntax error leaves no document to look keys up in).
+    fn guess_key(&self, line: usize) -> String {
+        let lines: Vec<&str> = self.text.lines().collect();
+        let Some(cur) = lines.get(line.saturating_sub(1)) else {
+            return String::new();
+        };
+        let header = lines[..line.saturating_sub(1)]
+            .iter()
+            .rev()
+            .map(|l| l.trim())
+            .find(|l| l.starts_with('['))
+            .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+            .unwrap_or_default();
+        match cur.split_once('=') {
+            Some((k, _)) if !cur.trim_start().starts_with('[') => {
+                let k = k.trim().trim_matches('"');
+                if header.is_empty() {
+                    k.to_string()
+                } else {
+                    format!("{header}.{k}")
+                }
+            }
+            _ => header,
         }
     }
 

@@ -391,7 +391,13 @@ impl Topology {
             };
             TopoError::Parse {
                 at,
-                message: e.message().trim().to_string(),
+                message: e
+                    .message()
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("; "),
             }
         })?;
         build(raw, &index)
