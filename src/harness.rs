@@ -372,11 +372,7 @@ impl<'a, B: Backend> Harness<'a, B> {
             spec.size,
             call.dtype
         )));
-        if std::env::var("XCCL_TEST_HANG_RANK")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            == Some(self.rank)
-        {
+        if test_hang(self.rank, spec.size) {
             // Test-only: stand in for a rank stuck in a collective.
             loop {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
@@ -565,6 +561,14 @@ impl<'a, B: Backend> Harness<'a, B> {
             verdict: None,
         }))
     }
+}
+
+/// Test-only hook: XCCL_TEST_HANG_RANK=r (and optionally XCCL_TEST_HANG_FROM_BYTES=s)
+/// makes rank r stop responding, as a rank stuck in a collective would.
+fn test_hang(rank: usize, size: u64) -> bool {
+    let var = |k: &str| std::env::var(k).ok().and_then(|s| s.parse::<u64>().ok());
+    var("XCCL_TEST_HANG_RANK") == Some(rank as u64)
+        && size >= var("XCCL_TEST_HANG_FROM_BYTES").unwrap_or(0)
 }
 
 fn new_hist() -> Histogram<u64> {

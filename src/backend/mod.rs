@@ -31,7 +31,12 @@ pub struct DeviceOpts {
 
 impl Default for DeviceOpts {
     fn default() -> Self {
-        DeviceOpts { gpus_per_process: 1, blocking: false, cuda_graph: false, npus_per_node: None }
+        DeviceOpts {
+            gpus_per_process: 1,
+            blocking: false,
+            cuda_graph: false,
+            npus_per_node: None,
+        }
     }
 }
 
