@@ -119,7 +119,20 @@ impl Ascend {
             return Ok(());
         }
         let h = &self.hccl;
-        let message = crate::hccl_fn!(h, HcclGetErrorString).and_then(|f| cstr(unsafe { f(code) }));
+        // HCCL's text for the code, then the runtime's most recent detailed message
+        // (CANN routes HCCL's own diagnostics there too).
+        let text = crate::hccl_fn!(h, HcclGetErrorString).and_then(|f| cstr(unsafe { f(code) }));
+        let recent = self
+            .acl
+            .raw
+            .aclGetRecentErrMsg
+            .as_ref()
+            .ok()
+            .and_then(|f| cstr(unsafe { f() }));
+        let message = match (text, recent) {
+            (Some(t), Some(r)) => Some(format!("{t}; {r}")),
+            (t, r) => t.or(r),
+        };
         Err(AscendError {
             call,
             code: code as i64,
