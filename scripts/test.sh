@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Quick start, part 2: set up and run the whole test suite (what CI runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+# Vendor wheels for the bindings check and the real-libnccl loader test (cached).
+if [ -x scripts/fetch-vendor-wheels.sh ] || [ -f scripts/fetch-vendor-wheels.sh ]; then
+  bash scripts/fetch-vendor-wheels.sh || echo "[test] vendor wheels unavailable: tests that need them will say they skipped"
+fi
+echo "[test] rustfmt";  cargo fmt --all -- --check
+echo "[test] clippy";   cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "[test] no-MPI build"; cargo build --no-default-features --quiet
+echo "[test] cargo test"
+# mpirun jobs oversubscribe the cores: run at most two test binaries' tests at once.
+cargo test --workspace --quiet -- --test-threads="${TEST_THREADS:-2}"
+if [ -f tests/emu-cluster-test.sh ]; then
+  echo "[test] emulated cluster"
+  bash tests/emu-cluster-test.sh
+fi
+echo "[test] all passed"
