@@ -109,9 +109,14 @@ pub fn search(spec: &Spec<'_>) -> Result<Found, Vec<Attempt>> {
             }
         }
         if !any {
+            let outcome = if dir.is_dir() {
+                format!("no {}", spec.names.join(" or "))
+            } else {
+                "no such folder".into()
+            };
             tried.push(Attempt {
                 place: dir.display().to_string(),
-                outcome: "absent".into(),
+                outcome,
             });
         }
     }
