@@ -2,10 +2,11 @@
 //! across ranks, assembles run metadata, wires the exporters, runs.
 
 use crate::backend::Backend;
-use crate::cli::BenchArgs;
+use crate::cli::{BenchArgs, OutputFormat};
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
 use crate::harness::Harness;
+use crate::output::hccl_test::HcclTestSink;
 use crate::output::{csv::CsvSink, json::JsonSink, table::TableSink, Sink, Tee};
 use crate::result::{RankInfo, RunMeta, Settings, Summary, SCHEMA_VERSION};
 use crate::world::{allgather_bytes, World};
@@ -55,7 +56,15 @@ pub fn backend_status() -> Vec<(&'static str, String)> {
     } else {
         "not built (binary built with --no-default-features)".to_string()
     };
-    vec![("mpi", mpi)]
+    let show = |r: std::result::Result<String, String>| match r {
+        Ok(s) => format!("usable: {s}"),
+        Err(e) => format!("not usable: {e}"),
+    };
+    vec![
+        ("mpi", mpi),
+        ("nccl", show(crate::backend::nccl::probe())),
+        ("hccl", show(crate::backend::hccl::probe())),
+    ]
 }
 
 fn settings(a: &BenchArgs) -> Settings {
@@ -128,11 +137,14 @@ fn meta<B: Backend>(world: &dyn World, backend: &B, coll: CollKind, args: &Bench
 /// Rank 0's exporters: the table on stdout, plus JSON/CSV files when asked.
 fn sinks(args: &BenchArgs, progress: bool) -> Tee {
     let adaptive = args.precision.is_some() || args.time_budget.is_some();
-    let mut v: Vec<Box<dyn Sink>> = vec![Box::new(TableSink::new(
-        Box::new(std::io::stdout()),
-        adaptive,
-        false,
-    ))];
+    let mut v: Vec<Box<dyn Sink>> = match args.format {
+        OutputFormat::Nccl => vec![Box::new(TableSink::new(
+            Box::new(std::io::stdout()),
+            adaptive,
+            false,
+        ))],
+        OutputFormat::HcclTest => vec![Box::new(HcclTestSink::new(Box::new(std::io::stdout())))],
+    };
     if let Some(p) = &args.json {
         v.push(Box::new(JsonSink::new(p.clone())));
     }
@@ -174,9 +186,9 @@ pub fn run_bench<B: Backend>(
     coll: CollKind,
     args: &BenchArgs,
     progress: bool,
+    rank: usize,
+    nranks: usize,
 ) -> anyhow::Result<i32> {
-    let rank = world.rank();
-    let nranks = world.size();
     let sweep = args.sweep(coll, nranks)?;
     let mut h = Harness {
         world,

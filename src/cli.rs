@@ -1,6 +1,7 @@
 //! Command line: a subcommand per collective with nccl-tests' flags and meanings, plus
 //! `list`. Parsing only; `main.rs` turns it into a [`crate::harness::Sweep`].
 
+use crate::backend::DeviceOpts;
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
 use crate::harness::{self, Adaptive, Average, Sweep};
@@ -50,6 +51,15 @@ pub enum BackendKind {
     Nccl,
     /// Ascend HCCL on NPUs (libraries loaded at run time).
     Hccl,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// nccl-tests' table (default).
+    Nccl,
+    /// hccl_test's columns.
+    #[value(name = "hccl_test", alias = "hccl-test")]
+    HcclTest,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -124,6 +134,10 @@ pub struct BenchArgs {
     /// Adaptive mode: cap on iterations per size.
     #[arg(long = "max-iters", default_value_t = 1000)]
     pub max_iters: usize,
+    /// Table format on stdout: nccl-tests columns, or hccl_test's (root rank's
+    /// data_size, aveg_time, alg_bandwidth, check_result).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Nccl)]
+    pub format: OutputFormat,
     /// Test only: corrupt one input element on the root rank before each check.
     #[arg(long = "test-corrupt-one", hide = true)]
     pub corrupt_one: bool,
@@ -173,6 +187,15 @@ fn list_or_all<T: std::str::FromStr<Err = String> + Copy>(s: &str, all: &[T]) ->
 }
 
 impl BenchArgs {
+    pub fn device_opts(&self) -> DeviceOpts {
+        DeviceOpts {
+            gpus_per_process: self.ngpus,
+            blocking: self.blocking != 0,
+            cuda_graph: self.cuda_graph != 0,
+            npus_per_node: self.npus_per_node,
+        }
+    }
+
     pub fn sweep(&self, coll: CollKind, nranks: usize) -> Result<Sweep> {
         let sizes = harness::sizes(
             self.min_bytes,

@@ -1,9 +1,11 @@
 //! The binary's edge: parse, set up the world and backend, run, and turn any error into
 //! one line and an exit status, on every rank, without leaving a rank behind.
 
+#[cfg(feature = "mpi")]
 use anyhow::Context;
 use clap::Parser;
 use std::io::IsTerminal;
+use xccl_bench::backend::{hccl::HcclBackend, nccl::NcclBackend};
 use xccl_bench::cli::{BackendKind, BenchArgs, Cli, Cmd};
 use xccl_bench::coll::CollKind;
 use xccl_bench::error::BenchError;
@@ -68,18 +70,22 @@ fn bench(world: &dyn World, coll: CollKind, args: &BenchArgs) -> anyhow::Result<
                 .downcast_ref::<world::MpiWorld>()
                 .context("the MPI backend needs an MPI world")?;
             let mut b = app::agree(world, xccl_bench::backend::mpi::MpiBackend::new(mpi_world))?;
-            app::run_bench(world, &mut b, coll, args, progress)
+            app::run_bench(world, &mut b, coll, args, progress, world.rank(), world.size())
         }
         #[cfg(not(feature = "mpi"))]
         BackendKind::Mpi => Err(BenchError::Unsupported(
             "--backend mpi: this binary was built without MPI (--no-default-features); use --backend nccl or hccl".into(),
         )
         .into()),
-        BackendKind::Nccl | BackendKind::Hccl => Err(BenchError::Unsupported(format!(
-            "--backend {:?}: not built into this binary yet",
-            args.backend
-        ))
-        .into()),
+        BackendKind::Nccl => {
+            let mut b = NcclBackend::new(world, &args.device_opts())?;
+            let (rank, nranks) = (b.rank(), b.nranks());
+            app::run_bench(world, &mut b, coll, args, progress, rank, nranks)
+        }
+        BackendKind::Hccl => {
+            let mut b = HcclBackend::new(world, &args.device_opts())?;
+            app::run_bench(world, &mut b, coll, args, progress, world.rank(), world.size())
+        }
     }
 }
 

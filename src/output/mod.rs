@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::result::{Row, RunMeta, Summary};
 
 pub mod csv;
+pub mod hccl_test;
 pub mod json;
 pub mod table;
 
