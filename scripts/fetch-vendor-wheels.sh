@@ -4,6 +4,9 @@
 # project needs. Nothing fetched here is ever committed (see REFERENCE.md §9).
 #
 #   XCCL_VENDOR_CACHE  cache root (default ~/.cache/xccl-bench)
+#   NCCL_WHEEL_VERSION nvidia-nccl-cu12 version (default 2.32.3, the one the committed
+#                      bindings were generated from)
+#   TORCH_NPU_VERSION  torch-npu version (default 2.6.0.post5, likewise)
 #   --no-download      use what is cached; never call pip (exit 0 even if missing)
 #
 # Prints, last, the unpacked roots as shell assignments:
@@ -16,6 +19,8 @@ set -uo pipefail
 CACHE="${XCCL_VENDOR_CACHE:-$HOME/.cache/xccl-bench}"
 WHEELS="$CACHE/wheels"
 VENDOR="$CACHE/vendor"
+NCCL_V="${NCCL_WHEEL_VERSION:-2.32.3}"
+NPU_V="${TORCH_NPU_VERSION:-2.6.0.post5}"
 DOWNLOAD=1
 [ "${1:-}" = "--no-download" ] && DOWNLOAD=0
 mkdir -p "$WHEELS" "$VENDOR"
@@ -62,7 +67,7 @@ PY
     rm -rf "$dest" && mv "$dest.tmp" "$dest" && touch "$dest/.done"
 }
 
-nccl_whl=$(fetch 'nvidia_nccl_cu12-*.whl' 'nvidia-nccl-cu12')
+nccl_whl=$(fetch "nvidia_nccl_cu12-$NCCL_V-*.whl" "nvidia-nccl-cu12==$NCCL_V")
 if [ -n "$nccl_whl" ]; then
     ver=$(basename "$nccl_whl" | cut -d- -f2)
     dest="$VENDOR/nccl-$ver"
@@ -73,7 +78,7 @@ else
     echo "fetch-vendor-wheels: no nvidia-nccl-cu12 wheel in $WHEELS" >&2
 fi
 
-npu_whl=$(fetch 'torch_npu-*.whl' 'torch-npu==2.6.0.post5')
+npu_whl=$(fetch "torch_npu-$NPU_V-*.whl" "torch-npu==$NPU_V")
 if [ -n "$npu_whl" ]; then
     ver=$(basename "$npu_whl" | cut -d- -f2)
     dest="$VENDOR/torch_npu-$ver"

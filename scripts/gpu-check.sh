@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The NCCL backend on a real GPU: every collective on one GPU, 8 B to 1 GB, with a data
+# check (-c 1), JSON per collective. Two steps:
+#
+#   scripts/gpu-check.sh --prepare   here (has Rust): builds the release binary without
+#                                    MPI and strips it into .gpu/xccl-bench (git-ignored)
+#   scripts/gpu-check.sh             on the GPU machine (no Rust, no MPI), with .gpu
+#                                    carried: runs, writes everything to $OUT
+#
+# On the GPU machine libnccl.so.2 comes from the Python environment's nvidia-nccl-cu12
+# wheel (the one PyTorch uses) unless XCCL_NCCL_LIB is already set. Every command run is
+# printed and kept in $OUT/commands.txt; $OUT/summary.txt has one line per run.
+#   XCCL_BIN         binary to run (default .gpu/xccl-bench)
+#   GPU_CHECK_MAX    largest size (default 1G)
+#   GPU_CHECK_TIMEOUT seconds per collective (default 240)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--prepare" ]; then
+    set -e
+    cargo build --release --no-default-features --bin xccl-bench
+    mkdir -p .gpu
+    cp target/release/xccl-bench .gpu/xccl-bench
+    strip .gpu/xccl-bench 2>/dev/null || true
+    ls -l .gpu/xccl-bench
+    echo "carry .gpu, then run scripts/gpu-check.sh on the GPU machine"
+    exit 0
+fi
+
+BIN="${XCCL_BIN:-.gpu/xccl-bench}"
+OUT="${OUT:-$PWD/.gpu/out}"
+MAX="${GPU_CHECK_MAX:-1G}"
+TMO="${GPU_CHECK_TIMEOUT:-240}"
+mkdir -p "$OUT"
+: > "$OUT/commands.txt"
+: > "$OUT/summary.txt"
+log() { echo "[gpu-check] $*" | tee -a "$OUT/summary.txt"; }
+
+if [ ! -x "$BIN" ]; then
+    log "no binary at $BIN (run scripts/gpu-check.sh --prepare here and carry .gpu)"
+    exit 1
+fi
+
+if [ -z "${XCCL_NCCL_LIB:-}" ]; then
+    for py in python3 python; do
+        d=$("$py" - 2>/dev/null <<'PY'
+import os
+try:
+    import nvidia.nccl as m
+    for p in list(getattr(m, "__path__", [])) + [os.path.dirname(getattr(m, "__file__", "") or "")]:
+        f = os.path.join(p, "lib", "libnccl.so.2")
+        if os.path.isfile(f):
+            print(f)
+            break
+except Exception:
+    pass
+PY
+)
+        if [ -n "$d" ]; then export XCCL_NCCL_LIB="$d"; break; fi
+    done
+fi
+log "XCCL_NCCL_LIB=${XCCL_NCCL_LIB:-<unset: the binary searches itself>}"
+{ nvidia-smi -L; nvidia-smi --query-gpu=name,pci.bus_id,driver_version,memory.total --format=csv; } \
+    > "$OUT/nvidia-smi.txt" 2>&1 || true
+log "GPUs: $(grep -c '^GPU' "$OUT/nvidia-smi.txt" 2>/dev/null || echo '?') ($(head -n 1 "$OUT/nvidia-smi.txt"))"
+if ! "$BIN" --version > "$OUT/version.txt" 2>&1; then
+    log "binary does not start here:"; cat "$OUT/version.txt"; ldd "$BIN" 2>&1 | tee -a "$OUT/summary.txt"; exit 1
+fi
+"$BIN" list > "$OUT/list.txt" 2>&1
+log "list: $(grep -i 'nccl' "$OUT/list.txt" | head -n 1 | sed 's/^ *//')"
+
+run() { # name, then the arguments after the binary
+    local name="$1"; shift
+    local cmd=("$BIN" "$@")
+    echo "+ ${cmd[*]}" | tee -a "$OUT/commands.txt"
+    local t0=$SECONDS
+    timeout "$TMO" "${cmd[@]}" > "$OUT/$name.txt" 2> "$OUT/$name.err"
+    local rc=$?
+    local ok; ok=$(grep -h 'Out of bounds values' "$OUT/$name.txt" | sed 's/^# *//')
+    local bw; bw=$(grep -h 'Avg bus bandwidth' "$OUT/$name.txt" | sed 's/^# *//')
+    log "$name rc=$rc $((SECONDS - t0))s | ${ok:-no summary} | ${bw:-} $( [ $rc -ne 0 ] && head -c 300 "$OUT/$name.err" | tr '\n' ' ')"
+}
+
+for c in all_reduce all_gather reduce_scatter broadcast reduce alltoall sendrecv gather scatter; do
+    run "$c" "$c" --backend nccl -b 8 -e "$MAX" -f 2 -w 5 -n 20 -c 1 --json "$OUT/$c.json"
+done
+# Blocking mode and CUDA-graph capture, smaller sweep.
+run all_reduce_blocking all_reduce --backend nccl -b 8 -e 64M -f 4 -w 5 -n 20 -c 1 -z 1 --json "$OUT/all_reduce_blocking.json"
+run all_reduce_graph all_reduce --backend nccl -b 8 -e 64M -f 4 -w 5 -n 20 -c 1 -G 1 --json "$OUT/all_reduce_graph.json"
+run types_all all_reduce --backend nccl -b 1K -e 1M -f 32 -w 2 -n 5 -c 1 -d all -o all --json "$OUT/types_all.json"
+ngpu=$(grep -c '^GPU' "$OUT/nvidia-smi.txt" 2>/dev/null || echo 0)
+if [ "$ngpu" -ge 2 ]; then
+    run all_reduce_g2 all_reduce --backend nccl -g 2 -b 8 -e 256M -f 4 -w 5 -n 20 -c 1 --json "$OUT/all_reduce_g2.json"
+fi
+log "done; results in $OUT"
