@@ -62,7 +62,9 @@ fi
 log "XCCL_NCCL_LIB=${XCCL_NCCL_LIB:-<unset: the binary searches itself>}"
 { nvidia-smi -L; nvidia-smi --query-gpu=name,pci.bus_id,driver_version,memory.total --format=csv; } \
     > "$OUT/nvidia-smi.txt" 2>&1 || true
-log "GPUs: $(grep -c '^GPU' "$OUT/nvidia-smi.txt" 2>/dev/null || echo '?') ($(head -n 1 "$OUT/nvidia-smi.txt"))"
+ngpu=$(grep -c '^GPU' "$OUT/nvidia-smi.txt" 2>/dev/null)
+ngpu=${ngpu:-0}
+log "GPUs: $ngpu ($(head -n 1 "$OUT/nvidia-smi.txt"))"
 if ! "$BIN" --version > "$OUT/version.txt" 2>&1; then
     log "binary does not start here:"; cat "$OUT/version.txt"; ldd "$BIN" 2>&1 | tee -a "$OUT/summary.txt"; exit 1
 fi
@@ -88,7 +90,6 @@ done
 run all_reduce_blocking all_reduce --backend nccl -b 8 -e 64M -f 4 -w 5 -n 20 -c 1 -z 1 --json "$OUT/all_reduce_blocking.json"
 run all_reduce_graph all_reduce --backend nccl -b 8 -e 64M -f 4 -w 5 -n 20 -c 1 -G 1 --json "$OUT/all_reduce_graph.json"
 run types_all all_reduce --backend nccl -b 1K -e 1M -f 32 -w 2 -n 5 -c 1 -d all -o all --json "$OUT/types_all.json"
-ngpu=$(grep -c '^GPU' "$OUT/nvidia-smi.txt" 2>/dev/null || echo 0)
 if [ "$ngpu" -ge 2 ]; then
     run all_reduce_g2 all_reduce --backend nccl -g 2 -b 8 -e 256M -f 4 -w 5 -n 20 -c 1 --json "$OUT/all_reduce_g2.json"
 fi

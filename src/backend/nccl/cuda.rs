@@ -29,9 +29,28 @@ pub fn driver_present() -> bool {
     unsafe { sys::is_culib_present() }
 }
 
-/// The names cudarc tries for the driver library, for error messages.
-pub fn driver_names() -> Vec<String> {
-    cudarc::get_lib_name_candidates("cuda")
+/// Why the driver library cannot be opened, in the loader's words (for error messages;
+/// cudarc tries many names, `libcuda.so.1` is the one a driver install provides).
+pub fn driver_missing_reason() -> String {
+    let name = c"libcuda.so.1";
+    let h = unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_LAZY | libc::RTLD_LOCAL) };
+    let why = if h.is_null() {
+        let e = unsafe { libc::dlerror() };
+        if e.is_null() {
+            "libcuda.so.1: not found".to_string()
+        } else {
+            unsafe { std::ffi::CStr::from_ptr(e) }
+                .to_string_lossy()
+                .into_owned()
+        }
+    } else {
+        unsafe { libc::dlclose(h) };
+        "libcuda.so.1 loads, but lacks the driver API cudarc needs".to_string()
+    };
+    format!(
+        "{why} (dynamic loader path, LD_LIBRARY_PATH={}); is the NVIDIA driver installed?",
+        std::env::var("LD_LIBRARY_PATH").unwrap_or_default()
+    )
 }
 
 /// `cuInit` and the number of devices.

@@ -68,8 +68,8 @@ pub fn probe() -> std::result::Result<String, String> {
     let found = format!("NCCL {} at {}", lib.version(), lib.path.display());
     if !cuda::driver_present() {
         return Err(format!(
-            "{found}, but no CUDA driver: libcuda not loadable (tried {} through the dynamic loader)",
-            cuda::driver_names().join(", ")
+            "{found}, but no CUDA driver: {}",
+            cuda::driver_missing_reason()
         ));
     }
     match cuda::init_and_count() {
@@ -146,8 +146,8 @@ impl NcclBackend {
             let lib = nccl_sys::load().map_err(backend_err)?;
             if !cuda::driver_present() {
                 return Err(BenchError::Backend(format!(
-                    "no CUDA driver on {host}: libcuda not loadable (tried {} through the dynamic loader); NCCL {} was found at {}",
-                    cuda::driver_names().join(", "),
+                    "no CUDA driver on {host}: {}; NCCL {} was found at {}",
+                    cuda::driver_missing_reason(),
                     lib.version(),
                     lib.path.display()
                 )));
