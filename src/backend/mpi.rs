@@ -42,6 +42,11 @@ impl HostBuf {
         })?;
         Ok(HostBuf { ptr, len })
     }
+    /// Start of the buffer (for benchmarks that compare against bare MPI calls).
+    pub fn as_mut_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
     fn at(&self, elem_offset: usize, elem: usize) -> *mut c_void {
         debug_assert!(elem_offset * elem <= self.len);
         // SAFETY: offsets are computed from the counts the buffer was sized for.
