@@ -317,11 +317,14 @@ impl<'a> Ctx<'a> {
                     }
                 }
             }
-            let (mut ps, mut pr) = ((0.0, String::new()), (0.0, String::new()));
-            for (res, bytes) in &load {
-                let cap = self.capacity(*res);
+            // Per class: slowest resource, its name, and how many others are as slow.
+            let (mut ps, mut pr) = ((0.0, String::new(), 0usize), (0.0, String::new(), 0usize));
+            let mut items: Vec<(Res, f64)> = load.iter().map(|(r, b)| (*r, *b)).collect();
+            items.sort_by_key(|(r, _)| self.describe(*r));
+            for (res, bytes) in items {
+                let cap = self.capacity(res);
                 if cap <= 0.0 {
-                    c.missing = Some(format!("no rate known for {}", self.describe(*res)));
+                    c.missing = Some(format!("no rate known for {}", self.describe(res)));
                     continue;
                 }
                 let t = bytes / cap;
@@ -329,12 +332,20 @@ impl<'a> Ctx<'a> {
                     Res::SdmaOut(..) | Res::SdmaIn(..) => &mut ps,
                     _ => &mut pr,
                 };
-                // Ties: keep a stable, readable choice (the first described name).
-                let d = self.describe(*res);
-                if t > slot.0 * (1.0 + 1e-12) || (t >= slot.0 * (1.0 - 1e-12) && d < slot.1) {
-                    *slot = (t, d);
+                if t > slot.0 * (1.0 + 1e-9) {
+                    *slot = (t, self.describe(res), 0);
+                } else if t >= slot.0 * (1.0 - 1e-9) {
+                    slot.2 += 1;
                 }
             }
+            let named = |(t, d, more): (f64, String, usize)| {
+                if more > 0 {
+                    (t, format!("{d} and {more} more equally loaded"))
+                } else {
+                    (t, d)
+                }
+            };
+            let (ps, pr) = (named(ps), named(pr));
             c.sdma_s += ps.0;
             c.rdma_s += pr.0;
             c.beta_s += ps.0.max(pr.0);

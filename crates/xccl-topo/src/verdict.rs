@@ -210,11 +210,15 @@ pub fn judge(
     let large = opts.is_large(e);
     let (class, note) = if !large {
         let ratio = time_ratio.unwrap_or(f64::NAN);
+        let judged = if ratio * opts.threshold > 1.0 {
+            "slower than the model allows even for its size: check the links"
+        } else {
+            "too small to reach link speed, judged on latency"
+        };
         (
             Class::LatencyBound,
             format!(
-                "time {ratio:.2}x model ({measured_time_us:.1} us vs {model_time_us:.1} us, α {:.1} us): \
-                 too small to reach link speed, judged on latency",
+                "time {ratio:.2}x model ({measured_time_us:.1} us vs {model_time_us:.1} us, α {:.1} us): {judged}",
                 e.alpha_time_us
             ),
         )
@@ -235,7 +239,7 @@ pub fn judge(
         (
             Class::BandwidthBound,
             format!(
-                "{} saturated: {efficiency:.2} of {} GB/s ({} {})",
+                "{} saturated: {efficiency:.2} of {} GB/s ({}, bottleneck {})",
                 e.bottleneck,
                 gbs(expected),
                 e.algorithm,
@@ -246,7 +250,7 @@ pub fn judge(
         (
             Class::LowEfficiency,
             format!(
-                "{} below {:.2}: {efficiency:.2} of {} GB/s ({} {}); check that link or a slow peer",
+                "{} below {:.2}: {efficiency:.2} of {} GB/s ({}, bottleneck {}): a link or a peer there is slower than declared",
                 e.bottleneck,
                 opts.threshold,
                 gbs(expected),

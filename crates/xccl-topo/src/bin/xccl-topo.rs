@@ -5,17 +5,23 @@
 //! xccl-topo show FILE                       # print the topology
 //! xccl-topo emu-plan FILE [--slow-node HOST:FRACTION]...   # plan for scripts/emu-cluster.sh
 //! xccl-topo model FILE COLL BYTES [NODES_PER_RANK...]      # expected busbw / time
+//! xccl-topo judge FILE REPORT.json [--min-efficiency X]    # verdicts of a saved report
 //! ```
+//!
+//! `judge` re-reads an `xccl-bench --json` report (rows with `collective`, `size_bytes`,
+//! `root`, `busbw_gbs`, `time_us.avg`; ranks' hosts in `meta.ranks[].host`), prints each
+//! row's verdict and exits 1 when a large row falls below `--min-efficiency`: the
+//! offline form of what the harness does during a run.
 //!
 //! `model` places ranks by node index (`0 0 1 1`); without indices, one rank per device on
 //! every node. `XCCL_EMU_SLOW=HOST:FRACTION` is read by `emu-plan` as well.
 
 use std::process::ExitCode;
-use xccl_topo::{model, Coll, Placement, Topology};
+use xccl_topo::{health, model, verdict, Coll, JudgeOptions, Placement, Topology};
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: xccl-topo show FILE\n       xccl-topo emu-plan FILE [--slow-node HOST:FRACTION]...\n       xccl-topo model FILE COLL BYTES [NODE_OF_RANK...]"
+        "usage: xccl-topo show FILE\n       xccl-topo emu-plan FILE [--slow-node HOST:FRACTION]...\n       xccl-topo model FILE COLL BYTES [NODE_OF_RANK...]\n       xccl-topo judge FILE REPORT.json [--min-efficiency X]"
     );
     ExitCode::from(2)
 }
@@ -101,7 +107,69 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
                 e.best_time_us
             );
         }
+        "judge" => return judge(&topo, &args[2..]),
         _ => return Ok(usage()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn judge(topo: &Topology, args: &[String]) -> Result<ExitCode, String> {
+    let path = args.first().ok_or("missing REPORT.json")?;
+    let min_eff = match args.get(1).map(String::as_str) {
+        Some("--min-efficiency") => Some(
+            args.get(2)
+                .ok_or("--min-efficiency needs a value")?
+                .parse::<f64>()
+                .map_err(|_| "bad --min-efficiency")?,
+        ),
+        Some(x) => return Err(format!("unknown argument `{x}`")),
+        None => None,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let report: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+    let hosts: Vec<String> = report["meta"]["ranks"]
+        .as_array()
+        .ok_or("report has no meta.ranks")?
+        .iter()
+        .map(|r| r["host"].as_str().unwrap_or("").to_string())
+        .collect();
+    let placement = topo.place(&hosts).map_err(|e| e.to_string())?;
+    let opts = JudgeOptions::with_threshold(min_eff.unwrap_or(verdict::DEFAULT_THRESHOLD));
+    let mut judged = Vec::new();
+    println!(
+        "{:>12} {:>13} {:>10} {:>10} {:>width$}  note",
+        "size(B)",
+        "placement",
+        "busbw",
+        "expected",
+        verdict::CELL_HEADER,
+        width = verdict::CELL_WIDTH
+    );
+    for row in report["rows"].as_array().ok_or("report has no rows")? {
+        let coll: Coll = row["collective"].as_str().unwrap_or("").parse()?;
+        let bytes = row["size_bytes"].as_u64().ok_or("row without size_bytes")?;
+        let root = row["root"].as_i64().unwrap_or(0).max(0) as usize;
+        let busbw = row["busbw_gbs"].as_f64().unwrap_or(0.0);
+        let time = row["time_us"]["avg"].as_f64().unwrap_or(0.0);
+        let place = row["placement"].as_str().unwrap_or("").to_string();
+        let e = model::expected_rooted(topo, &placement, coll, bytes, root);
+        let v = verdict::judge(&e, busbw, time, &opts);
+        println!(
+            "{bytes:>12} {place:>13} {busbw:>10.4} {:>10.4} {:>width$}  {}",
+            v.expected_busbw_gbs,
+            v.cell(),
+            v.note,
+            width = verdict::CELL_WIDTH
+        );
+        judged.push((format!("{coll} {bytes} B {place}"), v));
+    }
+    if let Some(m) = min_eff {
+        let short = health::shortfalls(judged.iter().map(|(l, v)| (l, v)), m);
+        if !short.is_empty() {
+            eprint!("{}", health::summary(&short, m));
+            return Ok(ExitCode::FAILURE);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
