@@ -546,8 +546,9 @@ impl<'a, B: Backend> Harness<'a, B> {
                 avg,
                 min: if tmin == f64::MAX { 0.0 } else { tmin },
                 max: tmax,
-                p50: merged.value_at_quantile(0.5) as f64 / 1000.0,
-                p99: merged.value_at_quantile(0.99) as f64 / 1000.0,
+                // Histogram buckets round; keep percentiles inside the observed range.
+                p50: (merged.value_at_quantile(0.5) as f64 / 1000.0).clamp(tmin.min(tmax), tmax),
+                p99: (merged.value_at_quantile(0.99) as f64 / 1000.0).clamp(tmin.min(tmax), tmax),
             },
             algbw_gbs: algbw,
             busbw_gbs: algbw * imp.bus_factor(self.nranks),
