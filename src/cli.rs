@@ -231,7 +231,7 @@ impl BenchArgs {
             ));
         }
         if let Some(b) = self.time_budget {
-            if !(b > 0.0) {
+            if b.is_nan() || b <= 0.0 {
                 return Err(BenchError::Usage(format!(
                     "--time-budget {b}: must be a positive number of seconds"
                 )));

@@ -106,7 +106,7 @@ pub fn sizes(min: u64, max: u64, factor: Option<f64>, step: Option<u64>) -> Resu
         }
         (f, None) => {
             let f = f.unwrap_or(2.0);
-            if !(f > 1.0) && min < max {
+            if (f.is_nan() || f <= 1.0) && min < max {
                 return Err(BenchError::Usage(format!(
                     "-f {f}: the step factor must be greater than 1"
                 )));
@@ -131,7 +131,7 @@ pub fn value(dtype: DataType, op: Option<ReduceOp>, nranks: usize, rank: usize, 
     match op {
         None => ((rank * 31 + i * 7) % 113 + 1) as f64,
         Some(ReduceOp::Prod) => {
-            if i % 3 == 0 && rank == i % nranks {
+            if i.is_multiple_of(3) && rank == i % nranks {
                 2.0
             } else {
                 1.0
@@ -304,6 +304,9 @@ impl<'a, B: Backend> Harness<'a, B> {
         Ok(summary)
     }
 
+    /// The buffers of one call: (send or shared buffer, separate receive buffer if
+    /// out-of-place, input offset, output offset) in elements.
+    #[allow(clippy::type_complexity)]
     fn buffers(&mut self, call: &Call) -> Result<(B::Buf, Option<B::Buf>, usize, usize)> {
         let e = call.dtype.size();
         let c = call.counts;
@@ -465,7 +468,9 @@ impl<'a, B: Backend> Harness<'a, B> {
             };
             let got = call.dtype.decode(b);
             let tol = op.map_or(0.0, |o| tolerance(call.dtype, o, n, expected));
-            if !((got - expected).abs() <= tol) {
+            // False for NaN (e.g. the poison pattern), which is therefore wrong.
+            let within = (got - expected).abs() <= tol;
+            if !within {
                 wrong += 1;
             }
         }

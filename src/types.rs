@@ -285,7 +285,7 @@ pub fn format_size(b: u64) -> String {
         (1 << 20, "M"),
         (1 << 10, "K"),
     ] {
-        if b >= m && b % m == 0 {
+        if b >= m && b.is_multiple_of(m) {
             return format!("{}{}", b / m, s);
         }
     }
