@@ -5,13 +5,14 @@
 //! xccl-topo show FILE                       # print the topology
 //! xccl-topo emu-plan FILE [--slow-node HOST:FRACTION]...   # plan for scripts/emu-cluster.sh
 //! xccl-topo model FILE COLL BYTES [NODES_PER_RANK...]      # expected busbw / time
-//! xccl-topo judge FILE REPORT.json [--min-efficiency X]    # verdicts of a saved report
+//! xccl-topo judge FILE REPORT.json [--min-efficiency X] [--write OUT.json]
 //! ```
 //!
 //! `judge` re-reads an `xccl-bench --json` report (rows with `collective`, `size_bytes`,
 //! `root`, `busbw_gbs`, `time_us.avg`; ranks' hosts in `meta.ranks[].host`), prints each
 //! row's verdict and exits 1 when a large row falls below `--min-efficiency`: the
-//! offline form of what the harness does during a run.
+//! offline form of what the harness does during a run. `--write` saves the report with a
+//! `verdict` object added to every row.
 //!
 //! `model` places ranks by node index (`0 0 1 1`); without indices, one rank per device on
 //! every node. `XCCL_EMU_SLOW=HOST:FRACTION` is read by `emu-plan` as well.
@@ -21,7 +22,7 @@ use xccl_topo::{health, model, verdict, Coll, JudgeOptions, Placement, Topology}
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: xccl-topo show FILE\n       xccl-topo emu-plan FILE [--slow-node HOST:FRACTION]...\n       xccl-topo model FILE COLL BYTES [NODE_OF_RANK...]\n       xccl-topo judge FILE REPORT.json [--min-efficiency X]"
+        "usage: xccl-topo show FILE\n       xccl-topo emu-plan FILE [--slow-node HOST:FRACTION]...\n       xccl-topo model FILE COLL BYTES [NODE_OF_RANK...]\n       xccl-topo judge FILE REPORT.json [--min-efficiency X] [--write OUT.json]"
     );
     ExitCode::from(2)
 }
@@ -115,18 +116,20 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
 
 fn judge(topo: &Topology, args: &[String]) -> Result<ExitCode, String> {
     let path = args.first().ok_or("missing REPORT.json")?;
-    let min_eff = match args.get(1).map(String::as_str) {
-        Some("--min-efficiency") => Some(
-            args.get(2)
-                .ok_or("--min-efficiency needs a value")?
-                .parse::<f64>()
-                .map_err(|_| "bad --min-efficiency")?,
-        ),
-        Some(x) => return Err(format!("unknown argument `{x}`")),
-        None => None,
-    };
+    let (mut min_eff, mut write) = (None, None);
+    let mut it = args[1..].iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--min-efficiency" => {
+                let v = it.next().ok_or("--min-efficiency needs a value")?;
+                min_eff = Some(v.parse::<f64>().map_err(|_| "bad --min-efficiency")?);
+            }
+            "--write" => write = Some(it.next().ok_or("--write needs a path")?.clone()),
+            x => return Err(format!("unknown argument `{x}`")),
+        }
+    }
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    let report: serde_json::Value =
+    let mut report: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
     let hosts: Vec<String> = report["meta"]["ranks"]
         .as_array()
@@ -146,7 +149,8 @@ fn judge(topo: &Topology, args: &[String]) -> Result<ExitCode, String> {
         verdict::CELL_HEADER,
         width = verdict::CELL_WIDTH
     );
-    for row in report["rows"].as_array().ok_or("report has no rows")? {
+    let rows = report["rows"].as_array_mut().ok_or("report has no rows")?;
+    for row in rows.iter_mut() {
         let coll: Coll = row["collective"].as_str().unwrap_or("").parse()?;
         let bytes = row["size_bytes"].as_u64().ok_or("row without size_bytes")?;
         let root = row["root"].as_i64().unwrap_or(0).max(0) as usize;
@@ -162,7 +166,12 @@ fn judge(topo: &Topology, args: &[String]) -> Result<ExitCode, String> {
             v.note,
             width = verdict::CELL_WIDTH
         );
+        row["verdict"] = serde_json::to_value(&v).map_err(|e| e.to_string())?;
         judged.push((format!("{coll} {bytes} B {place}"), v));
+    }
+    if let Some(w) = write {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(&w, text).map_err(|e| format!("{w}: {e}"))?;
     }
     if let Some(m) = min_eff {
         let short = health::shortfalls(judged.iter().map(|(l, v)| (l, v)), m);
