@@ -1,5 +1,6 @@
-//! Builds the stand-in `libascendcl.so`/`libhccl.so` (C sources next to this file) and
-//! runs the benchmark against them under `mpirun`. Shared by the HCCL tests.
+//! Builds the stand-in libraries (C sources next to this file: `libascendcl.so` and
+//! `libhccl.so`, `libcuda.so` and `libnccl.so.2`) and runs the benchmark against them
+//! under `mpirun`. Shared by the HCCL and NCCL stand-in tests.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -26,6 +27,7 @@ fn run_ok(cmd: &mut Command) {
 }
 
 /// The folder holding both stand-in libraries, compiled once per test binary.
+#[allow(dead_code)]
 pub fn standin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -64,21 +66,72 @@ pub fn standin_dir() -> &'static Path {
     })
 }
 
-/// `mpirun -np N xccl-bench ARGS` with the stand-ins selected; `env` is passed to every
-/// rank.
+/// The stand-in `libcuda.so` and `libnccl.so.2` reporting NCCL `version` (e.g. 22803;
+/// below 22800 without ncclAlltoAll/ncclGather/ncclScatter), compiled once per version.
+#[allow(dead_code)]
+pub fn nccl_standin_dir(version: u32) -> PathBuf {
+    static DIRS: std::sync::Mutex<Vec<(u32, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut dirs = DIRS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, d)) = dirs.iter().find(|(v, _)| *v == version) {
+        return d.clone();
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("nccl-standin-{version}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = src_dir();
+    let flags = [
+        "-std=c11",
+        "-D_GNU_SOURCE",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-shared",
+        "-fPIC",
+        "-O1",
+    ];
+    run_ok(
+        Command::new("cc")
+            .args(flags)
+            .arg("-o")
+            .arg(dir.join("libcuda.so"))
+            .arg(src.join("cuda_standin.c")),
+    );
+    run_ok(
+        Command::new("mpicc")
+            .args(flags)
+            .arg(format!("-DSTANDIN_NCCL_VERSION={version}"))
+            .arg("-o")
+            .arg(dir.join("libnccl.so.2"))
+            .arg(src.join("nccl_standin.c"))
+            .arg(format!("-L{}", dir.display()))
+            .arg("-lcuda")
+            .arg("-Wl,-rpath,$ORIGIN"),
+    );
+    dirs.push((version, dir.clone()));
+    dir
+}
+
+/// `mpirun -np N xccl-bench ARGS` with the HCCL stand-ins selected; `env` is passed to
+/// every rank.
+#[allow(dead_code)]
 pub fn mpirun(np: usize, args: &[&str], env: &[(&str, &str)]) -> Output {
     let dir = standin_dir();
-    let mut all: Vec<(String, String)> = vec![
+    let mut all: Vec<(&str, String)> = vec![
         (
-            "XCCL_ACL_LIB".into(),
+            "XCCL_ACL_LIB",
             dir.join("libascendcl.so").display().to_string(),
         ),
         (
-            "XCCL_HCCL_LIB".into(),
+            "XCCL_HCCL_LIB",
             dir.join("libhccl.so").display().to_string(),
         ),
     ];
-    all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    all.extend(env.iter().map(|(k, v)| (*k, v.to_string())));
+    mpirun_env(np, args, &all)
+}
+
+/// `mpirun -np N xccl-bench ARGS` with `env` set on, and passed to, every rank.
+pub fn mpirun_env(np: usize, args: &[&str], env: &[(&str, String)]) -> Output {
     let mut cmd = Command::new("mpirun");
     cmd.args([
         "--allow-run-as-root",
@@ -89,7 +142,7 @@ pub fn mpirun(np: usize, args: &[&str], env: &[(&str, &str)]) -> Output {
         "-np",
     ])
     .arg(np.to_string());
-    for (k, v) in &all {
+    for (k, v) in env {
         cmd.env(k, v).arg("-x").arg(k);
     }
     cmd.env("OMPI_MCA_rmaps_base_oversubscribe", "1");

@@ -1,0 +1,561 @@
+/* Stand-in libnccl.so.2 (tests only): the NCCL calls xccl-bench makes, on the CUDA
+ * stand-in's host memory, over MPI (the calling process has initialized it). Not
+ * NVIDIA's library. Signatures and numbering follow nccl.h; every call checks its
+ * arguments as NCCL would (type and op codes, counts against the allocation, buffers
+ * and stream on the communicator's device, root and peers in range, a unique id that
+ * ncclGetUniqueId made). Group semantics are kept: calls between ncclGroupStart and
+ * ncclGroupEnd run together at the end (so grouped send/recv cannot deadlock), and work
+ * on a capturing stream is recorded into the CUDA graph instead of run.
+ *
+ * STANDIN_NCCL_VERSION (compile time) is the version reported; below 22800 the library
+ * has no ncclAlltoAll/ncclGather/ncclScatter, as NCCL before 2.28. With
+ * XCCL_STANDIN_LOG=FILE every call is logged with the raw codes received. */
+#include <mpi.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef STANDIN_NCCL_VERSION
+#define STANDIN_NCCL_VERSION 22803
+#endif
+
+typedef int ncclResult_t;
+enum { ncclSuccess = 0, ncclUnhandledCudaError = 1, ncclSystemError = 2, ncclInternalError = 3,
+       ncclInvalidArgument = 4, ncclInvalidUsage = 5 };
+typedef struct { char internal[128]; } ncclUniqueId;
+typedef void *cudaStream_t;
+
+/* from the CUDA stand-in */
+typedef void (*xccl_work_fn)(void *arg);
+int xccl_cuda_current_device(void);
+int xccl_cuda_mem_ok(const void *p, size_t bytes, int dev);
+int xccl_cuda_stream_ok(void *s, int dev);
+int xccl_cuda_issue(void *s, xccl_work_fn fn, void *arg);
+
+static char g_last[768] = "";
+static FILE *g_log;
+static int g_rank = -1;
+
+static void logf_(const char *fmt, ...) {
+    if (!g_log) {
+        const char *p = getenv("XCCL_STANDIN_LOG");
+        if (!p || !(g_log = fopen(p, "a"))) return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(g_log, "rank=%d ", g_rank);
+    vfprintf(g_log, fmt, ap);
+    fprintf(g_log, "\n");
+    fflush(g_log);
+    va_end(ap);
+}
+static ncclResult_t fail(ncclResult_t code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_last, sizeof g_last, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "[nccl stand-in] %s\n", g_last);
+    return code;
+}
+#define TRY(x) do { ncclResult_t r_ = (x); if (r_) return r_; } while (0)
+
+ncclResult_t ncclGetVersion(int *v) {
+    if (!v) return ncclInvalidArgument;
+    *v = STANDIN_NCCL_VERSION;
+    return ncclSuccess;
+}
+const char *ncclGetErrorString(ncclResult_t r) {
+    switch (r) {
+    case ncclSuccess: return "no error";
+    case ncclUnhandledCudaError: return "unhandled cuda error";
+    case ncclInvalidArgument: return "invalid argument";
+    case ncclInvalidUsage: return "invalid usage";
+    default: return "stand-in error";
+    }
+}
+
+/* ---- types: nccl.h numbering ---- */
+enum { K_I8, K_U8, K_I32, K_U32, K_I64, K_U64, K_F16, K_F32, K_F64, K_BF16 };
+static size_t tsize(int t) {
+    static const size_t s[] = {1, 1, 4, 4, 8, 8, 2, 4, 8, 2};
+    return t >= 0 && t <= 9 ? s[t] : 0;
+}
+
+/* ---- communicators ---- */
+#define COMM_MAGIC 0x4e43434cu
+/* `local`: one process drives every rank (nccl-tests -g N without MPI); calls are then
+ * matched across the communicators inside ncclGroupEnd instead of over MPI. */
+struct comm { unsigned magic; MPI_Comm mpi; int rank, size, dev, local; };
+
+static ncclResult_t check_comm(const char *f, void *comm, void *stream, struct comm **out) {
+    struct comm *c = (struct comm *)comm;
+    if (!c || c->magic != COMM_MAGIC) return fail(ncclInvalidArgument, "%s: comm %p is not a live communicator", f, comm);
+    if (!xccl_cuda_stream_ok(stream, c->dev))
+        return fail(ncclInvalidArgument, "%s: stream %p is not a live stream of the communicator's GPU %d", f, stream, c->dev);
+    *out = c;
+    return ncclSuccess;
+}
+static ncclResult_t check_type(const char *f, int t) {
+    if (tsize(t) == 0) return fail(ncclInvalidArgument, "%s: datatype %d is not an ncclDataType_t", f, t);
+    return ncclSuccess;
+}
+static ncclResult_t check_op(const char *f, int op) {
+    if (op < 0 || op > 4) return fail(ncclInvalidArgument, "%s: op %d is not an ncclRedOp_t", f, op);
+    return ncclSuccess;
+}
+static ncclResult_t check_mem(const char *f, const char *what, const void *p, size_t bytes, struct comm *c) {
+    if (!xccl_cuda_mem_ok(p, bytes, c->dev))
+        return fail(ncclInvalidArgument, "%s: %s %p is not %zu bytes of memory on GPU %d", f, what, p, bytes, c->dev);
+    return ncclSuccess;
+}
+static ncclResult_t check_rank(const char *f, const char *what, int r, struct comm *c) {
+    if (r < 0 || r >= c->size) return fail(ncclInvalidArgument, "%s: %s %d out of range for %d ranks", f, what, r, c->size);
+    return ncclSuccess;
+}
+
+static uint32_t pattern(uint32_t seed, int i) { return (seed * 2246822519u + (uint32_t)i * 3266489917u) >> 24; }
+
+ncclResult_t ncclGetUniqueId(ncclUniqueId *id) {
+    if (!id) return ncclInvalidArgument;
+    uint32_t seed = (uint32_t)getpid() * 2654435761u;
+    memcpy(id->internal, "XCCLNCCL", 8);
+    memcpy(id->internal + 8, &seed, 4);
+    for (int i = 12; i < 128; i++) id->internal[i] = (char)pattern(seed, i);
+    return ncclSuccess;
+}
+
+ncclResult_t ncclCommInitRank(void **comm, int nranks, ncclUniqueId id, int rank) {
+    int dev = xccl_cuda_current_device();
+    if (!comm) return ncclInvalidArgument;
+    if (dev < 0) return fail(ncclInvalidUsage, "ncclCommInitRank: no current CUDA device");
+    if (memcmp(id.internal, "XCCLNCCL", 8) != 0) return fail(ncclInvalidArgument, "ncclCommInitRank: unique id not from ncclGetUniqueId");
+    uint32_t seed;
+    memcpy(&seed, id.internal + 8, 4);
+    for (int i = 12; i < 128; i++)
+        if ((unsigned char)id.internal[i] != pattern(seed, i))
+            return fail(ncclInvalidArgument, "ncclCommInitRank: unique id corrupt at byte %d", i);
+    int init = 0, wr, ws;
+    MPI_Initialized(&init);
+    if (!init) return fail(ncclSystemError, "ncclCommInitRank: the stand-in needs MPI initialized by its caller");
+    MPI_Comm_rank(MPI_COMM_WORLD, &wr);
+    MPI_Comm_size(MPI_COMM_WORLD, &ws);
+    int local = ws == 1 && nranks > 1;
+    if (!local && (nranks != ws || rank != wr))
+        return fail(ncclInvalidArgument, "ncclCommInitRank: nranks %d rank %d, but the MPI world is rank %d of %d (the stand-in runs one GPU per process, or all ranks in one process)", nranks, rank, wr, ws);
+    if (local && (rank < 0 || rank >= nranks)) return fail(ncclInvalidArgument, "ncclCommInitRank: rank %d of %d", rank, nranks);
+    struct comm *c = (struct comm *)calloc(1, sizeof *c);
+    c->magic = COMM_MAGIC;
+    c->local = local;
+    if (!local) MPI_Comm_dup(MPI_COMM_WORLD, &c->mpi);
+    c->rank = rank;
+    c->size = nranks;
+    c->dev = dev;
+    g_rank = wr;
+    *comm = c;
+    logf_("ncclCommInitRank nranks=%d rank=%d device=%d", nranks, rank, dev);
+    return ncclSuccess;
+}
+ncclResult_t ncclCommInitAll(void **comms, int ndev, const int *devlist) {
+    (void)comms; (void)devlist;
+    return fail(ncclInvalidUsage, "ncclCommInitAll(%d): the stand-in runs one GPU per process", ndev);
+}
+static ncclResult_t destroy(void *comm) {
+    struct comm *c = (struct comm *)comm;
+    if (!c || c->magic != COMM_MAGIC) return fail(ncclInvalidArgument, "ncclCommDestroy: not a live communicator");
+    int fin = 0;
+    MPI_Finalized(&fin);
+    if (!fin && !c->local) MPI_Comm_free(&c->mpi);
+    c->magic = 0;
+    free(c);
+    return ncclSuccess;
+}
+ncclResult_t ncclCommDestroy(void *comm) { return destroy(comm); }
+ncclResult_t ncclCommAbort(void *comm) { return destroy(comm); }
+const char *ncclGetLastError(void *comm) { (void)comm; return g_last; }
+ncclResult_t ncclCommGetAsyncError(void *comm, ncclResult_t *e) {
+    struct comm *c = (struct comm *)comm;
+    if (!c || c->magic != COMM_MAGIC || !e) return ncclInvalidArgument;
+    *e = ncclSuccess;
+    return ncclSuccess;
+}
+
+/* ---- reductions (wrapping integers, 16-bit floats rounded after each step) ---- */
+static float h2f(uint16_t h) {
+    uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1f, m = h & 0x3ff, bits;
+    if (e == 0) {
+        if (m == 0) bits = s;
+        else { e = 113; while (!(m & 0x400)) { m <<= 1; e--; } m &= 0x3ff; bits = s | (e << 23) | (m << 13); }
+    } else if (e == 31) bits = s | 0x7f800000 | (m << 13);
+    else bits = s | ((e + 112) << 23) | (m << 13);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+static uint16_t f2h(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t s = (x >> 16) & 0x8000, m = x & 0x7fffff;
+    int e = (int)((x >> 23) & 0xff) - 112;
+    if (((x >> 23) & 0xff) == 0xff) return (uint16_t)(s | 0x7c00 | (m ? 0x200 : 0));
+    if (e >= 31) return (uint16_t)(s | 0x7c00);
+    if (e <= 0) {
+        if (e < -10) return (uint16_t)s;
+        m |= 0x800000;
+        int sh = 14 - e;
+        uint32_t hm = m >> sh, rem = m & ((1u << sh) - 1), half = 1u << (sh - 1);
+        if (rem > half || (rem == half && (hm & 1))) hm++;
+        return (uint16_t)(s | hm);
+    }
+    uint32_t hm = m >> 13, rem = m & 0x1fff, out = s | ((uint32_t)e << 10) | hm;
+    if (rem > 0x1000 || (rem == 0x1000 && (hm & 1))) out++;
+    return (uint16_t)out;
+}
+static float b2f(uint16_t b) { uint32_t x = (uint32_t)b << 16; float f; memcpy(&f, &x, 4); return f; }
+static uint16_t f2b(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if ((x & 0x7fffffff) > 0x7f800000) return (uint16_t)((x >> 16) | 0x40);
+    x += 0x7fff + ((x >> 16) & 1);
+    return (uint16_t)(x >> 16);
+}
+#define RED(T, U) do { T *d = (T *)dst; const T *s = (const T *)src; for (size_t i = 0; i < n; i++) { T a = d[i], b = s[i]; \
+    d[i] = op == 1 ? (T)((U)a * (U)b) : op == 2 ? (a > b ? a : b) : op == 3 ? (a < b ? a : b) : (T)((U)a + (U)b); } } while (0)
+#define FRED(T) do { T *d = (T *)dst; const T *s = (const T *)src; for (size_t i = 0; i < n; i++) { T a = d[i], b = s[i]; \
+    d[i] = op == 1 ? a * b : op == 2 ? (a > b ? a : b) : op == 3 ? (a < b ? a : b) : a + b; } } while (0)
+#define HRED(TO, FROM) do { uint16_t *d = (uint16_t *)dst; const uint16_t *s = (const uint16_t *)src; for (size_t i = 0; i < n; i++) { \
+    float a = TO(d[i]), b = TO(s[i]); d[i] = FROM(op == 1 ? a * b : op == 2 ? (a > b ? a : b) : op == 3 ? (a < b ? a : b) : a + b); } } while (0)
+/* dst = dst op src; avg (4) accumulates as sum */
+static void reduce_into(int t, int op, void *dst, const void *src, size_t n) {
+    switch (t) {
+    case K_I8: RED(int8_t, uint8_t); break;
+    case K_U8: RED(uint8_t, uint8_t); break;
+    case K_I32: RED(int32_t, uint32_t); break;
+    case K_U32: RED(uint32_t, uint32_t); break;
+    case K_I64: RED(int64_t, uint64_t); break;
+    case K_U64: RED(uint64_t, uint64_t); break;
+    case K_F32: FRED(float); break;
+    case K_F64: FRED(double); break;
+    case K_F16: HRED(h2f, f2h); break;
+    case K_BF16: HRED(b2f, f2b); break;
+    }
+}
+#define DIV(T) do { T *d = (T *)p; for (size_t i = 0; i < n; i++) d[i] = (T)(d[i] / (T)k); } while (0)
+static void divide(int t, void *p, size_t n, int k) {
+    switch (t) {
+    case K_I8: DIV(int8_t); break;
+    case K_U8: DIV(uint8_t); break;
+    case K_I32: DIV(int32_t); break;
+    case K_U32: DIV(uint32_t); break;
+    case K_I64: DIV(int64_t); break;
+    case K_U64: DIV(uint64_t); break;
+    case K_F32: DIV(float); break;
+    case K_F64: DIV(double); break;
+    case K_F16: { uint16_t *d = (uint16_t *)p; for (size_t i = 0; i < n; i++) d[i] = f2h(h2f(d[i]) / (float)k); } break;
+    case K_BF16: { uint16_t *d = (uint16_t *)p; for (size_t i = 0; i < n; i++) d[i] = f2b(b2f(d[i]) / (float)k); } break;
+    }
+}
+
+/* ---- work: one call, or one group of calls ---- */
+enum { W_ALLREDUCE, W_REDUCE, W_BCAST, W_ALLGATHER, W_RS, W_ALLTOALL, W_GATHER, W_SCATTER, W_SEND, W_RECV };
+struct op { int kind; const void *send; void *recv; size_t count; int t, redop, root, peer; struct comm *c; void *stream; };
+struct unit { int n; struct op ops[64]; };
+
+static char *allgather_copy(struct comm *c, const void *src, size_t b) {
+    char *mine = (char *)malloc(b + 1), *all = (char *)malloc(b * c->size + 1);
+    memcpy(mine, src, b);
+    MPI_Allgather(mine, (int)b, MPI_BYTE, all, (int)b, MPI_BYTE, c->mpi);
+    free(mine);
+    return all;
+}
+
+static void run_coll(struct op *o) {
+    struct comm *c = o->c;
+    size_t e = tsize(o->t), b = o->count * e, n = (size_t)c->size;
+    char *all, *tmp;
+    switch (o->kind) {
+    case W_ALLREDUCE: case W_REDUCE:
+        all = allgather_copy(c, o->send, b);
+        for (size_t r = 1; r < n; r++) reduce_into(o->t, o->redop, all, all + r * b, o->count);
+        if (o->redop == 4) divide(o->t, all, o->count, c->size);
+        if (o->kind == W_ALLREDUCE || o->root == c->rank) memcpy(o->recv, all, b);
+        free(all);
+        break;
+    case W_BCAST:
+        tmp = (char *)malloc(b + 1);
+        if (o->root == c->rank) memcpy(tmp, o->send, b);
+        MPI_Bcast(tmp, (int)b, MPI_BYTE, o->root, c->mpi);
+        memcpy(o->recv, tmp, b);
+        free(tmp);
+        break;
+    case W_ALLGATHER:
+        all = allgather_copy(c, o->send, b);
+        memcpy(o->recv, all, b * n);
+        free(all);
+        break;
+    case W_RS:
+        all = allgather_copy(c, o->send, b * n);
+        for (size_t r = 1; r < n; r++) reduce_into(o->t, o->redop, all + c->rank * b, all + r * b * n + c->rank * b, o->count);
+        if (o->redop == 4) divide(o->t, all + c->rank * b, o->count, c->size);
+        memcpy(o->recv, all + c->rank * b, b);
+        free(all);
+        break;
+    case W_ALLTOALL:
+        tmp = (char *)malloc(b * n + 1);
+        memcpy(tmp, o->send, b * n);
+        MPI_Alltoall(tmp, (int)b, MPI_BYTE, o->recv, (int)b, MPI_BYTE, c->mpi);
+        free(tmp);
+        break;
+    case W_GATHER:
+        tmp = (char *)malloc(b + 1);
+        memcpy(tmp, o->send, b);
+        all = (char *)malloc(b * n + 1);
+        MPI_Gather(tmp, (int)b, MPI_BYTE, all, (int)b, MPI_BYTE, o->root, c->mpi);
+        if (o->root == c->rank) memcpy(o->recv, all, b * n);
+        free(tmp);
+        free(all);
+        break;
+    case W_SCATTER:
+        all = (char *)malloc(b * n + 1);
+        if (o->root == c->rank) memcpy(all, o->send, b * n);
+        tmp = (char *)malloc(b + 1);
+        MPI_Scatter(all, (int)b, MPI_BYTE, tmp, (int)b, MPI_BYTE, o->root, c->mpi);
+        memcpy(o->recv, tmp, b);
+        free(tmp);
+        free(all);
+        break;
+    }
+}
+
+/* Runs a unit: receives posted, sends from copies, collectives in order, then wait. */
+static void run_unit(void *arg) {
+    struct unit *u = (struct unit *)arg;
+    MPI_Request req[64];
+    char *copies[64] = {0};
+    int nr = 0;
+    for (int i = 0; i < u->n; i++) {
+        struct op *o = &u->ops[i];
+        size_t b = o->count * tsize(o->t);
+        if (o->kind == W_RECV) MPI_Irecv(o->recv, (int)b, MPI_BYTE, o->peer, 99, o->c->mpi, &req[nr++]);
+    }
+    for (int i = 0; i < u->n; i++) {
+        struct op *o = &u->ops[i];
+        size_t b = o->count * tsize(o->t);
+        if (o->kind == W_SEND) {
+            copies[i] = (char *)malloc(b + 1);
+            memcpy(copies[i], o->send, b);
+            MPI_Isend(copies[i], (int)b, MPI_BYTE, o->peer, 99, o->c->mpi, &req[nr++]);
+        }
+    }
+    for (int i = 0; i < u->n; i++)
+        if (u->ops[i].kind != W_SEND && u->ops[i].kind != W_RECV) run_coll(&u->ops[i]);
+    MPI_Waitall(nr, req, MPI_STATUSES_IGNORE);
+    for (int i = 0; i < u->n; i++) free(copies[i]);
+}
+static void run_and_free(void *arg) { run_unit(arg); }
+
+/* All ranks in this process: the unit holds every rank's calls (one group). */
+static ncclResult_t run_local(struct unit *u) {
+    int n = u->ops[0].c->size, per[64] = {0};
+    struct op *coll[64][64];
+    for (int i = 0; i < u->n; i++) {
+        struct op *o = &u->ops[i];
+        if (o->kind != W_SEND && o->kind != W_RECV) coll[o->c->rank][per[o->c->rank]++] = o;
+    }
+    for (int r = 1; r < n; r++)
+        if (per[r] != per[0]) return fail(ncclInvalidUsage, "group: rank %d made %d collective calls, rank 0 made %d", r, per[r], per[0]);
+    for (int j = 0; j < per[0]; j++) {
+        struct op *o0 = coll[0][j];
+        size_t e = tsize(o0->t), b = o0->count * e;
+        for (int r = 1; r < n; r++) {
+            struct op *o = coll[r][j];
+            if (o->kind != o0->kind || o->count != o0->count || o->t != o0->t || o->redop != o0->redop || o->root != o0->root)
+                return fail(ncclInvalidUsage, "group: rank %d's call %d differs from rank 0's (kind/count/type/op/root)", r, j);
+        }
+        char *res = (char *)calloc((size_t)n * n * b + 1, 1); /* outputs, written after all inputs are read */
+        for (int r = 0; r < n; r++) {
+            struct op *o = coll[r][j];
+            char *out = res + (size_t)r * n * b;
+            switch (o0->kind) {
+            case W_ALLREDUCE: case W_REDUCE:
+                memcpy(out, coll[0][j]->send, b);
+                for (int s = 1; s < n; s++) reduce_into(o0->t, o0->redop, out, coll[s][j]->send, o0->count);
+                if (o0->redop == 4) divide(o0->t, out, o0->count, n);
+                break;
+            case W_BCAST: memcpy(out, coll[o0->root][j]->send, b); break;
+            case W_ALLGATHER: for (int s = 0; s < n; s++) memcpy(out + s * b, coll[s][j]->send, b); break;
+            case W_RS:
+                memcpy(out, (const char *)coll[0][j]->send + r * b, b);
+                for (int s = 1; s < n; s++) reduce_into(o0->t, o0->redop, out, (const char *)coll[s][j]->send + r * b, o0->count);
+                if (o0->redop == 4) divide(o0->t, out, o0->count, n);
+                break;
+            case W_ALLTOALL: for (int s = 0; s < n; s++) memcpy(out + s * b, (const char *)coll[s][j]->send + r * b, b); break;
+            case W_GATHER: for (int s = 0; s < n; s++) memcpy(out + s * b, coll[s][j]->send, b); break;
+            case W_SCATTER: memcpy(out, (const char *)coll[o0->root][j]->send + r * b, b); break;
+            }
+            (void)o;
+        }
+        for (int r = 0; r < n; r++) {
+            struct op *o = coll[r][j];
+            char *out = res + (size_t)r * n * b;
+            switch (o0->kind) {
+            case W_ALLREDUCE: case W_BCAST: case W_RS: case W_SCATTER: memcpy(o->recv, out, b); break;
+            case W_REDUCE: if (r == o0->root) memcpy(o->recv, out, b); break;
+            case W_ALLGATHER: case W_ALLTOALL: memcpy(o->recv, out, (size_t)n * b); break;
+            case W_GATHER: if (r == o0->root) memcpy(o->recv, out, (size_t)n * b); break;
+            }
+        }
+        free(res);
+    }
+    /* point to point: each receive takes the first unmatched send from its peer to it */
+    char *payload[64] = {0};
+    int used[64] = {0};
+    for (int i = 0; i < u->n; i++)
+        if (u->ops[i].kind == W_SEND) {
+            size_t b = u->ops[i].count * tsize(u->ops[i].t);
+            payload[i] = (char *)malloc(b + 1);
+            memcpy(payload[i], u->ops[i].send, b);
+        }
+    ncclResult_t rc = ncclSuccess;
+    for (int i = 0; i < u->n && rc == ncclSuccess; i++) {
+        struct op *rv = &u->ops[i];
+        if (rv->kind != W_RECV) continue;
+        int k = -1;
+        for (int j = 0; j < u->n && k < 0; j++) {
+            struct op *sd = &u->ops[j];
+            if (sd->kind == W_SEND && !used[j] && sd->c->rank == rv->peer && sd->peer == rv->c->rank) k = j;
+        }
+        if (k < 0) { rc = fail(ncclInvalidUsage, "group: rank %d receives from %d, which sends nothing to it", rv->c->rank, rv->peer); break; }
+        if (u->ops[k].count != rv->count || u->ops[k].t != rv->t) { rc = fail(ncclInvalidUsage, "group: send/recv size mismatch between ranks %d and %d", rv->peer, rv->c->rank); break; }
+        used[k] = 1;
+        memcpy(rv->recv, payload[k], rv->count * tsize(rv->t));
+    }
+    for (int i = 0; i < u->n; i++) {
+        if (u->ops[i].kind == W_SEND && !used[i] && rc == ncclSuccess)
+            rc = fail(ncclInvalidUsage, "group: rank %d sends to %d, which receives nothing from it", u->ops[i].c->rank, u->ops[i].peer);
+        free(payload[i]);
+    }
+    return rc;
+}
+
+static int g_depth = 0;
+static struct unit *g_pending = NULL;
+
+static ncclResult_t submit(struct unit *u) {
+    if (u->ops[0].c->local) {
+        ncclResult_t r = run_local(u);
+        free(u);
+        return r;
+    }
+    void *s = u->ops[0].stream;
+    for (int i = 1; i < u->n; i++)
+        if (u->ops[i].stream != s) return fail(ncclInvalidUsage, "group mixes streams (the stand-in runs one GPU per process)");
+    if (!xccl_cuda_issue(s, run_and_free, u)) free(u);
+    else logf_("captured ops=%d", u->n);
+    return ncclSuccess;
+}
+static ncclResult_t enqueue(struct op o) {
+    if (g_depth == 0 && o.c->local)
+        return fail(ncclInvalidUsage, "a process driving several ranks must group its calls (ncclGroupStart/End)");
+    if (g_depth == 0) {
+        struct unit *u = (struct unit *)calloc(1, sizeof *u);
+        u->n = 1;
+        u->ops[0] = o;
+        return submit(u);
+    }
+    if (!g_pending) g_pending = (struct unit *)calloc(1, sizeof *g_pending);
+    if (g_pending->n == 64) return fail(ncclInvalidUsage, "stand-in group limit of 64 calls");
+    g_pending->ops[g_pending->n++] = o;
+    return ncclSuccess;
+}
+ncclResult_t ncclGroupStart(void) { g_depth++; return ncclSuccess; }
+ncclResult_t ncclGroupEnd(void) {
+    if (g_depth == 0) return fail(ncclInvalidUsage, "ncclGroupEnd without ncclGroupStart");
+    if (--g_depth > 0 || !g_pending) return ncclSuccess;
+    struct unit *u = g_pending;
+    g_pending = NULL;
+    logf_("ncclGroupEnd ops=%d", u->n);
+    return submit(u);
+}
+
+#define START(F) struct comm *c; const char *f = F; TRY(check_comm(f, comm, stream, &c))
+#define OP(...) ((struct op){__VA_ARGS__})
+
+ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count, int t, int op, void *comm, cudaStream_t stream) {
+    START("ncclAllReduce");
+    logf_("%s count=%zu datatype=%d op=%d", f, count, t, op);
+    TRY(check_type(f, t)); TRY(check_op(f, op));
+    TRY(check_mem(f, "sendbuff", send, count * tsize(t), c)); TRY(check_mem(f, "recvbuff", recv, count * tsize(t), c));
+    return enqueue(OP(W_ALLREDUCE, send, recv, count, t, op, 0, 0, c, stream));
+}
+ncclResult_t ncclReduce(const void *send, void *recv, size_t count, int t, int op, int root, void *comm, cudaStream_t stream) {
+    START("ncclReduce");
+    logf_("%s count=%zu datatype=%d op=%d root=%d", f, count, t, op, root);
+    TRY(check_type(f, t)); TRY(check_op(f, op)); TRY(check_rank(f, "root", root, c));
+    TRY(check_mem(f, "sendbuff", send, count * tsize(t), c));
+    if (root == c->rank) TRY(check_mem(f, "recvbuff", recv, count * tsize(t), c));
+    return enqueue(OP(W_REDUCE, send, recv, count, t, op, root, 0, c, stream));
+}
+ncclResult_t ncclBroadcast(const void *send, void *recv, size_t count, int t, int root, void *comm, cudaStream_t stream) {
+    START("ncclBroadcast");
+    logf_("%s count=%zu datatype=%d root=%d", f, count, t, root);
+    TRY(check_type(f, t)); TRY(check_rank(f, "root", root, c));
+    if (root == c->rank) TRY(check_mem(f, "sendbuff", send, count * tsize(t), c));
+    TRY(check_mem(f, "recvbuff", recv, count * tsize(t), c));
+    return enqueue(OP(W_BCAST, send, recv, count, t, 0, root, 0, c, stream));
+}
+ncclResult_t ncclAllGather(const void *send, void *recv, size_t count, int t, void *comm, cudaStream_t stream) {
+    START("ncclAllGather");
+    logf_("%s sendcount=%zu datatype=%d", f, count, t);
+    TRY(check_type(f, t));
+    TRY(check_mem(f, "sendbuff", send, count * tsize(t), c)); TRY(check_mem(f, "recvbuff", recv, count * tsize(t) * c->size, c));
+    return enqueue(OP(W_ALLGATHER, send, recv, count, t, 0, 0, 0, c, stream));
+}
+ncclResult_t ncclReduceScatter(const void *send, void *recv, size_t count, int t, int op, void *comm, cudaStream_t stream) {
+    START("ncclReduceScatter");
+    logf_("%s recvcount=%zu datatype=%d op=%d", f, count, t, op);
+    TRY(check_type(f, t)); TRY(check_op(f, op));
+    TRY(check_mem(f, "sendbuff", send, count * tsize(t) * c->size, c)); TRY(check_mem(f, "recvbuff", recv, count * tsize(t), c));
+    return enqueue(OP(W_RS, send, recv, count, t, op, 0, 0, c, stream));
+}
+#if STANDIN_NCCL_VERSION >= 22800
+ncclResult_t ncclAlltoAll(const void *send, void *recv, size_t count, int t, void *comm, cudaStream_t stream) {
+    START("ncclAlltoAll");
+    logf_("%s count=%zu datatype=%d", f, count, t);
+    TRY(check_type(f, t));
+    TRY(check_mem(f, "sendbuff", send, count * tsize(t) * c->size, c)); TRY(check_mem(f, "recvbuff", recv, count * tsize(t) * c->size, c));
+    return enqueue(OP(W_ALLTOALL, send, recv, count, t, 0, 0, 0, c, stream));
+}
+ncclResult_t ncclGather(const void *send, void *recv, size_t count, int t, int root, void *comm, cudaStream_t stream) {
+    START("ncclGather");
+    logf_("%s count=%zu datatype=%d root=%d", f, count, t, root);
+    TRY(check_type(f, t)); TRY(check_rank(f, "root", root, c));
+    TRY(check_mem(f, "sendbuff", send, count * tsize(t), c));
+    if (root == c->rank) TRY(check_mem(f, "recvbuff", recv, count * tsize(t) * c->size, c));
+    return enqueue(OP(W_GATHER, send, recv, count, t, 0, root, 0, c, stream));
+}
+ncclResult_t ncclScatter(const void *send, void *recv, size_t count, int t, int root, void *comm, cudaStream_t stream) {
+    START("ncclScatter");
+    logf_("%s count=%zu datatype=%d root=%d", f, count, t, root);
+    TRY(check_type(f, t)); TRY(check_rank(f, "root", root, c));
+    if (root == c->rank) TRY(check_mem(f, "sendbuff", send, count * tsize(t) * c->size, c));
+    TRY(check_mem(f, "recvbuff", recv, count * tsize(t), c));
+    return enqueue(OP(W_SCATTER, send, recv, count, t, 0, root, 0, c, stream));
+}
+#endif
+ncclResult_t ncclSend(const void *buf, size_t count, int t, int peer, void *comm, cudaStream_t stream) {
+    START("ncclSend");
+    logf_("%s count=%zu datatype=%d peer=%d", f, count, t, peer);
+    TRY(check_type(f, t)); TRY(check_rank(f, "peer", peer, c));
+    TRY(check_mem(f, "sendbuff", buf, count * tsize(t), c));
+    return enqueue(OP(W_SEND, buf, NULL, count, t, 0, 0, peer, c, stream));
+}
+ncclResult_t ncclRecv(void *buf, size_t count, int t, int peer, void *comm, cudaStream_t stream) {
+    START("ncclRecv");
+    logf_("%s count=%zu datatype=%d peer=%d", f, count, t, peer);
+    TRY(check_type(f, t)); TRY(check_rank(f, "peer", peer, c));
+    TRY(check_mem(f, "recvbuff", buf, count * tsize(t), c));
+    return enqueue(OP(W_RECV, NULL, buf, count, t, 0, 0, peer, c, stream));
+}
