@@ -59,6 +59,13 @@ PY
         if [ -n "$d" ]; then export XCCL_NCCL_LIB="$d"; break; fi
     done
 fi
+if [ -z "${XCCL_NCCL_LIB:-}" ]; then
+    # Newer wheels (e.g. CUDA 13 builds) lay libraries out differently: search the
+    # Python environment's prefix for the file itself.
+    prefix=$(python3 -c 'import sys; print(sys.prefix)' 2>/dev/null)
+    f=$(find "${prefix:-/nonexistent}" /usr/local/lib /usr/lib -name 'libnccl.so.2*' 2>/dev/null | head -n 1)
+    [ -n "$f" ] && export XCCL_NCCL_LIB="$f"
+fi
 log "XCCL_NCCL_LIB=${XCCL_NCCL_LIB:-<unset: the binary searches itself>}"
 { nvidia-smi -L; nvidia-smi --query-gpu=name,pci.bus_id,driver_version,memory.total --format=csv; } \
     > "$OUT/nvidia-smi.txt" 2>&1 || true

@@ -215,6 +215,10 @@ CUresult cuStreamSynchronize(void *s) {
     if (!st || st->magic != STREAM_MAGIC) { err("cuStreamSynchronize: not a live stream"); return CUDA_ERROR_INVALID_HANDLE; }
     return CUDA_SUCCESS;
 }
+CUresult cuCtxSynchronize(void) {
+    NEED_CTX();
+    return CUDA_SUCCESS;
+}
 CUresult cuStreamBeginCapture_v2(void *s, int mode) {
     struct stream *st = (struct stream *)s;
     if (!st || st->magic != STREAM_MAGIC || st->capturing || mode < 0 || mode > 2) return CUDA_ERROR_INVALID_VALUE;

@@ -227,7 +227,11 @@ impl DevMem {
         }
         self.gpu.make_current()?;
         unsafe { cu::memcpy_htod_sync(self.ptr + offset as u64, data) }
-            .map_err(|e| describe("cuMemcpyHtoD", e))
+            .map_err(|e| describe("cuMemcpyHtoD", e))?;
+        // From pageable memory cuMemcpyHtoD may return before the DMA lands, and the
+        // collectives run on a non-blocking stream that does not wait for it: without
+        // this, a kernel could read the old contents (seen on an H200: in-place avg).
+        cu::ctx::synchronize().map_err(|e| describe("cuCtxSynchronize", e))
     }
     pub fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), String> {
         assert!(
