@@ -149,6 +149,16 @@ pub fn value(dtype: DataType, op: Option<ReduceOp>, nranks: usize, rank: usize, 
     }
 }
 
+/// `value(.., i)` equals `value(.., i + value_period(op, n))` for every rank.
+pub fn value_period(op: Option<ReduceOp>, nranks: usize) -> usize {
+    match op {
+        None => 113,
+        Some(ReduceOp::Prod) => 3 * nranks,
+        Some(ReduceOp::Sum | ReduceOp::Avg) => 12,
+        Some(ReduceOp::Max | ReduceOp::Min) => 5,
+    }
+}
+
 fn tolerance(dtype: DataType, op: ReduceOp, nranks: usize, expected: f64) -> f64 {
     let eps = match dtype {
         DataType::Half => 2f64.powi(-10),
@@ -330,10 +340,16 @@ impl<'a, B: Backend> Harness<'a, B> {
     ) -> Result<()> {
         let e = call.dtype.size();
         let op = call.coll.imp().has_op().then_some(call.op);
-        let mut data = vec![0u8; call.counts.send * e];
-        for (i, chunk) in data.chunks_exact_mut(e).enumerate() {
+        // value() repeats with a short period: encode one period, then tile it.
+        let period = value_period(op, self.nranks);
+        let mut pattern = vec![0u8; period * e];
+        for (i, chunk) in pattern.chunks_exact_mut(e).enumerate() {
             call.dtype
                 .encode(value(call.dtype, op, self.nranks, self.rank, i), chunk);
+        }
+        let mut data = vec![0u8; call.counts.send * e];
+        for chunk in data.chunks_mut(pattern.len()) {
+            chunk.copy_from_slice(&pattern[..chunk.len()]);
         }
         if corrupt && self.rank == call.root && call.counts.send > 0 {
             // Far enough off that the reduction's result must change.
@@ -454,20 +470,33 @@ impl<'a, B: Backend> Harness<'a, B> {
         let e = call.dtype.size();
         let op = imp.has_op().then_some(call.op);
         let n = self.nranks;
+        let t = call.dtype;
+        // Expected values depend on the index only modulo value()'s period: tabulate
+        // one period per source rank, and the reduction over all ranks.
+        let period = value_period(op, n);
+        let copies: Vec<Vec<f64>> = (0..n)
+            .map(|r| {
+                (0..period)
+                    .map(|i| t.round_trip(value(t, op, n, r, i)))
+                    .collect()
+            })
+            .collect();
+        let reduced: Vec<f64> = if op.is_some() {
+            (0..period)
+                .map(|i| call.op.reduce(t, (0..n).map(|r| value(t, op, n, r, i))))
+                .collect()
+        } else {
+            vec![]
+        };
         let mut wrong = 0;
         for (j, b) in out.chunks_exact(e).enumerate() {
             let expected = match imp.source(self.rank, n, call.root, call.counts, j) {
                 Source::Unchecked => continue,
-                Source::Copy { rank, index } => {
-                    call.dtype.round_trip(value(call.dtype, op, n, rank, index))
-                }
-                Source::Reduce { index } => call.op.reduce(
-                    call.dtype,
-                    (0..n).map(|r| value(call.dtype, op, n, r, index)),
-                ),
+                Source::Copy { rank, index } => copies[rank][index % period],
+                Source::Reduce { index } => reduced[index % period],
             };
-            let got = call.dtype.decode(b);
-            let tol = op.map_or(0.0, |o| tolerance(call.dtype, o, n, expected));
+            let got = t.decode(b);
+            let tol = op.map_or(0.0, |o| tolerance(t, o, n, expected));
             // False for NaN (e.g. the poison pattern), which is therefore wrong.
             let within = (got - expected).abs() <= tol;
             if !within {
@@ -634,6 +663,31 @@ mod tests {
                     let s: f64 = vals.iter().sum();
                     assert_eq!(ReduceOp::Sum.reduce(t, vals.into_iter()), t.round_trip(s));
                     assert_eq!(t.round_trip(s), s, "{t} n={n}: sum {s} not exact");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn values_repeat_with_their_period() {
+        for t in DataType::ALL {
+            for op in [
+                None,
+                Some(ReduceOp::Sum),
+                Some(ReduceOp::Prod),
+                Some(ReduceOp::Max),
+            ] {
+                for n in 1..=9 {
+                    let p = value_period(op, n);
+                    for r in 0..n {
+                        for i in 0..3 * p {
+                            assert_eq!(
+                                value(t, op, n, r, i),
+                                value(t, op, n, r, i + p),
+                                "{t} {op:?} n={n}"
+                            );
+                        }
+                    }
                 }
             }
         }
