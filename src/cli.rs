@@ -85,7 +85,7 @@ pub struct BenchArgs {
     /// Correctness-check iterations per size (0 disables the check).
     #[arg(short = 'c', long = "check", default_value_t = 1)]
     pub check: usize,
-    /// Data type (nccl-tests names: int8 uint8 int32 uint32 int64 uint64 half float double bfloat16; aliases fp16 bf16 fp32 fp64), or `all`.
+    /// Data type (nccl-tests names: int8 uint8 int32 uint32 int64 uint64 half float double bfloat16 f8e4m3 f8e5m2; aliases fp16 bf16 fp32 fp64 fp8_e4m3 fp8_e5m2), or `all`.
     #[arg(short = 'd', long = "datatype", default_value = "float")]
     pub dtype: String,
     /// Reduction op: sum prod max min avg, or `all`.

@@ -129,7 +129,7 @@ pub fn sizes(min: u64, max: u64, factor: Option<f64>, step: Option<u64>) -> Resu
 /// collectives see values that differ by rank and position.
 pub fn value(dtype: DataType, op: Option<ReduceOp>, nranks: usize, rank: usize, i: usize) -> f64 {
     match op {
-        None => ((rank * 31 + i * 7) % 113 + 1) as f64,
+        None => ((rank * 31 + i * 7) % copy_modulus(dtype) + 1) as f64,
         Some(ReduceOp::Prod) => {
             if i.is_multiple_of(3) && rank == i % nranks {
                 2.0
@@ -149,10 +149,18 @@ pub fn value(dtype: DataType, op: Option<ReduceOp>, nranks: usize, rank: usize, 
     }
 }
 
-/// `value(.., i)` equals `value(.., i + value_period(op, n))` for every rank.
-pub fn value_period(op: Option<ReduceOp>, nranks: usize) -> usize {
+/// Distinct values for data-movement checks: 113 (prime), or fewer where the type holds
+/// fewer integers exactly (fp8).
+fn copy_modulus(dtype: DataType) -> usize {
+    dtype
+        .exact_integer_limit()
+        .map_or(113, |l| (l as usize).min(113))
+}
+
+/// `value(t, op, n, r, i)` equals `value(t, op, n, r, i + value_period(t, op, n))`.
+pub fn value_period(dtype: DataType, op: Option<ReduceOp>, nranks: usize) -> usize {
     match op {
-        None => 113,
+        None => copy_modulus(dtype),
         Some(ReduceOp::Prod) => 3 * nranks,
         Some(ReduceOp::Sum | ReduceOp::Avg) => 12,
         Some(ReduceOp::Max | ReduceOp::Min) => 5,
@@ -341,7 +349,7 @@ impl<'a, B: Backend> Harness<'a, B> {
         let e = call.dtype.size();
         let op = call.coll.imp().has_op().then_some(call.op);
         // value() repeats with a short period: encode one period, then tile it.
-        let period = value_period(op, self.nranks);
+        let period = value_period(call.dtype, op, self.nranks);
         let mut pattern = vec![0u8; period * e];
         for (i, chunk) in pattern.chunks_exact_mut(e).enumerate() {
             call.dtype
@@ -473,7 +481,7 @@ impl<'a, B: Backend> Harness<'a, B> {
         let t = call.dtype;
         // Expected values depend on the index only modulo value()'s period: tabulate
         // one period per source rank, and the reduction over all ranks.
-        let period = value_period(op, n);
+        let period = value_period(t, op, n);
         let copies: Vec<Vec<f64>> = (0..n)
             .map(|r| {
                 (0..period)
@@ -678,7 +686,7 @@ mod tests {
                 Some(ReduceOp::Max),
             ] {
                 for n in 1..=9 {
-                    let p = value_period(op, n);
+                    let p = value_period(t, op, n);
                     for r in 0..n {
                         for i in 0..3 * p {
                             assert_eq!(

@@ -4,6 +4,7 @@
 //! conversion is exact) and are encoded into the element type only when a buffer is filled
 //! or read back. That keeps the correctness check independent of any backend's arithmetic.
 
+use float8::{F8E4M3, F8E5M2};
 use half::{bf16, f16};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -22,10 +23,14 @@ pub enum DataType {
     Bfloat16,
     Float,
     Double,
+    /// fp8 E4M3 (NCCL 2.24+ on sm_90+; HCCL FP8E4M3).
+    F8e4m3,
+    /// fp8 E5M2.
+    F8e5m2,
 }
 
 impl DataType {
-    pub const ALL: [DataType; 10] = [
+    pub const ALL: [DataType; 12] = [
         DataType::Int8,
         DataType::Uint8,
         DataType::Int32,
@@ -36,6 +41,8 @@ impl DataType {
         DataType::Float,
         DataType::Double,
         DataType::Bfloat16,
+        DataType::F8e4m3,
+        DataType::F8e5m2,
     ];
 
     /// The name nccl-tests prints in its `type` column.
@@ -51,6 +58,8 @@ impl DataType {
             DataType::Bfloat16 => "bfloat16",
             DataType::Float => "float",
             DataType::Double => "double",
+            DataType::F8e4m3 => "f8e4m3",
+            DataType::F8e5m2 => "f8e5m2",
         }
     }
 
@@ -66,12 +75,14 @@ impl DataType {
             DataType::Bfloat16 => &["bf16"],
             DataType::Float => &["fp32", "float32", "f32"],
             DataType::Double => &["fp64", "float64", "f64"],
+            DataType::F8e4m3 => &["fp8_e4m3", "fp8e4m3", "e4m3"],
+            DataType::F8e5m2 => &["fp8_e5m2", "fp8e5m2", "e5m2"],
         }
     }
 
     pub fn size(self) -> usize {
         match self {
-            DataType::Int8 | DataType::Uint8 => 1,
+            DataType::Int8 | DataType::Uint8 | DataType::F8e4m3 | DataType::F8e5m2 => 1,
             DataType::Half | DataType::Bfloat16 => 2,
             DataType::Int32 | DataType::Uint32 | DataType::Float => 4,
             DataType::Int64 | DataType::Uint64 | DataType::Double => 8,
@@ -81,7 +92,12 @@ impl DataType {
     pub fn is_float(self) -> bool {
         matches!(
             self,
-            DataType::Half | DataType::Bfloat16 | DataType::Float | DataType::Double
+            DataType::Half
+                | DataType::Bfloat16
+                | DataType::Float
+                | DataType::Double
+                | DataType::F8e4m3
+                | DataType::F8e5m2
         )
     }
 
@@ -97,6 +113,8 @@ impl DataType {
             DataType::Bfloat16 => Some(256.0),
             DataType::Float => Some(16_777_216.0),
             DataType::Double => Some(9_007_199_254_740_992.0),
+            DataType::F8e4m3 => Some(16.0),
+            DataType::F8e5m2 => Some(8.0),
             _ => None,
         }
     }
@@ -117,6 +135,8 @@ impl DataType {
             DataType::Bfloat16 => out[..2].copy_from_slice(&bf16::from_f64(v).to_le_bytes()),
             DataType::Float => out[..4].copy_from_slice(&(v as f32).to_le_bytes()),
             DataType::Double => out[..8].copy_from_slice(&v.to_le_bytes()),
+            DataType::F8e4m3 => out[0] = F8E4M3::from_f64(v).to_bits(),
+            DataType::F8e5m2 => out[0] = F8E5M2::from_f64(v).to_bits(),
         }
     }
 
@@ -132,6 +152,8 @@ impl DataType {
             DataType::Bfloat16 => bf16::from_le_bytes([b[0], b[1]]).to_f64(),
             DataType::Float => f32::from_le_bytes(b[..4].try_into().unwrap()) as f64,
             DataType::Double => f64::from_le_bytes(b[..8].try_into().unwrap()),
+            DataType::F8e4m3 => F8E4M3::from_bits(b[0]).to_f64(),
+            DataType::F8e5m2 => F8E5M2::from_bits(b[0]).to_f64(),
         }
     }
 
@@ -321,6 +343,12 @@ mod tests {
         assert_eq!(DataType::Uint8.round_trip(257.0), 1.0);
         assert_eq!(DataType::Bfloat16.round_trip(257.0), 256.0);
         assert_eq!(DataType::Half.round_trip(3.0), 3.0);
+        // fp8: small integers exact, beyond the mantissa they round.
+        assert_eq!(DataType::F8e4m3.round_trip(13.0), 13.0);
+        assert_eq!(DataType::F8e4m3.round_trip(17.0), 16.0);
+        assert_eq!(DataType::F8e5m2.round_trip(6.0), 6.0);
+        assert_eq!(DataType::F8e5m2.round_trip(9.0), 8.0);
+        assert_eq!(DataType::F8e4m3.size(), 1);
     }
 
     #[test]

@@ -67,6 +67,17 @@ fn unknown_type_and_op() {
 }
 
 #[test]
+fn type_the_backend_cannot_reduce() {
+    expect_error(
+        2,
+        &["all_reduce", "-d", "f8e4m3"],
+        &[],
+        2,
+        "all_reduce with f8e4m3: the MPI backend has no fp8 arithmetic",
+    );
+}
+
+#[test]
 fn unknown_collective() {
     expect_error(
         2,

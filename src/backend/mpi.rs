@@ -167,7 +167,8 @@ impl MpiBackend {
         unsafe {
             match t {
                 DataType::Int8 => ffi::RSMPI_INT8_T,
-                DataType::Uint8 => ffi::RSMPI_UINT8_T,
+                // fp8 moves as bytes; reductions over it are refused in `support`.
+                DataType::Uint8 | DataType::F8e4m3 | DataType::F8e5m2 => ffi::RSMPI_UINT8_T,
                 DataType::Int32 => ffi::RSMPI_INT32_T,
                 DataType::Uint32 => ffi::RSMPI_UINT32_T,
                 DataType::Int64 => ffi::RSMPI_INT64_T,
@@ -221,6 +222,9 @@ impl MpiBackend {
                 }),
                 DataType::Float => sc(p as *mut f32, count, |v| (v as f64 / n as f64) as f32),
                 DataType::Double => sc(p as *mut f64, count, |v| v / n as f64),
+                DataType::F8e4m3 | DataType::F8e5m2 => {
+                    unreachable!("fp8 reductions are refused in support()")
+                }
             }
         }
         unsafe fn sc<T: Copy>(p: *mut T, count: usize, f: impl Fn(T) -> T) {
@@ -329,7 +333,12 @@ impl Backend for MpiBackend {
         }
     }
 
-    fn support(&self, coll: CollKind, _dtype: DataType, op: ReduceOp) -> Result<OpImpl> {
+    fn support(&self, coll: CollKind, dtype: DataType, op: ReduceOp) -> Result<OpImpl> {
+        if coll.imp().has_op() && matches!(dtype, DataType::F8e4m3 | DataType::F8e5m2) {
+            return Err(BenchError::Unsupported(format!(
+                "{coll} with {dtype}: the MPI backend has no fp8 arithmetic (fp8 data movement works); use --backend nccl (2.24+) or hccl"
+            )));
+        }
         if coll.imp().has_op() && op == ReduceOp::Avg {
             Ok(OpImpl::SumThenScale)
         } else {

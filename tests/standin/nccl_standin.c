@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -78,10 +79,10 @@ const char *ncclGetErrorString(ncclResult_t r) {
 }
 
 /* ---- types: nccl.h numbering ---- */
-enum { K_I8, K_U8, K_I32, K_U32, K_I64, K_U64, K_F16, K_F32, K_F64, K_BF16 };
+enum { K_I8, K_U8, K_I32, K_U32, K_I64, K_U64, K_F16, K_F32, K_F64, K_BF16, K_F8E4M3, K_F8E5M2 };
 static size_t tsize(int t) {
-    static const size_t s[] = {1, 1, 4, 4, 8, 8, 2, 4, 8, 2};
-    return t >= 0 && t <= 9 ? s[t] : 0;
+    static const size_t s[] = {1, 1, 4, 4, 8, 8, 2, 4, 8, 2, 1, 1};
+    return t >= 0 && t <= 11 ? s[t] : 0;
 }
 
 /* ---- communicators ---- */
@@ -221,6 +222,30 @@ static uint16_t f2b(float f) {
     x += 0x7fff + ((x >> 16) & 1);
     return (uint16_t)(x >> 16);
 }
+/* fp8 (NCCL 2.24+): E5M2 is the top byte of an fp16; E4M3 (bias 7, finite) by hand.
+   Round to nearest even; no saturation handling (test values are small). */
+static float e52f(uint8_t b) { return h2f((uint16_t)((uint16_t)b << 8)); }
+static uint8_t f2e5(float f) { uint16_t h = f2h(f); return (uint8_t)((h + 0x7f + ((h >> 8) & 1)) >> 8); }
+static float e42f(uint8_t b) {
+    int e = (b >> 3) & 0xf, m = b & 7;
+    float v = e == 0 ? ldexpf((float)m, -9) : ldexpf((float)(8 + m), e - 10);
+    return (b & 0x80) ? -v : v;
+}
+static uint8_t f2e4(float f) {
+    uint8_t s = f < 0 ? 0x80 : 0;
+    float x = fabsf(f);
+    if (x == 0) return s;
+    int ex;
+    frexpf(x, &ex); /* x = fr * 2^ex, fr in [0.5, 1) */
+    int E = ex - 1 + 7;
+    if (E < 1) return (uint8_t)(s | (int)nearbyintf(ldexpf(x, 9)));
+    int m = (int)nearbyintf((ldexpf(x, -(ex - 1)) - 1.0f) * 8.0f);
+    if (m == 8) { m = 0; E++; }
+    if (E > 15) { E = 15; m = 6; }
+    return (uint8_t)(s | (E << 3) | m);
+}
+#define F8RED(TO, FROM) do { uint8_t *d = (uint8_t *)dst; const uint8_t *s = (const uint8_t *)src; for (size_t i = 0; i < n; i++) { \
+    float a = TO(d[i]), b = TO(s[i]); d[i] = FROM(op == 1 ? a * b : op == 2 ? (a > b ? a : b) : op == 3 ? (a < b ? a : b) : a + b); } } while (0)
 #define RED(T, U) do { T *d = (T *)dst; const T *s = (const T *)src; for (size_t i = 0; i < n; i++) { T a = d[i], b = s[i]; \
     d[i] = op == 1 ? (T)((U)a * (U)b) : op == 2 ? (a > b ? a : b) : op == 3 ? (a < b ? a : b) : (T)((U)a + (U)b); } } while (0)
 #define FRED(T) do { T *d = (T *)dst; const T *s = (const T *)src; for (size_t i = 0; i < n; i++) { T a = d[i], b = s[i]; \
@@ -240,6 +265,8 @@ static void reduce_into(int t, int op, void *dst, const void *src, size_t n) {
     case K_F64: FRED(double); break;
     case K_F16: HRED(h2f, f2h); break;
     case K_BF16: HRED(b2f, f2b); break;
+    case K_F8E4M3: F8RED(e42f, f2e4); break;
+    case K_F8E5M2: F8RED(e52f, f2e5); break;
     }
 }
 #define DIV(T) do { T *d = (T *)p; for (size_t i = 0; i < n; i++) d[i] = (T)(d[i] / (T)k); } while (0)
@@ -255,6 +282,8 @@ static void divide(int t, void *p, size_t n, int k) {
     case K_F64: DIV(double); break;
     case K_F16: { uint16_t *d = (uint16_t *)p; for (size_t i = 0; i < n; i++) d[i] = f2h(h2f(d[i]) / (float)k); } break;
     case K_BF16: { uint16_t *d = (uint16_t *)p; for (size_t i = 0; i < n; i++) d[i] = f2b(b2f(d[i]) / (float)k); } break;
+    case K_F8E4M3: { uint8_t *d = (uint8_t *)p; for (size_t i = 0; i < n; i++) d[i] = f2e4(e42f(d[i]) / (float)k); } break;
+    case K_F8E5M2: { uint8_t *d = (uint8_t *)p; for (size_t i = 0; i < n; i++) d[i] = f2e5(e52f(d[i]) / (float)k); } break;
     }
 }
 

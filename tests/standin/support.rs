@@ -105,6 +105,7 @@ pub fn nccl_standin_dir(version: u32) -> PathBuf {
             .arg(src.join("nccl_standin.c"))
             .arg(format!("-L{}", dir.display()))
             .arg("-lcuda")
+            .arg("-lm")
             .arg("-Wl,-rpath,$ORIGIN"),
     );
     dirs.push((version, dir.clone()));

@@ -45,6 +45,8 @@ pub fn hccl_dtype(t: DataType) -> h::HcclDataType {
         DataType::Bfloat16 => h::HCCL_DATA_TYPE_BFP16,
         DataType::Float => h::HCCL_DATA_TYPE_FP32,
         DataType::Double => h::HCCL_DATA_TYPE_FP64,
+        DataType::F8e4m3 => h::HCCL_DATA_TYPE_FP8E4M3,
+        DataType::F8e5m2 => h::HCCL_DATA_TYPE_FP8E5M2,
     }
 }
 
@@ -61,6 +63,8 @@ fn nccl_dtype_code(t: DataType) -> u32 {
         DataType::Float => 7,
         DataType::Double => 8,
         DataType::Bfloat16 => 9,
+        DataType::F8e4m3 => 10,
+        DataType::F8e5m2 => 11,
     }
 }
 

@@ -47,6 +47,8 @@ pub fn nccl_dtype(t: DataType) -> n::ncclDataType_t {
         DataType::Float => n::ncclFloat32,
         DataType::Double => n::ncclFloat64,
         DataType::Bfloat16 => n::ncclBfloat16,
+        DataType::F8e4m3 => n::ncclFloat8e4m3,
+        DataType::F8e5m2 => n::ncclFloat8e5m2,
     }
 }
 
@@ -372,6 +374,12 @@ impl Backend for NcclBackend {
         if dtype == DataType::Bfloat16 && !lib.has_bf16() {
             return Err(BenchError::Unsupported(format!(
                 "bfloat16 needs NCCL 2.10+; loaded {}",
+                lib.version()
+            )));
+        }
+        if matches!(dtype, DataType::F8e4m3 | DataType::F8e5m2) && !lib.has_fp8() {
+            return Err(BenchError::Unsupported(format!(
+                "{dtype} needs NCCL 2.24+; loaded {}",
                 lib.version()
             )));
         }
