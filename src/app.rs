@@ -6,11 +6,13 @@ use crate::cli::{BenchArgs, OutputFormat};
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
 use crate::harness::Harness;
+use crate::judge::{topology_for, Judge};
 use crate::output::hccl_test::HcclTestSink;
 use crate::output::{csv::CsvSink, json::JsonSink, table::TableSink, Sink, Tee};
 use crate::result::{RankInfo, RunMeta, Settings, Summary, SCHEMA_VERSION};
 use crate::world::{allgather_bytes, World};
 use std::time::Duration;
+use xccl_topo::{FabricKind, JobFacts};
 
 /// Turns a per-rank outcome into one outcome for the whole job: if any rank failed, every
 /// rank returns an error with the first failing rank's exit code, and rank 0's error
@@ -141,7 +143,7 @@ fn sinks(args: &BenchArgs, progress: bool) -> Tee {
         OutputFormat::Nccl => vec![Box::new(TableSink::new(
             Box::new(std::io::stdout()),
             adaptive,
-            false,
+            args.topology.is_some(),
         ))],
         OutputFormat::HcclTest => vec![Box::new(HcclTestSink::new(Box::new(std::io::stdout())))],
     };
@@ -179,6 +181,18 @@ impl Sink for Progress {
     }
 }
 
+/// Exit status when a large-message row falls below --min-efficiency.
+pub const HEALTH_CHECK_FAILED: i32 = 4;
+
+/// What the topology check needs to know about the running job.
+pub fn job_facts(meta: &RunMeta) -> JobFacts {
+    JobFacts {
+        hostnames: meta.ranks.iter().map(|r| r.host.clone()).collect(),
+        devices_per_node: None,
+        fabric: Some(FabricKind::for_backend(&meta.backend.name)),
+    }
+}
+
 /// Runs one collective's sweep; returns the exit status (1 when any element was wrong).
 pub fn run_bench<B: Backend>(
     world: &dyn World,
@@ -198,7 +212,13 @@ pub fn run_bench<B: Backend>(
     };
     agree(world, h.validate(&sweep))?;
     let meta = meta(world, &*h.backend, coll, args);
-    let mut sink = sinks(args, progress && rank == 0);
+    let model = match (&args.topology, rank) {
+        (Some(spec), 0) => agree(world, topology_for(spec, &job_facts(&meta)).map(Some))?,
+        (Some(_), _) => agree(world, Ok(None))?,
+        (None, _) => None,
+    };
+    let threshold = args.threshold.or(args.min_efficiency).unwrap_or(0.8);
+    let mut sink = Judge::new(model, threshold, sinks(args, progress && rank == 0));
     agree(world, if rank == 0 { sink.begin(&meta) } else { Ok(()) })?;
     crate::watchdog::start(Duration::from_secs_f64(args.timeout), rank, world.aborter());
     match h.run(&sweep, &mut sink) {
@@ -206,7 +226,20 @@ pub fn run_bench<B: Backend>(
             if rank == 0 {
                 sink.end(&summary)?;
             }
-            Ok(if summary.check_ok { 0 } else { 1 })
+            if !summary.check_ok {
+                return Ok(1);
+            }
+            // Rank 0 alone holds the verdicts; it decides the health check for all.
+            let short = match (args.min_efficiency, rank) {
+                (Some(min), 0) => sink.shortfalls(min),
+                _ => None,
+            };
+            if let Some(text) = &short {
+                eprint!("{text}");
+            }
+            let mut code = [u8::from(short.is_some())];
+            world.broadcast_bytes(0, &mut code);
+            Ok(if code[0] == 1 { HEALTH_CHECK_FAILED } else { 0 })
         }
         Err(e) => {
             // Only this rank may have failed: say so here, keep what was measured, and
@@ -223,6 +256,53 @@ pub fn run_bench<B: Backend>(
                 world.aborter().abort(e.exit_code());
             }
             std::process::exit(e.exit_code());
+        }
+    }
+}
+
+/// `xccl-bench topo show [FILE]` and `topo check FILE`, run under the job's launcher so
+/// the hosts and ranks per host are the job's own. Rank 0 prints.
+pub fn topo(world: &dyn World, cmd: &crate::cli::TopoCmd) -> Result<i32> {
+    use crate::cli::TopoCmd;
+    use xccl_topo::Topology;
+    let hostnames: Vec<String> = allgather_bytes(world, world.hostname().as_bytes())
+        .into_iter()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .collect();
+    let load =
+        |f: &std::path::Path| Topology::load(f).map_err(|e| BenchError::Usage(e.to_string()));
+    if world.rank() != 0 {
+        return Ok(0);
+    }
+    match cmd {
+        TopoCmd::Show { file } => {
+            let topo = match file {
+                Some(f) => load(f)?,
+                None => {
+                    let facts = JobFacts {
+                        hostnames,
+                        devices_per_node: None,
+                        fabric: Some(FabricKind::for_backend("mpi")),
+                    };
+                    Topology::detect(&facts, std::path::Path::new("/sys"))
+                }
+            };
+            print!("{topo}");
+            Ok(0)
+        }
+        TopoCmd::Check {
+            file,
+            devices_per_node,
+        } => {
+            let topo = load(file)?;
+            let facts = JobFacts {
+                hostnames,
+                devices_per_node: *devices_per_node,
+                fabric: None,
+            };
+            let report = topo.validate(&facts);
+            print!("{report}");
+            Ok(if report.is_ok() { 0 } else { 1 })
         }
     }
 }

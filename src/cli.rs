@@ -41,6 +41,24 @@ pub enum Cmd {
     Scatter(BenchArgs),
     /// Show collectives, data types, reduction ops and which backends are usable here.
     List,
+    /// Show the detected or a loaded topology, or check a topology file against this job.
+    #[command(subcommand)]
+    Topo(TopoCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TopoCmd {
+    /// Print the topology loaded from FILE, or detected from this job (hosts and ranks per
+    /// host from MPI, NIC rates from sysfs) when no FILE is given.
+    Show { file: Option<PathBuf> },
+    /// Validate FILE against the running job: rank count, hosts, ranks per host against
+    /// devices per node. Exit 0 when it matches, 1 otherwise.
+    Check {
+        file: PathBuf,
+        /// Devices per node the job sees (GPUs/NPUs), checked against the file.
+        #[arg(long)]
+        devices_per_node: Option<usize>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -138,9 +156,29 @@ pub struct BenchArgs {
     /// data_size, aveg_time, alg_bandwidth, check_result).
     #[arg(long, value_enum, default_value_t = OutputFormat::Nccl)]
     pub format: OutputFormat,
+    /// Judge every row against this topology file (see docs/TOPOLOGY.md), or against
+    /// the topology detected from the job (`detect`): expected busbw, efficiency and a
+    /// verdict column.
+    #[arg(long, value_name = "FILE|detect")]
+    pub topology: Option<String>,
+    /// Efficiency (measured / expected busbw) at or above which a large-message row is
+    /// "bandwidth-bound" (default 0.8, or --min-efficiency when given).
+    #[arg(long, value_parser = parse_unit_fraction)]
+    pub threshold: Option<f64>,
+    /// Health check: exit with status 4 when any large-message row falls below this
+    /// efficiency (needs --topology), listing those rows on stderr.
+    #[arg(long = "min-efficiency", value_parser = parse_unit_fraction)]
+    pub min_efficiency: Option<f64>,
     /// Test only: corrupt one input element on the root rank before each check.
     #[arg(long = "test-corrupt-one", hide = true)]
     pub corrupt_one: bool,
+}
+
+fn parse_unit_fraction(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err(format!("'{s}' must be a number in (0, 1], e.g. 0.8")),
+    }
 }
 
 fn parse_fraction(s: &str) -> std::result::Result<f64, String> {
@@ -172,7 +210,7 @@ impl Cmd {
             Cmd::Sendrecv(a) => (CollKind::Sendrecv, a),
             Cmd::Gather(a) => (CollKind::Gather, a),
             Cmd::Scatter(a) => (CollKind::Scatter, a),
-            Cmd::List => return None,
+            Cmd::List | Cmd::Topo(_) => return None,
         })
     }
 }
@@ -224,6 +262,11 @@ impl BenchArgs {
                 "-T {}: the timeout must be a non-negative number of seconds",
                 self.timeout
             )));
+        }
+        if self.min_efficiency.is_some() && self.topology.is_none() {
+            return Err(BenchError::Usage(
+                "--min-efficiency needs --topology FILE (or --topology detect) to know what the links should give".into(),
+            ));
         }
         if self.iters == 0 && self.precision.is_none() && self.time_budget.is_none() {
             return Err(BenchError::Usage(

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod coll;
 pub mod error;
 pub mod harness;
+pub mod judge;
 pub mod output;
 pub mod result;
 pub mod types;

@@ -44,6 +44,15 @@ fn run(world: &dyn World) -> i32 {
             }
             0
         }
+        Cmd::Topo(t) => match app::topo(world, t) {
+            Ok(code) => code,
+            Err(e) => {
+                if rank0 {
+                    eprintln!("xccl-bench: error: {e}");
+                }
+                e.exit_code()
+            }
+        },
         cmd => {
             let (coll, args) = cmd.bench().expect("bench subcommand");
             match bench(world, coll, args) {
