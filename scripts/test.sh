@@ -13,8 +13,11 @@ echo "[test] no-MPI build"; cargo build --no-default-features --quiet
 echo "[test] cargo test"
 # mpirun jobs oversubscribe the cores: run at most two test binaries' tests at once.
 cargo test --workspace --quiet -- --test-threads="${TEST_THREADS:-2}"
-if [ -f tests/emu-cluster-test.sh ]; then
-  echo "[test] emulated cluster"
-  bash tests/emu-cluster-test.sh
+echo "[test] emulated cluster (3 nodes in network namespaces, 2 switches, tc-shaped links)"
+rc=0; bash tests/emu-cluster-test.sh || rc=$?
+if [ "$rc" = 77 ]; then
+  echo "[test] emulated cluster SKIPPED (needs root, ip, tc, unshare, jq): see its message above"
+elif [ "$rc" != 0 ]; then
+  exit "$rc"
 fi
 echo "[test] all passed"
