@@ -244,7 +244,11 @@ pub fn run_bench<B: Backend>(
         Err(e) => {
             // Only this rank may have failed: say so here, keep what was measured, and
             // end every rank rather than leave peers waiting in a collective.
-            eprintln!("xccl-bench: error: rank {rank} ({}): {e}", world.hostname());
+            // Library errors already name the rank and host; others get them here.
+            match e {
+                BenchError::Backend(_) => eprintln!("xccl-bench: error: {e}"),
+                _ => eprintln!("xccl-bench: error: rank {rank} ({}): {e}", world.hostname()),
+            }
             if rank == 0 {
                 let s = Summary {
                     error: Some(e.to_string()),
