@@ -102,6 +102,10 @@ cmd_up() {
     [[ -f $topo ]] || die "no topology file $topo"
     need_root
     [[ ! -e $STATE ]] || die "an emulated cluster is already up ($STATE); run '$0 down' first"
+    if ip -br link show 2>/dev/null | grep -q "^${PFX}br"; then
+        die "bridges ${PFX}br* exist: another emulated cluster is up (other XCCL_EMU_STATE?);" \
+            "take it down or set XCCL_EMU_PREFIX"
+    fi
     local plan
     plan=$(topo_bin emu-plan "$topo" "$@") || die "cannot plan the emulation of $topo"
     mkdir -p "$STATE"

@@ -34,6 +34,10 @@ fail() { echo "FAIL: $*" >&2; FAILED=1; }
 [[ $(id -u) -eq 0 ]] || skip "needs root"
 for c in mpirun ip tc unshare jq; do command -v "$c" >/dev/null || skip "missing $c"; done
 
+# One emulated cluster at a time on this machine: wait for another run of this test.
+exec 9>/tmp/xccl-emu-test.lock
+flock -w 600 9 || { echo "FAIL: another emu-cluster-test holds /tmp/xccl-emu-test.lock" >&2; exit 1; }
+
 OUT=${XCCL_EMU_TEST_OUT:-$(mktemp -d /tmp/xccl-emu-test.XXXXXX)}
 mkdir -p "$OUT"
 export XCCL_EMU_STATE=${XCCL_EMU_STATE:-$OUT/state}
