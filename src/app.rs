@@ -297,12 +297,14 @@ pub fn topo(world: &dyn World, cmd: &crate::cli::TopoCmd) -> Result<i32> {
         TopoCmd::Check {
             file,
             devices_per_node,
+            backend,
         } => {
             let topo = load(file)?;
+            let name = format!("{backend:?}").to_lowercase();
             let facts = JobFacts {
                 hostnames,
                 devices_per_node: *devices_per_node,
-                fabric: None,
+                fabric: Some(FabricKind::for_backend(&name)),
             };
             let report = topo.validate(&facts);
             print!("{report}");

@@ -58,6 +58,10 @@ pub enum TopoCmd {
         /// Devices per node the job sees (GPUs/NPUs), checked against the file.
         #[arg(long)]
         devices_per_node: Option<usize>,
+        /// The backend the job will use: its intra-node fabric (shm, NVLink, HCCS) is
+        /// checked against the file's.
+        #[arg(long, value_enum, default_value_t = BackendKind::Mpi)]
+        backend: BackendKind,
     },
 }
 
