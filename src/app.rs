@@ -226,20 +226,24 @@ pub fn run_bench<B: Backend>(
             if rank == 0 {
                 sink.end(&summary)?;
             }
-            if !summary.check_ok {
-                return Ok(1);
+            // Rank 0 alone holds the rows and verdicts: it decides the exit status for
+            // every rank (wrong elements first, then the health check).
+            let mut code = [0u8];
+            if rank == 0 {
+                let short = args.min_efficiency.and_then(|min| sink.shortfalls(min));
+                if let Some(text) = &short {
+                    eprint!("{text}");
+                }
+                code[0] = if !summary.check_ok {
+                    1
+                } else if short.is_some() {
+                    HEALTH_CHECK_FAILED as u8
+                } else {
+                    0
+                };
             }
-            // Rank 0 alone holds the verdicts; it decides the health check for all.
-            let short = match (args.min_efficiency, rank) {
-                (Some(min), 0) => sink.shortfalls(min),
-                _ => None,
-            };
-            if let Some(text) = &short {
-                eprint!("{text}");
-            }
-            let mut code = [u8::from(short.is_some())];
             world.broadcast_bytes(0, &mut code);
-            Ok(if code[0] == 1 { HEALTH_CHECK_FAILED } else { 0 })
+            Ok(i32::from(code[0]))
         }
         Err(e) => {
             // Only this rank may have failed: say so here, keep what was measured, and

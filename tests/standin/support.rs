@@ -133,7 +133,9 @@ pub fn mpirun(np: usize, args: &[&str], env: &[(&str, &str)]) -> Output {
 
 /// `mpirun -np N xccl-bench ARGS` with `env` set on, and passed to, every rank.
 pub fn mpirun_env(np: usize, args: &[&str], env: &[(&str, String)]) -> Output {
-    let mut cmd = Command::new("mpirun");
+    // A hang must fail the test, not stall CI: mpirun gets 5 minutes.
+    let mut cmd = Command::new("timeout");
+    cmd.args(["--kill-after=10", "300", "mpirun"]);
     cmd.args([
         "--allow-run-as-root",
         "--oversubscribe",
