@@ -12,7 +12,7 @@ echo "[test] clippy";   cargo clippy --workspace --all-targets --quiet -- -D war
 echo "[test] no-MPI build"; cargo build --no-default-features --quiet
 echo "[test] cargo test"
 # mpirun jobs oversubscribe the cores: run at most two test binaries' tests at once.
-cargo test --workspace --quiet -- --test-threads="${TEST_THREADS:-2}"
+cargo test --workspace --quiet --no-fail-fast -- --test-threads="${TEST_THREADS:-2}"
 echo "[test] emulated cluster (3 nodes in network namespaces, 2 switches, tc-shaped links)"
 rc=0; bash tests/emu-cluster-test.sh || rc=$?
 if [ "$rc" = 77 ]; then
