@@ -57,8 +57,12 @@ fn sweep(sizes: Vec<u64>, iters: usize, adaptive: Option<Adaptive>) -> Sweep {
 fn bare(world: &MpiWorld, backend: &mut MpiBackend, bytes: usize, iters: usize) -> f64 {
     use xccl_bench::backend::Backend;
     let n = bytes / 4;
-    let send = backend.alloc(bytes).unwrap();
-    let recv = backend.alloc(bytes).unwrap();
+    let mut send = backend.alloc(bytes).unwrap();
+    let mut recv = backend.alloc(bytes).unwrap();
+    // Touch every page as the harness's fill does: untouched zeroed pages all map to the
+    // kernel's one zero page, which reads faster than real memory.
+    backend.write(&mut send, 0, &vec![1u8; bytes]).unwrap();
+    backend.write(&mut recv, 0, &vec![1u8; bytes]).unwrap();
     let call = |recv: &xccl_bench::backend::mpi::HostBuf| unsafe {
         ffi::MPI_Allreduce(
             send.as_mut_ptr() as *const _,
@@ -114,7 +118,7 @@ fn main() {
     let mut backend = MpiBackend::new(&world).expect("backend");
     let rank = world.rank();
     let nranks = world.size();
-    let rounds = 15;
+    let rounds = 41;
     let iters = 200;
     let say = |s: String| {
         if rank == 0 {
@@ -124,7 +128,13 @@ fn main() {
     say(format!("# harness overhead: all_reduce float sum, {nranks} ranks, {rounds} interleaved rounds of {iters} iterations, medians"));
     for bytes in [8usize, 1 << 20] {
         let (mut h_times, mut b_times) = (vec![], vec![]);
-        for _ in 0..rounds {
+        for round in 0..rounds {
+            // Alternate which side goes first, so neither always runs on a cache or
+            // allocator state the other left behind.
+            let harness_first = round % 2 == 0;
+            if !harness_first {
+                b_times.push(bare(&world, &mut backend, bytes, iters) * 1e6);
+            }
             let mut sink = Collect::default();
             let mut h = Harness {
                 world: &world,
@@ -137,13 +147,24 @@ fn main() {
             let mut t = sink.0.first().map_or(0.0, |r| r.time_us.avg).to_le_bytes();
             world.broadcast_bytes(0, &mut t);
             h_times.push(f64::from_le_bytes(t));
-            b_times.push(bare(&world, &mut backend, bytes, iters) * 1e6);
+            if harness_first {
+                b_times.push(bare(&world, &mut backend, bytes, iters) * 1e6);
+            }
         }
+        // Medians of each side, and the median of the per-round (paired) ratios, which
+        // cancels drift in the machine's speed between rounds.
+        let ratios: Vec<f64> = h_times.iter().zip(&b_times).map(|(h, b)| h / b).collect();
+        let diffs: Vec<f64> = h_times.iter().zip(&b_times).map(|(h, b)| h - b).collect();
         let (h, b) = (median(h_times), median(b_times));
+        let mut sorted = ratios.clone();
+        sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let q = |f: f64| sorted[((sorted.len() - 1) as f64 * f).round() as usize];
         say(format!(
-            "size {bytes:>8} B: harness {h:9.3} us  bare loop {b:9.3} us  difference {:+.3} us  ratio {:.4}",
-            h - b,
-            h / b
+            "size {bytes:>8} B: harness {h:9.3} us  bare loop {b:9.3} us  median paired difference {:+.3} us  median paired ratio {:.4} (quartiles {:.3}..{:.3})",
+            median(diffs),
+            median(ratios),
+            q(0.25),
+            q(0.75)
         ));
     }
     // Sweep wall time: fixed -n 20 against adaptive, 8 B – 128 MiB.
