@@ -13,6 +13,11 @@ echo "[test] no-MPI build"; cargo build --no-default-features --quiet
 echo "[test] cargo test"
 # mpirun jobs oversubscribe the cores: run at most two test binaries' tests at once.
 cargo test --workspace --quiet --no-fail-fast -- --test-threads="${TEST_THREADS:-2}"
+echo "[test] MPICH (a second MPI implementation, built and launched by its own mpiexec)"
+if ! command -v mpicc.mpich >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mpich libmpich-dev >/dev/null
+fi
+bash tests/mpich-test.sh
 echo "[test] emulated cluster (3 nodes in network namespaces, 2 switches, tc-shaped links)"
 rc=0; bash tests/emu-cluster-test.sh || rc=$?
 if [ "$rc" = 77 ]; then

@@ -97,10 +97,37 @@ fn check_launcher(world_size: usize, built_with_mpi: bool) -> Result<()> {
     Ok(())
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn library_names() {
+        assert_eq!(
+            super::library_name("Open MPI v4.1.4, package: Debian OpenMPI, ident: 4.1.4"),
+            "Open MPI v4.1.4"
+        );
+        assert_eq!(
+            super::library_name("MPICH Version:\t4.0.2\nMPICH Release date: x"),
+            "MPICH 4.0.2"
+        );
+    }
+}
+
 pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "localhost".into())
+}
+
+/// "Open MPI v4.1.4" or "MPICH 4.0.2" from MPI_Get_library_version's first line
+/// ("Open MPI v4.1.4, package: ...", "MPICH Version:\t4.0.2").
+pub fn library_name(version_text: &str) -> String {
+    let first = version_text.lines().next().unwrap_or("");
+    let first = first.split(',').next().unwrap_or("");
+    first
+        .replace("Version:", " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A world of one process.
@@ -194,16 +221,7 @@ mod mpi_world {
                 world,
                 local,
                 host: hostname(),
-                library: mpi::environment::library_version()
-                    .unwrap_or_default()
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .split(',')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string(),
+                library: library_name(&mpi::environment::library_version().unwrap_or_default()),
                 _universe: universe,
             })
         }
