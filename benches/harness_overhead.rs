@@ -97,6 +97,13 @@ fn bare(world: &MpiWorld, backend: &mut MpiBackend, bytes: usize, iters: usize) 
     f64::from_le_bytes(avg)
 }
 
+fn quartiles(v: &[f64]) -> (f64, f64) {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let q = |f: f64| s[((s.len() - 1) as f64 * f).round() as usize];
+    (q(0.25), q(0.75))
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -106,8 +113,20 @@ fn main() {
     if std::env::var("OMPI_COMM_WORLD_SIZE").is_err() && std::env::var("PMI_SIZE").is_err() {
         // cargo bench starts us alone: re-launch as a 2-rank MPI job.
         let me = std::env::current_exe().unwrap();
+        // Every buffer of 128 KiB or more a fresh mmap: with glibc's default dynamic
+        // threshold some buffers are fresh pages and some recycled heap, and on this VM
+        // the same bare loop then runs up to 2.5x apart depending on which it got (the
+        // bare-vs-bare control shows it), which swamps any harness overhead.
         let st = std::process::Command::new("mpirun")
-            .args(["--oversubscribe", "--allow-run-as-root", "-np", "2"])
+            .env("MALLOC_MMAP_THRESHOLD_", "131072")
+            .args([
+                "--oversubscribe",
+                "--allow-run-as-root",
+                "-np",
+                "2",
+                "-x",
+                "MALLOC_MMAP_THRESHOLD_",
+            ])
             .arg(me)
             .args(std::env::args().skip(1))
             .status()
@@ -127,7 +146,7 @@ fn main() {
     };
     say(format!("# harness overhead: all_reduce float sum, {nranks} ranks, {rounds} interleaved rounds of {iters} iterations, medians"));
     for bytes in [8usize, 1 << 20] {
-        let (mut h_times, mut b_times) = (vec![], vec![]);
+        let (mut h_times, mut b_times, mut c_times) = (vec![], vec![], vec![]);
         for round in 0..rounds {
             // Alternate which side goes first, so neither always runs on a cache or
             // allocator state the other left behind.
@@ -150,21 +169,22 @@ fn main() {
             if harness_first {
                 b_times.push(bare(&world, &mut backend, bytes, iters) * 1e6);
             }
+            // Control: the bare loop once more, against itself: the noise floor.
+            c_times.push(bare(&world, &mut backend, bytes, iters) * 1e6);
         }
         // Medians of each side, and the median of the per-round (paired) ratios, which
         // cancels drift in the machine's speed between rounds.
         let ratios: Vec<f64> = h_times.iter().zip(&b_times).map(|(h, b)| h / b).collect();
         let diffs: Vec<f64> = h_times.iter().zip(&b_times).map(|(h, b)| h - b).collect();
+        let control: Vec<f64> = c_times.iter().zip(&b_times).map(|(c, b)| c / b).collect();
         let (h, b) = (median(h_times), median(b_times));
-        let mut sorted = ratios.clone();
-        sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        let q = |f: f64| sorted[((sorted.len() - 1) as f64 * f).round() as usize];
+        let (rq1, rq3) = quartiles(&ratios);
+        let (cq1, cq3) = quartiles(&control);
         say(format!(
-            "size {bytes:>8} B: harness {h:9.3} us  bare loop {b:9.3} us  median paired difference {:+.3} us  median paired ratio {:.4} (quartiles {:.3}..{:.3})",
+            "size {bytes:>8} B: harness {h:9.3} us  bare loop {b:9.3} us  median paired difference {:+.3} us  median paired ratio {:.4} (quartiles {rq1:.3}..{rq3:.3}); control bare/bare {:.4} (quartiles {cq1:.3}..{cq3:.3})",
             median(diffs),
             median(ratios),
-            q(0.25),
-            q(0.75)
+            median(control)
         ));
     }
     // Sweep wall time: fixed -n 20 against adaptive, 8 B – 128 MiB.
