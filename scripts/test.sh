@@ -18,6 +18,16 @@ if ! command -v mpicc.mpich >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mpich libmpich-dev >/dev/null
 fi
 bash tests/mpich-test.sh
+echo "[test] Slurm (srun --mpi=pmix on a one-node Slurm started here)"
+if ! command -v slurmd >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurmd slurmctld slurm-client munge >/dev/null
+fi
+rc=0; bash tests/slurm-test.sh || rc=$?
+if [ "$rc" = 77 ]; then
+  echo "[test] Slurm SKIPPED: see its message above"
+elif [ "$rc" != 0 ]; then
+  exit "$rc"
+fi
 echo "[test] emulated cluster (3 nodes in network namespaces, 2 switches, tc-shaped links)"
 rc=0; bash tests/emu-cluster-test.sh || rc=$?
 if [ "$rc" = 77 ]; then
