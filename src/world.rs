@@ -58,17 +58,14 @@ pub fn allgather_bytes(world: &dyn World, data: &[u8]) -> Vec<Vec<u8>> {
 /// PMIx, Slurm). Used to catch a binary built against another MPI, which then sees itself
 /// as a lone rank N times over.
 pub fn launcher_size() -> Option<(usize, &'static str)> {
-    const VARS: [&str; 5] = [
+    // Hydra (MPICH) sets PMI_SIZE; its MPI_LOCALNRANKS counts one node only.
+    const VARS: [&str; 4] = [
         "OMPI_COMM_WORLD_SIZE",
         "PMI_SIZE",
         "PMIX_SIZE",
-        "MPI_LOCALNRANKS",
         "SLURM_STEP_NUM_TASKS",
     ];
     for v in VARS {
-        if v == "MPI_LOCALNRANKS" {
-            continue; // per node only; PMI_SIZE covers Hydra
-        }
         if let Some(n) = std::env::var(v).ok().and_then(|s| s.parse().ok()) {
             // srun sets SLURM_STEP_NUM_TASKS; plain sbatch scripts also export it for the
             // batch step, where the script itself is one task: only trust it with PROCID.
