@@ -5,7 +5,7 @@ use crate::backend::Backend;
 use crate::cli::{BenchArgs, OutputFormat};
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
-use crate::harness::Harness;
+use crate::harness::{Average, Harness};
 use crate::judge::{topology_for, Judge};
 use crate::output::hccl_test::HcclTestSink;
 use crate::output::{csv::CsvSink, json::JsonSink, table::TableSink, Sink, Tee};
@@ -82,9 +82,9 @@ fn settings(a: &BenchArgs) -> Settings {
         iters: a.iters,
         warmup_iters: a.warmup,
         check_iters: a.check,
-        average: ["rank0", "avg", "min", "max"]
-            .get(a.average as usize)
-            .unwrap_or(&"?")
+        // -a was validated when the sweep was built.
+        average: Average::from_flag(a.average)
+            .map_or("?", Average::name)
             .to_string(),
         blocking: a.blocking != 0,
         precision: a.precision,
