@@ -222,7 +222,7 @@ fn main() {
             let oop: Vec<&Row> = sink
                 .0
                 .iter()
-                .filter(|r| r.placement == "out-of-place")
+                .filter(|r| r.placement == xccl_bench::result::Placement::OutOfPlace)
                 .collect();
             let precs: Vec<f64> = oop.iter().map(|r| r.precision * 100.0).collect();
             let large: Vec<f64> = oop

@@ -3,7 +3,7 @@
 # their own hostnames, NICs are veth pairs shaped with `tc tbf`, switches are Linux
 # bridges, switch uplinks are shaped veth pairs between bridges, and mpirun reaches the
 # nodes through scripts/emu-agent.sh. Link rates come from the topology file through
-# `xccl-topo emu-plan`, so they are the rates the verdict compares against.
+# `xccl-bench topo emu-plan`, so they are the rates the verdict compares against.
 #
 #   emu-cluster.sh up TOPOLOGY.toml [--slow-node HOST:FRACTION]...
 #   emu-cluster.sh run [--hosts H1,H2] [--] MPIRUN_ARGS...    # mpirun with -H and MCA set
@@ -16,8 +16,8 @@
 # of its declared rate in both directions; the topology still declares the healthy rate.
 # Needs root, iproute2 (ip, tc), util-linux (unshare) and OpenMPI (tested with 4.1).
 # Environment: XCCL_EMU_STATE (state dir, default /tmp/xccl-emu), XCCL_EMU_PREFIX
-# (interface name prefix, default xe), XCCL_TOPO_BIN (a built xccl-topo binary; default
-# `cargo run -p xccl-topo`), XCCL_EMU_MPIRUN_ARGS (extra mpirun args for `run`),
+# (interface name prefix, default xe), XCCL_BENCH (a built xccl-bench binary; default
+# `cargo run --bin xccl-bench`), XCCL_EMU_MPIRUN_ARGS (extra mpirun args for `run`),
 # XCCL_EMU_QUEUE_MS (tbf queue length, default 10 ms).
 # `run` adds mpi_yield_when_idle: the nodes share the machine's few cores, and spinning
 # ranks would steal them from the ranks that have data to move.
@@ -38,10 +38,10 @@ usage() {
 }
 
 topo_bin() {
-    if [[ -n ${XCCL_TOPO_BIN:-} ]]; then
-        "$XCCL_TOPO_BIN" "$@"
+    if [[ -n ${XCCL_BENCH:-} ]]; then
+        "$XCCL_BENCH" topo "$@"
     else
-        (cd "$ROOT" && cargo run -q -p xccl-topo --bin xccl-topo -- "$@")
+        (cd "$ROOT" && cargo run -q --bin xccl-bench -- topo "$@")
     fi
 }
 

@@ -10,6 +10,12 @@ fi
 echo "[test] rustfmt";  cargo fmt --all -- --check
 echo "[test] clippy";   cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "[test] no-MPI build"; cargo build --no-default-features --quiet
+echo "[test] the offline analysis needs no MPI and no vendor library"
+for crate in $(ls analysis); do
+  if cargo tree -q -p "$crate" -e normal,build | grep -E '^.*\b(mpi|mpi-sys|cudarc|nccl-sys|hccl-sys|libloading)\b'; then
+    echo "[test] FAIL: analysis/$crate depends on MPI or a vendor library (above)"; exit 1
+  fi
+done
 echo "[test] cargo test"
 # mpirun jobs oversubscribe the cores: run at most two test binaries' tests at once.
 cargo test --workspace --quiet --no-fail-fast -- --test-threads="${TEST_THREADS:-2}"

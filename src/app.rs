@@ -10,64 +10,9 @@ use crate::judge::{topology_for, Judge};
 use crate::output::hccl_test::HcclTestSink;
 use crate::output::{csv::CsvSink, json::JsonSink, table::TableSink, Sink, Tee};
 use crate::result::{RankInfo, RunMeta, Settings, Summary, SCHEMA_VERSION};
-use crate::world::{allgather_bytes, World};
+use crate::world::{agree, allgather_bytes, World};
 use std::time::Duration;
 use xccl_topo::{FabricKind, JobFacts};
-
-/// Turns a per-rank outcome into one outcome for the whole job: if any rank failed, every
-/// rank returns an error with the first failing rank's exit code, and rank 0's error
-/// carries that rank's message (so rank 0 alone prints it).
-pub fn agree<T>(world: &dyn World, r: Result<T>) -> Result<T> {
-    let local = match &r {
-        Ok(_) => String::new(),
-        Err(e) => format!("{}\n{e}", e.exit_code()),
-    };
-    let first = world.gather_bytes(local.as_bytes()).and_then(|all| {
-        all.iter()
-            .enumerate()
-            .find(|(_, m)| !m.is_empty())
-            .map(|(rank, m)| {
-                let m = String::from_utf8_lossy(m).into_owned();
-                let (code, text) = m.split_once('\n').unwrap_or(("1", &m));
-                (rank, code.parse::<i32>().unwrap_or(1), text.to_string())
-            })
-    });
-    let mut code_bytes = first.as_ref().map_or(0i32, |f| f.1).to_le_bytes();
-    world.broadcast_bytes(0, &mut code_bytes);
-    let code = i32::from_le_bytes(code_bytes);
-    if code == 0 {
-        return r;
-    }
-    let text = match (&first, r) {
-        (Some((0, _, t)), _) => t.clone(),
-        (Some((k, _, t)), _) => format!("rank {k}: {t}"),
-        (None, Err(e)) => e.to_string(),
-        (None, Ok(_)) => String::new(),
-    };
-    Err(if code == 2 {
-        BenchError::Usage(text)
-    } else {
-        BenchError::Backend(text)
-    })
-}
-
-/// Usability of every backend on this machine, for `xccl-bench list`.
-pub fn backend_status() -> Vec<(&'static str, String)> {
-    let mpi = if cfg!(feature = "mpi") {
-        "usable (MPI built in; host memory)".to_string()
-    } else {
-        "not built (binary built with --no-default-features)".to_string()
-    };
-    let show = |r: std::result::Result<String, String>| match r {
-        Ok(s) => format!("usable: {s}"),
-        Err(e) => format!("not usable: {e}"),
-    };
-    vec![
-        ("mpi", mpi),
-        ("nccl", show(crate::backend::nccl::probe())),
-        ("hccl", show(crate::backend::hccl::probe())),
-    ]
-}
 
 fn settings(a: &BenchArgs) -> Settings {
     Settings {
@@ -83,9 +28,7 @@ fn settings(a: &BenchArgs) -> Settings {
         warmup_iters: a.warmup,
         check_iters: a.check,
         // -a was validated when the sweep was built.
-        average: Average::from_flag(a.average)
-            .map_or("?", Average::name)
-            .to_string(),
+        average: Average::from_flag(a.average).unwrap_or(Average::Avg),
         blocking: a.blocking != 0,
         precision: a.precision,
         time_budget_s: a.time_budget,
@@ -124,7 +67,7 @@ fn meta<B: Backend>(world: &dyn World, backend: &B, coll: CollKind, args: &Bench
         started_unix: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
-        collective: coll.name().into(),
+        collective: coll,
         backend: info,
         mpi_library: world.mpi_library(),
         nranks: world.size(),
@@ -268,8 +211,9 @@ pub fn run_bench<B: Backend>(
     }
 }
 
-/// `xccl-bench topo show [FILE]` and `topo check FILE`, run under the job's launcher so
-/// the hosts and ranks per host are the job's own. Rank 0 prints.
+/// `xccl-bench topo show` (detected) and `topo check FILE`, run under the job's launcher
+/// so the hosts and ranks per host are the job's own. Rank 0 prints. The other `topo`
+/// commands read files only ([`crate::offline`]).
 pub fn topo(world: &dyn World, cmd: &crate::cli::TopoCmd) -> Result<i32> {
     use crate::cli::TopoCmd;
     use xccl_topo::Topology;
@@ -283,19 +227,13 @@ pub fn topo(world: &dyn World, cmd: &crate::cli::TopoCmd) -> Result<i32> {
         return Ok(0);
     }
     match cmd {
-        TopoCmd::Show { file } => {
-            let topo = match file {
-                Some(f) => load(f)?,
-                None => {
-                    let facts = JobFacts {
-                        hostnames,
-                        devices_per_node: None,
-                        fabric: Some(FabricKind::for_backend("mpi")),
-                    };
-                    Topology::detect(&facts, std::path::Path::new("/sys"))
-                }
+        TopoCmd::Show { file: None } => {
+            let facts = JobFacts {
+                hostnames,
+                devices_per_node: None,
+                fabric: Some(FabricKind::for_backend("mpi")),
             };
-            print!("{topo}");
+            print!("{}", Topology::detect(&facts, std::path::Path::new("/sys")));
             Ok(0)
         }
         TopoCmd::Check {
@@ -314,5 +252,6 @@ pub fn topo(world: &dyn World, cmd: &crate::cli::TopoCmd) -> Result<i32> {
             print!("{report}");
             Ok(if report.is_ok() { 0 } else { 1 })
         }
+        _ => unreachable!("offline topo commands run in crate::offline"),
     }
 }

@@ -4,16 +4,29 @@
 use crate::backend::DeviceOpts;
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
-use crate::harness::{self, Adaptive, Average, Sweep};
+use crate::harness::{self, Adaptive, Sweep};
 use crate::types::{parse_size, DataType, ReduceOp};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-const BUSBW_HELP: &str = "algbw = bytes / time. busbw = algbw × a per-collective factor (2(n-1)/n for all_reduce, (n-1)/n for all_gather, reduce_scatter, alltoall, gather, scatter; 1 otherwise),\n\
-so busbw is comparable across rank counts and against one link's peak bandwidth, as in nccl-tests.";
+/// The busbw explanation under every benchmark's `--help`, built from the vocabulary so
+/// that each factor is written once (in its collective's module).
+pub fn busbw_help() -> String {
+    let factors: Vec<String> = CollKind::ALL
+        .iter()
+        .map(|k| format!("{} {}", k, k.imp().bus_factor_formula()))
+        .collect();
+    format!(
+        "algbw = bytes / time. busbw = algbw × a per-collective factor ({}),\n\
+         so busbw is comparable across rank counts and against one link's peak bandwidth, as in nccl-tests.",
+        factors.join(", ")
+    )
+}
 
+/// Subcommands other than the benchmarks; those are added by [`command`], one per
+/// collective of the vocabulary.
 #[derive(Parser, Debug)]
-#[command(name = "xccl-bench", version, about = "Collective-communication benchmark for training clusters (MPI, NCCL, HCCL), nccl-tests compatible", after_help = BUSBW_HELP)]
+#[command(name = "xccl-bench", version, about = "Collective-communication benchmark for training clusters (MPI, NCCL, HCCL), nccl-tests compatible", after_help = busbw_help())]
 pub struct Cli {
     #[command(subcommand)]
     pub cmd: Cmd,
@@ -21,29 +34,90 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
-    #[command(name = "all_reduce", visible_alias = "all-reduce", after_help = BUSBW_HELP)]
-    AllReduce(BenchArgs),
-    #[command(name = "all_gather", visible_alias = "all-gather", after_help = BUSBW_HELP)]
-    AllGather(BenchArgs),
-    #[command(name = "reduce_scatter", visible_alias = "reduce-scatter", after_help = BUSBW_HELP)]
-    ReduceScatter(BenchArgs),
-    #[command(name = "broadcast", after_help = BUSBW_HELP)]
-    Broadcast(BenchArgs),
-    #[command(name = "reduce", after_help = BUSBW_HELP)]
-    Reduce(BenchArgs),
-    #[command(name = "alltoall", visible_alias = "all-to-all", after_help = BUSBW_HELP)]
-    Alltoall(BenchArgs),
-    #[command(name = "sendrecv", visible_alias = "send-recv", after_help = BUSBW_HELP)]
-    Sendrecv(BenchArgs),
-    #[command(name = "gather", after_help = BUSBW_HELP)]
-    Gather(BenchArgs),
-    #[command(name = "scatter", after_help = BUSBW_HELP)]
-    Scatter(BenchArgs),
     /// Show collectives, data types, reduction ops and which backends are usable here.
     List,
-    /// Show the detected or a loaded topology, or check a topology file against this job.
+    /// Show the detected or a loaded topology, check a topology file against this job, or
+    /// ask its model.
     #[command(subcommand)]
     Topo(TopoCmd),
+    /// Judge a saved result (--json file) against a topology, offline: the verdict each
+    /// row would have had with --topology during the run.
+    Judge(JudgeArgs),
+}
+
+impl Cmd {
+    /// Whether the command works on files alone: it runs without MPI or a job.
+    pub fn is_offline(&self) -> bool {
+        match self {
+            Cmd::List | Cmd::Judge(_) => true,
+            Cmd::Topo(t) => !matches!(t, TopoCmd::Check { .. } | TopoCmd::Show { file: None }),
+        }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Invocation {
+    Bench(CollKind, Box<BenchArgs>),
+    Other(Cmd),
+}
+
+/// The whole command line: [`Cli`] plus one benchmark subcommand per collective.
+pub fn command() -> clap::Command {
+    let mut c = Cli::command();
+    for k in CollKind::ALL {
+        let imp = k.imp();
+        let mut sub = clap::Command::new(k.name())
+            .about(format!(
+                "Sweep {k} over message sizes (busbw factor {}{}{})",
+                imp.bus_factor_formula(),
+                if imp.has_op() { "; -o op" } else { "" },
+                if imp.has_root() { "; -r root" } else { "" },
+            ))
+            .after_help(busbw_help());
+        if let Some((first, rest)) = k.aliases().split_first() {
+            sub = sub.visible_alias(*first).aliases(rest.iter().copied());
+        }
+        c = c.subcommand(BenchArgs::augment_args(sub));
+    }
+    c
+}
+
+/// Parses `args` (program name first).
+pub fn parse_from<I, T>(args: I) -> std::result::Result<Invocation, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let m = command().try_get_matches_from(args)?;
+    if let Some((name, sub)) = m.subcommand() {
+        if let Ok(k) = name.parse::<CollKind>() {
+            return Ok(Invocation::Bench(
+                k,
+                Box::new(BenchArgs::from_arg_matches(sub)?),
+            ));
+        }
+    }
+    Cmd::from_arg_matches(&m).map(Invocation::Other)
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct JudgeArgs {
+    /// A result file written by `--json`.
+    pub report: PathBuf,
+    /// The topology to judge against (see docs/TOPOLOGY.md).
+    #[arg(long, value_name = "FILE")]
+    pub topology: PathBuf,
+    /// Efficiency at or above which a large-message row is bandwidth-bound (default 0.8,
+    /// or --min-efficiency when given).
+    #[arg(long, value_parser = parse_unit_fraction)]
+    pub threshold: Option<f64>,
+    /// Exit with status 4 when any large-message row falls below this efficiency.
+    #[arg(long = "min-efficiency", value_parser = parse_unit_fraction)]
+    pub min_efficiency: Option<f64>,
+    /// Write the result with every row's verdict to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -63,6 +137,37 @@ pub enum TopoCmd {
         #[arg(long, value_enum, default_value_t = BackendKind::Mpi)]
         backend: BackendKind,
     },
+    /// What the model of FILE expects for COLL at BYTES: busbw ceiling, bottleneck link,
+    /// α–β time. Ranks are placed one per device on every node, or by NODE_OF_RANK
+    /// (node index of each rank, e.g. `0 0 1 1`).
+    Model {
+        file: PathBuf,
+        collective: CollKind,
+        #[arg(value_parser = parse_size)]
+        bytes: u64,
+        node_of_rank: Vec<usize>,
+    },
+    /// Link rates and addresses for scripts/emu-cluster.sh, from FILE's `[emulation]`
+    /// table; `--slow-node HOST:FRACTION` (or XCCL_EMU_SLOW) slows one node's NIC.
+    EmuPlan {
+        file: PathBuf,
+        #[arg(long = "slow-node", value_name = "HOST:FRACTION", value_parser = parse_slow_node)]
+        slow_node: Vec<(String, f64)>,
+    },
+}
+
+/// `HOST:FRACTION` of `topo emu-plan --slow-node`.
+pub fn parse_slow_node(s: &str) -> std::result::Result<(String, f64), String> {
+    let (h, f) = s
+        .rsplit_once(':')
+        .ok_or_else(|| format!("'{s}': expected HOST:FRACTION"))?;
+    let f: f64 = f
+        .parse()
+        .map_err(|_| format!("'{s}': the fraction must be a number"))?;
+    if !(f > 0.0 && f <= 1.0) {
+        return Err(format!("'{s}': the fraction must be in (0, 1]"));
+    }
+    Ok((h.to_string(), f))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -202,23 +307,6 @@ fn parse_fraction(s: &str) -> std::result::Result<f64, String> {
     }
 }
 
-impl Cmd {
-    pub fn bench(&self) -> Option<(CollKind, &BenchArgs)> {
-        Some(match self {
-            Cmd::AllReduce(a) => (CollKind::AllReduce, a),
-            Cmd::AllGather(a) => (CollKind::AllGather, a),
-            Cmd::ReduceScatter(a) => (CollKind::ReduceScatter, a),
-            Cmd::Broadcast(a) => (CollKind::Broadcast, a),
-            Cmd::Reduce(a) => (CollKind::Reduce, a),
-            Cmd::Alltoall(a) => (CollKind::Alltoall, a),
-            Cmd::Sendrecv(a) => (CollKind::Sendrecv, a),
-            Cmd::Gather(a) => (CollKind::Gather, a),
-            Cmd::Scatter(a) => (CollKind::Scatter, a),
-            Cmd::List | Cmd::Topo(_) => return None,
-        })
-    }
-}
-
 fn list_or_all<T: std::str::FromStr<Err = String> + Copy>(s: &str, all: &[T]) -> Result<Vec<T>> {
     if s.eq_ignore_ascii_case("all") {
         return Ok(all.to_vec());
@@ -300,7 +388,7 @@ impl BenchArgs {
             iters: self.iters,
             warmup: self.warmup,
             check: self.check,
-            average: Average::from_flag(self.average)?,
+            average: harness::average_from_flag(self.average)?,
             adaptive,
             cycles: self.cycles,
             corrupt_one: self.corrupt_one,

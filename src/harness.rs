@@ -6,42 +6,22 @@ use crate::backend::{Backend, Bufs, Call, OpImpl};
 use crate::coll::{CollKind, Source};
 use crate::error::{BenchError, Result};
 use crate::output::Sink;
-use crate::result::{PerRank, Row, Summary, TimeStats};
+use crate::result::{PerRank, Placement, Row, Summary, TimeStats};
 use crate::types::{DataType, ReduceOp};
 use crate::watchdog;
 use crate::world::World;
 use hdrhistogram::Histogram;
 use std::time::Instant;
 
-/// How per-rank times combine into the reported time (nccl-tests `-a`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Average {
-    Rank0,
-    Avg,
-    Min,
-    Max,
-}
+pub use crate::result::Average;
 
-impl Average {
-    pub fn from_flag(a: u8) -> Result<Self> {
-        match a {
-            0 => Ok(Average::Rank0),
-            1 => Ok(Average::Avg),
-            2 => Ok(Average::Min),
-            3 => Ok(Average::Max),
-            _ => Err(BenchError::Usage(format!(
-                "-a {a}: average mode must be 0 (rank 0), 1 (avg), 2 (min) or 3 (max)"
-            ))),
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            Average::Rank0 => "rank0",
-            Average::Avg => "avg",
-            Average::Min => "min",
-            Average::Max => "max",
-        }
-    }
+/// `-a N` as nccl-tests numbers it.
+pub fn average_from_flag(a: u8) -> Result<Average> {
+    Average::from_flag(a).ok_or_else(|| {
+        BenchError::Usage(format!(
+            "-a {a}: average mode must be 0 (rank 0), 1 (avg), 2 (min) or 3 (max)"
+        ))
+    })
 }
 
 /// Adaptive iteration count: stop a row once the 95% confidence interval of the mean is
@@ -566,23 +546,18 @@ impl<'a, B: Backend> Harness<'a, B> {
         };
         let samples = m.samples.len();
         Ok(Some(Row {
-            collective: call.coll.name().into(),
+            collective: call.coll,
             size_bytes: spec.size,
             count: call.counts.count as u64,
-            dtype: call.dtype.name().into(),
-            op: if imp.has_op() {
-                call.op.name().into()
-            } else {
-                "none".into()
-            },
+            dtype: call.dtype,
+            op: imp.has_op().then_some(call.op),
             op_impl: spec.op_impl,
             root: if imp.has_root() { call.root as i64 } else { -1 },
             placement: if call.in_place {
-                "in-place"
+                Placement::InPlace
             } else {
-                "out-of-place"
-            }
-            .into(),
+                Placement::OutOfPlace
+            },
             iters: samples,
             time_us: TimeStats {
                 avg,

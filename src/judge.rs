@@ -8,7 +8,7 @@
 use crate::error::{BenchError, Result};
 use crate::output::Sink;
 use crate::result::{Row, RunMeta, Summary};
-use xccl_topo::{health, model, Coll, JobFacts, JudgeOptions, Placement, Topology, Verdict};
+use xccl_topo::{health, verdict, JobFacts, JudgeOptions, Placement, Topology, Verdict};
 
 pub struct Judge<S: Sink> {
     /// None: no topology, rows pass through unjudged.
@@ -47,15 +47,7 @@ impl<S: Sink> Judge<S> {
 
     fn judge(&self, r: &Row) -> Option<Verdict> {
         let (topo, placement) = self.model.as_ref()?;
-        let coll: Coll = r.collective.parse().ok()?;
-        let root = r.root.max(0) as usize;
-        let e = model::expected_rooted(topo, placement, coll, r.size_bytes, root);
-        Some(xccl_topo::verdict::judge(
-            &e,
-            r.busbw_gbs,
-            r.time_us.avg,
-            &self.opts,
-        ))
+        Some(verdict::judge_row(topo, placement, r, &self.opts))
     }
 
     /// Rows whose large-message efficiency fell below `min`, as one summary text.
@@ -80,14 +72,8 @@ impl<S: Sink> Sink for Judge<S> {
         let mut judged = group.to_vec();
         for r in &mut judged {
             if let Some(v) = self.judge(r) {
-                let mut json = serde_json::to_value(&v).expect("verdict serializes");
-                json["cell"] = v.cell().into();
-                r.verdict = Some(json);
-                let label = format!(
-                    "{} {} B {} {} {}",
-                    r.collective, r.size_bytes, r.dtype, r.op, r.placement
-                );
-                self.verdicts.push((label, v));
+                self.verdicts.push((r.label(), v.clone()));
+                r.verdict = Some(v);
             }
         }
         self.inner.rows(&judged)

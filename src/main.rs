@@ -1,18 +1,28 @@
 //! The binary's edge: parse, set up the world and backend, run, and turn any error into
-//! one line and an exit status, on every rank, without leaving a rank behind.
+//! one line and an exit status, on every rank, without leaving a rank behind. Offline
+//! commands (reading files only) run without MPI.
 
 #[cfg(feature = "mpi")]
 use anyhow::Context;
-use clap::Parser;
 use std::io::IsTerminal;
 use xccl_bench::backend::{hccl::HcclBackend, nccl::NcclBackend};
-use xccl_bench::cli::{BackendKind, BenchArgs, Cli, Cmd};
+use xccl_bench::cli::{self, BackendKind, BenchArgs, Cmd, Invocation};
 use xccl_bench::coll::CollKind;
 use xccl_bench::error::BenchError;
 use xccl_bench::world::{self, World};
-use xccl_bench::{app, types::DataType, types::ReduceOp};
+use xccl_bench::{app, offline};
 
 fn main() {
+    let parsed = cli::parse_from(std::env::args_os());
+    if let Ok(Invocation::Other(cmd)) = &parsed {
+        if cmd.is_offline() {
+            // Launched N times by mpirun, an offline command answers once.
+            if world::launcher_rank().unwrap_or(0) != 0 {
+                std::process::exit(0);
+            }
+            std::process::exit(report_error(offline::run(cmd), true));
+        }
+    }
     let world = match world::init() {
         Ok(w) => w,
         Err(e) => {
@@ -20,15 +30,29 @@ fn main() {
             std::process::exit(e.exit_code());
         }
     };
-    let code = run(&*world);
+    let code = run(&*world, parsed);
     drop(world); // MPI_Finalize before exiting
     std::process::exit(code);
 }
 
-fn run(world: &dyn World) -> i32 {
+/// The exit status of `r`, printing its error as one line when `speak`.
+fn report_error(r: anyhow::Result<i32>, speak: bool) -> i32 {
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            let code = e.downcast_ref::<BenchError>().map_or(1, |b| b.exit_code());
+            if speak {
+                eprintln!("xccl-bench: error: {e:#}");
+            }
+            code
+        }
+    }
+}
+
+fn run(world: &dyn World, parsed: Result<Invocation, clap::Error>) -> i32 {
     let rank0 = world.rank() == 0;
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
+    let inv = match parsed {
+        Ok(i) => i,
         Err(e) => {
             // Every rank parses the same arguments; only rank 0 speaks.
             if rank0 {
@@ -37,35 +61,12 @@ fn run(world: &dyn World) -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    match &cli.cmd {
-        Cmd::List => {
-            if rank0 {
-                print_list();
-            }
-            0
+    match inv {
+        Invocation::Other(Cmd::Topo(t)) => {
+            report_error(app::topo(world, &t).map_err(Into::into), rank0)
         }
-        Cmd::Topo(t) => match app::topo(world, t) {
-            Ok(code) => code,
-            Err(e) => {
-                if rank0 {
-                    eprintln!("xccl-bench: error: {e}");
-                }
-                e.exit_code()
-            }
-        },
-        cmd => {
-            let (coll, args) = cmd.bench().expect("bench subcommand");
-            match bench(world, coll, args) {
-                Ok(code) => code,
-                Err(e) => {
-                    let code = e.downcast_ref::<BenchError>().map_or(1, |b| b.exit_code());
-                    if rank0 {
-                        eprintln!("xccl-bench: error: {e:#}");
-                    }
-                    code
-                }
-            }
-        }
+        Invocation::Other(cmd) => report_error(offline::run(&cmd), rank0),
+        Invocation::Bench(coll, args) => report_error(bench(world, coll, &args), rank0),
     }
 }
 
@@ -78,7 +79,8 @@ fn bench(world: &dyn World, coll: CollKind, args: &BenchArgs) -> anyhow::Result<
                 .as_any()
                 .downcast_ref::<world::MpiWorld>()
                 .context("the MPI backend needs an MPI world")?;
-            let mut b = app::agree(world, xccl_bench::backend::mpi::MpiBackend::new(mpi_world))?;
+            let mut b =
+                world::agree(world, xccl_bench::backend::mpi::MpiBackend::new(mpi_world))?;
             app::run_bench(world, &mut b, coll, args, progress, world.rank(), world.size())
         }
         #[cfg(not(feature = "mpi"))]
@@ -95,34 +97,5 @@ fn bench(world: &dyn World, coll: CollKind, args: &BenchArgs) -> anyhow::Result<
             let mut b = HcclBackend::new(world, &args.device_opts())?;
             app::run_bench(world, &mut b, coll, args, progress, world.rank(), world.size())
         }
-    }
-}
-
-fn print_list() {
-    println!("collectives:");
-    for c in CollKind::ALL {
-        let i = c.imp();
-        println!(
-            "  {:<15} busbw factor {:<9} {}{}",
-            c.name(),
-            match c {
-                CollKind::AllReduce => "2(n-1)/n",
-                CollKind::Broadcast | CollKind::Reduce | CollKind::Sendrecv => "1",
-                _ => "(n-1)/n",
-            },
-            if i.has_op() { "op " } else { "" },
-            if i.has_root() { "root" } else { "" }
-        );
-    }
-    let types: Vec<String> = DataType::ALL
-        .iter()
-        .map(|t| format!("{} ({})", t.name(), t.aliases().join("/")))
-        .collect();
-    println!("types: {}", types.join(", "));
-    let ops: Vec<&str> = ReduceOp::ALL.iter().map(|o| o.name()).collect();
-    println!("ops: {} (mpi: avg as sum then scale)", ops.join(", "));
-    println!("backends:");
-    for (name, status) in app::backend_status() {
-        println!("  {name:<5} {status}");
     }
 }

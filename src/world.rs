@@ -54,6 +54,19 @@ pub fn allgather_bytes(world: &dyn World, data: &[u8]) -> Vec<Vec<u8>> {
     serde_json::from_slice(&blob).expect("deserialize")
 }
 
+/// This process's rank as the launcher numbered it (OpenMPI, MPICH/Hydra, PMIx, Slurm),
+/// without initializing MPI: offline commands run under `mpirun` speak only on rank 0.
+pub fn launcher_rank() -> Option<usize> {
+    [
+        "OMPI_COMM_WORLD_RANK",
+        "PMI_RANK",
+        "PMIX_RANK",
+        "SLURM_PROCID",
+    ]
+    .iter()
+    .find_map(|v| std::env::var(v).ok().and_then(|s| s.parse().ok()))
+}
+
 /// Ranks the launcher meant to start, read from its environment (OpenMPI, MPICH/Hydra,
 /// PMIx, Slurm). Used to catch a binary built against another MPI, which then sees itself
 /// as a lone rank N times over.
@@ -316,4 +329,41 @@ pub fn init() -> Result<Box<dyn World>> {
     {
         Ok(Box::new(SoloWorld::new()?))
     }
+}
+
+/// Turns a per-rank outcome into one outcome for the whole job: if any rank failed, every
+/// rank returns an error with the first failing rank's exit code, and rank 0's error
+/// carries that rank's message (so rank 0 alone prints it).
+pub fn agree<T>(world: &dyn World, r: Result<T>) -> Result<T> {
+    let local = match &r {
+        Ok(_) => String::new(),
+        Err(e) => format!("{}\n{e}", e.exit_code()),
+    };
+    let first = world.gather_bytes(local.as_bytes()).and_then(|all| {
+        all.iter()
+            .enumerate()
+            .find(|(_, m)| !m.is_empty())
+            .map(|(rank, m)| {
+                let m = String::from_utf8_lossy(m).into_owned();
+                let (code, text) = m.split_once('\n').unwrap_or(("1", &m));
+                (rank, code.parse::<i32>().unwrap_or(1), text.to_string())
+            })
+    });
+    let mut code_bytes = first.as_ref().map_or(0i32, |f| f.1).to_le_bytes();
+    world.broadcast_bytes(0, &mut code_bytes);
+    let code = i32::from_le_bytes(code_bytes);
+    if code == 0 {
+        return r;
+    }
+    let text = match (&first, r) {
+        (Some((0, _, t)), _) => t.clone(),
+        (Some((k, _, t)), _) => format!("rank {k}: {t}"),
+        (None, Err(e)) => e.to_string(),
+        (None, Ok(_)) => String::new(),
+    };
+    Err(if code == 2 {
+        BenchError::Usage(text)
+    } else {
+        BenchError::Backend(text)
+    })
 }

@@ -16,7 +16,7 @@
 # Environment: XCCL_BENCH (path of a built xccl-bench; default: cargo build --release),
 # XCCL_EMU_TEST_OUT (where JSON and logs go; default: a temporary directory, kept on
 # failure), XCCL_EMU_TEST_SIZES (default "-b 1M -e 8M -f 2"), XCCL_EMU_TEST_OFFLINE=1
-# (run the bench without --topology and judge its saved JSON with `xccl-topo judge`: the
+# (run the bench without --topology and judge its saved JSON with `xccl-bench judge`: the
 # same model and verdict, for a harness without the integration).
 # Exit status: 0 pass, 1 fail, 77 skipped (not root / missing tools).
 set -euo pipefail
@@ -43,15 +43,14 @@ mkdir -p "$OUT"
 export XCCL_EMU_STATE=${XCCL_EMU_STATE:-$OUT/state}
 FAILED=0
 
-cargo build -q -p xccl-topo --bin xccl-topo
-export XCCL_TOPO_BIN=${XCCL_TOPO_BIN:-$ROOT/target/debug/xccl-topo}
 if [[ -z ${XCCL_BENCH:-} ]]; then
     cargo build -q --release --bin xccl-bench
     XCCL_BENCH=$ROOT/target/release/xccl-bench
 fi
+export XCCL_BENCH
 OFFLINE=${XCCL_EMU_TEST_OFFLINE:-0}
 if ((OFFLINE)); then
-    echo "offline mode: verdicts from 'xccl-topo judge' on the saved reports, not from the harness"
+    echo "offline mode: verdicts from 'xccl-bench judge' on the saved reports, not from the harness"
 elif ! "$XCCL_BENCH" all_reduce --help 2>&1 | grep -q -- --topology; then
     echo "FAIL: $XCCL_BENCH has no --topology flag (harness integration missing;" \
         "XCCL_EMU_TEST_OFFLINE=1 judges saved reports instead)" >&2
@@ -71,7 +70,7 @@ bench() {
         timeout 150 "$EMU" run -- "$XCCL_BENCH" "$coll" $SIZES -n 8 -w 2 \
             --json "$OUT/$name-$coll.raw.json" >"$OUT/$name-$coll.log" 2>&1 || rc=$?
         if ((rc == 0)); then
-            "$XCCL_TOPO_BIN" judge "$TOPO" "$OUT/$name-$coll.raw.json" --min-efficiency 0.8 \
+            "$XCCL_BENCH" judge "$OUT/$name-$coll.raw.json" --topology "$TOPO" --min-efficiency 0.8 \
                 --write "$OUT/$name-$coll.json" >>"$OUT/$name-$coll.log" 2>&1 || rc=$?
         fi
     else

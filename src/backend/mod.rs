@@ -7,8 +7,8 @@
 
 use crate::coll::{CollKind, Counts};
 use crate::error::Result;
+pub use crate::result::{BackendInfo, OpImpl};
 use crate::types::{DataType, ReduceOp};
-use serde::Serialize;
 
 pub mod hccl;
 #[cfg(feature = "mpi")]
@@ -51,30 +51,28 @@ pub struct Call {
     pub in_place: bool,
 }
 
-/// How a backend carries out a reduction op.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OpImpl {
-    Native,
-    /// avg done as sum then a scale by 1/n on each rank; labelled so in results.
-    SumThenScale,
-}
-
 /// Buffers of one call: two for out-of-place, one shared for in-place.
 pub enum Bufs<'a, B> {
     Separate { send: &'a mut B, recv: &'a mut B },
     InPlace(&'a mut B),
 }
 
-/// What a backend says about itself for the run metadata.
-#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
-pub struct BackendInfo {
-    pub name: String,
-    /// Library that moved the data, e.g. "Open MPI", "NCCL", "HCCL".
-    pub library: String,
-    pub version: String,
-    /// This rank's device, e.g. "host" or "NVIDIA H200 (0000:1b:00.0)".
-    pub device: String,
+/// Usability of every backend on this machine, for `xccl-bench list`.
+pub fn status() -> Vec<(&'static str, String)> {
+    let mpi = if cfg!(feature = "mpi") {
+        "usable (MPI built in; host memory)".to_string()
+    } else {
+        "not built (binary built with --no-default-features)".to_string()
+    };
+    let show = |r: std::result::Result<String, String>| match r {
+        Ok(s) => format!("usable: {s}"),
+        Err(e) => format!("not usable: {e}"),
+    };
+    vec![
+        ("mpi", mpi),
+        ("nccl", show(nccl::probe())),
+        ("hccl", show(hccl::probe())),
+    ]
 }
 
 pub trait Backend {

@@ -20,19 +20,14 @@ impl CsvSink {
 }
 
 pub fn line(r: &Row) -> String {
-    let verdict = r
-        .verdict
-        .as_ref()
-        .and_then(|v| v.get("class"))
-        .and_then(|c| c.as_str())
-        .unwrap_or("");
+    let verdict = r.verdict.as_ref().map_or("", |v| v.class.name());
     format!(
         "{},{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{:.6},{:.6},{},{:.5},{}",
         r.collective,
         r.size_bytes,
         r.count,
         r.dtype,
-        r.op,
+        r.op_name(),
         r.root,
         r.placement,
         r.iters,

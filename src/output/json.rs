@@ -32,6 +32,7 @@ impl Sink for JsonSink {
             meta: meta.clone(),
             rows: vec![],
             summary: Summary::default(),
+            findings: vec![],
         });
         self.flush()
     }

@@ -4,7 +4,7 @@
 
 use super::Sink;
 use crate::error::Result;
-use crate::result::{Row, RunMeta, Summary};
+use crate::result::{Placement, Row, RunMeta, Summary};
 use std::io::Write;
 
 pub struct TableSink {
@@ -48,15 +48,15 @@ fn half(r: Option<&Row>) -> String {
 }
 
 pub fn format_group(group: &[Row], adaptive: bool, verdict: bool) -> String {
-    let oop = group.iter().find(|r| r.placement == "out-of-place");
-    let ip = group.iter().find(|r| r.placement == "in-place");
+    let oop = group.iter().find(|r| r.placement == Placement::OutOfPlace);
+    let ip = group.iter().find(|r| r.placement == Placement::InPlace);
     let first = group.first().expect("non-empty group");
     let mut s = format!(
         "{:>12}  {:>12}  {:>8}  {:>6}  {:>6}{}{}",
         first.size_bytes,
         first.count,
-        first.dtype,
-        first.op,
+        first.dtype.name(),
+        first.op_name(),
         first.root,
         half(oop),
         half(ip)
@@ -76,9 +76,7 @@ pub fn format_group(group: &[Row], adaptive: bool, verdict: bool) -> String {
     if verdict {
         let cell = oop
             .and_then(|r| r.verdict.as_ref())
-            .and_then(|v| v.get("cell"))
-            .and_then(|c| c.as_str())
-            .unwrap_or("-");
+            .map_or("-".to_string(), |v| v.cell());
         s += &format!("  {cell}");
     }
     s
@@ -106,7 +104,7 @@ impl Sink for TableSink {
                     b.map_or("-".into(), |b| format!("{b}s"))
                 ),
             },
-            m.settings.average,
+            m.settings.average.name(),
             m.settings.check_iters,
             m.settings.blocking as u8
         );

@@ -17,13 +17,11 @@
 //! copies send to receive (untimed), so its output holds what an out-of-place broadcast
 //! leaves there.
 
-pub mod hccl_test;
-
 use super::{Backend, BackendInfo, Bufs, Call, DeviceOpts, OpImpl};
-use crate::app::agree;
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
 use crate::types::{DataType, ReduceOp};
+use crate::world::agree;
 use crate::world::World;
 use hccl_sys::hccl as h;
 use hccl_sys::{Ascend, Comm, DevBuf, Device, Event, RootInfo, Stream, ROOT_INFO_BYTES};

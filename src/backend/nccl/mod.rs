@@ -24,10 +24,10 @@
 pub mod cuda;
 
 use super::{Backend, BackendInfo, Bufs, Call, DeviceOpts, OpImpl};
-use crate::app::agree;
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
 use crate::types::{DataType, ReduceOp};
+use crate::world::agree;
 use crate::world::World;
 use cuda::{DevMem, Event, Gpu, Graph, Stream};
 use nccl_sys::{sys as n, Comm, Group, NcclLib, UniqueId, UNIQUE_ID_BYTES};

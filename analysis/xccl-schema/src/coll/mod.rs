@@ -1,6 +1,10 @@
-//! One module per collective, as in nccl-tests: each holds only its element counts, the
-//! bytes used for algbw, the bus-bandwidth factor and where each output element comes from
-//! (the expected data). Warm-up, timing and checking live once, in [`crate::harness`].
+//! The collective vocabulary, the one home of every collective's name, aliases, element
+//! counts, algbw bytes and bus-bandwidth factor (with its derivation in the module's doc),
+//! and where each output element comes from (the expected data).
+//!
+//! One module per collective, as in nccl-tests. The runtime's harness (warm-up, timing,
+//! checking), the topology model, `xccl-bench list`, `--help` and every offline reader
+//! import it from here; nothing else spells a bus factor.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -59,6 +63,8 @@ pub trait Collective: Sync {
     fn algbw_bytes(&self, c: Counts, elem: usize, nranks: usize) -> f64;
     /// busbw = algbw × this factor.
     fn bus_factor(&self, nranks: usize) -> f64;
+    /// The factor as a formula of n, for `list` and `--help`.
+    fn bus_factor_formula(&self) -> &'static str;
     fn has_op(&self) -> bool {
         false
     }
@@ -99,6 +105,30 @@ impl CollKind {
         }
     }
 
+    /// Other spellings the command line and readers accept (besides any case, `-` for
+    /// `_`, no separator at all, and nccl-tests' `_perf` suffix).
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            CollKind::AllReduce => &["all-reduce", "allreduce"],
+            CollKind::AllGather => &["all-gather", "allgather"],
+            CollKind::ReduceScatter => &["reduce-scatter", "reducescatter"],
+            CollKind::Alltoall => &["all-to-all", "all_to_all", "a2a"],
+            CollKind::Sendrecv => &["send-recv", "send_recv", "p2p"],
+            CollKind::Broadcast => &["bcast"],
+            CollKind::Reduce | CollKind::Gather | CollKind::Scatter => &[],
+        }
+    }
+
+    /// busbw = algbw × this factor for `n` ranks (nccl-tests PERFORMANCE.md).
+    pub fn bus_factor(self, n: usize) -> f64 {
+        self.imp().bus_factor(n.max(1))
+    }
+
+    /// Whether the collective reduces (where in-network reduction, NVLS/SHARP, applies).
+    pub fn reduces(self) -> bool {
+        self.imp().has_op()
+    }
+
     pub fn imp(self) -> &'static dyn Collective {
         match self {
             CollKind::AllReduce => &all_reduce::AllReduce,
@@ -122,13 +152,21 @@ impl fmt::Display for CollKind {
 
 impl FromStr for CollKind {
     type Err = String;
+    /// Accepts the name, an alias, any case, `-` for `_`, no separator, and nccl-tests'
+    /// binary names (`all_reduce_perf`).
     fn from_str(s: &str) -> Result<Self, String> {
-        let l = s.to_ascii_lowercase().replace('-', "_");
-        let l = l.strip_suffix("_perf").unwrap_or(&l);
+        let squash = |x: &str| -> String {
+            x.to_ascii_lowercase()
+                .chars()
+                .filter(|c| *c != '_' && *c != '-')
+                .collect()
+        };
+        let l = s.to_ascii_lowercase();
+        let want = squash(l.strip_suffix("_perf").unwrap_or(&l));
         CollKind::ALL
             .iter()
             .copied()
-            .find(|c| c.name() == l || c.name().replace('_', "") == l)
+            .find(|c| squash(c.name()) == want || c.aliases().iter().any(|a| squash(a) == want))
             .ok_or_else(|| {
                 let names: Vec<_> = CollKind::ALL.iter().map(|c| c.name()).collect();
                 format!("unknown collective '{s}' (known: {})", names.join(", "))
@@ -279,5 +317,15 @@ mod tests {
             CollKind::AllGather
         );
         assert!("allreduc".parse::<CollKind>().is_err());
+        assert_eq!(
+            "All-To-All".parse::<CollKind>().unwrap(),
+            CollKind::Alltoall
+        );
+        for k in CollKind::ALL {
+            assert_eq!(k.name().parse::<CollKind>().unwrap(), k);
+            for a in k.aliases() {
+                assert_eq!(a.parse::<CollKind>().unwrap(), k, "{a}");
+            }
+        }
     }
 }

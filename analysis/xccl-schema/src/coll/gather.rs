@@ -24,6 +24,9 @@ impl Collective for Gather {
     fn bus_factor(&self, n: usize) -> f64 {
         (n as f64 - 1.0) / n as f64
     }
+    fn bus_factor_formula(&self) -> &'static str {
+        "(n-1)/n"
+    }
     fn has_root(&self) -> bool {
         true
     }

@@ -21,7 +21,6 @@
 //! rank, devices per node, the fabric its backend uses) and result numbers, and gets plain
 //! data back. That keeps it testable without a cluster.
 
-pub mod coll;
 pub mod detect;
 pub mod emu;
 pub mod error;
@@ -31,7 +30,6 @@ mod spec;
 pub mod topology;
 pub mod verdict;
 
-pub use coll::Coll;
 pub use error::{Location, TopoError};
 pub use model::{Expectation, LinkClass};
 pub use spec::FORMAT_VERSION;
@@ -40,3 +38,4 @@ pub use topology::{
     Transport,
 };
 pub use verdict::{Class, JudgeOptions, Verdict};
+pub use xccl_schema::CollKind;

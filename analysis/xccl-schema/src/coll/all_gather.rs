@@ -1,20 +1,20 @@
-//! alltoall: block b of rank r's input goes to rank b, landing as block r.
+//! all_gather: every rank ends with the concatenation of all ranks' inputs.
 //!
-//! Bus factor (n−1)/n: each rank sends all but its own block; algbw counts the whole
-//! buffer (count × n). Out-of-place only: an in-place exchange is not defined by NCCL.
+//! Bus factor (n−1)/n: each rank must receive the n−1 blocks it does not own; algbw
+//! counts the whole output (count × n).
 use super::{per_rank, CollKind, Collective, Counts, Source};
 
-pub struct Alltoall;
+pub struct AllGather;
 
-impl Collective for Alltoall {
+impl Collective for AllGather {
     fn kind(&self) -> CollKind {
-        CollKind::Alltoall
+        CollKind::AllGather
     }
     fn counts(&self, bytes: usize, elem: usize, n: usize) -> Counts {
         let count = per_rank(bytes, elem, n);
         Counts {
             count,
-            send: count * n,
+            send: count,
             recv: count * n,
         }
     }
@@ -24,13 +24,13 @@ impl Collective for Alltoall {
     fn bus_factor(&self, n: usize) -> f64 {
         (n as f64 - 1.0) / n as f64
     }
-    fn in_place(&self) -> bool {
-        false
+    fn bus_factor_formula(&self) -> &'static str {
+        "(n-1)/n"
     }
-    fn source(&self, r: usize, _n: usize, _root: usize, c: Counts, j: usize) -> Source {
+    fn source(&self, _r: usize, _n: usize, _root: usize, c: Counts, j: usize) -> Source {
         Source::Copy {
             rank: j / c.count,
-            index: r * c.count + j % c.count,
+            index: j % c.count,
         }
     }
 }

@@ -1,14 +1,14 @@
-//! scatter: rank r ends with block r of the root's input.
+//! reduce_scatter: rank r ends with block r of the reduction of all inputs.
 //!
-//! Bus factor (n−1)/n: the root's link sends n−1 of the n blocks; algbw counts the whole
-//! input (count × n).
+//! Bus factor (n−1)/n: the mirror image of all_gather; algbw counts the whole input
+//! (count × n).
 use super::{per_rank, CollKind, Collective, Counts, Source};
 
-pub struct Scatter;
+pub struct ReduceScatter;
 
-impl Collective for Scatter {
+impl Collective for ReduceScatter {
     fn kind(&self) -> CollKind {
-        CollKind::Scatter
+        CollKind::ReduceScatter
     }
     fn counts(&self, bytes: usize, elem: usize, n: usize) -> Counts {
         let count = per_rank(bytes, elem, n);
@@ -24,12 +24,14 @@ impl Collective for Scatter {
     fn bus_factor(&self, n: usize) -> f64 {
         (n as f64 - 1.0) / n as f64
     }
-    fn has_root(&self) -> bool {
+    fn bus_factor_formula(&self) -> &'static str {
+        "(n-1)/n"
+    }
+    fn has_op(&self) -> bool {
         true
     }
-    fn source(&self, r: usize, _n: usize, root: usize, c: Counts, j: usize) -> Source {
-        Source::Copy {
-            rank: root,
+    fn source(&self, r: usize, _n: usize, _root: usize, c: Counts, j: usize) -> Source {
+        Source::Reduce {
             index: r * c.count + j,
         }
     }

@@ -3,7 +3,7 @@
 use xccl_topo::health::{shortfalls, summary};
 use xccl_topo::model::expected;
 use xccl_topo::verdict::{judge, LargeRule};
-use xccl_topo::{Class, Coll, JudgeOptions, LinkClass, Placement, Topology};
+use xccl_topo::{Class, CollKind, JudgeOptions, LinkClass, Placement, Topology};
 
 fn emu() -> Topology {
     Topology::load(concat!(
@@ -18,7 +18,7 @@ fn classes() {
     let t = emu();
     let p = Placement::block(3, 1);
     let o = JudgeOptions::default();
-    let e = expected(&t, &p, Coll::AllReduce, 8 << 20);
+    let e = expected(&t, &p, CollKind::AllReduce, 8 << 20);
     assert!(o.is_large(&e));
     // Healthy: 0.0228 of 0.025 = 0.91.
     let v = judge(&e, 0.02275, 490_000.0, &o);
@@ -36,7 +36,7 @@ fn classes() {
     assert_eq!(v.class, Class::AboveModel);
     assert_eq!(v.cell(), "ABOVE 1.20");
     // A small message: α (20 ms) is most of the time → latency-bound, judged on time.
-    let small = expected(&t, &p, Coll::AllReduce, 64 << 10);
+    let small = expected(&t, &p, CollKind::AllReduce, 64 << 10);
     assert!(!o.is_large(&small));
     let v = judge(&small, 0.001, 2.0 * small.best_time_us, &o);
     assert_eq!(v.class, Class::LatencyBound);
@@ -55,11 +55,11 @@ fn large_message_rules() {
     let o = JudgeOptions::default();
     // Scaled-down links: α share ≤ 10 %. all_reduce: α = 20 ms, β = 4/3·S/25e6:
     // 2 MiB → β 111.8 ms, share 15 % (latency-bound); 4 MiB → 8.2 % (large).
-    assert!(!o.is_large(&expected(&t, &p, Coll::AllReduce, 2 << 20)));
-    assert!(o.is_large(&expected(&t, &p, Coll::AllReduce, 4 << 20)));
+    assert!(!o.is_large(&expected(&t, &p, CollKind::AllReduce, 2 << 20)));
+    assert!(o.is_large(&expected(&t, &p, CollKind::AllReduce, 4 << 20)));
     // sendrecv: α = 5 ms; 1 MiB → β 41.9 ms, 10.7 %; 2 MiB → 5.6 %.
-    assert!(!o.is_large(&expected(&t, &p, Coll::Sendrecv, 1 << 20)));
-    assert!(o.is_large(&expected(&t, &p, Coll::Sendrecv, 2 << 20)));
+    assert!(!o.is_large(&expected(&t, &p, CollKind::Sendrecv, 1 << 20)));
+    assert!(o.is_large(&expected(&t, &p, CollKind::Sendrecv, 2 << 20)));
     // Real links: msprof's sizes by bottleneck class.
     let h = Topology::load(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -68,10 +68,10 @@ fn large_message_rules() {
     .unwrap();
     let one = Placement::block(1, 8);
     let two = Placement::block(2, 8);
-    assert!(!o.is_large(&expected(&h, &one, Coll::AllReduce, 16 << 20))); // SDMA < 32 MiB
-    assert!(o.is_large(&expected(&h, &one, Coll::AllReduce, 32 << 20)));
-    assert!(!o.is_large(&expected(&h, &two, Coll::AllReduce, 256 << 10))); // RDMA < 0.5 MiB
-    assert!(o.is_large(&expected(&h, &two, Coll::AllReduce, 512 << 10)));
+    assert!(!o.is_large(&expected(&h, &one, CollKind::AllReduce, 16 << 20))); // SDMA < 32 MiB
+    assert!(o.is_large(&expected(&h, &one, CollKind::AllReduce, 32 << 20)));
+    assert!(!o.is_large(&expected(&h, &two, CollKind::AllReduce, 256 << 10))); // RDMA < 0.5 MiB
+    assert!(o.is_large(&expected(&h, &two, CollKind::AllReduce, 512 << 10)));
     // Explicit rules.
     let m = JudgeOptions {
         large: LargeRule::Model {
@@ -79,7 +79,7 @@ fn large_message_rules() {
         },
         ..o
     };
-    assert!(m.is_large(&expected(&t, &p, Coll::AllReduce, 1 << 20)));
+    assert!(m.is_large(&expected(&t, &p, CollKind::AllReduce, 1 << 20)));
 }
 
 #[test]
@@ -89,7 +89,7 @@ fn in_network_reduction_note() {
         "/../../topologies/dgx-h100.toml"
     ))
     .unwrap();
-    let e = expected(&h, &Placement::block(1, 8), Coll::AllReduce, 1 << 30);
+    let e = expected(&h, &Placement::block(1, 8), CollKind::AllReduce, 1 << 30);
     let v = judge(&e, 480.0, 4000.0, &JudgeOptions::default());
     assert_eq!(v.class, Class::AboveModel);
     assert!(v.note.contains("NVLS/SHARP"), "{}", v.note);
@@ -98,7 +98,7 @@ fn in_network_reduction_note() {
 #[test]
 fn json_shape() {
     let t = emu();
-    let e = expected(&t, &Placement::block(3, 1), Coll::Sendrecv, 8 << 20);
+    let e = expected(&t, &Placement::block(3, 1), CollKind::Sendrecv, 8 << 20);
     let v = judge(&e, 0.012, 700_000.0, &JudgeOptions::default());
     let j: serde_json::Value = serde_json::to_value(&v).unwrap();
     assert_eq!(j["class"], "low efficiency");
@@ -124,7 +124,7 @@ fn json_shape() {
 #[test]
 fn not_applicable() {
     let t = emu();
-    let e = expected(&t, &Placement::block(1, 1), Coll::AllReduce, 1 << 20);
+    let e = expected(&t, &Placement::block(1, 1), CollKind::AllReduce, 1 << 20);
     let v = judge(&e, 0.0, 10.0, &JudgeOptions::default());
     assert_eq!(v.class, Class::NotApplicable);
     assert_eq!(v.cell(), "n/a");
@@ -143,7 +143,7 @@ fn health_check() {
     ]
     .iter()
     .map(|(b, bw)| {
-        let e = expected(&t, &p, Coll::AllReduce, *b);
+        let e = expected(&t, &p, CollKind::AllReduce, *b);
         (format!("all_reduce {b} B"), judge(&e, *bw, 1.0, &o))
     })
     .collect();

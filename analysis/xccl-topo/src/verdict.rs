@@ -18,9 +18,10 @@
 //! *above model*, with a note (in-network reduction such as NVLS/SHARP, a pipelined tree,
 //! or declared rates that are too low).
 
-use crate::model::{Expectation, LinkClass};
+use crate::model::{self, Expectation, LinkClass};
+use crate::topology::{Placement, Topology};
 use serde::{Deserialize, Serialize};
-use std::fmt;
+use xccl_schema::Row;
 
 /// msprof's "large" threshold for SDMA-bound operators (32 MB).
 pub const MSPROF_SDMA_LARGE: u64 = 32 << 20;
@@ -34,38 +35,7 @@ pub const DEFAULT_MAX_ALPHA_SHARE: f64 = 0.10;
 pub const CELL_HEADER: &str = "verdict";
 pub const CELL_WIDTH: usize = 12;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Class {
-    #[serde(rename = "bandwidth-bound")]
-    BandwidthBound,
-    #[serde(rename = "low efficiency")]
-    LowEfficiency,
-    #[serde(rename = "latency-bound")]
-    LatencyBound,
-    #[serde(rename = "above model")]
-    AboveModel,
-    /// No expectation (one rank, unknown NIC rate).
-    #[serde(rename = "n/a")]
-    NotApplicable,
-}
-
-impl Class {
-    pub fn name(self) -> &'static str {
-        match self {
-            Class::BandwidthBound => "bandwidth-bound",
-            Class::LowEfficiency => "low efficiency",
-            Class::LatencyBound => "latency-bound",
-            Class::AboveModel => "above model",
-            Class::NotApplicable => "n/a",
-        }
-    }
-}
-
-impl fmt::Display for Class {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use xccl_schema::verdict::{Class, Verdict};
 
 /// When a row counts as a large message (judged on bandwidth).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -130,45 +100,6 @@ impl JudgeOptions {
                 LinkClass::None => false,
             },
             LargeRule::Auto => unreachable!(),
-        }
-    }
-}
-
-/// The verdict of one row, as it goes into JSON (`"verdict": {...}`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
-    /// Model ceiling, GB/s one direction (0 when there is none).
-    pub expected_busbw_gbs: f64,
-    /// measured busbw / expected (0 when there is no expectation).
-    pub efficiency: f64,
-    pub class: Class,
-    /// The link class whose transfers take longer in the model.
-    pub bottleneck: LinkClass,
-    /// One sentence a person can act on.
-    pub note: String,
-    /// Judged on bandwidth (true) or on latency (false).
-    pub large: bool,
-    /// α–β estimate of the operation time (µs), fastest candidate algorithm.
-    pub model_time_us: f64,
-    /// measured time / model time (`None` when either is unknown); what latency-bound rows
-    /// are judged on.
-    pub time_ratio: Option<f64>,
-}
-
-impl Verdict {
-    /// Short table cell: `BW 0.93 RDMA`, `LOW 0.47 RDMA`, `LAT 1.3x`, `ABOVE 1.12`, `n/a`.
-    /// `LAT` shows measured time / model time.
-    pub fn cell(&self) -> String {
-        match self.class {
-            Class::BandwidthBound => format!("BW {:.2} {}", self.efficiency, self.bottleneck),
-            Class::LowEfficiency => format!("LOW {:.2} {}", self.efficiency, self.bottleneck),
-            Class::AboveModel => format!("ABOVE {:.2}", self.efficiency),
-            Class::LatencyBound => match self.time_ratio {
-                Some(x) if x < 100.0 => format!("LAT {x:.1}x"),
-                Some(x) => format!("LAT {x:.0}x"),
-                None => "LAT".into(),
-            },
-            Class::NotApplicable => "n/a".into(),
         }
     }
 }
@@ -269,4 +200,17 @@ pub fn judge(
         model_time_us,
         time_ratio,
     }
+}
+
+/// Judges one result row against `topo`: the one path from a row to its verdict, used by
+/// the runtime as rows are measured and by `xccl-bench judge` on a saved file.
+pub fn judge_row(
+    topo: &Topology,
+    placement: &Placement,
+    row: &Row,
+    opts: &JudgeOptions,
+) -> Verdict {
+    let root = row.root.max(0) as usize;
+    let e = model::expected_rooted(topo, placement, row.collective, row.size_bytes, root);
+    judge(&e, row.busbw_gbs, row.time_us.avg, opts)
 }

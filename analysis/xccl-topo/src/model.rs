@@ -50,41 +50,13 @@
 //! - MPI libraries may pick non-ring algorithms with worse bandwidth (the emulated-cluster
 //!   test forces OpenMPI's ring all-reduce for that reason).
 
-use crate::coll::Coll;
 use crate::topology::{Placement, Topology};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::fmt;
+use xccl_schema::CollKind;
 
 /// The link classes of REFERENCE §7.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum LinkClass {
-    /// Intra-node: NVLink/NVSwitch/HCCS/PCIe/shared memory.
-    #[serde(rename = "SDMA")]
-    Sdma,
-    /// Inter-node: NICs and switch uplinks (RoCE/InfiniBand; TCP for the CPU backend).
-    #[serde(rename = "RDMA")]
-    Rdma,
-    /// No traffic (one rank).
-    #[serde(rename = "none")]
-    None,
-}
-
-impl LinkClass {
-    pub fn name(self) -> &'static str {
-        match self {
-            LinkClass::Sdma => "SDMA",
-            LinkClass::Rdma => "RDMA",
-            LinkClass::None => "none",
-        }
-    }
-}
-
-impl fmt::Display for LinkClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use xccl_schema::verdict::LinkClass;
 
 /// Bytes one rank moves over each class (the larger of what it sends and receives).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -96,7 +68,7 @@ pub struct RankBytes {
 /// What the links allow for one collective at one size.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Expectation {
-    pub collective: Coll,
+    pub collective: CollKind,
     /// Message size as the table's size column (the bytes algbw divides by).
     pub bytes: u64,
     pub nranks: usize,
@@ -393,7 +365,7 @@ fn ceil_log2(p: usize) -> f64 {
     (p.max(1) as f64).log2().ceil()
 }
 
-fn candidates(ctx: &Ctx, coll: Coll, s: f64, root: usize) -> Vec<Algo> {
+fn candidates(ctx: &Ctx, coll: CollKind, s: f64, root: usize) -> Vec<Algo> {
     let p = ctx.p.nranks();
     let pf = p as f64;
     let order = ctx.ring_order();
@@ -418,7 +390,7 @@ fn candidates(ctx: &Ctx, coll: Coll, s: f64, root: usize) -> Vec<Algo> {
             .collect()
     };
     match coll {
-        Coll::AllReduce => {
+        CollKind::AllReduce => {
             let mut v = vec![Algo {
                 name: "ring",
                 phases: vec![ring_phase(
@@ -466,18 +438,18 @@ fn candidates(ctx: &Ctx, coll: Coll, s: f64, root: usize) -> Vec<Algo> {
             }
             v
         }
-        Coll::AllGather | Coll::ReduceScatter => vec![Algo {
+        CollKind::AllGather | CollKind::ReduceScatter => vec![Algo {
             name: "ring",
             phases: vec![ring_phase(&order, (pf - 1.0) / pf * s, pf - 1.0, true)],
         }],
-        Coll::Broadcast | Coll::Reduce => vec![Algo {
+        CollKind::Broadcast | CollKind::Reduce => vec![Algo {
             name: "chain",
             phases: vec![Phase {
-                flows: chain_flows(coll == Coll::Reduce),
+                flows: chain_flows(coll == CollKind::Reduce),
                 steps: pf - 1.0,
             }],
         }],
-        Coll::Alltoall => {
+        CollKind::Alltoall => {
             let mut flows = Vec::new();
             for a in 0..p {
                 for b in 0..p {
@@ -499,7 +471,7 @@ fn candidates(ctx: &Ctx, coll: Coll, s: f64, root: usize) -> Vec<Algo> {
                 }],
             }]
         }
-        Coll::Sendrecv => vec![Algo {
+        CollKind::Sendrecv => vec![Algo {
             name: "direct",
             phases: vec![Phase {
                 flows: (0..p)
@@ -513,13 +485,13 @@ fn candidates(ctx: &Ctx, coll: Coll, s: f64, root: usize) -> Vec<Algo> {
                 steps: 1.0,
             }],
         }],
-        Coll::Gather | Coll::Scatter => vec![Algo {
+        CollKind::Gather | CollKind::Scatter => vec![Algo {
             name: "direct",
             phases: vec![Phase {
                 flows: (0..p)
                     .filter(|r| *r != root)
                     .map(|r| {
-                        let (src, dst) = if coll == Coll::Gather {
+                        let (src, dst) = if coll == CollKind::Gather {
                             (r, root)
                         } else {
                             (root, r)
@@ -540,7 +512,7 @@ fn candidates(ctx: &Ctx, coll: Coll, s: f64, root: usize) -> Vec<Algo> {
 
 /// Expected busbw and time for `coll` with `bytes` (the size column) on `placement`
 /// (root rank 0 where there is one).
-pub fn expected(topo: &Topology, placement: &Placement, coll: Coll, bytes: u64) -> Expectation {
+pub fn expected(topo: &Topology, placement: &Placement, coll: CollKind, bytes: u64) -> Expectation {
     expected_rooted(topo, placement, coll, bytes, 0)
 }
 
@@ -548,7 +520,7 @@ pub fn expected(topo: &Topology, placement: &Placement, coll: Coll, bytes: u64) 
 pub fn expected_rooted(
     topo: &Topology,
     placement: &Placement,
-    coll: Coll,
+    coll: CollKind,
     bytes: u64,
     root: usize,
 ) -> Expectation {
@@ -578,9 +550,11 @@ pub fn expected_rooted(
         .map(|c| c.alpha_s + c.beta_s)
         .fold(f64::INFINITY, f64::min);
     match coll {
-        Coll::AllReduce => best_time = best_time.min(2.0 * lg * amax + c.beta_s),
-        Coll::AllGather | Coll::ReduceScatter => best_time = best_time.min(lg * amax + c.beta_s),
-        Coll::Broadcast | Coll::Reduce if p > 1 => {
+        CollKind::AllReduce => best_time = best_time.min(2.0 * lg * amax + c.beta_s),
+        CollKind::AllGather | CollKind::ReduceScatter => {
+            best_time = best_time.min(lg * amax + c.beta_s)
+        }
+        CollKind::Broadcast | CollKind::Reduce if p > 1 => {
             best_time = best_time.min(lg * (amax + c.beta_s));
         }
         _ => {}
@@ -608,7 +582,7 @@ pub fn expected_rooted(
         LinkClass::None => String::new(),
     };
     let busiest = |f: fn(&RankBytes) -> f64| c.per_rank.iter().map(f).fold(0.0, f64::max);
-    let inr = (coll.reduces() || coll == Coll::AllGather)
+    let inr = (coll.reduces() || coll == CollKind::AllGather)
         && ((topo.fabric.in_network_reduction && nodes < p)
             || (topo.nics.in_network_reduction && nodes > 1));
     Expectation {

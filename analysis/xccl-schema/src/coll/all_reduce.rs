@@ -24,6 +24,9 @@ impl Collective for AllReduce {
     fn bus_factor(&self, n: usize) -> f64 {
         2.0 * (n as f64 - 1.0) / n as f64
     }
+    fn bus_factor_formula(&self) -> &'static str {
+        "2(n-1)/n"
+    }
     fn has_op(&self) -> bool {
         true
     }

@@ -23,6 +23,9 @@ impl Collective for Reduce {
     fn bus_factor(&self, _n: usize) -> f64 {
         1.0
     }
+    fn bus_factor_formula(&self) -> &'static str {
+        "1"
+    }
     fn has_op(&self) -> bool {
         true
     }

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 use xccl_topo::model::{expected, expected_rooted};
-use xccl_topo::{Coll, LinkClass, Placement, Topology};
+use xccl_topo::{CollKind, LinkClass, Placement, Topology};
 
 const GIB: u64 = 1 << 30;
 
@@ -21,7 +21,7 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-6 * b.abs().max(1e-9)
 }
 
-fn bw(t: &Topology, p: &Placement, c: Coll) -> (f64, LinkClass, String) {
+fn bw(t: &Topology, p: &Placement, c: CollKind) -> (f64, LinkClass, String) {
     let e = expected(t, p, c, GIB);
     (e.busbw_gbs.unwrap(), e.bottleneck, e.algorithm)
 }
@@ -33,15 +33,15 @@ fn one_node() {
     let p = Placement::block(1, 8);
     // all_reduce ring: each GPU sends 2·7/8·S over NVLink at 450 GB/s;
     // busbw = 2·7/8·S / (2·7/8·S / 450) = 450, SDMA-bound.
-    let (b, c, _) = bw(&t, &p, Coll::AllReduce);
+    let (b, c, _) = bw(&t, &p, CollKind::AllReduce);
     assert!(close(b, 450.0), "{b}");
     assert_eq!(c, LinkClass::Sdma);
     // all_gather ring: 7/8·S per GPU → 450.
-    assert!(close(bw(&t, &p, Coll::AllGather).0, 450.0));
+    assert!(close(bw(&t, &p, CollKind::AllGather).0, 450.0));
     // alltoall: each GPU sends S/8 to 7 peers = 7/8·S at 450; busbw = 7/8·S / t = 450.
-    assert!(close(bw(&t, &p, Coll::Alltoall).0, 450.0));
+    assert!(close(bw(&t, &p, CollKind::Alltoall).0, 450.0));
     // Nothing crosses a NIC.
-    let e = expected(&t, &p, Coll::AllReduce, GIB);
+    let e = expected(&t, &p, CollKind::AllReduce, GIB);
     assert_eq!(e.rdma_bytes, 0.0);
     assert!(close(e.sdma_bytes, 1.75 * GIB as f64));
     // α: 2(p−1) = 14 steps × 2 us.
@@ -60,14 +60,14 @@ fn two_nodes_one_switch() {
     // NICs: 1.875 S / 400 → RDMA-bound, busbw = 1.875 S / (1.875 S / 400) = 400.
     // Hierarchical: 2·(7/8)·S/450 + (2·1/2·S/8)/50 = S(0.003889 + 0.0025) → 1.875/0.006389
     // = 293.5 < 400, so the ring sets the ceiling.
-    let (b, c, alg) = bw(&t, &p, Coll::AllReduce);
+    let (b, c, alg) = bw(&t, &p, CollKind::AllReduce);
     assert!(close(b, 400.0), "{b}");
     assert_eq!((c, alg.as_str()), (LinkClass::Rdma, "ring"));
     // all_gather ring: edges 15/16 S; crossing over 400 GB/s → 400.
-    assert!(close(bw(&t, &p, Coll::AllGather).0, 400.0));
+    assert!(close(bw(&t, &p, CollKind::AllGather).0, 400.0));
     // alltoall: each GPU sends S/16 to the 8 GPUs of the other node over its own NIC:
     // 8/16·S = S/2 at 50 GB/s → t = S/100; busbw = (15/16)·S / t = 93.75.
-    let (b, c, _) = bw(&t, &p, Coll::Alltoall);
+    let (b, c, _) = bw(&t, &p, CollKind::Alltoall);
     assert!(close(b, 93.75), "{b}");
     assert_eq!(c, LinkClass::Rdma);
     // The same with the switch declared explicitly (both hosts on one leaf, no uplink
@@ -77,8 +77,8 @@ fn two_nodes_one_switch() {
         .replace("[node]", "hosts = [\"a\", \"b\"]\n\n[node]")
         + "\n[[switch]]\nname = \"leaf\"\ntier = 1\nhosts = [\"a\", \"b\"]\n";
     let t2 = Topology::from_toml_str(&text, "two.toml").unwrap();
-    assert!(close(bw(&t2, &p, Coll::AllReduce).0, 400.0));
-    assert!(close(bw(&t2, &p, Coll::Alltoall).0, 93.75));
+    assert!(close(bw(&t2, &p, CollKind::AllReduce).0, 400.0));
+    assert!(close(bw(&t2, &p, CollKind::Alltoall).0, 93.75));
 }
 
 /// Hierarchical all_reduce beats the ring when the NIC is much slower than the fabric.
@@ -103,10 +103,10 @@ transport = "rdma"
     // Hierarchical: intra reduce-scatter + all-gather 2·(7/8)·S/100 = 0.0175 S; inter:
     // 8 rails × 2·(1/2)·S/8 = S through the one NIC at 12.5 → 0.08 S; total 0.0975 S;
     // busbw = 1.875 / 0.0975 = 19.2308.
-    let (b, c, alg) = bw(&t, &p, Coll::AllReduce);
+    let (b, c, alg) = bw(&t, &p, CollKind::AllReduce);
     assert!(close(b, 1.875 / 0.0975), "{b}");
     assert_eq!((c, alg.as_str()), (LinkClass::Rdma, "hierarchical"));
-    let e = expected(&t, &p, Coll::AllReduce, GIB);
+    let e = expected(&t, &p, CollKind::AllReduce, GIB);
     // α: 2(k−1) = 14 intra steps × 0 + 2(N−1) = 2 inter steps × 0 (no latency declared).
     assert_eq!(e.alpha_time_us, 0.0);
 }
@@ -122,7 +122,7 @@ fn oversubscribed_uplink() {
     // 1.9167 S / 100 vs the NICs' 1.9167 S / 200 and HCCS 1.9167 S / 196 → busbw 100.
     // Hierarchical: 2·(7/8)·S/196 + 8 rails × (2·2/3·S/8 = S/6) = 1.333 S over the bundle
     // at 100 → 0.008929 S + 0.013333 S → 1.9167/0.022262 = 86.1 < 100.
-    let e = expected(&t, &p, Coll::AllReduce, GIB);
+    let e = expected(&t, &p, CollKind::AllReduce, GIB);
     assert!(close(e.busbw_gbs.unwrap(), 100.0), "{e:?}");
     assert_eq!(e.bottleneck, LinkClass::Rdma);
     assert!(
@@ -131,18 +131,18 @@ fn oversubscribed_uplink() {
         e.bottleneck_link
     );
     // all_gather: edges 23/24 S, same crossing → 100.
-    assert!(close(bw(&t, &p, Coll::AllGather).0, 100.0));
+    assert!(close(bw(&t, &p, CollKind::AllGather).0, 100.0));
     // alltoall: each NPU sends S/24 to each of 23 others. switch-a's uplink carries the 16
     // NPUs of a1, a2 → the 8 of b1: 128 × S/24 = 5.333 S at 100 → t = 0.05333 S;
     // busbw = (23/24)·S / t = 17.96875 (the NICs alone would allow 16 × S/24 per NIC at
     // 25 → 0.02667 S).
-    let (b, c, _) = bw(&t, &p, Coll::Alltoall);
+    let (b, c, _) = bw(&t, &p, CollKind::Alltoall);
     assert!(close(b, 17.96875), "{b}");
     assert_eq!(c, LinkClass::Rdma);
     // Two nodes on the same switch never cross the bundle: alltoall on a1, a2 only gives
     // the NIC bound of two nodes, 25 × 15/8 = 46.875.
     let p2 = Placement::block(2, 8);
-    assert!(close(bw(&t, &p2, Coll::Alltoall).0, 46.875));
+    assert!(close(bw(&t, &p2, CollKind::Alltoall).0, 46.875));
     // α of the ring: 2·23 = 46 steps × (8 us NIC + 1 us for switch-a's uplink).
     assert!(close(e.alpha_time_us, 46.0 * 9.0), "{}", e.alpha_time_us);
 }
@@ -155,16 +155,16 @@ fn emulated_cluster() {
     // all_reduce ring of 3: every link (NICs, the uplink each way) carries 4/3·S at
     // 0.025 GB/s → busbw 0.025. sendrecv: each rank's S through its NIC → 0.025.
     for c in [
-        Coll::AllReduce,
-        Coll::Sendrecv,
-        Coll::AllGather,
-        Coll::Broadcast,
+        CollKind::AllReduce,
+        CollKind::Sendrecv,
+        CollKind::AllGather,
+        CollKind::Broadcast,
     ] {
         let (b, cl, _) = bw(&t, &p, c);
         assert!(close(b, 0.025), "{c}: {b}");
         assert_eq!(cl, LinkClass::Rdma);
     }
-    let e = expected(&t, &p, Coll::AllReduce, 8 << 20);
+    let e = expected(&t, &p, CollKind::AllReduce, 8 << 20);
     assert!(e.scaled_down);
     // β = 4/3 · 8 MiB / 25e6 B/s = 447.4 ms; α = 4 steps × 5 ms.
     assert!(close(
@@ -179,22 +179,22 @@ fn rooted_and_degenerate_cases() {
     let t = preset("dgx-h100.toml");
     // Broadcast on two nodes: chain, every edge S; the crossing edge over 400 → 400.
     let p = Placement::block(2, 8);
-    let e = expected_rooted(&t, &p, Coll::Broadcast, GIB, 3);
+    let e = expected_rooted(&t, &p, CollKind::Broadcast, GIB, 3);
     assert!(close(e.busbw_gbs.unwrap(), 400.0));
     // Gather to rank 0: the 8 remote ranks send S/16 each into rank 0's one NIC (50):
     // t = S/2 / 50 = S/100; busbw = (15/16)·S / t = 93.75.
-    let e = expected(&t, &p, Coll::Gather, GIB);
+    let e = expected(&t, &p, CollKind::Gather, GIB);
     assert!(close(e.busbw_gbs.unwrap(), 93.75), "{e:?}");
     // Sendrecv across two nodes: only rank 7 → 8 and 15 → 0 cross, each through one NIC
     // (50 GB/s) → 50.
-    assert!(close(bw(&t, &p, Coll::Sendrecv).0, 50.0));
+    assert!(close(bw(&t, &p, CollKind::Sendrecv).0, 50.0));
     // One rank: no expectation.
-    let e = expected(&t, &Placement::block(1, 1), Coll::AllReduce, GIB);
+    let e = expected(&t, &Placement::block(1, 1), CollKind::AllReduce, GIB);
     assert!(e.busbw_gbs.is_none());
     assert_eq!(e.bottleneck, LinkClass::None);
     // Ranks spread round-robin: the model still orders the ring by node.
     let rr = Placement::new((0..16).map(|r| r % 2).collect());
-    assert!(close(bw(&t, &rr, Coll::AllReduce).0, 400.0));
+    assert!(close(bw(&t, &rr, CollKind::AllReduce).0, 400.0));
 }
 
 #[test]
@@ -202,7 +202,7 @@ fn unknown_nic_rate_gives_no_expectation() {
     let facts = xccl_topo::JobFacts::new(vec!["a".into(), "b".into()]);
     let t = Topology::detect(&facts, std::path::Path::new("/nonexistent"));
     let p = t.place(&facts.hostnames).unwrap();
-    let e = expected(&t, &p, Coll::AllReduce, GIB);
+    let e = expected(&t, &p, CollKind::AllReduce, GIB);
     assert!(e.busbw_gbs.is_none());
     assert!(e.unknown.unwrap().contains("NIC"));
 }

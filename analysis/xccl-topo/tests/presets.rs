@@ -46,7 +46,7 @@ fn every_preset_loads_and_validates() {
         let shown = t.to_string();
         assert!(shown.contains(&t.name), "{shown}");
         // Every preset gives an expectation for a large all_reduce.
-        let e = xccl_topo::model::expected(&t, &p, xccl_topo::Coll::AllReduce, 1 << 30);
+        let e = xccl_topo::model::expected(&t, &p, xccl_topo::CollKind::AllReduce, 1 << 30);
         assert!(e.busbw_gbs.unwrap() > 0.0, "{}", f.display());
     }
 }

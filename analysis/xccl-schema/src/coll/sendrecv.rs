@@ -24,6 +24,9 @@ impl Collective for Sendrecv {
     fn bus_factor(&self, _n: usize) -> f64 {
         1.0
     }
+    fn bus_factor_formula(&self) -> &'static str {
+        "1"
+    }
     fn in_place(&self) -> bool {
         false
     }
