@@ -1,7 +1,10 @@
 //! Loading: TOML text → [`Topology`], checking the file's internal consistency step by
 //! step; every error points at the file, line and key.
 
-use super::{Emulation, Fabric, FabricKind, Nics, Switch, Topology, Transport};
+use super::{
+    Emulation, Fabric, FabricKind, Nics, Switch, Topology, Transport, MAX_DEVICES_PER_NODE,
+    MAX_NICS_PER_NODE, MAX_NODES,
+};
 use crate::error::{Location, TopoError};
 use crate::spec::{RawTopology, SpanIndex, FORMAT_VERSION};
 use std::collections::{HashMap, HashSet};
@@ -54,6 +57,15 @@ fn invalid(index: &SpanIndex, key: &str, message: String) -> TopoError {
         at: index.at_key(key),
         message,
     }
+}
+
+/// A count over its limit (see the constants' comments and docs/TOPOLOGY.md, size limits).
+fn over_limit(ix: &SpanIndex, key: &str, got: usize, what: &str, limit: usize) -> TopoError {
+    invalid(
+        ix,
+        key,
+        format!("{got} {what} is over the limit of {limit} (docs/TOPOLOGY.md, size limits)"),
+    )
 }
 
 fn positive(index: &SpanIndex, key: &str, v: f64) -> Result<(), TopoError> {
@@ -138,6 +150,9 @@ fn node_names(raw: &RawTopology, ix: &SpanIndex) -> Result<(Vec<String>, bool), 
             if h.is_empty() {
                 return Err(invalid(ix, "hosts", "must list at least one host".into()));
             }
+            if h.len() > MAX_NODES {
+                return Err(over_limit(ix, "hosts", h.len(), "hosts", MAX_NODES));
+            }
             let mut seen = HashSet::new();
             for (i, n) in h.iter().enumerate() {
                 if n.trim().is_empty() || n.contains(char::is_whitespace) {
@@ -171,6 +186,9 @@ fn node_names(raw: &RawTopology, ix: &SpanIndex) -> Result<(Vec<String>, bool), 
             if c == 0 {
                 return Err(invalid(ix, "nodes", "must be at least 1".into()));
             }
+            if c > MAX_NODES {
+                return Err(over_limit(ix, "nodes", c, "nodes", MAX_NODES));
+            }
             (
                 (0..c).map(|i| format!("node{i}")).collect::<Vec<_>>(),
                 false,
@@ -184,6 +202,15 @@ fn devices(raw: &RawTopology, ix: &SpanIndex) -> Result<usize, TopoError> {
     let devices = raw.node.devices;
     if devices == 0 {
         return Err(invalid(ix, "node.devices", "must be at least 1".into()));
+    }
+    if devices > MAX_DEVICES_PER_NODE {
+        return Err(over_limit(
+            ix,
+            "node.devices",
+            devices,
+            "devices per node",
+            MAX_DEVICES_PER_NODE,
+        ));
     }
     Ok(devices)
 }
@@ -234,6 +261,15 @@ fn nics(
         Some(n) => {
             if n.count == 0 {
                 return Err(invalid(ix, "node.nic.count", "must be at least 1".into()));
+            }
+            if n.count > MAX_NICS_PER_NODE {
+                return Err(over_limit(
+                    ix,
+                    "node.nic.count",
+                    n.count,
+                    "NICs per node",
+                    MAX_NICS_PER_NODE,
+                ));
             }
             positive(ix, "node.nic.rate_gbps", n.rate_gbps)?;
             non_negative(ix, "node.nic.latency_us", n.latency_us)?;
@@ -312,6 +348,11 @@ fn attach_switches(
     nodes: &[String],
     named_hosts: bool,
 ) -> Result<(Vec<Switch>, Vec<Option<usize>>), TopoError> {
+    let node_index: HashMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
     let mut leaf_of_node: Vec<Option<usize>> = vec![None; nodes.len()];
     let mut switches: Vec<Switch> = Vec::new();
     for (i, s) in raw.switches.iter().enumerate() {
@@ -342,7 +383,7 @@ fn attach_switches(
         for (j, h) in s.hosts.iter().enumerate() {
             let key = format!("switch[{i}].hosts[{j}]");
             let n = if named_hosts {
-                nodes.iter().position(|n| n == h)
+                node_index.get(h.as_str()).copied()
             } else {
                 None
             }
@@ -426,12 +467,18 @@ fn link_capacities(
 ) -> Result<(), TopoError> {
     let mut order: Vec<usize> = (0..switches.len()).collect();
     order.sort_by_key(|i| switches[*i].tier);
+    // Children per switch, in index order, once: not a scan of all switches per switch.
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); switches.len()];
+    for (c, s) in switches.iter().enumerate() {
+        if let Some(p) = s.parent {
+            children[p].push(c);
+        }
+    }
     for &i in &order {
         let from_hosts = switches[i].nodes.len() as f64 * nics.rate_gbps * nics.count as f64;
-        let from_children: f64 = switches
+        let from_children: f64 = children[i]
             .iter()
-            .filter(|c| c.parent == Some(i))
-            .filter_map(|c| c.uplink_gbps)
+            .filter_map(|c| switches[*c].uplink_gbps)
             .sum();
         let down = from_hosts + from_children;
         switches[i].downlink_gbps = down;

@@ -29,6 +29,24 @@ impl fmt::Display for CheckReport {
     }
 }
 
+/// The device → NIC map with runs of devices on one NIC as ranges (`0-3→0 4-7→1`): one
+/// short line even for 1024 devices.
+fn device_nic_runs(map: &[usize]) -> String {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for d in 1..=map.len() {
+        if d == map.len() || map[d] != map[start] {
+            parts.push(if d - 1 == start {
+                format!("{start}→{}", map[start])
+            } else {
+                format!("{start}-{}→{}", d - 1, map[start])
+            });
+            start = d;
+        }
+    }
+    parts.join(" ")
+}
+
 fn fmt_num(v: f64) -> String {
     if v >= 100.0 || v == v.round() {
         format!("{v:.0}")
@@ -101,13 +119,7 @@ impl fmt::Display for Topology {
                 write!(f, ", in-network reduction (SHARP)")?;
             }
             writeln!(f)?;
-            let map: Vec<String> = n
-                .device_nic
-                .iter()
-                .enumerate()
-                .map(|(d, x)| format!("{d}→{x}"))
-                .collect();
-            writeln!(f, "  dev→NIC   {}", map.join(" "))?;
+            writeln!(f, "  dev→NIC   {}", device_nic_runs(&n.device_nic))?;
         }
         if self.switches.is_empty() && (self.nodes.len() > 1 || self.open_ended) {
             writeln!(f, "  switches  one non-blocking switch (none declared)")?;

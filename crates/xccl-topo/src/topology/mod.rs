@@ -16,4 +16,7 @@ mod placement;
 mod types;
 
 pub use placement::{CheckReport, JobFacts, Placement};
-pub use types::{Emulation, Fabric, FabricKind, Nics, Switch, Topology, Transport};
+pub use types::{
+    Emulation, Fabric, FabricKind, Nics, Switch, Topology, Transport, MAX_DEVICES_PER_NODE,
+    MAX_NICS_PER_NODE, MAX_NODES,
+};

@@ -4,7 +4,7 @@
 use super::{FabricKind, Topology};
 use crate::error::TopoError;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 /// Facts about the running job that the harness knows (from MPI and the backend).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -28,11 +28,13 @@ impl JobFacts {
     /// Distinct hosts in order of first appearance, with their rank counts.
     pub fn hosts(&self) -> Vec<(String, usize)> {
         let mut out: Vec<(String, usize)> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
         for h in &self.hostnames {
-            match out.iter_mut().find(|(n, _)| n == h) {
-                Some((_, c)) => *c += 1,
-                None => out.push((h.clone(), 1)),
-            }
+            let i = *index.entry(h.as_str()).or_insert_with(|| {
+                out.push((h.clone(), 0));
+                out.len() - 1
+            });
+            out[i].1 += 1;
         }
         out
     }
@@ -76,13 +78,22 @@ impl Placement {
 
     /// Nodes that hold ranks, in order of first appearance.
     pub fn nodes_used(&self) -> Vec<usize> {
-        let mut seen = Vec::new();
-        for n in &self.node_of_rank {
-            if !seen.contains(n) {
-                seen.push(*n);
-            }
+        self.per_node().into_iter().map(|(n, _, _)| n).collect()
+    }
+
+    /// (node, its first rank, its rank count) for the nodes that hold ranks, in order of
+    /// first appearance; one pass, for checks over every node of a large job.
+    fn per_node(&self) -> Vec<(usize, usize, usize)> {
+        let mut out: Vec<(usize, usize, usize)> = Vec::new();
+        let mut index: HashMap<usize, usize> = HashMap::new();
+        for (r, n) in self.node_of_rank.iter().enumerate() {
+            let i = *index.entry(*n).or_insert_with(|| {
+                out.push((*n, r, 0));
+                out.len() - 1
+            });
+            out[i].2 += 1;
         }
-        seen
+        out
     }
 
     /// Ranks on node `n`, in rank order.
@@ -108,8 +119,30 @@ impl CheckReport {
     }
 }
 
-fn host_matches(a: &str, b: &str) -> bool {
-    a == b || a.split('.').next() == b.split('.').next()
+/// A hostname's short name: `n1.cluster.local` → `n1`. Hosts match when these are equal
+/// (so a short name matches its FQDN).
+fn short_name(h: &str) -> &str {
+    h.split('.').next().unwrap_or(h)
+}
+
+/// At most the first ten names, then how many more: a message must stay one readable line
+/// for a file of 10^5 hosts.
+fn some_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    const SHOWN: usize = 10;
+    let mut shown = Vec::new();
+    let mut more = 0usize;
+    for n in names {
+        if shown.len() < SHOWN {
+            shown.push(n);
+        } else {
+            more += 1;
+        }
+    }
+    let mut s = shown.join(", ");
+    if more > 0 {
+        s.push_str(&format!(" and {more} more"));
+    }
+    s
 }
 
 impl Topology {
@@ -120,28 +153,27 @@ impl Topology {
             topology: self.name.clone(),
             message,
         };
-        let mut order: Vec<&str> = Vec::new();
+        // Short name → first node with it: one map, not a scan of the hosts per rank.
+        let mut named: HashMap<&str, usize> = HashMap::new();
+        if self.named_hosts {
+            for (i, n) in self.nodes.iter().enumerate() {
+                named.entry(short_name(n)).or_insert(i);
+            }
+        }
+        let mut order: HashMap<&str, usize> = HashMap::new();
         let mut node_of_rank = Vec::with_capacity(hostnames.len());
         for h in hostnames {
             let h = h.as_ref();
             let idx = if self.named_hosts {
-                self.nodes
-                    .iter()
-                    .position(|n| host_matches(n, h))
-                    .ok_or_else(|| {
-                        job_err(format!(
-                            "host `{h}` is not in the topology (hosts: {})",
-                            self.nodes.join(", ")
-                        ))
-                    })?
+                *named.get(short_name(h)).ok_or_else(|| {
+                    job_err(format!(
+                        "host `{h}` is not in the topology (hosts: {})",
+                        some_names(self.nodes.iter().map(String::as_str))
+                    ))
+                })?
             } else {
-                match order.iter().position(|o| *o == h) {
-                    Some(i) => i,
-                    None => {
-                        order.push(h);
-                        order.len() - 1
-                    }
-                }
+                let next = order.len();
+                *order.entry(h).or_insert(next)
             };
             if idx >= self.nodes.len() && !self.open_ended {
                 return Err(job_err(format!(
@@ -152,12 +184,11 @@ impl Topology {
             node_of_rank.push(idx);
         }
         let p = Placement::new(node_of_rank);
-        for n in p.nodes_used() {
-            let k = p.ranks_on(n).len();
+        for (_, first, k) in p.per_node() {
             if k > self.devices_per_node {
                 return Err(job_err(format!(
                     "{k} ranks on host `{}` but the topology has {} devices per node",
-                    hostnames[p.ranks_on(n)[0]].as_ref(),
+                    hostnames[first].as_ref(),
                     self.devices_per_node
                 )));
             }
@@ -175,7 +206,7 @@ impl Topology {
             return r;
         }
         let hosts = facts.hosts();
-        let total = self.devices_per_node * self.nodes.len();
+        let total = self.devices_per_node.saturating_mul(self.nodes.len());
         if facts.hostnames.len() > total && !self.open_ended {
             r.errors.push(format!(
                 "{} ranks but the topology has {} nodes × {} devices = {total}",
@@ -211,23 +242,25 @@ impl Topology {
         match self.place(&facts.hostnames) {
             Ok(p) => {
                 if self.named_hosts {
-                    let unused: Vec<&str> = (0..self.nodes.len())
-                        .filter(|n| !p.node_of_rank.contains(n))
-                        .map(|n| self.nodes[n].as_str())
-                        .collect();
-                    if !unused.is_empty() {
+                    let mut used = vec![false; self.nodes.len()];
+                    for n in &p.node_of_rank {
+                        used[*n] = true;
+                    }
+                    let mut unused = self
+                        .nodes
+                        .iter()
+                        .zip(&used)
+                        .filter(|(_, u)| !**u)
+                        .map(|(n, _)| n.as_str())
+                        .peekable();
+                    if unused.peek().is_some() {
                         r.warnings.push(format!(
                             "topology hosts without ranks: {}",
-                            unused.join(", ")
+                            some_names(unused)
                         ));
                     }
                 }
-                let uneven: BTreeMap<usize, usize> = p
-                    .nodes_used()
-                    .into_iter()
-                    .map(|n| (n, p.ranks_on(n).len()))
-                    .collect();
-                let counts: HashSet<usize> = uneven.values().copied().collect();
+                let counts: HashSet<usize> = p.per_node().iter().map(|(_, _, k)| *k).collect();
                 if counts.len() > 1 {
                     r.warnings.push(
                         "hosts run different numbers of ranks; the hierarchical model is skipped"

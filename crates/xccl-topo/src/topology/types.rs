@@ -5,6 +5,20 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::str::FromStr;
 
+/// Most nodes a file may declare (`nodes` or `hosts`). Today's largest training clusters
+/// hold ~10^5 accelerators, ~10^4 nodes of 8; 10^6 leaves ample room while loading stays
+/// well under a second and per-node data (names, leaf switches) in tens of MB. An absurd
+/// count (10^8) would otherwise take GBs and tens of seconds before any check ran.
+pub const MAX_NODES: usize = 1_000_000;
+
+/// Most devices per node: the largest scale-up domains sold are NVL72 (72 GPUs) and
+/// CloudMatrix 384 (384 NPUs on one fabric); 1024 is above both and keeps the per-device
+/// NIC map (`device_nic`) small.
+pub const MAX_DEVICES_PER_NODE: usize = 1024;
+
+/// Most NICs per node: usually at most one per device, so the same bound.
+pub const MAX_NICS_PER_NODE: usize = 1024;
+
 /// How devices inside one node reach each other (the SDMA link class).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
