@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
+echo "[test] setup detection"; bash tests/setup-detect-test.sh
 # Vendor wheels for the bindings check and the real-libnccl loader test (cached).
 if [ -x scripts/fetch-vendor-wheels.sh ] || [ -f scripts/fetch-vendor-wheels.sh ]; then
   bash scripts/fetch-vendor-wheels.sh || echo "[test] vendor wheels unavailable: tests that need them will say they skipped"

@@ -193,8 +193,11 @@ pub fn run_bench<B: Backend>(
             // end every rank rather than leave peers waiting in a collective.
             // Library errors already name the rank and host; others get them here.
             match e {
-                BenchError::Backend(_) => eprintln!("xccl-bench: error: {e}"),
-                _ => eprintln!("xccl-bench: error: rank {rank} ({}): {e}", world.hostname()),
+                BenchError::Backend(_) => crate::error::say(&format!("xccl-bench: error: {e}")),
+                _ => crate::error::say(&format!(
+                    "xccl-bench: error: rank {rank} ({}): {e}",
+                    world.hostname()
+                )),
             }
             if rank == 0 {
                 let s = Summary {

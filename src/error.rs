@@ -37,3 +37,14 @@ impl BenchError {
 }
 
 pub type Result<T, E = BenchError> = std::result::Result<T, E>;
+
+/// Writes `line` and a newline to stderr in one `write`: lines from ranks that fail at the
+/// same moment share mpirun's pipe, and `eprintln!` writes a formatted line in pieces,
+/// which interleave.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let mut s = String::with_capacity(line.len() + 1);
+    s.push_str(line);
+    s.push('\n');
+    let _ = std::io::stderr().write_all(s.as_bytes());
+}

@@ -42,10 +42,10 @@ pub fn start(timeout: Duration, rank: usize, aborter: Aborter) {
             }
             if since.elapsed() >= timeout {
                 if let Some(what) = ARMED.lock().unwrap().clone() {
-                    eprintln!(
+                    crate::error::say(&format!(
                         "xccl-bench: error: rank {rank}: {what} did not complete within {:.1} s (-T); aborting all ranks",
                         timeout.as_secs_f64()
-                    );
+                    ));
                     aborter.abort(3);
                 }
                 since = Instant::now();

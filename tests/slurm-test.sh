@@ -3,12 +3,17 @@
 # every collective with several types, every op and every root, 2 and 3 ranks, -c 1,
 # must report 0 wrong, and the header must show the ranks srun started.
 # Needs root and Slurm (slurmd, slurmctld, munge, srun); starts a one-node Slurm when none
-# answers (tests/slurm/start-local-slurm.sh). Exit 0 pass, 1 fail, 77 skipped.
+# answers (tests/slurm/start-local-slurm.sh) and stops it at exit. Exit 0 pass, 1 fail, 77 skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v srun >/dev/null && command -v slurmd >/dev/null || { echo "SKIP: Slurm not installed" >&2; exit 77; }
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to start Slurm" >&2; exit 77; }
 if ! sinfo -h -o %T 2>/dev/null | grep -qE "idle|mixed|alloc"; then
+    # Stop what we start, on failure and on ^C too; a Slurm that answered already is left
+    # alone (this branch is not taken for it, and stop touches only what start recorded).
+    trap 'bash tests/slurm/stop-local-slurm.sh' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
     bash tests/slurm/start-local-slurm.sh >/dev/null 2>&1 || true
     if ! sinfo -h -o %T 2>/dev/null | grep -qE "idle|mixed|alloc"; then
         echo "SKIP: could not start a local Slurm here:" >&2

@@ -2,12 +2,29 @@
 # Starts a one-node Slurm (munge, slurmctld, slurmd) on this machine for tests/slurm-test.sh,
 # as root. The node claims 4 CPUs (config_overrides) so small jobs can oversubscribe.
 # Writes /etc/slurm/slurm.conf: meant for CI machines and throwaway VMs only.
+# Records in $XCCL_SLURM_STATE (default /run/xccl-local-slurm) each daemon it starts and each
+# file it writes, before doing it, so that tests/slurm/stop-local-slurm.sh undoes exactly
+# that, even after a start that failed half-way. Daemons already running are left out.
 set -euo pipefail
+STATE=${XCCL_SLURM_STATE:-/run/xccl-local-slurm}
+[ ! -e "$STATE" ] || { echo "start-local-slurm: $STATE exists: a local Slurm is already started (stop it with tests/slurm/stop-local-slurm.sh)" >&2; exit 1; }
+mkdir -p "$STATE"
 H=$(hostname -s)
-# slurmd reaches slurmctld by this name.
-getent hosts "$H" >/dev/null || echo "127.0.0.1 $H" >> /etc/hosts
-mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/munge
-cat > /etc/slurm/slurm.conf <<CONF
+# slurmd reaches slurmctld by this name. The marker lets stop remove exactly this line.
+if ! getent hosts "$H" >/dev/null; then
+  touch "$STATE/hosts-line"
+  echo "127.0.0.1 $H # xccl-local-slurm" >>/etc/hosts
+fi
+for d in /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/munge; do
+  [ -e "$d" ] || { echo "$d" >>"$STATE/created-dirs"; mkdir -p "$d"; }
+done
+# Log files in a directory that was already there (the slurm packages create it).
+for f in /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log; do
+  [ -e "$f" ] || echo "$f" >>"$STATE/created-files"
+done
+[ ! -e /etc/slurm/slurm.conf ] || cp -p /etc/slurm/slurm.conf "$STATE/slurm.conf.orig"
+touch "$STATE/slurm.conf-written"
+cat >/etc/slurm/slurm.conf <<CONF
 ClusterName=xccltest
 SlurmctldHost=$H
 AuthType=auth/munge
@@ -29,10 +46,28 @@ SlurmdParameters=config_overrides
 NodeName=$H CPUs=4 State=UNKNOWN
 PartitionName=debug Nodes=$H Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 CONF
-[ -f /etc/munge/munge.key ] || (mungekey -c 2>/dev/null || dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1)
+if [ ! -f /etc/munge/munge.key ]; then
+  touch "$STATE/munge-key-written"
+  [ -d /etc/munge ] || { echo /etc/munge >>"$STATE/created-dirs"; mkdir -p /etc/munge; }
+  mungekey -c 2>/dev/null || dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 2>/dev/null
+fi
 chown -R munge:munge /etc/munge /run/munge /var/lib/munge /var/log/munge 2>/dev/null || true
-pgrep munged >/dev/null || su -s /bin/sh munge -c "munged" || munged --force
-pgrep slurmctld >/dev/null || slurmctld
-pgrep -x slurmd >/dev/null || slurmd
-for i in $(seq 1 30); do sinfo -h -o %T 2>/dev/null | grep -qE "idle|mixed" && break; sleep 1; done
+
+# Starts daemon $1 with the rest of the line unless one runs already; records the new pids.
+start_daemon() {
+  local name=$1
+  shift
+  pgrep -x "$name" >/dev/null && return 0
+  echo "$name" >>"$STATE/started"
+  "$@"
+  sleep 0.5
+  pgrep -x "$name" >>"$STATE/pids" || true
+}
+start_daemon munged sh -c 'su -s /bin/sh munge -c munged || munged --force'
+start_daemon slurmctld slurmctld
+start_daemon slurmd slurmd
+for _ in $(seq 1 30); do
+  sinfo -h -o %T 2>/dev/null | grep -qE "idle|mixed" && break
+  sleep 1
+done
 sinfo

@@ -220,3 +220,51 @@ fn load_reports_the_path() {
     assert_eq!((at.line, at.key.as_str()), (6, "node.devices"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// Absurd sizes are refused before anything is built per node or per device (a file with
+// 10^8 nodes and 10^8 devices used to take GBs and tens of seconds in `topo show`).
+#[test]
+fn absurd_node_and_device_counts_are_refused() {
+    let text = BASE
+        .replace("hosts = [\"a\", \"b\"]", "nodes = 100000000")
+        .replace("devices = 2", "devices = 100000000");
+    let (key, line, msg, _) = err(&text);
+    assert_eq!((key.as_str(), line), ("nodes", 3));
+    assert!(
+        msg.contains("100000000 nodes is over the limit of 1000000"),
+        "{msg}"
+    );
+    assert_eq!(msg.lines().count(), 1, "{msg}");
+}
+
+#[test]
+fn node_limit_is_one_million() {
+    let (key, line, msg, _) = err(&BASE.replace("hosts = [\"a\", \"b\"]", "nodes = 1000001"));
+    assert_eq!((key.as_str(), line), ("nodes", 3));
+    assert!(msg.contains("over the limit of 1000000"), "{msg}");
+}
+
+#[test]
+fn device_limit_is_1024() {
+    let (key, line, msg, _) = err(&BASE.replace("devices = 2", "devices = 1025"));
+    assert_eq!((key.as_str(), line), ("node.devices", 6));
+    assert!(
+        msg.contains("1025 devices per node is over the limit of 1024"),
+        "{msg}"
+    );
+    let (key, line, msg, _) = err(&BASE
+        .replace("devices = 2", "devices = 100000000")
+        .replace("count = 2", "count = 1"));
+    assert_eq!((key.as_str(), line), ("node.devices", 6));
+    assert!(msg.contains("over the limit of 1024"), "{msg}");
+}
+
+#[test]
+fn nic_limit_is_1024() {
+    let (key, line, msg, _) = err(&BASE.replace("count = 2", "count = 1025"));
+    assert_eq!((key.as_str(), line), ("node.nic.count", 13));
+    assert!(
+        msg.contains("1025 NICs per node is over the limit of 1024"),
+        "{msg}"
+    );
+}

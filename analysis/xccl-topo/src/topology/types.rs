@@ -1,0 +1,293 @@
+//! The types of a validated topology: fabric, NICs, switches, the topology itself, and
+//! the queries on it that the model uses.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// Most nodes a file may declare (`nodes` or `hosts`). Today's largest training clusters
+/// hold ~10^5 accelerators, ~10^4 nodes of 8; 10^6 leaves ample room while loading stays
+/// well under a second and per-node data (names, leaf switches) in tens of MB. An absurd
+/// count (10^8) would otherwise take GBs and tens of seconds before any check ran.
+pub const MAX_NODES: usize = 1_000_000;
+
+/// Most devices per node: the largest scale-up domains sold are NVL72 (72 GPUs) and
+/// CloudMatrix 384 (384 NPUs on one fabric); 1024 is above both and keeps the per-device
+/// NIC map (`device_nic`) small.
+pub const MAX_DEVICES_PER_NODE: usize = 1024;
+
+/// Most NICs per node: usually at most one per device, so the same bound.
+pub const MAX_NICS_PER_NODE: usize = 1024;
+
+/// How devices inside one node reach each other (the SDMA link class).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FabricKind {
+    /// NVLink point-to-point (no switch), e.g. 4-GPU boards.
+    Nvlink,
+    /// NVLink through NVSwitch: any-to-any at the per-GPU rate (DGX/HGX).
+    Nvswitch,
+    /// Huawei HCCS, full mesh between the NPUs of a server.
+    Hccs,
+    /// PCIe peer-to-peer (through a PCIe switch or the root complex).
+    Pcie,
+    /// Host shared memory: ranks of the MPI/CPU backend on one node.
+    Shm,
+}
+
+impl FabricKind {
+    pub const ALL: [FabricKind; 5] = [
+        FabricKind::Nvlink,
+        FabricKind::Nvswitch,
+        FabricKind::Hccs,
+        FabricKind::Pcie,
+        FabricKind::Shm,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FabricKind::Nvlink => "nvlink",
+            FabricKind::Nvswitch => "nvswitch",
+            FabricKind::Hccs => "hccs",
+            FabricKind::Pcie => "pcie",
+            FabricKind::Shm => "shm",
+        }
+    }
+
+    /// The fabric a backend moves intra-node data through when nothing better is known:
+    /// `mpi`/`cpu` → shm, `nccl` → nvlink, `hccl` → hccs. Unknown names give shm.
+    pub fn for_backend(backend: &str) -> FabricKind {
+        match backend.to_ascii_lowercase().as_str() {
+            "nccl" | "cuda" | "gpu" => FabricKind::Nvlink,
+            "hccl" | "npu" | "ascend" => FabricKind::Hccs,
+            _ => FabricKind::Shm,
+        }
+    }
+
+    /// Nominal one-direction GB/s per device used by detection when no file says better
+    /// (REFERENCE §8): NVLink3 300, NVSwitch (NVLink4) 450, HCCS 7 × 28 = 196, PCIe Gen4
+    /// x16 31.5. Shared memory has no nominal rate; 10 GB/s is a rough memcpy figure and is
+    /// flagged as a default wherever it is shown.
+    pub fn default_bw_gbs(self) -> f64 {
+        match self {
+            FabricKind::Nvlink => 300.0,
+            FabricKind::Nvswitch => 450.0,
+            FabricKind::Hccs => 196.0,
+            FabricKind::Pcie => 31.5,
+            FabricKind::Shm => 10.0,
+        }
+    }
+
+    /// Default per-hop latency (µs) used by detection.
+    pub fn default_latency_us(self) -> f64 {
+        match self {
+            FabricKind::Shm => 1.0,
+            FabricKind::Pcie => 3.0,
+            _ => 2.0,
+        }
+    }
+}
+
+impl FromStr for FabricKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        FabricKind::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                format!("unknown fabric kind `{s}` (expected nvlink, nvswitch, hccs, pcie or shm)")
+            })
+    }
+}
+
+/// How NICs carry inter-node traffic (the RDMA link class; TCP for the CPU backend).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// InfiniBand or RoCE.
+    Rdma,
+    /// Plain TCP/IP (MPI's tcp btl; the emulated cluster).
+    Tcp,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Rdma => "rdma",
+            Transport::Tcp => "tcp",
+        }
+    }
+}
+
+impl FromStr for Transport {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "rdma" | "ib" | "roce" | "infiniband" => Ok(Transport::Rdma),
+            "tcp" | "ethernet" => Ok(Transport::Tcp),
+            _ => Err(format!("unknown transport `{s}` (expected rdma or tcp)")),
+        }
+    }
+}
+
+/// The intra-node fabric.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fabric {
+    pub kind: FabricKind,
+    /// GB/s one direction per device (aggregate over the device's links).
+    pub bw_gbs: f64,
+    /// One-hop latency α_intra in µs.
+    pub latency_us: f64,
+    /// One point-to-point link of a mesh (GB/s), informational.
+    pub link_gbs: Option<f64>,
+    /// NVLS-style reduction in the switch (results can beat the ring bound).
+    pub in_network_reduction: bool,
+}
+
+/// The NICs of one node (all nodes are alike; see docs/TOPOLOGY.md, limits).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Nics {
+    /// NICs per node (0: none known, e.g. detection found nothing).
+    pub count: usize,
+    /// Line rate of one NIC, Gbit/s one direction.
+    pub rate_gbps: f64,
+    pub transport: Transport,
+    /// One inter-node hop latency α_inter in µs (NIC to NIC through one switch).
+    pub latency_us: f64,
+    /// NIC index used by each device (`device_nic[d]`).
+    pub device_nic: Vec<usize>,
+    /// SHARP-style reduction in the network.
+    pub in_network_reduction: bool,
+}
+
+impl Nics {
+    /// One NIC in GB/s (1e9 B/s) one direction.
+    pub fn nic_gbs(&self) -> f64 {
+        self.rate_gbps / 8.0
+    }
+    /// All NICs of a node in GB/s one direction.
+    pub fn node_gbs(&self) -> f64 {
+        self.nic_gbs() * self.count as f64
+    }
+}
+
+/// A switch. Nodes hang on one switch each (usually tier 1, a leaf; a node may also hang
+/// directly on a higher-tier switch, e.g. two directly connected switches); switches hang
+/// on a parent of a higher tier, forming one tree.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Switch {
+    pub name: String,
+    pub tier: u32,
+    /// Index into [`Topology::switches`] of the switch above; `None` for the top.
+    pub parent: Option<usize>,
+    /// Node indices hanging on this switch.
+    pub nodes: Vec<usize>,
+    /// Capacity towards the parent, Gbit/s one direction (`None` for the top switch).
+    pub uplink_gbps: Option<f64>,
+    /// Capacity from below (nodes' NICs or children's uplinks), Gbit/s one direction.
+    pub downlink_gbps: f64,
+    /// Extra latency of crossing this switch (µs), added per traversal above the leaf.
+    pub latency_us: f64,
+}
+
+impl Switch {
+    /// downlink : uplink (1.0 = non-blocking); `None` for the top switch.
+    pub fn oversubscription(&self) -> Option<f64> {
+        self.uplink_gbps.map(|u| self.downlink_gbps / u)
+    }
+}
+
+/// Addresses for the emulated cluster (scripts/emu-cluster.sh).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Emulation {
+    /// First three octets of the /24 subnet; nodes get .11, .12, ..., mpirun's side .1.
+    pub subnet: [u8; 3],
+}
+
+/// A validated topology.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Topology {
+    pub version: u32,
+    pub name: String,
+    pub description: String,
+    /// The file it was loaded from (`None` when detected or parsed from a string).
+    pub source: Option<PathBuf>,
+    /// Hostnames of the nodes, in order (generated `node0`.. when the file has none).
+    pub nodes: Vec<String>,
+    /// Whether `nodes` are real hostnames that a job's hostnames must match.
+    pub named_hosts: bool,
+    /// A node-type preset (neither `hosts` nor `nodes` given): any number of such nodes
+    /// behind one non-blocking switch. `nodes` then holds one generated name.
+    pub open_ended: bool,
+    pub devices_per_node: usize,
+    pub fabric: Fabric,
+    pub nics: Nics,
+    pub switches: Vec<Switch>,
+    /// Switch each node hangs on (`None` when no switches are declared: one ideal switch).
+    pub leaf_of_node: Vec<Option<usize>>,
+    pub emulation: Option<Emulation>,
+    /// Built by [`Topology::detect`] rather than from a file.
+    pub detected: bool,
+    /// What detection assumed or could not find (shown by `topo show`).
+    pub notes: Vec<String>,
+}
+
+impl Topology {
+    /// Number of nodes declared (1 for an open-ended node-type preset).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Name of node `n` (generated `node{n}` past the declared ones of an open-ended preset).
+    pub fn node_name(&self, n: usize) -> String {
+        self.nodes
+            .get(n)
+            .cloned()
+            .unwrap_or_else(|| format!("node{n}"))
+    }
+
+    /// Whether any declared link is slower than 1 GB/s (an emulated, scaled-down
+    /// cluster): the verdict then decides "large message" from the model alone.
+    pub fn scaled_down(&self) -> bool {
+        let slow_nic = self.nics.count > 0 && self.nics.node_gbs() < 1.0;
+        let slow_up = self
+            .switches
+            .iter()
+            .any(|s| s.uplink_gbps.is_some_and(|u| u / 8.0 < 1.0));
+        self.emulation.is_some() || slow_nic || slow_up
+    }
+
+    /// Latency (µs) of one message between two nodes: NIC hop plus every switch crossed
+    /// above the leaves.
+    pub fn inter_latency_us(&self, a: usize, b: usize) -> f64 {
+        let mut l = self.nics.latency_us;
+        for s in self
+            .route_switches(a, b)
+            .iter()
+            .flat_map(|(u, d)| u.iter().chain(d))
+        {
+            l += self.switches[*s].latency_us;
+        }
+        l
+    }
+
+    /// Switches whose uplink a message from node `a` to node `b` climbs (`up`) and whose
+    /// uplink it descends (`down`): the path below the lowest common ancestor.
+    pub(crate) fn route_switches(&self, a: usize, b: usize) -> Option<(Vec<usize>, Vec<usize>)> {
+        let leaf = |n: usize| self.leaf_of_node.get(n).copied().flatten();
+        let (la, lb) = (leaf(a)?, leaf(b)?);
+        let chain = |mut s: usize| {
+            let mut v = vec![s];
+            while let Some(p) = self.switches[s].parent {
+                v.push(p);
+                s = p;
+            }
+            v
+        };
+        let (ca, cb) = (chain(la), chain(lb));
+        let lca = ca.iter().find(|s| cb.contains(s)).copied()?;
+        let up = ca.iter().take_while(|s| **s != lca).copied().collect();
+        let down = cb.iter().take_while(|s| **s != lca).copied().collect();
+        Some((up, down))
+    }
+}
