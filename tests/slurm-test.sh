@@ -25,12 +25,14 @@ BIN=${XCCL_BENCH:-target/debug/xccl-bench}
 [ -x "$BIN" ] || cargo build -q --bin xccl-bench
 fail=0
 for n in 2 3; do
+    failed_before=$fail; fail=0
     for coll in all_reduce all_gather reduce_scatter broadcast reduce alltoall sendrecv gather scatter; do
         out=$(timeout 120 srun --mpi=pmix -n "$n" "$BIN" "$coll" -b 8 -e 1000 -f 125 -d int8,bfloat16,float -o all -r all -n 2 -w 1 -c 1 2>&1) \
             || { echo "FAIL: srun -n $n $coll exited non-zero"; echo "$out" | tail -5; fail=1; continue; }
         grep -q "# Out of bounds values : 0 OK" <<<"$out" || { echo "FAIL: srun -n $n $coll: wrong elements"; fail=1; continue; }
         grep -q "# Ranks: $n on " <<<"$out" || { echo "FAIL: srun -n $n $coll: not $n ranks"; echo "$out" | grep Ranks; fail=1; continue; }
     done
-    echo "ok: srun --mpi=pmix -n $n: every collective, 0 wrong"
+    ((fail)) || echo "ok: srun --mpi=pmix -n $n: every collective, 0 wrong"
+    ((fail |= failed_before)) || true
 done
 exit $fail
