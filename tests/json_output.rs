@@ -59,7 +59,7 @@ fn json_and_csv_match_the_table() {
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let v = read_json(&json);
-    assert_eq!(v["meta"]["schema_version"], 1);
+    assert_eq!(v["meta"]["schema_version"], xccl_bench::result::SCHEMA_VERSION);
     assert_eq!(v["meta"]["nranks"], 2);
     assert_eq!(v["meta"]["collective"], "all_reduce");
     assert_eq!(
