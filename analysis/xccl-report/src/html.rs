@@ -333,7 +333,12 @@ fn rank_spread(name: &str, runs: &[Run], idx: &[usize]) -> String {
             .map(|r| {
                 let mut s = r.per_rank.mean_us.clone();
                 s.sort_by(f64::total_cmp);
-                let med = s[s.len() / 2];
+                let k = s.len();
+                let med = if k % 2 == 1 {
+                    s[k / 2]
+                } else {
+                    (s[k / 2 - 1] + s[k / 2]) / 2.0
+                };
                 let v = r
                     .per_rank
                     .mean_us

@@ -147,6 +147,7 @@ where
     let mut chart = ChartBuilder::on(root)
         .caption(c.title, ("sans-serif", 18))
         .margin(12)
+        .margin_right(36)
         .x_label_area_size(42)
         .y_label_area_size(64)
         .build_cartesian_2d(x, y)
@@ -193,7 +194,7 @@ where
     if labelled {
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(SeriesLabelPosition::LowerRight)
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(180, 180, 180))
             .label_font(("sans-serif", 12))
