@@ -73,7 +73,7 @@ fn value_label(v: f64) -> String {
     } else if a >= 10.0 {
         format!("{v:.0}")
     } else if a >= 1.0 {
-        format!("{v:.1}")
+        format!("{v:.2}")
     } else {
         format!("{v:.2}")
     }
