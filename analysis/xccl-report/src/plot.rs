@@ -72,8 +72,6 @@ fn value_label(v: f64) -> String {
         format!("{v:.0e}")
     } else if a >= 10.0 {
         format!("{v:.0}")
-    } else if a >= 1.0 {
-        format!("{v:.2}")
     } else {
         format!("{v:.2}")
     }
