@@ -20,6 +20,18 @@ done
 echo "[test] cargo test"
 # mpirun jobs oversubscribe the cores: run at most two test binaries' tests at once.
 cargo test --workspace --quiet --no-fail-fast -- --test-threads="${TEST_THREADS:-2}"
+echo "[test] HTML report in headless Chromium (DOM, console, screenshot in target/test-artifacts/)"
+if ! command -v chromium >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+    || echo "[test] chromium could not be installed"
+fi
+rc=0; bash tests/report-browser-test.sh || rc=$?
+if [ "$rc" = 77 ]; then
+  echo "[test] report browser test SKIPPED: see its message above"
+elif [ "$rc" != 0 ]; then
+  exit "$rc"
+fi
 echo "[test] MPICH (a second MPI implementation, built and launched by its own mpiexec)"
 if ! command -v mpicc.mpich >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mpich libmpich-dev >/dev/null

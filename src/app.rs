@@ -8,7 +8,9 @@ use crate::error::{BenchError, Result};
 use crate::harness::{Average, Harness};
 use crate::judge::{topology_for, Judge};
 use crate::output::hccl_test::HcclTestSink;
-use crate::output::{csv::CsvSink, json::JsonSink, table::TableSink, Sink, Tee};
+use crate::output::{
+    csv::CsvSink, json::JsonSink, markdown::MarkdownSink, progress, table::TableSink, Sink, Tee,
+};
 use crate::result::{RankInfo, RunMeta, Settings, Summary, SCHEMA_VERSION};
 use crate::world::{agree, allgather_bytes, World};
 use std::time::Duration;
@@ -79,8 +81,9 @@ fn meta<B: Backend>(world: &dyn World, backend: &B, coll: CollKind, args: &Bench
     }
 }
 
-/// Rank 0's exporters: the table on stdout, plus JSON/CSV files when asked.
-fn sinks(args: &BenchArgs, progress: bool) -> Tee {
+/// Rank 0's exporters: the table on stdout, plus JSON/CSV/Markdown files when asked, and
+/// progress on stderr (see [`crate::output::progress`]).
+fn sinks(args: &BenchArgs, sweep: &crate::harness::Sweep, rank0: bool) -> Tee {
     let adaptive = args.precision.is_some() || args.time_budget.is_some();
     let mut v: Vec<Box<dyn Sink>> = match args.format {
         OutputFormat::Nccl => vec![Box::new(TableSink::new(
@@ -96,32 +99,13 @@ fn sinks(args: &BenchArgs, progress: bool) -> Tee {
     if let Some(p) = &args.csv {
         v.push(Box::new(CsvSink::new(p.clone())));
     }
-    if progress {
-        v.push(Box::new(Progress));
+    if let Some(p) = &args.markdown {
+        v.push(Box::new(MarkdownSink::new(p.clone())));
+    }
+    if let Some(t) = rank0.then(|| progress::choose(args.progress)).flatten() {
+        v.push(Box::new(progress::Progress::new(t, sweep)));
     }
     Tee(v)
-}
-
-/// Progress on stderr, only when stderr is a terminal.
-struct Progress;
-
-impl Sink for Progress {
-    fn begin(&mut self, _: &RunMeta) -> Result<()> {
-        Ok(())
-    }
-    fn rows(&mut self, g: &[crate::result::Row]) -> Result<()> {
-        if let Some(r) = g.first() {
-            eprint!(
-                "\r\x1b[2K[xccl-bench] {} {} B done",
-                r.collective, r.size_bytes
-            );
-        }
-        Ok(())
-    }
-    fn end(&mut self, _: &Summary) -> Result<()> {
-        eprint!("\r\x1b[2K");
-        Ok(())
-    }
 }
 
 /// Exit status when a large-message row falls below --min-efficiency.
@@ -142,7 +126,6 @@ pub fn run_bench<B: Backend>(
     backend: &mut B,
     coll: CollKind,
     args: &BenchArgs,
-    progress: bool,
     rank: usize,
     nranks: usize,
 ) -> anyhow::Result<i32> {
@@ -161,7 +144,7 @@ pub fn run_bench<B: Backend>(
         (None, _) => None,
     };
     let threshold = args.threshold.or(args.min_efficiency).unwrap_or(0.8);
-    let mut sink = Judge::new(model, threshold, sinks(args, progress && rank == 0));
+    let mut sink = Judge::new(model, threshold, sinks(args, &sweep, rank == 0));
     agree(world, if rank == 0 { sink.begin(&meta) } else { Ok(()) })?;
     crate::watchdog::start(Duration::from_secs_f64(args.timeout), rank, world.aborter());
     match h.run(&sweep, &mut sink) {

@@ -43,13 +43,19 @@ pub enum Cmd {
     /// Judge a saved result (--json file) against a topology, offline: the verdict each
     /// row would have had with --topology during the run.
     Judge(JudgeArgs),
+    /// Build one self-contained HTML report (inline SVG plots, no network needed) from
+    /// saved results (--json files).
+    Report(ReportArgs),
+    /// Compare two saved results row by row; exit 5 when a row got slower than the
+    /// threshold and beyond the noise the two files record (for CI).
+    Compare(CompareArgs),
 }
 
 impl Cmd {
     /// Whether the command works on files alone: it runs without MPI or a job.
     pub fn is_offline(&self) -> bool {
         match self {
-            Cmd::List | Cmd::Judge(_) => true,
+            Cmd::List | Cmd::Judge(_) | Cmd::Report(_) | Cmd::Compare(_) => true,
             Cmd::Topo(t) => !matches!(t, TopoCmd::Check { .. } | TopoCmd::Show { file: None }),
         }
     }
@@ -120,6 +126,39 @@ pub struct JudgeArgs {
     pub write: Option<PathBuf>,
 }
 
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// Result files written by `--json` (several runs, collectives or backends).
+    #[arg(required = true, value_name = "RESULT.json")]
+    pub reports: Vec<PathBuf>,
+    /// The HTML file to write.
+    #[arg(short = 'o', long, value_name = "FILE", default_value = "report.html")]
+    pub output: PathBuf,
+    /// Title at the top of the report.
+    #[arg(long, default_value = "xccl-bench report")]
+    pub title: String,
+    /// The efficiency line drawn under the expected busbw (default 0.8).
+    #[arg(long, value_parser = parse_unit_fraction, default_value_t = 0.8)]
+    pub threshold: f64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    /// The reference result (--json file).
+    pub base: PathBuf,
+    /// The result to check against it.
+    pub new: PathBuf,
+    /// Relative slowdown that counts as a regression, e.g. `5%` or `0.05` (default 5%).
+    #[arg(long, value_parser = parse_threshold, default_value = "5%")]
+    pub threshold: f64,
+    /// Also write the comparison as GitHub Markdown to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Also write the comparison as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum TopoCmd {
     /// Print the topology loaded from FILE, or detected from this job (hosts and ranks per
@@ -178,6 +217,13 @@ pub enum BackendKind {
     Nccl,
     /// Ascend HCCL on NPUs (libraries loaded at run time).
     Hccl,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -251,6 +297,14 @@ pub struct BenchArgs {
     /// Write one CSV line per row to FILE, as measured.
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
+    /// Write the table as GitHub Markdown to FILE, updated after every size.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Progress on rank 0's stderr (rows done, current row, elapsed, ETA): `auto` shows
+    /// it when a person watches (see docs/REPORT.md), `always` (plain lines when stderr
+    /// is no terminal), `never`.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
     /// Adaptive mode: iterate each size until the 95% confidence interval of the mean
     /// time is within this fraction (e.g. `1%` or `0.01`).
     #[arg(long, value_parser = parse_fraction)]
@@ -288,6 +342,10 @@ fn parse_unit_fraction(s: &str) -> std::result::Result<f64, String> {
         Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
         _ => Err(format!("'{s}' must be a number in (0, 1], e.g. 0.8")),
     }
+}
+
+fn parse_threshold(s: &str) -> std::result::Result<f64, String> {
+    parse_fraction(s).map_err(|e| e.replace("precision", "threshold"))
 }
 
 fn parse_fraction(s: &str) -> std::result::Result<f64, String> {

@@ -17,5 +17,6 @@ pub mod harness;
 pub mod judge;
 pub mod offline;
 pub mod output;
+pub mod reports;
 pub mod watchdog;
 pub mod world;

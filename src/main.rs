@@ -4,7 +4,6 @@
 
 #[cfg(feature = "mpi")]
 use anyhow::Context;
-use std::io::IsTerminal;
 use xccl_bench::backend::{hccl::HcclBackend, nccl::NcclBackend};
 use xccl_bench::cli::{self, BackendKind, BenchArgs, Cmd, Invocation};
 use xccl_bench::coll::CollKind;
@@ -71,7 +70,6 @@ fn run(world: &dyn World, parsed: Result<Invocation, clap::Error>) -> i32 {
 }
 
 fn bench(world: &dyn World, coll: CollKind, args: &BenchArgs) -> anyhow::Result<i32> {
-    let progress = std::io::stderr().is_terminal();
     match args.backend {
         #[cfg(feature = "mpi")]
         BackendKind::Mpi => {
@@ -81,7 +79,7 @@ fn bench(world: &dyn World, coll: CollKind, args: &BenchArgs) -> anyhow::Result<
                 .context("the MPI backend needs an MPI world")?;
             let mut b =
                 world::agree(world, xccl_bench::backend::mpi::MpiBackend::new(mpi_world))?;
-            app::run_bench(world, &mut b, coll, args, progress, world.rank(), world.size())
+            app::run_bench(world, &mut b, coll, args, world.rank(), world.size())
         }
         #[cfg(not(feature = "mpi"))]
         BackendKind::Mpi => Err(BenchError::Unsupported(
@@ -91,11 +89,11 @@ fn bench(world: &dyn World, coll: CollKind, args: &BenchArgs) -> anyhow::Result<
         BackendKind::Nccl => {
             let mut b = NcclBackend::new(world, &args.device_opts())?;
             let (rank, nranks) = (b.rank(), b.nranks());
-            app::run_bench(world, &mut b, coll, args, progress, rank, nranks)
+            app::run_bench(world, &mut b, coll, args, rank, nranks)
         }
         BackendKind::Hccl => {
             let mut b = HcclBackend::new(world, &args.device_opts())?;
-            app::run_bench(world, &mut b, coll, args, progress, world.rank(), world.size())
+            app::run_bench(world, &mut b, coll, args, world.rank(), world.size())
         }
     }
 }

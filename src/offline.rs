@@ -17,6 +17,8 @@ pub fn run(cmd: &Cmd) -> Result<i32> {
             Ok(0)
         }
         Cmd::Judge(a) => judge(a),
+        Cmd::Report(a) => crate::reports::report(a),
+        Cmd::Compare(a) => crate::reports::compare(a),
         Cmd::Topo(t) => topo(t),
     }
 }

@@ -7,6 +7,8 @@ use crate::result::{Row, RunMeta, Summary};
 pub mod csv;
 pub mod hccl_test;
 pub mod json;
+pub mod markdown;
+pub mod progress;
 pub mod table;
 
 pub trait Sink {

@@ -1,0 +1,250 @@
+//! Charts as inline SVG, drawn by `plotters`' SVG backend: lines over message size (log
+//! x), optionally log y, dashed reference lines and shaded bands. Text is written as SVG
+//! `<text>` for the browser to lay out, so no font is needed here. The `xmlns` attribute
+//! is dropped: inline `<svg>` in HTML5 needs none, and the report then holds no `http`
+//! string at all.
+
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::prelude::*;
+
+/// One line of a chart.
+pub struct Line {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+    /// Index into the palette (same run, same colour across charts).
+    pub color: usize,
+    /// Reference lines (expected, 0.8×) are dashed.
+    pub dashed: bool,
+}
+
+/// A shaded band between two curves over the same x (p50..p99).
+pub struct Band {
+    pub lower: Vec<(f64, f64)>,
+    pub upper: Vec<(f64, f64)>,
+    pub color: usize,
+}
+
+pub struct Chart<'a> {
+    pub title: &'a str,
+    pub x_desc: &'a str,
+    pub y_desc: &'a str,
+    pub log_y: bool,
+    pub lines: Vec<Line>,
+    pub bands: Vec<Band>,
+}
+
+pub fn color(i: usize) -> RGBColor {
+    // Colour-blind-safe (Okabe–Ito) first, the plotters palette after.
+    const OKABE_ITO: [(u8, u8, u8); 7] = [
+        (0, 114, 178),
+        (213, 94, 0),
+        (0, 158, 115),
+        (204, 121, 167),
+        (230, 159, 0),
+        (86, 180, 233),
+        (0, 0, 0),
+    ];
+    match OKABE_ITO.get(i) {
+        Some(&(r, g, b)) => RGBColor(r, g, b),
+        None => {
+            let c = Palette99::pick(i).to_rgba();
+            RGBColor(c.0, c.1, c.2)
+        }
+    }
+}
+
+/// A byte count as the axis shows it: 8, 1K, 64K, 1M, 2G.
+pub fn size_label(b: f64) -> String {
+    let b = b.round() as u64;
+    for (unit, s) in [(1u64 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")] {
+        if b >= unit && b.is_multiple_of(unit) {
+            return format!("{}{s}", b / unit);
+        }
+    }
+    b.to_string()
+}
+
+fn value_label(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if !(0.01..1000.0).contains(&a) {
+        format!("{v:.0e}")
+    } else if a >= 10.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn bounds<'a>(
+    pts: impl Iterator<Item = &'a (f64, f64)>,
+    log_y: bool,
+) -> Option<(f64, f64, f64, f64)> {
+    let mut b: Option<(f64, f64, f64, f64)> = None;
+    for &(x, y) in pts {
+        if !(x.is_finite() && y.is_finite()) || x <= 0.0 || (log_y && y <= 0.0) {
+            continue;
+        }
+        b = Some(match b {
+            None => (x, x, y, y),
+            Some((x0, x1, y0, y1)) => (x0.min(x), x1.max(x), y0.min(y), y1.max(y)),
+        });
+    }
+    b
+}
+
+/// The chart as an `<svg>` element, or why it could not be drawn.
+pub fn render(c: &Chart, size: (u32, u32)) -> Result<String, String> {
+    let all = c
+        .lines
+        .iter()
+        .flat_map(|l| l.points.iter())
+        .chain(c.bands.iter().flat_map(|b| b.lower.iter().chain(&b.upper)));
+    let (x0, mut x1, mut y0, mut y1) = bounds(all, c.log_y).ok_or("no data to plot")?;
+    if x1 <= x0 {
+        x1 = x0 * 2.0;
+    }
+    if c.log_y {
+        // A little room above and below, in log space.
+        y0 /= 1.3;
+        y1 *= 1.3;
+    } else {
+        let pad = ((y1 - y0) * 0.1).max(y1.abs() * 0.05).max(1e-9);
+        y0 -= pad;
+        y1 += pad;
+    }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let x = (x0..x1).log_scale();
+        if c.log_y {
+            draw(&root, c, x, (y0..y1).log_scale())?;
+        } else {
+            draw(&root, c, x, y0..y1)?;
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1))
+}
+
+fn draw<X, Y>(
+    root: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    c: &Chart,
+    x: X,
+    y: Y,
+) -> Result<(), String>
+where
+    X: AsRangedCoord<Value = f64>,
+    Y: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let e = |e: DrawingAreaErrorKind<std::io::Error>| e.to_string();
+    let mut chart = ChartBuilder::on(root)
+        .caption(c.title, ("sans-serif", 18))
+        .margin(12)
+        .margin_right(36)
+        .x_label_area_size(42)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x, y)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc(c.x_desc)
+        .y_desc(c.y_desc)
+        .x_label_formatter(&|v| size_label(*v))
+        .y_label_formatter(&|v| value_label(*v))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(e)?;
+    for b in &c.bands {
+        let mut pts = b.upper.clone();
+        pts.extend(b.lower.iter().rev());
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                pts,
+                color(b.color).mix(0.18).filled(),
+            )))
+            .map_err(e)?;
+    }
+    let mut labelled = false;
+    for l in &c.lines {
+        let col = color(l.color);
+        let style = col.stroke_width(2);
+        let anno = if l.dashed {
+            chart
+                .draw_series(DashedLineSeries::new(l.points.clone(), 6, 4, style))
+                .map_err(e)?
+        } else {
+            chart
+                .draw_series(LineSeries::new(l.points.clone(), style).point_size(2))
+                .map_err(e)?
+        };
+        if !l.label.is_empty() {
+            labelled = true;
+            anno.label(l.label.clone()).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
+            });
+        }
+    }
+    if labelled {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .label_font(("sans-serif", 12))
+            .draw()
+            .map_err(e)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(size_label(8.0), "8");
+        assert_eq!(size_label(1024.0), "1K");
+        assert_eq!(size_label(3.0 * 1048576.0), "3M");
+        assert_eq!(size_label(1536.0), "1536");
+        assert_eq!(size_label(2.0 * 1073741824.0), "2G");
+    }
+
+    #[test]
+    fn chart_is_inline_svg_without_namespace_url() {
+        let c = Chart {
+            title: "t",
+            x_desc: "size",
+            y_desc: "GB/s",
+            log_y: true,
+            lines: vec![Line {
+                label: "run".into(),
+                points: vec![(8.0, 0.1), (1024.0, 1.0), (1048576.0, 10.0)],
+                color: 0,
+                dashed: false,
+            }],
+            bands: vec![Band {
+                lower: vec![(8.0, 0.05), (1048576.0, 5.0)],
+                upper: vec![(8.0, 0.2), (1048576.0, 20.0)],
+                color: 0,
+            }],
+        };
+        let svg = render(&c, (640, 360)).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..80]);
+        assert!(!svg.contains("http"));
+        assert!(svg.contains("<polyline") || svg.contains("<path"));
+        assert!(svg.contains("<polygon"));
+        assert!(svg.contains(">\nrun\n</text>"), "legend label");
+        let empty = Chart {
+            lines: vec![],
+            bands: vec![],
+            ..c
+        };
+        assert_eq!(render(&empty, (10, 10)).unwrap_err(), "no data to plot");
+    }
+}

@@ -1,0 +1,76 @@
+//! `xccl-bench report` and `xccl-bench compare`: offline commands over saved results,
+//! built on the pure functions of the xccl-report crate. Files are read through
+//! xccl-schema's versioned reader, so a foreign, newer or broken file is one line and
+//! exit 2; a partial file (interrupted run) is used as far as it goes and said so.
+
+use crate::cli::{CompareArgs, ReportArgs};
+use crate::error::BenchError;
+use anyhow::Result;
+use std::path::Path;
+use xccl_schema::Report;
+
+/// Exit status of `compare` when a row regressed.
+pub const REGRESSION: i32 = 5;
+
+fn read(p: &Path) -> Result<Report> {
+    let r = xccl_schema::read_report(p).map_err(|e| BenchError::Usage(e.to_string()))?;
+    if !r.summary.complete {
+        eprintln!(
+            "xccl-bench: note: {} is from a run that did not finish{}: its {} row(s) are used",
+            p.display(),
+            r.summary
+                .error
+                .as_ref()
+                .map_or(String::new(), |e| format!(" ({e})")),
+            r.rows.len()
+        );
+    }
+    Ok(r)
+}
+
+fn name(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    )
+}
+
+fn write(p: &Path, text: &str) -> Result<()> {
+    std::fs::write(p, text)
+        .map_err(|e| BenchError::Usage(format!("cannot write {}: {e}", p.display())).into())
+}
+
+pub fn report(a: &ReportArgs) -> Result<i32> {
+    let mut runs = Vec::with_capacity(a.reports.len());
+    for p in &a.reports {
+        runs.push(xccl_report::Run {
+            name: name(p),
+            report: read(p)?,
+        });
+    }
+    let opts = xccl_report::Options {
+        title: a.title.clone(),
+        threshold: a.threshold,
+    };
+    write(&a.output, &xccl_report::html(&runs, &opts))?;
+    eprintln!(
+        "xccl-bench: wrote {} ({} run(s))",
+        a.output.display(),
+        runs.len()
+    );
+    Ok(0)
+}
+
+pub fn compare(a: &CompareArgs) -> Result<i32> {
+    let base = read(&a.base)?;
+    let new = read(&a.new)?;
+    let c = xccl_report::compare(&name(&a.base), &base, &name(&a.new), &new, a.threshold);
+    print!("{}", xccl_report::compare::table(&c));
+    if let Some(p) = &a.markdown {
+        write(p, &xccl_report::markdown::comparison(&c))?;
+    }
+    if let Some(p) = &a.json {
+        write(p, &serde_json::to_string_pretty(&c)?)?;
+    }
+    Ok(if c.has_regression() { REGRESSION } else { 0 })
+}

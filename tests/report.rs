@@ -1,0 +1,308 @@
+//! Reports and comparisons of real runs: three collectives measured under mpirun with a
+//! topology, turned into one HTML report; `compare` of a run with a copy slowed at one
+//! row (exit 5, that row alone), and of two healthy runs (exit 0); Markdown; progress
+//! kept off stdout; partial and foreign files.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The tests of this file measure: one at a time, so that one's mpirun jobs do not slow
+/// the other's (what the healthy comparison would then see as a regression).
+static MEASURE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    MEASURE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+const TOPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/topologies/dgx-h100.toml");
+
+fn bench(coll: &str, json: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        coll,
+        "-b",
+        "1K",
+        "-e",
+        "256K",
+        "-f",
+        "4",
+        "-n",
+        "30",
+        "-w",
+        "3",
+        "--topology",
+        TOPO,
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let r = mpirun(2, &args, &[], Duration::from_secs(120));
+    assert_eq!(r.code, 0, "{coll}: {}{}", r.stdout, r.stderr);
+    r
+}
+
+fn solo_ok(args: &[&str]) -> Run {
+    solo(args, Duration::from_secs(60))
+}
+
+#[test]
+fn report_of_three_collectives_with_topology() {
+    let _one = one_at_a_time();
+    let mut files = vec![];
+    for c in ["all_reduce", "all_gather", "broadcast"] {
+        let f = tmp(&format!("rep-{c}.json"));
+        bench(c, &f, &[]);
+        files.push(f);
+    }
+    // A partial copy: what an interrupted run leaves (2 rows, complete = false).
+    let partial = tmp("rep-partial.json");
+    let mut v = read_json(&files[0]);
+    v["rows"].as_array_mut().unwrap().truncate(2);
+    v["summary"]["complete"] = Value::Bool(false);
+    std::fs::write(&partial, serde_json::to_vec(&v).unwrap()).unwrap();
+
+    let html = tmp("rep.html");
+    let mut args: Vec<&str> = vec!["report"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    args.extend([partial.to_str().unwrap(), "-o", html.to_str().unwrap()]);
+    let r = solo_ok(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("rep-partial.json is from a run that did not finish"),
+        "{}",
+        r.stderr
+    );
+    let h = std::fs::read_to_string(&html).unwrap();
+    for c in ["all_reduce", "all_gather", "broadcast"] {
+        for plot in ["busbw", "latency", "ranks"] {
+            let id = format!("<figure id=\"{plot}-{c}\" class=\"plot\"><svg");
+            assert_eq!(h.matches(&id).count(), 1, "{id}");
+        }
+        // Judged against dgx-h100: the expected and 0.8× lines, one pair per run.
+        assert!(
+            h.contains(&format!("rep-{c}.json: expected (model)")),
+            "{c}"
+        );
+        assert!(h.contains(&format!("rep-{c}.json: 0.8× expected")), "{c}");
+    }
+    // all_reduce has two runs (full and partial): two lines in its latency legend.
+    assert!(h.contains("rep-partial.json: mpi, 2 ranks"));
+    assert!(h.contains("Partial run: <b>rep-partial.json</b> stopped after 2 row(s)"));
+    assert_eq!(h.matches("<table class=\"verdicts\">").count(), 3);
+    // What ran where.
+    assert!(h.contains("Open MPI"));
+    assert_eq!(h.matches("<td class=\"l\">mpi</td>").count(), 4);
+    // Self-contained: no URL at all, hence no resource reference.
+    assert!(!h.contains("http://") && !h.contains("https://"));
+    for r in ["src=", "href=", "url(", "@import", "<script", "<link"] {
+        assert!(!h.contains(r), "{r}");
+    }
+    // For the browser test (tests/report-browser-test.sh builds its own).
+    let _ = std::fs::copy(&html, tmp("last-report.html"));
+}
+
+/// A copy of `src` with row `i` taking `f`× as long (every time statistic and per-rank
+/// time scaled, bandwidths divided).
+fn slow_row(src: &Path, dst: &Path, i: usize, f: f64) {
+    let mut v = read_json(src);
+    let row = &mut v["rows"][i];
+    for k in ["avg", "min", "max", "p50", "p99"] {
+        row["time_us"][k] = (row["time_us"][k].as_f64().unwrap() * f).into();
+    }
+    for k in ["mean_us", "p50_us", "p99_us"] {
+        for x in row["per_rank"][k].as_array_mut().unwrap() {
+            *x = (x.as_f64().unwrap() * f).into();
+        }
+    }
+    for k in ["algbw_gbs", "busbw_gbs"] {
+        row[k] = (row[k].as_f64().unwrap() / f).into();
+    }
+    std::fs::write(dst, serde_json::to_vec(&v).unwrap()).unwrap();
+}
+
+#[test]
+fn compare_finds_exactly_the_planted_slowdown() {
+    let _one = one_at_a_time();
+    let base = tmp("cmp-base.json");
+    bench("all_reduce", &base, &[]);
+    let v = read_json(&base);
+    let rows = v["rows"].as_array().unwrap();
+    // Plant in the row with the tightest CI: slowed 2×, its noise is
+    // sqrt(p² + (2p)²)·t / t = 2.24 p (precision is relative, so it stays p), below the
+    // 100% slowdown whenever p < 0.45.
+    let (i, p) = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (i, r["precision"].as_f64().unwrap_or(f64::INFINITY)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    assert!(
+        p < 0.4,
+        "every row too noisy to plant in: best precision {p}"
+    );
+    let new = tmp("cmp-new.json");
+    slow_row(&base, &new, i, 2.0);
+    let (md, js) = (tmp("cmp.md"), tmp("cmp-out.json"));
+    let r = solo_ok(&[
+        "compare",
+        base.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--markdown",
+        md.to_str().unwrap(),
+        "--json",
+        js.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 5, "{}{}", r.stdout, r.stderr);
+    let c = read_json(&js);
+    assert_eq!(c["regressions"], 1);
+    let bad: Vec<&Value> = c["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["status"] == "regression")
+        .collect();
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0]["key"]["size_bytes"], rows[i]["size_bytes"]);
+    assert_eq!(bad[0]["key"]["placement"], rows[i]["placement"]);
+    assert!((bad[0]["time_ratio"].as_f64().unwrap() - 2.0).abs() < 1e-9);
+    assert!((bad[0]["busbw_ratio"].as_f64().unwrap() - 0.5).abs() < 1e-9);
+    assert_eq!(c["rows"].as_array().unwrap().len(), rows.len());
+    assert_eq!(r.stdout.matches("REGRESSION").count(), 1, "{}", r.stdout);
+    let m = std::fs::read_to_string(&md).unwrap();
+    assert_eq!(m.matches("**REGRESSION**").count(), 1, "{m}");
+    // The same file against itself: no regression.
+    let r = solo_ok(&["compare", base.to_str().unwrap(), base.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+}
+
+#[test]
+fn compare_of_two_healthy_runs_passes() {
+    let _one = one_at_a_time();
+    // Two runs of one configuration, each row timed for 0.3 s so that short bursts of
+    // other work average out. This machine is shared and oversubscribed (2 ranks on 2
+    // cores, other jobs): reruns still drift by tens of percent, which is what
+    // --threshold is for. The rule under test is that jitter within the threshold or
+    // within the noise does not fail CI; the planted test shows a real slowdown does.
+    let (a, b) = (tmp("healthy-a.json"), tmp("healthy-b.json"));
+    for f in [&a, &b] {
+        let r = mpirun(
+            2,
+            &[
+                "all_reduce",
+                "-b",
+                "64",
+                "-e",
+                "4K",
+                "-f",
+                "8",
+                "--time-budget",
+                "0.3",
+                "-w",
+                "20",
+                "--json",
+                f.to_str().unwrap(),
+            ],
+            &[],
+            Duration::from_secs(120),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let r = solo_ok(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--threshold",
+        "100%",
+    ]);
+    // 100% is refused: a threshold is a fraction below 1.
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = solo_ok(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--threshold",
+        "50%",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("6 row(s) compared, 0 regression(s)"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn bad_and_partial_inputs_say_one_line() {
+    let foreign = tmp("foreign.json");
+    std::fs::write(&foreign, r#"{"meta": {"tool": "nccl-tests"}}"#).unwrap();
+    let junk = tmp("junk.json");
+    std::fs::write(&junk, "size time\n8 1.0\n").unwrap();
+    let newer = tmp("newer.json");
+    std::fs::write(
+        &newer,
+        r#"{"meta": {"tool": "xccl-bench", "schema_version": 99}}"#,
+    )
+    .unwrap();
+    let out = tmp("bad.html");
+    for (f, why) in [
+        (
+            &foreign,
+            "not an xccl-bench result (written by `nccl-tests`)",
+        ),
+        (&junk, "not JSON"),
+        (&newer, "schema version 99 is newer"),
+    ] {
+        for args in [
+            vec!["report", f.to_str().unwrap(), "-o", out.to_str().unwrap()],
+            vec!["compare", f.to_str().unwrap(), f.to_str().unwrap()],
+        ] {
+            let r = solo_ok(&args);
+            assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+            assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+            assert!(r.stderr.contains(why), "{}", r.stderr);
+        }
+    }
+    let r = solo_ok(&["report", "/nonexistent.json", "-o", out.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("/nonexistent.json: cannot read"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn markdown_and_progress_stay_out_of_stdout() {
+    let _one = one_at_a_time();
+    let json = tmp("md.json");
+    let md = tmp("md.md");
+    // --progress always: stderr is a pipe here and mpirun's too, so plain lines.
+    let r = bench(
+        "all_reduce",
+        &json,
+        &["--markdown", md.to_str().unwrap(), "--progress", "always"],
+    );
+    assert!(!r.stdout.contains("[xccl-bench]"), "{}", r.stdout);
+    // 5 sizes (1K, 4K, 16K, 64K, 256K): the closing line counts them.
+    assert!(
+        r.stderr.contains("[xccl-bench] 5 rows done in"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("[xccl-bench] 0/5 rows"), "{}", r.stderr);
+    let m = std::fs::read_to_string(&md).unwrap();
+    let v = read_json(&json);
+    let rows = v["rows"].as_array().unwrap();
+    let lines: Vec<&str> = m.lines().filter(|l| l.starts_with("| ")).collect();
+    // Header plus one line per row (out-of-place and in-place).
+    assert_eq!(lines.len(), 1 + rows.len(), "{m}");
+    assert!(lines[1].starts_with(&format!("| {} |", rows[0]["size_bytes"])));
+    assert!(m.contains("verdict"));
+    // auto under mpirun, launcher writing to a pipe: nothing.
+    let r = bench("all_reduce", &tmp("md2.json"), &[]);
+    assert!(!r.stderr.contains("[xccl-bench]"), "{}", r.stderr);
+    let _: PathBuf = md;
+}
