@@ -13,7 +13,13 @@ use xccl_bench::world::{self, World};
 use xccl_bench::{app, types::DataType, types::ReduceOp};
 
 fn main() {
-    let world = match world::init() {
+    // MPI's thread level is chosen before MPI starts: MPI_THREAD_MULTIPLE only when the
+    // -T watchdog runs, since it slows every call. Errors are reported after init.
+    let watchdog = Cli::try_parse()
+        .ok()
+        .and_then(|c| c.cmd.bench().map(|(_, a)| a.timeout > 0.0))
+        .unwrap_or(false);
+    let world = match world::init(watchdog) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("xccl-bench: error: {e}");
