@@ -90,6 +90,11 @@ fn settings(a: &BenchArgs) -> Settings {
         precision: a.precision,
         time_budget_s: a.time_budget,
         timeout_s: a.timeout,
+        timing: match a.backend {
+            crate::cli::BackendKind::Mpi => a.timing.name(),
+            _ => "device-events",
+        }
+        .into(),
     }
 }
 

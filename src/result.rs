@@ -48,6 +48,10 @@ pub struct Settings {
     pub precision: Option<f64>,
     pub time_budget_s: Option<f64>,
     pub timeout_s: f64,
+    /// How times were taken: "per-call" or "loop" (MPI, `--timing`), "device-events"
+    /// (NCCL, HCCL). Absent in files written before it existed.
+    #[serde(default)]
+    pub timing: String,
 }
 
 /// Time statistics in microseconds.

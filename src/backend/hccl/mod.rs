@@ -19,7 +19,7 @@
 
 pub mod hccl_test;
 
-use super::{Backend, BackendInfo, Bufs, Call, DeviceOpts, OpImpl};
+use super::{Backend, BackendInfo, Bufs, Call, DeviceOpts, OpImpl, Timing};
 use crate::app::agree;
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
@@ -379,7 +379,13 @@ impl Backend for HcclBackend {
         buf.read(offset, out).map_err(|e| self.err(e))
     }
 
-    fn run_timed(&mut self, call: &Call, bufs: Bufs<'_, DevBuf>, iters: usize) -> Result<Vec<f64>> {
+    fn run_timed(
+        &mut self,
+        call: &Call,
+        bufs: Bufs<'_, DevBuf>,
+        iters: usize,
+        _timing: Timing,
+    ) -> Result<Vec<f64>> {
         let e = call.dtype.size();
         let (send, recv, root_copy) = match bufs {
             Bufs::Separate { send, recv } => {
