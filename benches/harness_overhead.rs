@@ -1,22 +1,31 @@
-//! Harness overhead and adaptive-mode sweep time, measured in one MPI job of 2 ranks.
+//! The harness's reported time against the way the standard benchmarks measure, and
+//! adaptive-mode sweep time. `cargo bench --bench harness_overhead` re-launches itself
+//! as an MPI job of 2 ranks, then of 4 (oversubscribed).
 //!
-//! `cargo bench --bench harness_overhead` (re-launches itself under `mpirun -np 2`).
-//!
-//! 1. The time the harness reports for MPI all_reduce (float, sum) at 8 B and 1 MiB
-//!    against a bare loop of the same MPI_Allreduce calls timed with MPI_Wtime,
-//!    interleaved round by round so both see the same machine noise; medians of the
-//!    rounds. Targets: within 0.5 µs at 8 B, within 2% at 1 MiB.
-//! 2. Wall time of a sweep 8 B–128 MiB with fixed `-n 20` against adaptive mode
-//!    (`--precision 1%`, `--time-budget 1`), with the precision each achieved.
+//! 1. MPI all_reduce (float, sum), out-of-place `time_us.avg` (`-a 1`) at 8 B … 4 MiB,
+//!    against two reference loops written here with raw `mpi::ffi` calls and nothing of
+//!    the harness: one page-aligned buffer pair allocated once, then
+//!    (a) OSU's method: barrier; t0 = MPI_Wtime; call; t1; per call; and
+//!    (b) nccl-tests' method: barrier; t0; n calls; t1; (t1 − t0) / n;
+//!    each rank's mean averaged over ranks. The harness runs as the binary does (one
+//!    sweep per round, in-place rows and the check included) with `--timing per-call`
+//!    against (a) and `--timing loop` against (b). Every round runs every side, in a
+//!    rotating order, plus each reference once more as a control (its ratio to itself
+//!    is the noise floor); reported are medians of the per-round paired ratios.
+//! 2. (2 ranks) Wall time of a sweep 8 B–128 MiB with fixed `-n 20` against adaptive
+//!    mode, with the precision each achieved.
 
 use mpi::ffi;
+use std::os::raw::c_void;
 use std::time::Instant;
 use xccl_bench::backend::mpi::MpiBackend;
+use xccl_bench::backend::Timing;
 use xccl_bench::coll::CollKind;
 use xccl_bench::error::Result;
 use xccl_bench::harness::{Adaptive, Average, Harness, Sweep};
 use xccl_bench::output::Sink;
 use xccl_bench::result::{Row, RunMeta, Summary};
+use xccl_bench::types::{DataType, ReduceOp};
 use xccl_bench::world::{MpiWorld, World};
 
 #[derive(Default)]
@@ -35,66 +44,184 @@ impl Sink for Collect {
     }
 }
 
-fn sweep(sizes: Vec<u64>, iters: usize, adaptive: Option<Adaptive>) -> Sweep {
+fn sweep(sizes: Vec<u64>, iters: usize, adaptive: Option<Adaptive>, timing: Timing) -> Sweep {
     Sweep {
         coll: CollKind::AllReduce,
         sizes,
-        dtypes: vec![xccl_bench::types::DataType::Float],
-        ops: vec![xccl_bench::types::ReduceOp::Sum],
+        dtypes: vec![DataType::Float],
+        ops: vec![ReduceOp::Sum],
         roots: vec![0],
         iters,
-        warmup: 5,
-        check: 0,
+        warmup: WARMUP,
+        check: 1,
         average: Average::Avg,
         adaptive,
         cycles: 1,
         corrupt_one: false,
+        timing,
     }
 }
 
-/// Mean seconds per call of a bare MPI_Allreduce loop, averaged over ranks.
-/// Buffers come from the backend's allocator, so both sides use the same memory.
-fn bare(world: &MpiWorld, backend: &mut MpiBackend, bytes: usize, iters: usize) -> f64 {
-    use xccl_bench::backend::Backend;
-    let n = bytes / 4;
-    let mut send = backend.alloc(bytes).unwrap();
-    let mut recv = backend.alloc(bytes).unwrap();
-    // Touch every page as the harness's fill does: untouched zeroed pages all map to the
-    // kernel's one zero page, which reads faster than real memory.
-    backend.write(&mut send, 0, &vec![1u8; bytes]).unwrap();
-    backend.write(&mut recv, 0, &vec![1u8; bytes]).unwrap();
-    let call = |recv: &xccl_bench::backend::mpi::HostBuf| unsafe {
+const WARMUP: usize = 5;
+/// Sizes in two groups: many iterations where calls are short, few where they are long.
+const GROUPS: [(&[u64], usize); 2] = [
+    (&[8, 64, 512, 4 << 10, 32 << 10], 300),
+    (&[256 << 10, 1 << 20, 4 << 20], 10),
+];
+
+/// The reference loops' buffers: one page-aligned pair, allocated once, every page
+/// written, as OSU allocates its buffers.
+struct RefBufs {
+    send: *mut c_void,
+    recv: *mut c_void,
+}
+
+impl RefBufs {
+    fn new(len: usize) -> RefBufs {
+        let alloc = || {
+            let mut p = std::ptr::null_mut();
+            // SAFETY: p receives the allocation; the alignment is a power of two.
+            assert_eq!(unsafe { libc::posix_memalign(&mut p, 4096, len) }, 0);
+            unsafe { std::ptr::write_bytes(p as *mut u8, 1, len) };
+            p
+        };
+        RefBufs {
+            send: alloc(),
+            recv: alloc(),
+        }
+    }
+
+    fn allreduce(&self, bytes: usize) {
+        // SAFETY: both buffers hold the largest size; MPI is initialized.
+        unsafe {
+            ffi::MPI_Allreduce(
+                self.send,
+                self.recv,
+                (bytes / 4) as i32,
+                ffi::RSMPI_FLOAT,
+                ffi::RSMPI_SUM,
+                ffi::RSMPI_COMM_WORLD,
+            )
+        };
+    }
+
+    /// (a) OSU: a barrier before each call, MPI_Wtime around the call alone.
+    fn per_call(&self, bytes: usize, iters: usize) -> f64 {
+        for _ in 0..WARMUP {
+            self.allreduce(bytes);
+        }
+        let mut total = 0.0;
+        for _ in 0..iters {
+            barrier();
+            let t0 = wtime();
+            self.allreduce(bytes);
+            total += wtime() - t0;
+        }
+        mean_over_ranks(total / iters as f64)
+    }
+
+    /// (b) nccl-tests: a barrier, then the loop timed as a whole.
+    fn loop_timed(&self, bytes: usize, iters: usize) -> f64 {
+        for _ in 0..WARMUP {
+            self.allreduce(bytes);
+        }
+        barrier();
+        let t0 = wtime();
+        for _ in 0..iters {
+            self.allreduce(bytes);
+        }
+        mean_over_ranks((wtime() - t0) / iters as f64)
+    }
+}
+
+fn wtime() -> f64 {
+    // SAFETY: MPI is initialized.
+    unsafe { ffi::RSMPI_Wtime() }
+}
+
+fn barrier() {
+    // SAFETY: MPI is initialized.
+    unsafe { ffi::MPI_Barrier(ffi::RSMPI_COMM_WORLD) };
+}
+
+/// Microseconds, this rank's mean averaged over ranks.
+fn mean_over_ranks(secs: f64) -> f64 {
+    let (mut sum, mut n) = (0.0f64, 0i32);
+    // SAFETY: one double each way; MPI is initialized.
+    unsafe {
         ffi::MPI_Allreduce(
-            send.as_mut_ptr() as *const _,
-            recv.as_mut_ptr() as *mut _,
-            n as i32,
-            ffi::RSMPI_FLOAT,
+            &secs as *const f64 as *const c_void,
+            &mut sum as *mut f64 as *mut c_void,
+            1,
+            ffi::RSMPI_DOUBLE,
             ffi::RSMPI_SUM,
             ffi::RSMPI_COMM_WORLD,
         );
-    };
-    for _ in 0..5 {
-        call(&recv);
+        ffi::MPI_Comm_size(ffi::RSMPI_COMM_WORLD, &mut n);
     }
-    let mut total = 0.0;
-    for _ in 0..iters {
-        let t0 = unsafe { ffi::RSMPI_Wtime() };
-        call(&recv);
-        total += unsafe { ffi::RSMPI_Wtime() } - t0;
+    sum / n as f64 * 1e6
+}
+
+/// The sides of one round; each measures every size once.
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    HarnessPerCall,
+    HarnessLoop,
+    RefPerCall,
+    RefLoop,
+    ControlPerCall,
+    ControlLoop,
+}
+const SIDES: [Side; 6] = [
+    Side::HarnessPerCall,
+    Side::HarnessLoop,
+    Side::RefPerCall,
+    Side::RefLoop,
+    Side::ControlPerCall,
+    Side::ControlLoop,
+];
+
+/// Out-of-place `time_us.avg` of every size, from one harness run per size group.
+fn harness_times(world: &MpiWorld, backend: &mut MpiBackend, timing: Timing) -> Vec<f64> {
+    let mut v = vec![];
+    for (sizes, iters) in GROUPS {
+        let mut sink = Collect::default();
+        let mut h = Harness {
+            world,
+            backend,
+            rank: world.rank(),
+            nranks: world.size(),
+        };
+        h.run(&sweep(sizes.to_vec(), iters, None, timing), &mut sink)
+            .unwrap();
+        // Rows live on rank 0, which alone reports.
+        v.extend(
+            sink.0
+                .iter()
+                .filter(|r| r.placement == xccl_bench::result::Placement::OutOfPlace)
+                .map(|r| r.time_us.avg),
+        );
     }
-    let mine = total / iters as f64;
-    // Average across ranks, as the harness's default -a 1 does.
-    let all = world.gather_bytes(&mine.to_le_bytes());
-    let mut avg = [0u8; 8];
-    if let Some(v) = all {
-        let s: f64 = v
-            .iter()
-            .map(|b| f64::from_le_bytes(b[..8].try_into().unwrap()))
-            .sum();
-        avg = (s / v.len() as f64).to_le_bytes();
-    }
-    world.broadcast_bytes(0, &mut avg);
-    f64::from_le_bytes(avg)
+    v
+}
+
+fn ref_times(bufs: &RefBufs, loop_timed: bool) -> Vec<f64> {
+    GROUPS
+        .iter()
+        .flat_map(|&(sizes, iters)| sizes.iter().map(move |&s| (s as usize, iters)))
+        .map(|(s, iters)| {
+            if loop_timed {
+                bufs.loop_timed(s, iters)
+            } else {
+                bufs.per_call(s, iters)
+            }
+        })
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
 }
 
 fn quartiles(v: &[f64]) -> (f64, f64) {
@@ -104,90 +231,76 @@ fn quartiles(v: &[f64]) -> (f64, f64) {
     (q(0.25), q(0.75))
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
+/// Median paired ratio a/b with quartiles, and the median paired difference.
+fn paired(a: &[f64], b: &[f64]) -> (f64, f64, f64, f64) {
+    let r: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+    let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+    let (q1, q3) = quartiles(&r);
+    (median(r), q1, q3, median(d))
 }
 
-fn main() {
-    if std::env::var("OMPI_COMM_WORLD_SIZE").is_err() && std::env::var("PMI_SIZE").is_err() {
-        // cargo bench starts us alone: re-launch as a 2-rank MPI job.
-        let me = std::env::current_exe().unwrap();
-        // Every buffer of 128 KiB or more a fresh mmap: with glibc's default dynamic
-        // threshold some buffers are fresh pages and some recycled heap, and on this VM
-        // the same bare loop then runs up to 2.5x apart depending on which it got (the
-        // bare-vs-bare control shows it), which swamps any harness overhead.
-        let st = std::process::Command::new("mpirun")
-            .env("MALLOC_MMAP_THRESHOLD_", "131072")
-            .args([
-                "--oversubscribe",
-                "--allow-run-as-root",
-                "-np",
-                "2",
-                "-x",
-                "MALLOC_MMAP_THRESHOLD_",
-            ])
-            .arg(me)
-            .args(std::env::args().skip(1))
-            .status()
-            .expect("mpirun");
-        std::process::exit(st.code().unwrap_or(1));
-    }
-    let world = MpiWorld::new().expect("MPI");
-    let mut backend = MpiBackend::new(&world).expect("backend");
+fn overhead(world: &MpiWorld, backend: &mut MpiBackend, rounds: usize) {
     let rank = world.rank();
-    let nranks = world.size();
-    let rounds = 41;
-    let iters = 200;
-    let say = |s: String| {
-        if rank == 0 {
-            println!("{s}");
-        }
-    };
-    say(format!("# harness overhead: all_reduce float sum, {nranks} ranks, {rounds} interleaved rounds of {iters} iterations, medians"));
-    for bytes in [8usize, 1 << 20] {
-        let (mut h_times, mut b_times, mut c_times) = (vec![], vec![], vec![]);
-        for round in 0..rounds {
-            // Alternate which side goes first, so neither always runs on a cache or
-            // allocator state the other left behind.
-            let harness_first = round % 2 == 0;
-            if !harness_first {
-                b_times.push(bare(&world, &mut backend, bytes, iters) * 1e6);
-            }
-            let mut sink = Collect::default();
-            let mut h = Harness {
-                world: &world,
-                backend: &mut backend,
-                rank,
-                nranks,
+    let sizes: Vec<u64> = GROUPS.iter().flat_map(|g| g.0.iter().copied()).collect();
+    let bufs = RefBufs::new(*sizes.last().unwrap() as usize);
+    // times[side][round][size]
+    let mut times: Vec<Vec<Vec<f64>>> = vec![vec![]; SIDES.len()];
+    for round in 0..rounds {
+        // Rotate the order, so no side always follows the same other side.
+        for k in 0..SIDES.len() {
+            let i = (k + round) % SIDES.len();
+            let t = match SIDES[i] {
+                Side::HarnessPerCall => harness_times(world, backend, Timing::PerCall),
+                Side::HarnessLoop => harness_times(world, backend, Timing::Loop),
+                Side::RefPerCall | Side::ControlPerCall => ref_times(&bufs, false),
+                Side::RefLoop | Side::ControlLoop => ref_times(&bufs, true),
             };
-            h.run(&sweep(vec![bytes as u64], iters, None), &mut sink)
-                .unwrap();
-            let mut t = sink.0.first().map_or(0.0, |r| r.time_us.avg).to_le_bytes();
-            world.broadcast_bytes(0, &mut t);
-            h_times.push(f64::from_le_bytes(t));
-            if harness_first {
-                b_times.push(bare(&world, &mut backend, bytes, iters) * 1e6);
-            }
-            // Control: the bare loop once more, against itself: the noise floor.
-            c_times.push(bare(&world, &mut backend, bytes, iters) * 1e6);
+            times[i].push(t);
         }
-        // Medians of each side, and the median of the per-round (paired) ratios, which
-        // cancels drift in the machine's speed between rounds.
-        let ratios: Vec<f64> = h_times.iter().zip(&b_times).map(|(h, b)| h / b).collect();
-        let diffs: Vec<f64> = h_times.iter().zip(&b_times).map(|(h, b)| h - b).collect();
-        let control: Vec<f64> = c_times.iter().zip(&b_times).map(|(c, b)| c / b).collect();
-        let (h, b) = (median(h_times), median(b_times));
-        let (rq1, rq3) = quartiles(&ratios);
-        let (cq1, cq3) = quartiles(&control);
-        say(format!(
-            "size {bytes:>8} B: harness {h:9.3} us  bare loop {b:9.3} us  median paired difference {:+.3} us  median paired ratio {:.4} (quartiles {rq1:.3}..{rq3:.3}); control bare/bare {:.4} (quartiles {cq1:.3}..{cq3:.3})",
-            median(diffs),
-            median(ratios),
-            median(control)
-        ));
     }
-    // Sweep wall time: fixed -n 20 against adaptive, 8 B – 128 MiB.
+    if rank != 0 {
+        return;
+    }
+    let col = |side: Side, j: usize| -> Vec<f64> {
+        let i = SIDES.iter().position(|&s| s == side).unwrap();
+        times[i].iter().map(|r| r[j]).collect()
+    };
+    println!(
+        "# {} ranks, {rounds} rounds; per size: median of per-round paired ratios (quartiles), median paired difference",
+        world.size()
+    );
+    println!("# per-call: harness --timing per-call / reference (a) OSU; loop: harness --timing loop / reference (b) nccl-tests");
+    println!(
+        "{:>8} {:>10} {:>10} | {:>24} {:>10} {:>15} | {:>24} {:>10} {:>15} | {:>9}",
+        "size",
+        "ref a us",
+        "ref b us",
+        "per-call ratio (q1..q3)",
+        "diff us",
+        "control a/a",
+        "loop ratio (q1..q3)",
+        "diff us",
+        "control b/b",
+        "ref b/a"
+    );
+    for (j, &size) in sizes.iter().enumerate() {
+        let (ra, rb) = (col(Side::RefPerCall, j), col(Side::RefLoop, j));
+        let (pr, pq1, pq3, pd) = paired(&col(Side::HarnessPerCall, j), &ra);
+        let (ca, ..) = paired(&col(Side::ControlPerCall, j), &ra);
+        let (lr, lq1, lq3, ld) = paired(&col(Side::HarnessLoop, j), &rb);
+        let (cb, ..) = paired(&col(Side::ControlLoop, j), &rb);
+        let (ba, ..) = paired(&rb, &ra);
+        println!(
+            "{:>8} {:>10.3} {:>10.3} | {pr:>7.4} ({pq1:.3}..{pq3:.3}) {pd:>+10.3} {ca:>15.4} | {lr:>7.4} ({lq1:.3}..{lq3:.3}) {ld:>+10.3} {cb:>15.4} | {ba:>9.3}",
+            xccl_bench::types::format_size(size),
+            median(ra.clone()),
+            median(rb.clone()),
+        );
+    }
+}
+
+fn adaptive_sweeps(world: &MpiWorld, backend: &mut MpiBackend) {
+    let rank = world.rank();
     let sizes: Vec<u64> = (3..=27).map(|p| 1u64 << p).collect();
     let adaptive = |p: f64| Adaptive {
         precision: Some(p),
@@ -196,24 +309,27 @@ fn main() {
         max_iters: 1000,
     };
     for (name, sw) in [
-        ("fixed -n 20", sweep(sizes.clone(), 20, None)),
+        (
+            "fixed -n 20",
+            sweep(sizes.clone(), 20, None, Timing::PerCall),
+        ),
         (
             "adaptive --precision 5% --time-budget 1",
-            sweep(sizes.clone(), 20, Some(adaptive(0.05))),
+            sweep(sizes.clone(), 20, Some(adaptive(0.05)), Timing::PerCall),
         ),
         (
             "adaptive --precision 1% --time-budget 1",
-            sweep(sizes.clone(), 20, Some(adaptive(0.01))),
+            sweep(sizes.clone(), 20, Some(adaptive(0.01)), Timing::PerCall),
         ),
     ] {
         world.barrier();
         let t0 = Instant::now();
         let mut sink = Collect::default();
         let mut h = Harness {
-            world: &world,
-            backend: &mut backend,
+            world,
+            backend,
             rank,
-            nranks,
+            nranks: world.size(),
         };
         h.run(&sw, &mut sink).unwrap();
         world.barrier();
@@ -225,23 +341,50 @@ fn main() {
                 .filter(|r| r.placement == xccl_bench::result::Placement::OutOfPlace)
                 .collect();
             let precs: Vec<f64> = oop.iter().map(|r| r.precision * 100.0).collect();
-            let large: Vec<f64> = oop
-                .iter()
-                .filter(|r| r.size_bytes >= 1 << 20)
-                .map(|r| r.precision * 100.0)
-                .collect();
-            let iters_large: usize = oop
-                .iter()
-                .filter(|r| r.size_bytes >= 1 << 20)
-                .map(|r| r.iters)
-                .sum();
+            let large: Vec<&&Row> = oop.iter().filter(|r| r.size_bytes >= 1 << 20).collect();
             println!(
                 "sweep {name:<42} wall {wall:7.2} s  precision median {:5.2}% worst {:6.2}%  (>=1 MiB: worst {:5.2}%, {} iterations)",
                 median(precs.clone()),
                 precs.iter().cloned().fold(0.0, f64::max),
-                large.iter().cloned().fold(0.0, f64::max),
-                iters_large
+                large.iter().map(|r| r.precision * 100.0).fold(0.0, f64::max),
+                large.iter().map(|r| r.iters).sum::<usize>()
             );
         }
+    }
+}
+
+fn main() {
+    let env = |k: &str| std::env::var(k).ok();
+    if env("OMPI_COMM_WORLD_SIZE").is_none() && env("PMI_SIZE").is_none() {
+        // cargo bench starts us alone: re-launch as MPI jobs of 2 and 4 ranks.
+        let me = std::env::current_exe().unwrap();
+        for np in ["2", "4"] {
+            // Buffers of 128 KiB or more always fresh mmaps (glibc's threshold fixed):
+            // otherwise freeing one sweep's buffers raises the threshold, and the next
+            // sweep's come from the heap instead, unlike the first allocation of a run
+            // or the reference loops'.
+            let st = std::process::Command::new("mpirun")
+                .env("MALLOC_MMAP_THRESHOLD_", "131072")
+                .args(["--oversubscribe", "--allow-run-as-root", "-np", np])
+                .args(["-x", "MALLOC_MMAP_THRESHOLD_"])
+                .arg(&me)
+                .args(std::env::args().skip(1))
+                .status()
+                .expect("mpirun");
+            if !st.success() {
+                std::process::exit(st.code().unwrap_or(1));
+            }
+        }
+        return;
+    }
+    let world = MpiWorld::new().expect("MPI");
+    let mut backend = MpiBackend::new(&world).expect("backend");
+    let nranks = world.size();
+    let rounds = env("XCCL_BENCH_ROUNDS")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if nranks > 2 { 11 } else { 15 });
+    overhead(&world, &mut backend, rounds);
+    if nranks == 2 && env("XCCL_BENCH_SKIP_ADAPTIVE").is_none() {
+        adaptive_sweeps(&world, &mut backend);
     }
 }

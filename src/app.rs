@@ -11,7 +11,7 @@ use crate::output::hccl_test::HcclTestSink;
 use crate::output::{
     csv::CsvSink, json::JsonSink, markdown::MarkdownSink, progress, table::TableSink, Sink, Tee,
 };
-use crate::result::{RankInfo, RunMeta, Settings, Summary, SCHEMA_VERSION};
+use crate::result::{RankInfo, RunMeta, Settings, Summary, TimingMethod, SCHEMA_VERSION};
 use crate::world::{agree, allgather_bytes, World};
 use std::time::Duration;
 use xccl_topo::{FabricKind, JobFacts};
@@ -35,6 +35,13 @@ fn settings(a: &BenchArgs) -> Settings {
         precision: a.precision,
         time_budget_s: a.time_budget,
         timeout_s: a.timeout,
+        timing: Some(match (a.backend, a.timing) {
+            (crate::cli::BackendKind::Mpi, crate::backend::Timing::PerCall) => {
+                TimingMethod::PerCall
+            }
+            (crate::cli::BackendKind::Mpi, crate::backend::Timing::Loop) => TimingMethod::Loop,
+            _ => TimingMethod::DeviceEvents,
+        }),
     }
 }
 

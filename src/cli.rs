@@ -1,7 +1,7 @@
 //! Command line: a subcommand per collective with nccl-tests' flags and meanings, plus
 //! `list`. Parsing only; `main.rs` turns it into a [`crate::harness::Sweep`].
 
-use crate::backend::DeviceOpts;
+use crate::backend::{DeviceOpts, Timing};
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
 use crate::harness::{self, Adaptive, Sweep};
@@ -291,6 +291,12 @@ pub struct BenchArgs {
     /// Communication library.
     #[arg(long, value_enum, default_value_t = BackendKind::Mpi)]
     pub backend: BackendKind,
+    /// How the MPI backend times calls: `per-call` (OSU's method: a barrier, then
+    /// MPI_Wtime around each call; per-iteration percentiles) or `loop` (nccl-tests'
+    /// method: a barrier, then the whole loop timed, mean only). NCCL and HCCL time with
+    /// device events.
+    #[arg(long, value_enum, default_value_t = Timing::PerCall)]
+    pub timing: Timing,
     /// Write the results (versioned JSON schema) to FILE, updated after every size.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -430,13 +436,23 @@ impl BenchArgs {
                 )));
             }
         }
-        let adaptive =
-            (self.precision.is_some() || self.time_budget.is_some()).then_some(Adaptive {
-                precision: self.precision,
-                time_budget_s: self.time_budget,
-                min_iters: 5.min(self.max_iters.max(1)),
-                max_iters: self.max_iters.max(1),
-            });
+        let is_adaptive = self.precision.is_some() || self.time_budget.is_some();
+        if self.timing == Timing::Loop && self.backend != BackendKind::Mpi {
+            return Err(BenchError::Usage(
+                "--timing loop: only the MPI backend times on the host; NCCL and HCCL time with device events".into(),
+            ));
+        }
+        if self.timing == Timing::Loop && is_adaptive {
+            return Err(BenchError::Usage(
+                "--timing loop measures only each loop's mean; adaptive mode (--precision, --time-budget) needs --timing per-call".into(),
+            ));
+        }
+        let adaptive = is_adaptive.then_some(Adaptive {
+            precision: self.precision,
+            time_budget_s: self.time_budget,
+            min_iters: 5.min(self.max_iters.max(1)),
+            max_iters: self.max_iters.max(1),
+        });
         Ok(Sweep {
             coll,
             sizes,
@@ -450,6 +466,7 @@ impl BenchArgs {
             adaptive,
             cycles: self.cycles,
             corrupt_one: self.corrupt_one,
+            timing: self.timing,
         })
     }
 }

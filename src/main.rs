@@ -22,7 +22,10 @@ fn main() {
             std::process::exit(report_error(offline::run(cmd), true));
         }
     }
-    let world = match world::init() {
+    // MPI's thread level is chosen before MPI starts: MPI_THREAD_MULTIPLE only when the
+    // -T watchdog runs, since it slows every call. Parse errors are reported after init.
+    let watchdog = matches!(&parsed, Ok(Invocation::Bench(_, a)) if a.timeout > 0.0);
+    let world = match world::init(watchdog) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("xccl-bench: error: {e}");

@@ -219,10 +219,21 @@ mod mpi_world {
     }
 
     impl MpiWorld {
-        /// Initializes MPI. Asks for MPI_THREAD_MULTIPLE so the timeout watchdog may call
-        /// MPI_Abort from its own thread.
+        /// Initializes MPI for one thread's calls (MPI_THREAD_FUNNELED), as OSU and
+        /// nccl-tests do.
         pub fn new() -> Result<Self> {
-            let (universe, _level) = mpi::initialize_with_threading(mpi::Threading::Multiple)
+            Self::init(mpi::Threading::Funneled)
+        }
+
+        /// Initializes MPI with MPI_THREAD_MULTIPLE, so the timeout watchdog may call
+        /// MPI_Abort from its own thread. Costly: Open MPI 4.1 then locks inside every
+        /// call, which made 8 B all_reduce about 1.5x slower (docs/PERFORMANCE.md).
+        pub fn with_watchdog() -> Result<Self> {
+            Self::init(mpi::Threading::Multiple)
+        }
+
+        fn init(threading: mpi::Threading) -> Result<Self> {
+            let (universe, _level) = mpi::initialize_with_threading(threading)
                 .ok_or_else(|| BenchError::Launch("MPI was already initialized".into()))?;
             let world = universe.world();
             check_launcher(world.size() as usize, true)?;
@@ -319,14 +330,20 @@ mod mpi_world {
     }
 }
 
-/// The world this process is in: MPI when built with it, else one process.
-pub fn init() -> Result<Box<dyn World>> {
+/// The world this process is in: MPI when built with it, else one process. `watchdog`:
+/// a `-T` watchdog thread will need to abort the job from its own thread.
+pub fn init(watchdog: bool) -> Result<Box<dyn World>> {
     #[cfg(feature = "mpi")]
     {
-        Ok(Box::new(MpiWorld::new()?))
+        Ok(Box::new(if watchdog {
+            MpiWorld::with_watchdog()?
+        } else {
+            MpiWorld::new()?
+        }))
     }
     #[cfg(not(feature = "mpi"))]
     {
+        let _ = watchdog;
         Ok(Box::new(SoloWorld::new()?))
     }
 }

@@ -59,7 +59,10 @@ fn json_and_csv_match_the_table() {
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let v = read_json(&json);
-    assert_eq!(v["meta"]["schema_version"], xccl_bench::result::SCHEMA_VERSION);
+    assert_eq!(
+        v["meta"]["schema_version"],
+        xccl_bench::result::SCHEMA_VERSION
+    );
     assert_eq!(v["meta"]["nranks"], 2);
     assert_eq!(v["meta"]["collective"], "all_reduce");
     assert_eq!(
@@ -182,4 +185,93 @@ fn no_launcher_is_one_rank() {
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("# Ranks: 1 on 1 host(s)"), "{}", r.stdout);
+}
+
+/// The file is one valid document whenever a reader looks, rows grow one group at a
+/// time with a current summary, and the timing method is recorded.
+#[test]
+fn json_file_is_valid_whenever_read_during_a_run() {
+    let json = tmp("cycles.json");
+    let _ = std::fs::remove_file(&json);
+    let path = json.clone();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = done.clone();
+    // Reads the file as fast as it can while the run writes it.
+    let reader = std::thread::spawn(move || {
+        let (mut reads, mut max_rows, mut torn) = (0usize, 0usize, 0usize);
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let Ok(bytes) = std::fs::read(&path) else {
+                std::thread::yield_now();
+                continue;
+            };
+            // A read that overlaps a write can see a torn mix (Linux reads are not atomic
+            // against writes); the document must be whole again on a reread.
+            let v: serde_json::Value = match serde_json::from_slice(&bytes) {
+                Ok(v) => v,
+                Err(_) => {
+                    torn += 1;
+                    let again = std::fs::read(&path).unwrap();
+                    serde_json::from_slice(&again).unwrap_or_else(|e| {
+                        panic!(
+                            "invalid JSON on reread: {e}\n{}",
+                            String::from_utf8_lossy(&again)
+                        )
+                    })
+                }
+            };
+            let n = v["rows"].as_array().unwrap().len();
+            assert!(n >= max_rows, "rows went from {max_rows} to {n}");
+            assert_eq!(n % 2, 0, "a group is written at once");
+            if v["summary"]["complete"] == false {
+                assert_eq!(v["summary"]["check_ok"], true);
+            }
+            max_rows = n;
+            reads += 1;
+        }
+        (reads, torn)
+    });
+    let r = mpirun(
+        2,
+        &[
+            "all_reduce",
+            "-b",
+            "8",
+            "-e",
+            "8",
+            "-N",
+            "150",
+            "-n",
+            "1",
+            "-w",
+            "0",
+            "--timing",
+            "loop",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        &[],
+        Duration::from_secs(120),
+    );
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (reads, torn) = reader.join().expect("reader saw only valid JSON");
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(reads > 0);
+    // Torn reads are rare coincidences, not a state the file stays in.
+    assert!(torn * 20 <= reads, "{torn} torn reads of {reads}");
+    let v = read_json(&json);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 300);
+    assert!(rows.iter().all(|r| r["size_bytes"] == 8));
+    assert_eq!(v["summary"]["complete"], true);
+    assert_eq!(v["summary"]["check_ok"], true);
+    assert_eq!(v["meta"]["settings"]["timing"], "loop");
+    // Loop timing: every iteration's sample on a rank is that rank's loop mean.
+    let pr = &rows[0]["per_rank"];
+    for k in 0..2 {
+        let (mean, p50) = (
+            pr["mean_us"][k].as_f64().unwrap(),
+            pr["p50_us"][k].as_f64().unwrap(),
+        );
+        assert!((mean - p50).abs() <= 0.002 * mean + 0.001, "{pr}");
+    }
 }

@@ -216,6 +216,7 @@ fn emu_report(busbw: f64) -> xccl_bench::result::Report {
                 precision: None,
                 time_budget_s: None,
                 timeout_s: 0.0,
+                timing: Some(TimingMethod::PerCall),
             },
         },
         rows: vec![row(1 << 20, 80000.0), row(8 << 20, 500000.0)],

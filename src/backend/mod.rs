@@ -40,6 +40,28 @@ impl Default for DeviceOpts {
     }
 }
 
+/// How a backend that times on the host (MPI) times its calls (`--timing`). Backends
+/// that time with device events (NCCL, HCCL) ignore it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Timing {
+    /// OSU micro-benchmarks' method: a barrier, then `MPI_Wtime` around one call, for
+    /// every call. Per-iteration samples (percentiles, precision).
+    #[default]
+    PerCall,
+    /// nccl-tests' method: a barrier, then the whole loop of calls timed as one; every
+    /// sample is the loop's mean (no spread).
+    Loop,
+}
+
+impl Timing {
+    pub fn name(self) -> &'static str {
+        match self {
+            Timing::PerCall => "per-call",
+            Timing::Loop => "loop",
+        }
+    }
+}
+
 /// One collective call, fully described.
 #[derive(Clone, Copy, Debug)]
 pub struct Call {
@@ -104,14 +126,15 @@ pub trait Backend {
         }
     }
 
-    /// Runs `iters` calls back to back and returns each one's duration in seconds,
-    /// measured as the library's users would (wall clock around a blocking call, or
+    /// Runs `iters` calls and returns each one's duration in seconds, measured as the
+    /// library's users would (wall clock around a blocking call as `timing` says, or
     /// device events). Every call completes before this returns.
     fn run_timed(
         &mut self,
         call: &Call,
         bufs: Bufs<'_, Self::Buf>,
         iters: usize,
+        timing: Timing,
     ) -> Result<Vec<f64>>;
 
     /// Waits until all work issued on this rank is complete.

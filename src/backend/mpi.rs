@@ -8,7 +8,7 @@
 //! MPI has no average: avg is sum, then each rank scales its result by 1/n (labelled
 //! `sum+scale` in results, and timed with the call).
 
-use super::{Backend, BackendInfo, Bufs, Call, OpImpl};
+use super::{Backend, BackendInfo, Bufs, Call, OpImpl, Timing};
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
 use crate::types::{DataType, ReduceOp};
@@ -99,6 +99,13 @@ half_op!(bf16_sum, bf16, |a, b| a + b);
 half_op!(bf16_prod, bf16, |a, b| a * b);
 half_op!(bf16_max, bf16, |a, b| if a > b { a } else { b });
 half_op!(bf16_min, bf16, |a, b| if a < b { a } else { b });
+
+/// A call's MPI datatype, op and count.
+struct Prepared {
+    dt: ffi::MPI_Datatype,
+    op: ffi::MPI_Op,
+    count: c_int,
+}
 
 type UserFn = unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_int, *mut ffi::MPI_Datatype);
 
@@ -234,14 +241,26 @@ impl MpiBackend {
         }
     }
 
+    /// The MPI arguments of `c`, looked up once before the timed calls.
+    fn prepare(&self, c: &Call) -> Result<Prepared> {
+        Ok(Prepared {
+            dt: self.datatype(c.dtype),
+            op: self.op(c.dtype, c.op),
+            count: mpi_count(c.counts.count, c.coll.name())?,
+        })
+    }
+
+    fn barrier(&self) -> Result<()> {
+        // SAFETY: MPI is initialized.
+        check(unsafe { ffi::MPI_Barrier(self.comm) }, "MPI_Barrier")
+    }
+
     /// One collective call. `send`/`recv` are element pointers; `in_place` selects
     /// MPI_IN_PLACE where MPI defines it.
-    fn call(&self, c: &Call, send: *mut c_void, recv: *mut c_void) -> Result<()> {
-        let dt = self.datatype(c.dtype);
-        let op = self.op(c.dtype, c.op);
+    fn call(&self, c: &Call, p: &Prepared, send: *mut c_void, recv: *mut c_void) -> Result<()> {
+        let (dt, op, count) = (p.dt, p.op, p.count);
         let root = c.root as c_int;
         let is_root = self.rank == c.root;
-        let count = mpi_count(c.counts.count, c.coll.name())?;
         let ip = self.in_place;
         let comm = self.comm;
         let elem = c.dtype.size();
@@ -396,6 +415,7 @@ impl Backend for MpiBackend {
         call: &Call,
         bufs: Bufs<'_, HostBuf>,
         iters: usize,
+        timing: Timing,
     ) -> Result<Vec<f64>> {
         let e = call.dtype.size();
         let (send, recv) = match bufs {
@@ -405,14 +425,37 @@ impl Backend for MpiBackend {
                 (b.at(s, e), b.at(r, e))
             }
         };
+        let p = self.prepare(call)?;
         let mut times = Vec::with_capacity(iters);
-        for _ in 0..iters {
-            // SAFETY: MPI is initialized.
-            let t0 = unsafe { ffi::RSMPI_Wtime() };
-            self.call(call, send, recv)?;
-            let t1 = unsafe { ffi::RSMPI_Wtime() };
-            times.push(t1 - t0);
-            crate::watchdog::tick();
+        // Ranks start together, as in OSU and nccl-tests: without it the first timed
+        // call absorbs whatever a peer was still doing (fill, check, output).
+        self.barrier()?;
+        match timing {
+            Timing::PerCall => {
+                for _ in 0..iters {
+                    // A barrier before every call, so a call's time is its own and not
+                    // the wait for a peer's previous call or bookkeeping (OSU's method).
+                    self.barrier()?;
+                    // SAFETY: MPI is initialized.
+                    let t0 = unsafe { ffi::RSMPI_Wtime() };
+                    self.call(call, &p, send, recv)?;
+                    let t1 = unsafe { ffi::RSMPI_Wtime() };
+                    // Bookkeeping after t1, before the next barrier.
+                    times.push(t1 - t0);
+                    crate::watchdog::tick();
+                }
+            }
+            Timing::Loop => {
+                // SAFETY: MPI is initialized.
+                let t0 = unsafe { ffi::RSMPI_Wtime() };
+                for _ in 0..iters {
+                    self.call(call, &p, send, recv)?;
+                    // One relaxed atomic add, so -T still bounds each call.
+                    crate::watchdog::tick();
+                }
+                let t1 = unsafe { ffi::RSMPI_Wtime() };
+                times.resize(iters, (t1 - t0) / iters.max(1) as f64);
+            }
         }
         Ok(times)
     }

@@ -3,6 +3,7 @@
 
 use crate::error::Result;
 use crate::result::{Row, RunMeta, Summary};
+use xccl_schema::Finding;
 
 pub mod csv;
 pub mod hccl_test;
@@ -17,6 +18,10 @@ pub trait Sink {
     fn rows(&mut self, group: &[Row]) -> Result<()>;
     /// A remark for the human reader (e.g. a skipped type).
     fn note(&mut self, _msg: &str) {}
+    /// What diagnosis concluded so far (the whole list each time).
+    fn findings(&mut self, _findings: &[Finding]) -> Result<()> {
+        Ok(())
+    }
     fn end(&mut self, summary: &Summary) -> Result<()>;
 }
 
@@ -32,6 +37,9 @@ impl Sink for Tee {
     }
     fn note(&mut self, msg: &str) {
         self.0.iter_mut().for_each(|s| s.note(msg))
+    }
+    fn findings(&mut self, findings: &[Finding]) -> Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.findings(findings))
     }
     fn end(&mut self, summary: &Summary) -> Result<()> {
         self.0.iter_mut().try_for_each(|s| s.end(summary))

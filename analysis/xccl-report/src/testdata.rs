@@ -80,6 +80,7 @@ pub fn report(rows: Vec<Row>) -> Report {
                 precision: None,
                 time_budget_s: None,
                 timeout_s: 0.0,
+                timing: None,
             },
         },
         summary: Summary {

@@ -105,6 +105,21 @@ pub struct Settings {
     pub precision: Option<f64>,
     pub time_budget_s: Option<f64>,
     pub timeout_s: f64,
+    /// How times were taken; absent in files written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<TimingMethod>,
+}
+
+/// How a row's times were taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimingMethod {
+    /// OSU's way: a barrier, then the host clock around each call.
+    PerCall,
+    /// nccl-tests' way: a barrier, then the whole loop timed as one.
+    Loop,
+    /// Device events around each call on the stream (NCCL, HCCL).
+    DeviceEvents,
 }
 
 /// Time statistics in microseconds.

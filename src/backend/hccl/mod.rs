@@ -17,7 +17,7 @@
 //! copies send to receive (untimed), so its output holds what an out-of-place broadcast
 //! leaves there.
 
-use super::{Backend, BackendInfo, Bufs, Call, DeviceOpts, OpImpl};
+use super::{Backend, BackendInfo, Bufs, Call, DeviceOpts, OpImpl, Timing};
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
 use crate::types::{DataType, ReduceOp};
@@ -377,7 +377,13 @@ impl Backend for HcclBackend {
         buf.read(offset, out).map_err(|e| self.err(e))
     }
 
-    fn run_timed(&mut self, call: &Call, bufs: Bufs<'_, DevBuf>, iters: usize) -> Result<Vec<f64>> {
+    fn run_timed(
+        &mut self,
+        call: &Call,
+        bufs: Bufs<'_, DevBuf>,
+        iters: usize,
+        _timing: Timing,
+    ) -> Result<Vec<f64>> {
         let e = call.dtype.size();
         let (send, recv, root_copy) = match bufs {
             Bufs::Separate { send, recv } => {

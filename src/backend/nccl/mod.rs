@@ -23,7 +23,7 @@
 
 pub mod cuda;
 
-use super::{Backend, BackendInfo, Bufs, Call, DeviceOpts, OpImpl};
+use super::{Backend, BackendInfo, Bufs, Call, DeviceOpts, OpImpl, Timing};
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
 use crate::types::{DataType, ReduceOp};
@@ -423,6 +423,7 @@ impl Backend for NcclBackend {
         call: &Call,
         bufs: Bufs<'_, NcclBuf>,
         iters: usize,
+        _timing: Timing,
     ) -> Result<Vec<f64>> {
         let e = call.dtype.size();
         let ptrs: Vec<(*mut c_void, *mut c_void)> = match bufs {
