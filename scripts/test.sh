@@ -54,4 +54,11 @@ if [ "$rc" = 77 ]; then
 elif [ "$rc" != 0 ]; then
   exit "$rc"
 fi
+echo "[test] diagnosis on the emulated cluster (4 nodes, 2 switches, 2:1 uplink): links"
+rc=0; bash tests/diag-emu-test.sh || rc=$?
+if [ "$rc" = 77 ]; then
+  echo "[test] diagnosis scenarios SKIPPED (needs root, network namespaces, tc, jq): see above"
+elif [ "$rc" != 0 ]; then
+  exit "$rc"
+fi
 echo "[test] all passed"

@@ -49,6 +49,10 @@ pub enum Cmd {
     /// Compare two saved results row by row; exit 5 when a row got slower than the
     /// threshold and beyond the noise the two files record (for CI).
     Compare(CompareArgs),
+    /// The pairwise link matrix: every pair of nodes in rounds of disjoint pairs (N−1 for
+    /// even N), every device pair within each node; low links attributed to a slow node,
+    /// uplink or link. Exit 0 no finding, 4 findings.
+    Links(crate::links::LinksArgs),
 }
 
 impl Cmd {
@@ -56,6 +60,7 @@ impl Cmd {
     pub fn is_offline(&self) -> bool {
         match self {
             Cmd::List | Cmd::Judge(_) | Cmd::Report(_) | Cmd::Compare(_) => true,
+            Cmd::Links(_) => false,
             Cmd::Topo(t) => !matches!(t, TopoCmd::Check { .. } | TopoCmd::Show { file: None }),
         }
     }
@@ -192,6 +197,9 @@ pub enum TopoCmd {
         file: PathBuf,
         #[arg(long = "slow-node", value_name = "HOST:FRACTION", value_parser = parse_slow_node)]
         slow_node: Vec<(String, f64)>,
+        /// Shape SWITCH's uplink to FRACTION of its declared rate (or XCCL_EMU_SLOW_UPLINK).
+        #[arg(long = "slow-uplink", value_name = "SWITCH:FRACTION", value_parser = parse_slow_node)]
+        slow_uplink: Vec<(String, f64)>,
     },
 }
 

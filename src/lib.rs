@@ -15,6 +15,7 @@ pub mod cli;
 pub mod error;
 pub mod harness;
 pub mod judge;
+pub mod links;
 pub mod offline;
 pub mod output;
 pub mod reports;

@@ -67,6 +67,9 @@ fn run(world: &dyn World, parsed: Result<Invocation, clap::Error>) -> i32 {
         Invocation::Other(Cmd::Topo(t)) => {
             report_error(app::topo(world, &t).map_err(Into::into), rank0)
         }
+        Invocation::Other(Cmd::Links(a)) => {
+            report_error(xccl_bench::links::run(world, &a).map_err(Into::into), rank0)
+        }
         Invocation::Other(cmd) => report_error(offline::run(&cmd), rank0),
         Invocation::Bench(coll, args) => report_error(bench(world, coll, &args), rank0),
     }

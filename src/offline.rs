@@ -20,6 +20,7 @@ pub fn run(cmd: &Cmd) -> Result<i32> {
         Cmd::Report(a) => crate::reports::report(a),
         Cmd::Compare(a) => crate::reports::compare(a),
         Cmd::Topo(t) => topo(t),
+        Cmd::Links(_) => unreachable!("runs under the job's launcher (links::run)"),
     }
 }
 
@@ -55,7 +56,11 @@ fn topo(cmd: &TopoCmd) -> Result<i32> {
             };
             print_model(&model::expected(&topo, &placement, *collective, *bytes));
         }
-        TopoCmd::EmuPlan { file, slow_node } => {
+        TopoCmd::EmuPlan {
+            file,
+            slow_node,
+            slow_uplink,
+        } => {
             let topo = load(file)?;
             let mut slow = slow_node.clone();
             if let Ok(v) = std::env::var("XCCL_EMU_SLOW") {
@@ -63,8 +68,14 @@ fn topo(cmd: &TopoCmd) -> Result<i32> {
                     slow.push(crate::cli::parse_slow_node(s).map_err(BenchError::Usage)?);
                 }
             }
-            let plan =
-                xccl_topo::emu::plan(&topo, &slow).map_err(|e| BenchError::Usage(e.to_string()))?;
+            let mut slow_up = slow_uplink.clone();
+            if let Ok(v) = std::env::var("XCCL_EMU_SLOW_UPLINK") {
+                for s in v.split([',', ' ']).filter(|s| !s.is_empty()) {
+                    slow_up.push(crate::cli::parse_slow_node(s).map_err(BenchError::Usage)?);
+                }
+            }
+            let plan = xccl_topo::emu::plan_with_uplinks(&topo, &slow, &slow_up)
+                .map_err(|e| BenchError::Usage(e.to_string()))?;
             print!("{plan}");
         }
         TopoCmd::Show { file: None } | TopoCmd::Check { .. } => {

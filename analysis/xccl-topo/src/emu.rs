@@ -21,6 +21,17 @@ use std::fmt::Write;
 
 /// Renders the plan. `slow` holds `(hostname, fraction)` pairs.
 pub fn plan(t: &Topology, slow: &[(String, f64)]) -> Result<String, TopoError> {
+    plan_with_uplinks(t, slow, &[])
+}
+
+/// [`plan`], and `slow_up` holds `(switch name, fraction)`: that switch's uplink to its
+/// parent is shaped to the fraction of its declared rate (both directions), while the
+/// topology keeps declaring the healthy rate (diagnosis tests: `slow_uplink`).
+pub fn plan_with_uplinks(
+    t: &Topology,
+    slow: &[(String, f64)],
+    slow_up: &[(String, f64)],
+) -> Result<String, TopoError> {
     let err = |m: &str| TopoError::Emulation {
         topology: t.name.clone(),
         message: m.to_string(),
@@ -43,6 +54,21 @@ pub fn plan(t: &Topology, slow: &[(String, f64)]) -> Result<String, TopoError> {
             return Err(err(&format!("--slow-node {h}: fraction {f} not in (0, 1]")));
         }
     }
+    for (sw, f) in slow_up {
+        let Some(s) = t.switches.iter().find(|s| &s.name == sw) else {
+            return Err(err(&format!("--slow-uplink: no switch `{sw}`")));
+        };
+        if s.uplink_gbps.is_none() {
+            return Err(err(&format!(
+                "--slow-uplink {sw}: it has no uplink (the top switch, or no uplink_gbps)"
+            )));
+        }
+        if !(*f > 0.0 && *f <= 1.0) {
+            return Err(err(&format!(
+                "--slow-uplink {sw}: fraction {f} not in (0, 1]"
+            )));
+        }
+    }
     let [a, b, c] = e.subnet;
     let mut s = String::new();
     let _ = writeln!(s, "# emulation plan of topology {}", t.name);
@@ -53,7 +79,13 @@ pub fn plan(t: &Topology, slow: &[(String, f64)]) -> Result<String, TopoError> {
     }
     for (i, sw) in t.switches.iter().enumerate() {
         let parent = sw.parent.map_or("-".to_string(), |p| p.to_string());
-        let up = sw.uplink_gbps.map_or(0, |u| (u * 1e6).round() as u64);
+        let frac = slow_up
+            .iter()
+            .find(|(n, _)| n == &sw.name)
+            .map_or(1.0, |(_, f)| *f);
+        let up = sw
+            .uplink_gbps
+            .map_or(0, |u| (u * 1e6 * frac).round() as u64);
         let _ = writeln!(s, "switch {i} {} {parent} {up}", sw.name);
     }
     for (i, h) in t.nodes.iter().enumerate() {

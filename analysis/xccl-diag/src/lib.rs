@@ -1,0 +1,39 @@
+//! Diagnosis: which rank, node, link, uplink or switch placement is at fault.
+//!
+//! A verdict such as `LOW 0.46 RDMA` says that a row falls short, not why. This crate turns
+//! measurements into [`xccl_schema::Finding`]s an engineer acts on, with the evidence. It
+//! is pure (no MPI, no clock, no I/O): the runtime measures, this crate decides, so every
+//! rule is tested on synthetic data here, including clusters the CI cannot emulate.
+//!
+//! - [`schedule`]: rounds of disjoint pairs (circle method, N−1 rounds for even N) and the
+//!   O(log N) bisection screen.
+//! - [`stats`]: Dixon's Q (msprof-analyze's 99.5 % table and variants), MAD and 3σ.
+//! - [`ranks`]: per-iteration entry/exit times on an aligned clock → wait, sync, transit,
+//!   the two-step 0.2 rule and a vote per operation → `slow_rank`.
+//! - [`links`]: the pairwise link matrix, expected rates (topology with the sharing of
+//!   each round, or the class median) → `slow_node`, `slow_uplink`, `slow_link`.
+//! - [`split`]: a collective run whole, per node (SDMA) and across nodes (RDMA) →
+//!   `algorithm`, `small_messages`, or the limiting link class.
+//! - [`leaf`]: leaf-switch groups inferred from the link matrix, compared with the file →
+//!   `misplaced_node`, `slow_uplink`.
+//!
+//! Thresholds and their sources: docs/DIAGNOSIS.md.
+
+pub mod links;
+pub mod ranks;
+pub mod schedule;
+pub mod stats;
+
+pub use xccl_schema::finding::{Finding, FindingKind, Subject};
+
+/// REFERENCE §7: a link delivers 0.8 × its maximum in practice.
+pub const DEFAULT_THRESHOLD: f64 = 0.8;
+
+/// Exit status of a diagnosing command: 0 no finding, 4 findings.
+pub fn exit_code(findings: &[Finding]) -> i32 {
+    if findings.is_empty() {
+        0
+    } else {
+        4
+    }
+}

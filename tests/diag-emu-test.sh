@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Diagnosis scenarios on the emulated cluster (issue 8): 4 nodes on 2 switches joined by
+# a 2:1 oversubscribed uplink (topologies/emu-4node-2sw.toml). Each scenario asserts the
+# exact findings and nothing else:
+#  1. healthy: `xccl-bench links` gives no finding (exit 0);
+#  2. emu-n3's NIC at a quarter rate: one slow_node naming emu-n3 (exit 4);
+#  3. the uplink emu-sw1 <-> emu-sw2 at a quarter rate: one slow_uplink naming it, no node.
+# Needs root (network namespaces, tc), OpenMPI and jq. Exit 0 pass, 1 fail, 77 skipped.
+# Environment: XCCL_BENCH (a built binary; default cargo build --release), XCCL_DIAG_TEST_OUT
+# (keep reports there).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+TOPO=topologies/emu-4node-2sw.toml
+EMU=scripts/emu-cluster.sh
+LINKS_ARGS=${XCCL_DIAG_LINKS_ARGS:---size 2M -n 4}
+
+skip() { echo "SKIP: $*" >&2; exit 77; }
+[[ $(id -u) -eq 0 ]] || skip "needs root"
+for c in mpirun ip tc unshare jq; do command -v "$c" >/dev/null || skip "missing $c"; done
+# Network namespaces may be forbidden (unprivileged container): try one.
+ip netns add xccl-diag-probe 2>/dev/null || skip "cannot create network namespaces here"
+ip netns del xccl-diag-probe
+
+# One emulated cluster at a time on this machine (shared with tests/emu-cluster-test.sh).
+exec 9>/tmp/xccl-emu-test.lock
+flock -w 900 9 || { echo "FAIL: another emulated-cluster test holds /tmp/xccl-emu-test.lock" >&2; exit 1; }
+
+OUT=${XCCL_DIAG_TEST_OUT:-$(mktemp -d /tmp/xccl-diag-test.XXXXXX)}
+mkdir -p "$OUT"
+export XCCL_EMU_STATE=${XCCL_EMU_STATE:-$OUT/state}
+if [[ -z ${XCCL_BENCH:-} ]]; then
+    cargo build -q --release --bin xccl-bench
+    XCCL_BENCH=$ROOT/target/release/xccl-bench
+fi
+export XCCL_BENCH
+trap '"$EMU" down >/dev/null 2>&1 || true' EXIT
+FAILED=0
+fail() { echo "FAIL: $*" >&2; FAILED=1; }
+
+# links NAME: the pairwise test on the cluster that is up; JSON in $OUT/NAME.json.
+links() {
+    local name=$1 rc=0
+    # shellcheck disable=SC2086
+    timeout 300 "$EMU" run -- "$XCCL_BENCH" links --topology "$TOPO" $LINKS_ARGS \
+        --json "$OUT/$name.json" >"$OUT/$name.log" 2>&1 || rc=$?
+    echo "== links $name (exit $rc)"
+    cat "$OUT/$name.log"
+    echo "$rc" >"$OUT/$name.rc"
+}
+
+# expect NAME RC 'KIND SUBJECT'...: exactly these findings (kind and subject as printed).
+expect() {
+    local name=$1 want_rc=$2 f="$OUT/$1.json"
+    shift 2
+    [[ -s $f ]] || { fail "$name: no JSON report"; return; }
+    local got want
+    got=$(jq -r '.findings[] | "\(.kind) \(.subject | if .type == "host" then .host
+        elif .type == "switches" then (.switches | join("<->"))
+        elif .type == "link" then "\(.a)<->\(.b)"
+        elif .type == "rank" then "rank\(.rank)@\(.host)"
+        elif .type == "placement" then .host else tostring end)"' "$f" | sort)
+    want=$(printf '%s\n' "$@" | sed '/^$/d' | sort)
+    if [[ $got == "$want" ]]; then
+        echo "ok: $name: findings [${want//$'\n'/; }]"
+    else
+        fail "$name: findings [${got//$'\n'/; }], want [${want//$'\n'/; }]"
+    fi
+    local rc
+    rc=$(cat "$OUT/$name.rc")
+    [[ $rc == "$want_rc" ]] || fail "$name: exit $rc, want $want_rc"
+}
+
+echo "# healthy"
+"$EMU" up "$TOPO"
+links healthy
+"$EMU" down
+expect healthy 0
+
+echo "# emu-n3's NIC at a quarter"
+"$EMU" up "$TOPO" --slow-node emu-n3:0.25
+links slow-node
+"$EMU" down
+expect slow-node 4 "slow_node emu-n3"
+
+echo "# uplink emu-sw1 <-> emu-sw2 at a quarter"
+"$EMU" up "$TOPO" --slow-uplink emu-sw1:0.25
+links slow-uplink
+"$EMU" down
+expect slow-uplink 4 "slow_uplink emu-sw1<->emu-sw2"
+
+if ((FAILED)); then
+    echo "diag-emu-test: FAILED (reports in $OUT)" >&2
+    exit 1
+fi
+echo "diag-emu-test: passed"
+[[ -n ${XCCL_DIAG_TEST_OUT:-} ]] || rm -rf "$OUT"
