@@ -43,13 +43,21 @@ pub enum Cmd {
     /// Judge a saved result (--json file) against a topology, offline: the verdict each
     /// row would have had with --topology during the run.
     Judge(JudgeArgs),
+    /// Predict a training job from measured communication: step time, MFU/HFU,
+    /// throughput, linearity (offline; see docs/PREDICT.md).
+    Predict(Box<crate::predict_cmd::PredictArgs>),
+    /// Run one model's training-step communication for real under mpirun (compute as
+    /// calibrated waits) and print the measured step time beside the prediction.
+    #[command(name = "train-sim")]
+    TrainSim(Box<crate::predict_cmd::TrainSimArgs>),
 }
 
 impl Cmd {
     /// Whether the command works on files alone: it runs without MPI or a job.
     pub fn is_offline(&self) -> bool {
         match self {
-            Cmd::List | Cmd::Judge(_) => true,
+            Cmd::List | Cmd::Judge(_) | Cmd::Predict(_) => true,
+            Cmd::TrainSim(_) => false,
             Cmd::Topo(t) => !matches!(t, TopoCmd::Check { .. } | TopoCmd::Show { file: None }),
         }
     }

@@ -17,5 +17,8 @@ pub mod harness;
 pub mod judge;
 pub mod offline;
 pub mod output;
+pub mod predict_cmd;
+#[cfg(feature = "mpi")]
+pub mod train_sim;
 pub mod watchdog;
 pub mod world;

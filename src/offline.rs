@@ -18,6 +18,8 @@ pub fn run(cmd: &Cmd) -> Result<i32> {
         }
         Cmd::Judge(a) => judge(a),
         Cmd::Topo(t) => topo(t),
+        Cmd::Predict(a) => crate::predict_cmd::run(a),
+        Cmd::TrainSim(_) => unreachable!("runs under mpirun (train_sim)"),
     }
 }
 

@@ -376,7 +376,7 @@ pub fn linearity(job: &Job, timer: &dyn CommTimer) -> Result<Linearity> {
     }
     let verdict = points.iter().find(|p| p.below_threshold).map(|p| {
         format!(
-            "linearity {:.2} < {LINEARITY_THRESHOLD} at {}: communication is the bottleneck there (largest loss: {})",
+            "linearity {:.2} < {LINEARITY_THRESHOLD} at {}: with data loading and host ruled out, communication (or the pipeline schedule) is the bottleneck there; largest loss: {}",
             p.linearity, p.label, p.main_loss
         )
     });
