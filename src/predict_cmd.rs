@@ -305,10 +305,10 @@ pub fn render(job: &Job, p: &Prediction) -> String {
         ("DP exposed", b.dp_exposed_s),
         ("pipeline bubble", b.bubble_s),
     ] {
-        let v = v.max(0.0); // no "-0.0000"
+        let v = v + 0.0; // -0.0 + 0.0 = 0.0: no "-0.0000"
         let _ = writeln!(s, "  {k:<16} {v:>10.4} {:>6.1}%", pct(v));
     }
-    let _ = writeln!(s, "  {:<16} {:>10.4}  (under backward)", "DP hidden", b.dp_hidden_s);
+    let _ = writeln!(s, "  {:<16} {:>10.4}  (under backward)", "DP hidden", b.dp_hidden_s + 0.0);
     if !p.comm.is_empty() {
         let _ = writeln!(
             s,
