@@ -58,6 +58,10 @@ pub struct JobArgs {
     /// host, else 8).
     #[arg(long = "devices-per-node")]
     pub devices_per_node: Option<u64>,
+    /// NICs per node (default: the topology's, else one per device): inter-node groups
+    /// beyond this many per node share a NIC's bandwidth.
+    #[arg(long = "nics-per-node")]
+    pub nics_per_node: Option<u64>,
     /// Compute time from the device peak × E (default 0.5).
     #[arg(long = "compute-efficiency")]
     pub compute_efficiency: Option<f64>,
@@ -159,6 +163,13 @@ pub fn build(a: &JobArgs) -> Result<(Job, Box<dyn CommTimer>)> {
             .map(|t| t.devices_per_node as u64)
             .or(dpn)
     });
+    let k = devices_per_node.unwrap_or(8);
+    let nics = a.nics_per_node.or_else(|| {
+        a.topology
+            .as_ref()
+            .and_then(|t| xccl_topo::Topology::load(t).ok())
+            .map(|t| t.nics.count as u64)
+    });
     let compute = match (a.device_step_time, a.compute_efficiency) {
         (Some(s), _) => ComputeSource::DeviceStep { seconds: s },
         (None, e) => ComputeSource::Peak {
@@ -176,7 +187,8 @@ pub fn build(a: &JobArgs) -> Result<(Job, Box<dyn CommTimer>)> {
         act_bytes: 2,
         overlap_dp: !a.no_overlap,
         bucket_bytes: a.bucket_bytes.max(1),
-        devices_per_node: devices_per_node.unwrap_or(8),
+        devices_per_node: k,
+        nics_per_node: nics.unwrap_or(k).max(1),
     };
     layout.check(&model).map_err(usage)?;
     Ok((

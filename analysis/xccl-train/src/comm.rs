@@ -35,6 +35,14 @@ pub struct Group {
     pub nodes: u64,
     /// Most ranks of the group on one node.
     pub ranks_per_node: u64,
+    /// Groups of the same dimension whose inter-node traffic shares one NIC at the same
+    /// time (1 when each has its own rail); the bandwidth part of a time scales by it.
+    #[serde(default = "one")]
+    pub share: u64,
+}
+
+fn one() -> u64 {
+    1
 }
 
 impl Group {
@@ -47,7 +55,18 @@ impl Group {
             nranks: n,
             nodes: count,
             ranks_per_node: n.div_ceil(count),
+            share: 1,
         }
+    }
+
+    /// With `k` devices and `nics` NICs per node, how many groups like this one send
+    /// across nodes through the same NIC at once (`groups` of them in all).
+    pub fn sharing(mut self, k: u64, nics: u64, groups: u64) -> Group {
+        if !self.intra() {
+            let per_node = (k / self.ranks_per_node.max(1)).min(groups).max(1);
+            self.share = per_node.div_ceil(nics.max(1)).max(1);
+        }
+        self
     }
     pub fn intra(&self) -> bool {
         self.nodes == 1
@@ -82,6 +101,7 @@ pub struct CommOp {
 pub fn step_ops(m: &ModelSpec, lay: &Layout) -> Vec<CommOp> {
     let d = lay.dims;
     let k = lay.devices_per_node;
+    let nics = lay.nics_per_node;
     let mbs = lay.microbatches();
     let l_stage = m.layers / d.pp;
     let act = d.mb * lay.seq * m.hidden * lay.act_bytes; // one micro-batch's b·s·h
@@ -93,7 +113,7 @@ pub fn step_ops(m: &ModelSpec, lay: &Layout) -> Vec<CommOp> {
         1
     };
     if d.tp > 1 {
-        let g = Group::strided(d.tp, 1, k);
+        let g = Group::strided(d.tp, 1, k).sharing(k, nics, d.dp * d.pp);
         // 2 in forward (after attention, after MLP), 2 in backward, per layer (Megatron).
         let count = (2 * fwd_passes + 2) * l_stage * mbs;
         if lay.sequence_parallel {
@@ -129,7 +149,7 @@ pub fn step_ops(m: &ModelSpec, lay: &Layout) -> Vec<CommOp> {
     }
     let sp_div = if lay.sequence_parallel { d.tp } else { 1 };
     if d.ep > 1 {
-        let g = Group::strided(d.ep, d.tp, k);
+        let g = Group::strided(d.ep, d.tp, k).sharing(k, nics, d.tp * d.pp * (d.dp / d.ep));
         ops.push(CommOp {
             dim: Dim::Ep,
             what: format!(
@@ -144,7 +164,7 @@ pub fn step_ops(m: &ModelSpec, lay: &Layout) -> Vec<CommOp> {
         });
     }
     if d.pp > 1 {
-        let g = Group::strided(2, d.tp * d.dp, k);
+        let g = Group::strided(2, d.tp * d.dp, k).sharing(k, nics, d.tp * d.dp);
         ops.push(CommOp {
             dim: Dim::Pp,
             what: "send/recv of b·s·h activations and gradients at a stage boundary".into(),
@@ -156,7 +176,7 @@ pub fn step_ops(m: &ModelSpec, lay: &Layout) -> Vec<CommOp> {
         });
     }
     if d.dp > 1 {
-        let g = Group::strided(d.dp, d.tp, k);
+        let g = Group::strided(d.dp, d.tp, k).sharing(k, nics, d.tp * d.pp);
         // Parameters on this device: its share of the layers of one stage + the embedding.
         let per_layer = m.layer_params() as f64;
         let expert = if m.is_moe() {

@@ -124,6 +124,8 @@ pub struct Layout {
     pub bucket_bytes: u64,
     /// Devices per node, for which communicator crosses nodes.
     pub devices_per_node: u64,
+    /// NICs (rails) per node: inter-node groups beyond this many per node share one.
+    pub nics_per_node: u64,
 }
 
 impl Layout {

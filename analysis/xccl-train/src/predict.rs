@@ -135,7 +135,14 @@ pub fn predict(job: &Job, timer: &dyn CommTimer) -> Result<Prediction> {
     let ops = step_ops(&job.model, lay);
     let mut timed = Vec::with_capacity(ops.len());
     for op in ops {
-        let t = timer.time(op.collective, op.bytes, &op.group);
+        // Groups sharing a NIC: each moves its bytes at 1/share of the rate.
+        let mut t = timer.time(op.collective, op.bytes * op.group.share, &op.group);
+        if op.group.share > 1 {
+            t.source = format!(
+                "{} (at {}× the size: {} groups share a NIC)",
+                t.source, op.group.share, op.group.share
+            );
+        }
         if !t.seconds.is_finite() {
             return Err(bad(format!(
                 "no time for {} {} B on {} ranks: {}",

@@ -144,6 +144,7 @@ fn layout(dims: &str, gb: u64, seq: u64) -> Layout {
         overlap_dp: true,
         bucket_bytes: 1000,
         devices_per_node: 4,
+        nics_per_node: 4,
     }
 }
 
@@ -173,7 +174,8 @@ fn volumes_by_hand() {
         Group {
             nranks: 2,
             nodes: 1,
-            ranks_per_node: 2
+            ranks_per_node: 2,
+            share: 1
         }
     );
     let pp = ops.iter().find(|o| o.dim == Dim::Pp).unwrap();
@@ -183,6 +185,16 @@ fn volumes_by_hand() {
     ); // 2·m
        // PP peers are tp·dp = 4 ranks apart: with 4 devices per node, different nodes.
     assert_eq!(pp.group.nodes, 2);
+    // 4 PP pairs (tp·dp), 4 devices per node: with 1 NIC per node, the 4 pairs of a node
+    // share it; with 4 NICs, each has its own.
+    assert_eq!(pp.group.share, 1);
+    let mut one_nic = lay.clone();
+    one_nic.nics_per_node = 1;
+    let pp1 = step_ops(&m, &one_nic)
+        .into_iter()
+        .find(|o| o.dim == Dim::Pp)
+        .unwrap();
+    assert_eq!(pp1.group.share, 4);
     // DP: per layer 4·64 + 2·8·32 = 768; (2·768 + embedding 80)/tp 2 = 808 params · 4 B
     // = 3232 B in 1000-B buckets: 3 full + 232. Ranks 0 and 2 (stride tp): one node.
     let dp: Vec<_> = ops.iter().filter(|o| o.dim == Dim::Dp).collect();
@@ -193,7 +205,8 @@ fn volumes_by_hand() {
         Group {
             nranks: 2,
             nodes: 1,
-            ranks_per_node: 2
+            ranks_per_node: 2,
+            share: 1
         }
     );
     // Full recompute: 6 TP all-reduces per layer per micro-batch → 24.
