@@ -85,7 +85,15 @@ pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
         let times = run_scale(world, &j, &pred, d.dp, a.steps);
         sleepy_barrier(world);
         if let Some(t) = times {
-            let mean = t.iter().sum::<f64>() / t.len() as f64;
+            // The median step: robust to a step disturbed by other load on the machine.
+            let mut sorted = t.clone();
+            sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            let n = sorted.len();
+            let mean = if n % 2 == 1 {
+                sorted[n / 2]
+            } else {
+                (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+            };
             let min = t.iter().cloned().fold(f64::INFINITY, f64::min);
             let max = t.iter().cloned().fold(0.0, f64::max);
             let tokens = (j.layout.global_batch * j.layout.seq) as f64;
@@ -111,7 +119,7 @@ pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
         );
         println!(
             "{:<26} {:>8} {:>14} {:>14} {:>22} {:>8}",
-            "layout", "devices", "predicted(s)", "measured(s)", "min..max(s)", "error"
+            "layout", "devices", "predicted(s)", "median(s)", "min..max(s)", "error"
         );
         for r in &results {
             println!(

@@ -43,7 +43,7 @@ trap '"$EMU" down >/dev/null 2>&1 || true' EXIT
 sweep() { # NAME HOSTS NP COLL SIZES...
     local name=$1 hosts=$2 np=$3 coll=$4
     shift 4
-    timeout 300 "$EMU" run --hosts "$hosts" -- -np "$np" "$XCCL_BENCH" "$coll" "$@" -n 5 -w 1 \
+    timeout 300 "$EMU" run --hosts "$hosts" -- -np "$np" "$XCCL_BENCH" "$coll" "$@" -n 10 -w 2 \
         --json "$OUT/$name.json" >"$OUT/$name.log" 2>&1 || { cat "$OUT/$name.log"; echo "FAIL: sweep $name" >&2; exit 1; }
     echo "swept $name"
 }
@@ -61,7 +61,7 @@ for layout in dp=4 dp=2,pp=2 dp=2,tp=2; do
     tag=${layout//[=,]/_}
     "$XCCL_BENCH" predict --layout "$layout" "${COMMON[@]}" --json "$OUT/predict-$tag.json" >"$OUT/predict-$tag.txt"
     timeout 300 "$EMU" run -- -np 4 "$XCCL_BENCH" train-sim --layout "$layout" "${COMMON[@]}" \
-        --steps 3 --json "$OUT/sim-$tag.json" >"$OUT/sim-$tag.txt" 2>&1 || { cat "$OUT/sim-$tag.txt"; echo "FAIL: train-sim $layout" >&2; FAILED=1; continue; }
+        --steps 5 --json "$OUT/sim-$tag.json" >"$OUT/sim-$tag.txt" 2>&1 || { cat "$OUT/sim-$tag.txt"; echo "FAIL: train-sim $layout" >&2; FAILED=1; continue; }
     pred=$(jq '.step_time_s' "$OUT/predict-$tag.json")
     meas=$(jq '.[-1].measured_step_s' "$OUT/sim-$tag.json")
     err=$(jq -n "($pred - $meas) / $meas")

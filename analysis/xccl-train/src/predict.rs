@@ -3,7 +3,8 @@
 //! The step model (1F1B pipeline, the schedule train-sim runs):
 //! - per micro-batch and stage: forward t_f and backward t_b compute (backward holds the
 //!   recomputation), plus the TP and EP collectives of its layers and two PP transfers
-//!   (one in, one out), all on the critical path: t_stage;
+//!   (exchanges with each neighbour, both directions at once), all on the critical path:
+//!   t_stage;
 //! - a step: m·t_stage for the micro-batches, plus the bubble (p−1)·t_stage/v
 //!   (REFERENCE §4: (p−1)/(m+p−1) of the step for v = 1, (p−1)/(v·m) of the ideal time);
 //! - then the DP gradient reduction: buckets that become ready evenly through the last
@@ -166,7 +167,11 @@ pub fn predict(job: &Job, timer: &dyn CommTimer) -> Result<Prediction> {
             .map(|t| t.time_total_s)
             .sum()
     };
-    let (tp, ep, pp) = (total(Dim::Tp), total(Dim::Ep), total(Dim::Pp));
+    let (tp, ep) = (total(Dim::Tp), total(Dim::Ep));
+    // PP messages go both ways at once (Megatron's send_forward_recv_backward and
+    // send_backward_recv_forward): per micro-batch a stage makes one exchange with each
+    // neighbour, so end stages wait for one and middle stages for two.
+    let pp = total(Dim::Pp) / 2.0 * (d.pp - 1).min(2) as f64;
     let mf = m as f64;
     let t_stage = t_f + t_b + (tp + ep + pp) / mf;
     let bubble = (d.pp - 1) as f64 * t_stage / d.vp as f64;

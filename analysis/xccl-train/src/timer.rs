@@ -1,7 +1,7 @@
 //! How long one collective takes on a communicator: from measured sweeps (xccl-bench
 //! `--json` files) or from the topology model.
 //!
-//! Measured: rows are grouped by (collective, rank count, node count); within a group the
+//! Measured: each row's median time (p50 over iterations and ranks) is used; rows are grouped by (collective, rank count, node count); within a group the
 //! time between two measured sizes is interpolated linearly in log(size)–log(time), and
 //! outside the measured sizes it comes from a least-squares α–β fit
 //! (t = a + b·bytes) of that group. A rank or node count that was not measured takes α
@@ -187,7 +187,10 @@ impl Measured {
         let nodes = hosts.len().max(1) as u64;
         let mut by: BTreeMap<Key, Vec<(f64, f64)>> = BTreeMap::new();
         for row in &r.rows {
-            if row.time_us.avg <= 0.0 || row.size_bytes == 0 {
+            // The median over every iteration of every rank: a typical collective of a
+            // step, robust to the outliers of a shared machine (the mean when absent).
+            let t_us = if row.time_us.p50 > 0.0 { row.time_us.p50 } else { row.time_us.avg };
+            if t_us <= 0.0 || row.size_bytes == 0 {
                 continue;
             }
             let n = if row.nranks() > 0 {
@@ -202,7 +205,7 @@ impl Measured {
             };
             by.entry(key)
                 .or_default()
-                .push((row.size_bytes as f64, row.time_us.avg * 1e-6));
+                .push((row.size_bytes as f64, t_us * 1e-6));
         }
         if by.is_empty() {
             return Err(bad(format!("{file}: no timed rows to fit")));
