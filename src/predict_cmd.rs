@@ -154,15 +154,17 @@ pub fn build(a: &JobArgs) -> Result<(Job, Box<dyn CommTimer>)> {
             "predict needs communication times: --measured FILE.json... (sweeps of this cluster) or --topology FILE (its model)",
         ));
     };
-    let devices_per_node = a.devices_per_node.or(if a.topology.is_some() && a.measured.is_empty() {
-        dpn
-    } else {
-        a.topology
-            .as_ref()
-            .and_then(|t| xccl_topo::Topology::load(t).ok())
-            .map(|t| t.devices_per_node as u64)
-            .or(dpn)
-    });
+    let devices_per_node =
+        a.devices_per_node
+            .or(if a.topology.is_some() && a.measured.is_empty() {
+                dpn
+            } else {
+                a.topology
+                    .as_ref()
+                    .and_then(|t| xccl_topo::Topology::load(t).ok())
+                    .map(|t| t.devices_per_node as u64)
+                    .or(dpn)
+            });
     let k = devices_per_node.unwrap_or(8);
     let nics = a.nics_per_node.or_else(|| {
         a.topology
@@ -320,7 +322,12 @@ pub fn render(job: &Job, p: &Prediction) -> String {
         let v = v + 0.0; // -0.0 + 0.0 = 0.0: no "-0.0000"
         let _ = writeln!(s, "  {k:<16} {v:>10.4} {:>6.1}%", pct(v));
     }
-    let _ = writeln!(s, "  {:<16} {:>10.4}  (under backward)", "DP hidden", b.dp_hidden_s + 0.0);
+    let _ = writeln!(
+        s,
+        "  {:<16} {:>10.4}  (under backward)",
+        "DP hidden",
+        b.dp_hidden_s + 0.0
+    );
     if !p.comm.is_empty() {
         let _ = writeln!(
             s,
@@ -372,7 +379,9 @@ pub fn render_linearity(l: &Linearity) -> String {
             p.step_time_s,
             p.tokens_per_s,
             p.linearity,
-            p.cluster_linearity.map(|c| format!("{c:.3}")).unwrap_or_else(|| "-".into()),
+            p.cluster_linearity
+                .map(|c| format!("{c:.3}"))
+                .unwrap_or_else(|| "-".into()),
             p.main_loss,
             if p.below_threshold { "  < 0.8" } else { "" }
         );
@@ -382,7 +391,11 @@ pub fn render_linearity(l: &Linearity) -> String {
             let _ = writeln!(s, "{v}");
         }
         None => {
-            let _ = writeln!(s, "linearity stays at or above {} at every scale", l.threshold);
+            let _ = writeln!(
+                s,
+                "linearity stays at or above {} at every scale",
+                l.threshold
+            );
         }
     }
     s

@@ -68,7 +68,10 @@ pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
     dps.push(d.dp);
     dps.sort_unstable();
     dps.dedup();
-    if let Some(bad) = dps.iter().find(|x| **x == 0 || d.dp % **x != 0 || **x % d.ep != 0) {
+    if let Some(bad) = dps
+        .iter()
+        .find(|x| **x == 0 || d.dp % **x != 0 || **x % d.ep != 0)
+    {
         return Err(usage(format!(
             "--scale-dp {bad}: must divide dp={} and be a multiple of ep={}",
             d.dp, d.ep
@@ -134,7 +137,10 @@ pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
         }
         if results.len() > 1 {
             let b = &results[0];
-            println!("linearity relative to {} ({} devices): measured beside predicted", b.layout, b.devices);
+            println!(
+                "linearity relative to {} ({} devices): measured beside predicted",
+                b.layout, b.devices
+            );
             for r in &results[1..] {
                 let k = r.devices as f64 / b.devices as f64;
                 println!(
@@ -222,7 +228,8 @@ fn run_scale(
         sim.step(&c);
         let mine = t0.elapsed().as_secs_f64();
         let mut worst = 0.0f64;
-        c.all.all_reduce_into(&mine, &mut worst, SystemOperation::max());
+        c.all
+            .all_reduce_into(&mine, &mut worst, SystemOperation::max());
         if i > 0 {
             out.push(worst);
         }
@@ -262,12 +269,22 @@ impl Sim {
         let pp_bytes = bytes_of(Dim::Pp).unwrap_or(1);
         let ep_bytes = bytes_of(Dim::Ep).unwrap_or(1);
         let mut buckets = Vec::new();
-        for t in p.comm.iter().filter(|t| t.op.dim == Dim::Dp && t.op.collective == CollKind::AllReduce) {
+        for t in p
+            .comm
+            .iter()
+            .filter(|t| t.op.dim == Dim::Dp && t.op.collective == CollKind::AllReduce)
+        {
             for _ in 0..t.op.count {
                 buckets.push((floats(t.op.bytes), floats(t.op.bytes)));
             }
         }
-        let total = |dim: Dim| -> f64 { p.comm.iter().filter(|t| t.op.dim == dim).map(|t| t.time_total_s).sum() };
+        let total = |dim: Dim| -> f64 {
+            p.comm
+                .iter()
+                .filter(|t| t.op.dim == dim)
+                .map(|t| t.time_total_s)
+                .sum()
+        };
         let m = p.microbatches;
         let tp_count = job.layout.dims.tp;
         Sim {
@@ -296,7 +313,11 @@ impl Sim {
         }
         if self.sp {
             c.tp.all_gather_into(&self.sp_gather[..], &mut self.act[..]);
-            c.tp.reduce_scatter_block_into(&self.act[..], &mut self.sp_gather[..], SystemOperation::sum());
+            c.tp.reduce_scatter_block_into(
+                &self.act[..],
+                &mut self.sp_gather[..],
+                SystemOperation::sum(),
+            );
         } else {
             c.tp.all_reduce_into(&self.act[..], &mut self.act_out[..], SystemOperation::sum());
         }
@@ -398,7 +419,9 @@ impl Sim {
     }
     fn recv_forward(&mut self, c: &Comms) {
         if c.stage > 0 {
-            c.all.process_at_rank(c.prev).receive_into(&mut self.p2p_recv[..]);
+            c.all
+                .process_at_rank(c.prev)
+                .receive_into(&mut self.p2p_recv[..]);
         }
     }
     fn send_backward(&mut self, c: &Comms) {
@@ -408,20 +431,32 @@ impl Sim {
     }
     fn recv_backward(&mut self, c: &Comms) {
         if c.stage + 1 < c.pp {
-            c.all.process_at_rank(c.next).receive_into(&mut self.p2p_recv[..]);
+            c.all
+                .process_at_rank(c.next)
+                .receive_into(&mut self.p2p_recv[..]);
         }
     }
     /// Megatron's send_forward_recv_backward: one exchange with the next stage.
     fn send_forward_recv_backward(&mut self, c: &Comms) {
         if c.stage + 1 < c.pp {
             let peer = c.all.process_at_rank(c.next);
-            mpi::point_to_point::send_receive_into(&self.p2p_send[..], &peer, &mut self.p2p_recv[..], &peer);
+            mpi::point_to_point::send_receive_into(
+                &self.p2p_send[..],
+                &peer,
+                &mut self.p2p_recv[..],
+                &peer,
+            );
         }
     }
     fn send_backward_recv_forward(&mut self, c: &Comms) {
         if c.stage > 0 {
             let peer = c.all.process_at_rank(c.prev);
-            mpi::point_to_point::send_receive_into(&self.p2p_send[..], &peer, &mut self.p2p_recv[..], &peer);
+            mpi::point_to_point::send_receive_into(
+                &self.p2p_send[..],
+                &peer,
+                &mut self.p2p_recv[..],
+                &peer,
+            );
         }
     }
 

@@ -140,14 +140,14 @@ impl Layout {
         if self.seq == 0 || self.global_batch == 0 {
             return Err(bad("--seq and --global-batch must be > 0"));
         }
-        if self.global_batch % (d.dp * d.mb) != 0 {
+        if !self.global_batch.is_multiple_of(d.dp * d.mb) {
             return Err(bad(format!(
                 "--global-batch {} is not a multiple of dp × mb = {}",
                 self.global_batch,
                 d.dp * d.mb
             )));
         }
-        if m.layers % (d.pp * d.vp) != 0 {
+        if !m.layers.is_multiple_of(d.pp * d.vp) {
             return Err(bad(format!(
                 "model {} has {} layers, not a multiple of pp × vp = {}",
                 m.name,
@@ -155,7 +155,7 @@ impl Layout {
                 d.pp * d.vp
             )));
         }
-        if m.heads % d.tp != 0 {
+        if !m.heads.is_multiple_of(d.tp) {
             return Err(bad(format!(
                 "tp={} does not divide the {} heads of {}",
                 d.tp, m.heads, m.name
@@ -168,7 +168,7 @@ impl Layout {
                     d.ep, m.name
                 )));
             }
-            if d.dp % d.ep != 0 || m.experts % d.ep != 0 {
+            if !d.dp.is_multiple_of(d.ep) || !m.experts.is_multiple_of(d.ep) {
                 return Err(bad(format!(
                     "ep={} must divide dp={} and the {} experts",
                     d.ep, d.dp, m.experts
@@ -178,7 +178,7 @@ impl Layout {
         if d.vp > 1 && d.pp == 1 {
             return Err(bad("vp > 1 needs pp > 1 (interleaved pipeline)"));
         }
-        if d.vp > 1 && self.microbatches() % d.pp != 0 {
+        if d.vp > 1 && !self.microbatches().is_multiple_of(d.pp) {
             return Err(bad(format!(
                 "interleaved pipeline: {} micro-batches is not a multiple of pp={}",
                 self.microbatches(),

@@ -97,14 +97,14 @@ impl ModelSpec {
         if let Some((k, _)) = pos.iter().find(|(_, v)| *v == 0) {
             return Err(bad(format!("model {}: {k} must be > 0", self.name)));
         }
-        if self.hidden % self.heads != 0 {
+        if !self.hidden.is_multiple_of(self.heads) {
             return Err(bad(format!(
                 "model {}: hidden {} is not a multiple of heads {}",
                 self.name, self.hidden, self.heads
             )));
         }
         let kv = self.kv_heads();
-        if kv == 0 || self.heads % kv != 0 {
+        if kv == 0 || !self.heads.is_multiple_of(kv) {
             return Err(bad(format!(
                 "model {}: kv_heads {kv} must divide heads {}",
                 self.name, self.heads

@@ -335,7 +335,7 @@ pub fn linearity(job: &Job, timer: &dyn CommTimer) -> Result<Linearity> {
     let node_dp = (k / replica).max(1);
     let mut x = node_dp;
     while x < d.dp {
-        if d.dp % x == 0 && x % d.ep == 0 {
+        if d.dp.is_multiple_of(x) && x.is_multiple_of(d.ep) {
             dps.push(x);
         }
         x *= 2;

@@ -189,7 +189,11 @@ impl Measured {
         for row in &r.rows {
             // The median over every iteration of every rank: a typical collective of a
             // step, robust to the outliers of a shared machine (the mean when absent).
-            let t_us = if row.time_us.p50 > 0.0 { row.time_us.p50 } else { row.time_us.avg };
+            let t_us = if row.time_us.p50 > 0.0 {
+                row.time_us.p50
+            } else {
+                row.time_us.avg
+            };
             if t_us <= 0.0 || row.size_bytes == 0 {
                 continue;
             }

@@ -12,7 +12,8 @@ use xccl_train::predict::{predict, ComputeSource, Job};
 use xccl_train::timer::{CommTimer, Fit, Timed};
 
 // (name, GPUs, batch, T selective, T full, MFU sel published, HFU sel published, HFU full)
-const TABLE: [(&str, u64, u64, f64, f64, f64, f64, f64); 4] = [
+type TableRow = (&'static str, u64, u64, f64, f64, f64, f64, f64);
+const TABLE: [TableRow; 4] = [
     ("megatron-22b", 8, 4, 1.10, 1.42, 41.5, 43.7, 42.9),
     ("megatron-175b", 64, 64, 13.75, 18.13, 51.4, 52.8, 51.9),
     ("megatron-530b", 280, 280, 37.83, 49.05, 56.0, 57.0, 57.6),
