@@ -46,8 +46,9 @@ pub enum Cmd {
     /// Predict a training job from measured communication: step time, MFU/HFU,
     /// throughput, linearity (offline; see docs/PREDICT.md).
     Predict(Box<crate::predict_cmd::PredictArgs>),
-    /// Run one model's training-step communication for real under mpirun (compute as
-    /// calibrated waits) and print the measured step time beside the prediction.
+    /// Run one model's training-step communication for real under mpirun and print the
+    /// measured step time beside the prediction (MPI backend only; GPU backends are not
+    /// wired: compute phases are calibrated waits).
     #[command(name = "train-sim")]
     TrainSim(Box<crate::predict_cmd::TrainSimArgs>),
 }
