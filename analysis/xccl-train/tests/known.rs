@@ -347,3 +347,60 @@ fn presets_load_and_are_consistent() {
     let p = preset_model("mixtral-8x7b").unwrap().params() as f64 + 32000.0 * 4096.0;
     assert!((p / 46.7e9 - 1.0).abs() < 0.01, "{p}");
 }
+
+#[test]
+fn measured_interpolation_extrapolation_and_rescaling() {
+    use xccl_train::timer::Measured;
+    // The schema's fixture (2 ranks on one host), its rows set to t = 1 ms + 20 ns/B at
+    // 1e3..1e6 B (p50, µs).
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../xccl-schema/tests/fixtures/v1-all_reduce.json"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut r = xccl_schema::read::parse_report(&text, std::path::Path::new(path)).unwrap();
+    let row = r.rows[0].clone();
+    r.rows = [1e3, 1e4, 1e5, 1e6]
+        .iter()
+        .map(|n| {
+            let mut x = row.clone();
+            x.size_bytes = *n as u64;
+            x.time_us.p50 = (1e-3 + 2e-8 * n) * 1e6;
+            x
+        })
+        .collect();
+    let mut m = Measured::default();
+    m.add(&r, "fixture").unwrap();
+    let g2 = Group {
+        nranks: 2,
+        nodes: 1,
+        ranks_per_node: 2,
+        share: 1,
+    };
+    let t = m.time(CollKind::AllReduce, 10_000, &g2);
+    assert!((t.seconds - 1.2e-3).abs() < 1e-12 && t.extrapolated.is_none());
+    // Between 1e4 (1.2 ms) and 1e5 (3 ms), at their geometric mean: sqrt(1.2·3) ms.
+    let t = m.time(CollKind::AllReduce, 31_623, &g2);
+    assert!(
+        (t.seconds - (1.2e-3f64 * 3e-3).sqrt()).abs() < 1e-6,
+        "{}",
+        t.seconds
+    );
+    // Above: last point 21 ms + 20 ns/B × 9e6 B = 201 ms, flagged.
+    let t = m.time(CollKind::AllReduce, 10_000_000, &g2);
+    assert!(
+        (t.seconds - 0.201).abs() < 1e-9 && t.extrapolated.is_some(),
+        "{t:?}"
+    );
+    // 4 ranks from 2: α = 1 ms / 2 steps, β = 20 ns/B; ring at 4: 6α + 1.5·β·n =
+    // 3.3 ms at 1e4 B, flagged as rescaled.
+    let g4 = Group {
+        nranks: 4,
+        nodes: 1,
+        ranks_per_node: 4,
+        share: 1,
+    };
+    let t = m.time(CollKind::AllReduce, 10_000, &g4);
+    assert!((t.seconds - 3.3e-3).abs() < 1e-9, "{t:?}");
+    assert!(t.extrapolated.unwrap().contains("from 2 ranks"));
+}
