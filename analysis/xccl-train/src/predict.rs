@@ -136,13 +136,33 @@ pub fn predict(job: &Job, timer: &dyn CommTimer) -> Result<Prediction> {
     let ops = step_ops(&job.model, lay);
     let mut timed = Vec::with_capacity(ops.len());
     for op in ops {
-        // Groups sharing a NIC: each moves its bytes at 1/share of the rate.
-        let mut t = timer.time(op.collective, op.bytes * op.group.share, &op.group);
-        if op.group.share > 1 {
-            t.source = format!(
-                "{} (at {}× the size: {} groups share a NIC)",
-                t.source, op.group.share, op.group.share
-            );
+        // Groups sharing a NIC: each alone runs as measured; together they cannot move
+        // more than the NIC gave (the best inter-node busbw measured), or, without that
+        // figure, each moves its bytes at 1/share of the rate.
+        let share = op.group.share;
+        let mut t = timer.time(op.collective, op.bytes, &op.group);
+        if share > 1 {
+            match timer.nic_bytes_per_s() {
+                Some(nic) => {
+                    let bus = op.bytes as f64 * op.collective.bus_factor(op.group.nranks as usize);
+                    let floor = share as f64 * bus / nic;
+                    if floor > t.seconds {
+                        t.seconds = floor;
+                        t.source = format!(
+                            "{} (NIC-bound: {share} groups share {:.4} GB/s)",
+                            t.source,
+                            nic / 1e9
+                        );
+                    }
+                }
+                None => {
+                    t = timer.time(op.collective, op.bytes * share, &op.group);
+                    t.source = format!(
+                        "{} (at {share}× the size: {share} groups share a NIC)",
+                        t.source
+                    );
+                }
+            }
         }
         if !t.seconds.is_finite() {
             return Err(bad(format!(

@@ -31,6 +31,11 @@ pub struct Timed {
 pub trait CommTimer {
     fn time(&self, coll: CollKind, bytes: u64, g: &Group) -> Timed;
     fn describe(&self) -> String;
+    /// The bus bandwidth one node's NIC gave across nodes (bytes/s), when known: what
+    /// groups sharing that NIC divide among themselves.
+    fn nic_bytes_per_s(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// α steps of the ring algorithms (REFERENCE §6).
@@ -245,6 +250,18 @@ impl Measured {
 impl CommTimer for Measured {
     fn describe(&self) -> String {
         format!("measured sweeps ({})", self.files.join(", "))
+    }
+
+    /// The best busbw of the largest size of any inter-node curve.
+    fn nic_bytes_per_s(&self) -> Option<f64> {
+        self.curves
+            .iter()
+            .filter(|(k, _)| k.nodes > 1)
+            .map(|(k, c)| {
+                let (x, t) = c.pts[c.pts.len() - 1];
+                x * CollKind::ALL[k.coll.0].bus_factor(k.nranks as usize) / t
+            })
+            .max_by(|a, b| a.partial_cmp(b).unwrap())
     }
 
     fn time(&self, coll: CollKind, bytes: u64, g: &Group) -> Timed {
