@@ -61,4 +61,11 @@ if [ "$rc" = 77 ]; then
 elif [ "$rc" != 0 ]; then
   exit "$rc"
 fi
+echo "[test] predict vs train-sim on an emulated 2x2 cluster (step time within 10%)"
+rc=0; bash tests/train-sim-emu-test.sh || rc=$?
+if [ "$rc" = 77 ]; then
+  echo "[test] train-sim accuracy SKIPPED (needs root, ip, tc, unshare, jq): see its message above"
+elif [ "$rc" != 0 ]; then
+  exit "$rc"
+fi
 echo "[test] all passed"

@@ -53,14 +53,22 @@ pub enum Cmd {
     /// even N), every device pair within each node; low links attributed to a slow node,
     /// uplink or link. Exit 0 no finding, 4 findings.
     Links(crate::links::LinksArgs),
+    /// Predict a training job from measured communication: step time, MFU/HFU,
+    /// throughput, linearity (offline; see docs/PREDICT.md).
+    Predict(Box<crate::predict_cmd::PredictArgs>),
+    /// Run one model's training-step communication for real under mpirun and print the
+    /// measured step time beside the prediction (MPI backend only; GPU backends are not
+    /// wired: compute phases are calibrated waits).
+    #[command(name = "train-sim")]
+    TrainSim(Box<crate::predict_cmd::TrainSimArgs>),
 }
 
 impl Cmd {
     /// Whether the command works on files alone: it runs without MPI or a job.
     pub fn is_offline(&self) -> bool {
         match self {
-            Cmd::List | Cmd::Judge(_) | Cmd::Report(_) | Cmd::Compare(_) => true,
-            Cmd::Links(_) => false,
+            Cmd::List | Cmd::Judge(_) | Cmd::Report(_) | Cmd::Compare(_) | Cmd::Predict(_) => true,
+            Cmd::Links(_) | Cmd::TrainSim(_) => false,
             Cmd::Topo(t) => !matches!(t, TopoCmd::Check { .. } | TopoCmd::Show { file: None }),
         }
     }

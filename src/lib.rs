@@ -18,6 +18,9 @@ pub mod judge;
 pub mod links;
 pub mod offline;
 pub mod output;
+pub mod predict_cmd;
 pub mod reports;
+#[cfg(feature = "mpi")]
+pub mod train_sim;
 pub mod watchdog;
 pub mod world;

@@ -70,8 +70,25 @@ fn run(world: &dyn World, parsed: Result<Invocation, clap::Error>) -> i32 {
         Invocation::Other(Cmd::Links(a)) => {
             report_error(xccl_bench::links::run(world, &a).map_err(Into::into), rank0)
         }
+        Invocation::Other(Cmd::TrainSim(a)) => report_error(train_sim(world, &a), rank0),
         Invocation::Other(cmd) => report_error(offline::run(&cmd), rank0),
         Invocation::Bench(coll, args) => report_error(bench(world, coll, &args), rank0),
+    }
+}
+
+fn train_sim(world: &dyn World, a: &xccl_bench::predict_cmd::TrainSimArgs) -> anyhow::Result<i32> {
+    #[cfg(feature = "mpi")]
+    {
+        let mpi_world = world
+            .as_any()
+            .downcast_ref::<world::MpiWorld>()
+            .context("train-sim needs an MPI world")?;
+        xccl_bench::train_sim::run(mpi_world, a)
+    }
+    #[cfg(not(feature = "mpi"))]
+    {
+        let _ = (world, a);
+        Err(BenchError::Unsupported("train-sim: this binary was built without MPI".into()).into())
     }
 }
 

@@ -21,6 +21,8 @@ pub fn run(cmd: &Cmd) -> Result<i32> {
         Cmd::Compare(a) => crate::reports::compare(a),
         Cmd::Topo(t) => topo(t),
         Cmd::Links(_) => unreachable!("runs under the job's launcher (links::run)"),
+        Cmd::Predict(a) => crate::predict_cmd::run(a),
+        Cmd::TrainSim(_) => unreachable!("runs under mpirun (train_sim)"),
     }
 }
 

@@ -1,0 +1,25 @@
+//! What a training job will get: FLOPs, MFU/HFU, the communication of a step per parallel
+//! dimension, its time from measured collectives (or the topology model), the step time
+//! with exposed communication and pipeline bubble, and linearity from one device to the
+//! whole job. Used by `xccl-bench predict` and `xccl-bench train-sim`.
+//!
+//! Like every analysis crate it needs neither MPI nor a vendor library: it reads sweep
+//! files and answers with plain data, so it can be tested anywhere.
+//!
+//! - [`model`]: model and device presets and TOML files.
+//! - [`layout`]: parallel dimensions, batch, recompute, ZeRO, overlap.
+//! - [`flops`]: FLOPs matrix by matrix, MFU, HFU (exact and Korthikanti forms).
+//! - [`comm`]: messages of a step per dimension and the communicator each runs on.
+//! - [`timer`]: collective times from measured sweeps (α–β fit, interpolation) or the
+//!   topology model.
+//! - [`predict`]: step time, breakdown, throughput, linearity.
+
+pub mod comm;
+pub mod error;
+pub mod flops;
+pub mod layout;
+pub mod model;
+pub mod predict;
+pub mod timer;
+
+pub use error::{Result, TrainError};

@@ -1,0 +1,515 @@
+//! `xccl-bench train-sim`: one model's training-step communication, run for real.
+//!
+//! Why: a prediction is only as good as its step model. This runs the schedule the model
+//! assumes on the real communicators (MPI backend): per micro-batch and stage, compute as
+//! calibrated waits of the predicted length with the TP collectives (and EP alltoalls) in
+//! the layer path, PP send/recv in Megatron's 1F1B order (warm-up, steady
+//! send-forward-recv-backward / send-backward-recv-forward, cool-down), and the DP
+//! gradient all-reduce in buckets issued through the last backward as non-blocking
+//! collectives. Each dimension has its own sub-communicator. The measured step time is
+//! printed beside the predicted one with the error.
+//!
+//! The waits sleep (the emulated cluster's ranks share a few cores: spinning would steal
+//! them from the ranks moving data) in slices of at most 1 ms while DP reductions are in
+//! flight, testing them between slices so MPI progresses them, as a GPU's copy engine
+//! would. GPU backends are not wired: compute is always a wait.
+
+use crate::error::BenchError;
+use crate::predict_cmd::{build, TrainSimArgs};
+use crate::world::MpiWorld;
+use anyhow::Result;
+use mpi::collective::SystemOperation;
+use mpi::request::scope;
+use mpi::topology::{Color, SimpleCommunicator};
+use mpi::traits::*;
+use serde::Serialize;
+use std::time::{Duration, Instant};
+use xccl_train::layout::Recompute;
+use xccl_train::predict::{predict, Job, Prediction};
+
+fn usage(s: String) -> anyhow::Error {
+    BenchError::Usage(s).into()
+}
+
+#[derive(Serialize)]
+struct ScaleResult {
+    layout: String,
+    devices: u64,
+    predicted_step_s: f64,
+    measured_step_s: f64,
+    measured_min_s: f64,
+    measured_max_s: f64,
+    error: f64,
+    predicted_tokens_per_s: f64,
+    measured_tokens_per_s: f64,
+}
+
+pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
+    let world = w.comm();
+    let size = world.size() as u64;
+    let (job, timer) = build(&a.job)?;
+    let d = job.layout.dims;
+    if d.devices() != size {
+        return Err(usage(format!(
+            "train-sim: layout {} needs {} ranks; mpirun started {size}",
+            d,
+            d.devices()
+        )));
+    }
+    if job.layout.zero != 0 || d.vp > 1 {
+        return Err(usage(
+            "train-sim runs ZeRO-0 and plain 1F1B only (no --zero, no vp)".into(),
+        ));
+    }
+    if a.steps == 0 {
+        return Err(usage("--steps must be > 0".into()));
+    }
+    let mut dps: Vec<u64> = a.scale_dp.clone();
+    dps.push(d.dp);
+    dps.sort_unstable();
+    dps.dedup();
+    if let Some(bad) = dps
+        .iter()
+        .find(|x| **x == 0 || d.dp % **x != 0 || **x % d.ep != 0)
+    {
+        return Err(usage(format!(
+            "--scale-dp {bad}: must divide dp={} and be a multiple of ep={}",
+            d.dp, d.ep
+        )));
+    }
+    let per_replica = job.layout.global_batch / d.dp;
+    let rank0 = world.rank() == 0;
+    let mut results = Vec::new();
+    for dp in dps {
+        let mut j = job.clone();
+        j.layout.dims.dp = dp;
+        j.layout.global_batch = per_replica * dp;
+        let pred = predict(&j, timer.as_ref()).map_err(|e| usage(e.to_string()))?;
+        let times = run_scale(world, &j, &pred, d.dp, a.steps);
+        sleepy_barrier(world);
+        if let Some(t) = times {
+            // The median step: robust to a step disturbed by other load on the machine.
+            let mut sorted = t.clone();
+            sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            let n = sorted.len();
+            let mean = if n % 2 == 1 {
+                sorted[n / 2]
+            } else {
+                (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+            };
+            let min = t.iter().cloned().fold(f64::INFINITY, f64::min);
+            let max = t.iter().cloned().fold(0.0, f64::max);
+            let tokens = (j.layout.global_batch * j.layout.seq) as f64;
+            results.push(ScaleResult {
+                layout: j.layout.dims.to_string(),
+                devices: j.layout.dims.devices(),
+                predicted_step_s: pred.step_time_s,
+                measured_step_s: mean,
+                measured_min_s: min,
+                measured_max_s: max,
+                error: (pred.step_time_s - mean) / mean,
+                predicted_tokens_per_s: pred.tokens_per_s,
+                measured_tokens_per_s: tokens / mean,
+            });
+        }
+    }
+    if rank0 {
+        println!(
+            "# train-sim: {} on {size} ranks (MPI backend; compute = calibrated waits), {} timed steps per scale; communication times from {}",
+            job.model.name,
+            a.steps,
+            timer.describe()
+        );
+        println!(
+            "{:<26} {:>8} {:>14} {:>14} {:>22} {:>8}",
+            "layout", "devices", "predicted(s)", "median(s)", "min..max(s)", "error"
+        );
+        for r in &results {
+            println!(
+                "{:<26} {:>8} {:>14.4} {:>14.4} {:>22} {:>7.1}%",
+                r.layout,
+                r.devices,
+                r.predicted_step_s,
+                r.measured_step_s,
+                format!("{:.4}..{:.4}", r.measured_min_s, r.measured_max_s),
+                100.0 * r.error
+            );
+        }
+        if results.len() > 1 {
+            let b = &results[0];
+            println!(
+                "linearity relative to {} ({} devices): measured beside predicted",
+                b.layout, b.devices
+            );
+            for r in &results[1..] {
+                let k = r.devices as f64 / b.devices as f64;
+                println!(
+                    "  {:<26} measured {:.3}  predicted {:.3}",
+                    r.layout,
+                    r.measured_tokens_per_s / (b.measured_tokens_per_s * k),
+                    r.predicted_tokens_per_s / (b.predicted_tokens_per_s * k)
+                );
+            }
+        }
+        if let Some(path) = &a.json {
+            let text = serde_json::to_string_pretty(&results)?;
+            std::fs::write(path, text + "\n").map_err(|e| BenchError::Io {
+                what: format!("cannot write {}", path.display()),
+                source: e,
+            })?;
+        }
+    }
+    Ok(0)
+}
+
+/// Communicators of one rank.
+struct Comms {
+    all: SimpleCommunicator,
+    tp: SimpleCommunicator,
+    dp: SimpleCommunicator,
+    ep: Option<SimpleCommunicator>,
+    stage: u64,
+    pp: u64,
+    /// Neighbour ranks in `all`.
+    prev: i32,
+    next: i32,
+}
+
+/// Runs `job` on the ranks of the first `dp` replicas of a world laid out with `full_dp`;
+/// the step times (max over ranks) on the active ranks, None elsewhere.
+fn run_scale(
+    world: &SimpleCommunicator,
+    job: &Job,
+    pred: &Prediction,
+    full_dp: u64,
+    steps: usize,
+) -> Option<Vec<f64>> {
+    let d = job.layout.dims;
+    let r = world.rank() as u64;
+    let (ti, di, pi) = (r % d.tp, (r / d.tp) % full_dp, r / (d.tp * full_dp));
+    let active = di < d.dp;
+    let key = (ti + d.tp * (di + d.dp * pi)) as i32;
+    let all = if active {
+        world.split_by_color_with_key(Color::with_value(0), key)
+    } else {
+        world.split_by_color(Color::undefined())
+    }?;
+    let tp = all
+        .split_by_color_with_key(Color::with_value((di + d.dp * pi) as i32), ti as i32)
+        .expect("tp split");
+    let dp = all
+        .split_by_color_with_key(Color::with_value((ti + d.tp * pi) as i32), di as i32)
+        .expect("dp split");
+    let ep = (d.ep > 1).then(|| {
+        let groups = d.dp / d.ep;
+        all.split_by_color_with_key(
+            Color::with_value(((ti + d.tp * pi) * groups + di / d.ep) as i32),
+            di as i32,
+        )
+        .expect("ep split")
+    });
+    let stride = (d.tp * d.dp) as i32;
+    let me = all.rank();
+    let c = Comms {
+        stage: pi,
+        pp: d.pp,
+        prev: me - stride,
+        next: me + stride,
+        all,
+        tp,
+        dp,
+        ep,
+    };
+    let mut sim = Sim::new(job, pred);
+    let mut out = Vec::with_capacity(steps);
+    for i in 0..=steps {
+        c.all.barrier();
+        let t0 = Instant::now();
+        sim.step(&c);
+        let mine = t0.elapsed().as_secs_f64();
+        let mut worst = 0.0f64;
+        c.all
+            .all_reduce_into(&mine, &mut worst, SystemOperation::max());
+        if i > 0 {
+            out.push(worst);
+        }
+    }
+    Some(out)
+}
+
+/// Buffers and phase lengths of the simulated step.
+struct Sim {
+    m: u64,
+    layers: u64,
+    t_f: f64,
+    t_b: f64,
+    recompute_full: bool,
+    sp: bool,
+    window: f64,
+    act: Vec<f32>,
+    act_out: Vec<f32>,
+    sp_gather: Vec<f32>,
+    p2p_send: Vec<u8>,
+    p2p_recv: Vec<u8>,
+    a2a_send: Vec<u8>,
+    a2a_recv: Vec<u8>,
+    buckets: Vec<(Vec<f32>, Vec<f32>)>,
+}
+
+fn floats(bytes: u64) -> Vec<f32> {
+    vec![1.0f32; (bytes as usize / 4).max(1)]
+}
+
+impl Sim {
+    fn new(job: &Job, p: &Prediction) -> Sim {
+        use xccl_schema::CollKind;
+        use xccl_train::comm::Dim;
+        let bytes_of = |dim: Dim| p.comm.iter().find(|t| t.op.dim == dim).map(|t| t.op.bytes);
+        let tp_bytes = bytes_of(Dim::Tp).unwrap_or(4);
+        let pp_bytes = bytes_of(Dim::Pp).unwrap_or(1);
+        let ep_bytes = bytes_of(Dim::Ep).unwrap_or(1);
+        let mut buckets = Vec::new();
+        for t in p
+            .comm
+            .iter()
+            .filter(|t| t.op.dim == Dim::Dp && t.op.collective == CollKind::AllReduce)
+        {
+            for _ in 0..t.op.count {
+                buckets.push((floats(t.op.bytes), floats(t.op.bytes)));
+            }
+        }
+        let total = |dim: Dim| -> f64 {
+            p.comm
+                .iter()
+                .filter(|t| t.op.dim == dim)
+                .map(|t| t.time_total_s)
+                .sum()
+        };
+        let m = p.microbatches;
+        let tp_count = job.layout.dims.tp;
+        Sim {
+            m,
+            layers: job.model.layers / job.layout.dims.pp,
+            t_f: p.t_forward_s,
+            t_b: p.t_backward_s,
+            recompute_full: job.layout.recompute == Recompute::Full,
+            sp: job.layout.sequence_parallel,
+            window: p.t_backward_s + (total(Dim::Tp) + total(Dim::Ep)) / m as f64 / 2.0,
+            act: floats(tp_bytes),
+            act_out: floats(tp_bytes),
+            // Sequence parallel: each rank holds 1/tp of the gathered activation.
+            sp_gather: floats(tp_bytes / tp_count.max(1)),
+            p2p_send: vec![0u8; pp_bytes as usize],
+            p2p_recv: vec![0u8; pp_bytes as usize],
+            a2a_send: vec![0u8; ep_bytes as usize],
+            a2a_recv: vec![0u8; ep_bytes as usize],
+            buckets,
+        }
+    }
+
+    fn tp_op(&mut self, c: &Comms) {
+        if c.tp.size() < 2 {
+            return;
+        }
+        if self.sp {
+            c.tp.all_gather_into(&self.sp_gather[..], &mut self.act[..]);
+            c.tp.reduce_scatter_block_into(
+                &self.act[..],
+                &mut self.sp_gather[..],
+                SystemOperation::sum(),
+            );
+        } else {
+            c.tp.all_reduce_into(&self.act[..], &mut self.act_out[..], SystemOperation::sum());
+        }
+    }
+
+    fn ep_op(&mut self, c: &Comms) {
+        if let Some(ep) = &c.ep {
+            ep.all_to_all_into(&self.a2a_send[..], &mut self.a2a_recv[..]);
+        }
+    }
+
+    /// Forward (or the recomputation forward) of one micro-batch on this stage.
+    fn forward(&mut self, c: &Comms, t: f64) {
+        let per = t / self.layers as f64 / 2.0;
+        for _ in 0..self.layers {
+            for _ in 0..2 {
+                wait(per);
+                self.tp_op(c);
+                self.ep_op(c);
+            }
+        }
+    }
+
+    /// Backward of one micro-batch; the last one issues the DP buckets as they become
+    /// ready and waits for them at its end.
+    fn backward(&mut self, c: &Comms, last: bool) {
+        let mut t_b = self.t_b;
+        if self.recompute_full {
+            self.forward(c, self.t_f);
+            t_b -= self.t_f;
+        }
+        let per = t_b / self.layers as f64 / 2.0;
+        if !last || self.buckets.is_empty() || c.dp.size() < 2 {
+            for _ in 0..self.layers {
+                for _ in 0..2 {
+                    wait(per);
+                    self.tp_op(c);
+                    self.ep_op(c);
+                }
+            }
+            return;
+        }
+        let start = Instant::now();
+        let window = self.window;
+        let mut buckets = std::mem::take(&mut self.buckets);
+        let nb = buckets.len();
+        scope(|sc| {
+            let mut iter = buckets.iter_mut();
+            let mut pending = Vec::new();
+            let mut issued = 0usize;
+            // Issues every bucket ready by `upto` seconds into this backward.
+            macro_rules! issue {
+                ($upto:expr) => {
+                    while issued < nb && window * (issued as f64 + 1.0) / nb as f64 <= $upto {
+                        let (s, r) = iter.next().unwrap();
+                        pending.push(c.dp.immediate_all_reduce_into(
+                            sc,
+                            &s[..],
+                            &mut r[..],
+                            SystemOperation::sum(),
+                        ));
+                        issued += 1;
+                    }
+                };
+            }
+            for _ in 0..self.layers {
+                for _ in 0..2 {
+                    let end = Instant::now() + Duration::from_secs_f64(per);
+                    loop {
+                        issue!(start.elapsed().as_secs_f64());
+                        pending = pending.into_iter().filter_map(|r| r.test().err()).collect();
+                        let now = Instant::now();
+                        if now >= end {
+                            break;
+                        }
+                        let left = end - now;
+                        std::thread::sleep(if pending.is_empty() && issued == nb {
+                            left
+                        } else {
+                            left.min(Duration::from_millis(1))
+                        });
+                    }
+                    self.tp_op(c);
+                    self.ep_op(c);
+                }
+            }
+            issue!(f64::INFINITY);
+            for p in pending {
+                p.wait();
+            }
+        });
+        self.buckets = buckets;
+    }
+
+    fn send_forward(&mut self, c: &Comms) {
+        if c.stage + 1 < c.pp {
+            c.all.process_at_rank(c.next).send(&self.p2p_send[..]);
+        }
+    }
+    fn recv_forward(&mut self, c: &Comms) {
+        if c.stage > 0 {
+            c.all
+                .process_at_rank(c.prev)
+                .receive_into(&mut self.p2p_recv[..]);
+        }
+    }
+    fn send_backward(&mut self, c: &Comms) {
+        if c.stage > 0 {
+            c.all.process_at_rank(c.prev).send(&self.p2p_send[..]);
+        }
+    }
+    fn recv_backward(&mut self, c: &Comms) {
+        if c.stage + 1 < c.pp {
+            c.all
+                .process_at_rank(c.next)
+                .receive_into(&mut self.p2p_recv[..]);
+        }
+    }
+    /// Megatron's send_forward_recv_backward: one exchange with the next stage.
+    fn send_forward_recv_backward(&mut self, c: &Comms) {
+        if c.stage + 1 < c.pp {
+            let peer = c.all.process_at_rank(c.next);
+            mpi::point_to_point::send_receive_into(
+                &self.p2p_send[..],
+                &peer,
+                &mut self.p2p_recv[..],
+                &peer,
+            );
+        }
+    }
+    fn send_backward_recv_forward(&mut self, c: &Comms) {
+        if c.stage > 0 {
+            let peer = c.all.process_at_rank(c.prev);
+            mpi::point_to_point::send_receive_into(
+                &self.p2p_send[..],
+                &peer,
+                &mut self.p2p_recv[..],
+                &peer,
+            );
+        }
+    }
+
+    /// One step: 1F1B (Megatron's forward_backward_pipelining_without_interleaving).
+    fn step(&mut self, c: &Comms) {
+        let m = self.m;
+        let warmup = (c.pp - c.stage - 1).min(m);
+        let remaining = m - warmup;
+        let mut backwards = 0u64;
+        for _ in 0..warmup {
+            self.recv_forward(c);
+            self.forward(c, self.t_f);
+            self.send_forward(c);
+        }
+        if remaining > 0 {
+            self.recv_forward(c);
+        }
+        for i in 0..remaining {
+            self.forward(c, self.t_f);
+            self.send_forward_recv_backward(c);
+            backwards += 1;
+            self.backward(c, backwards == m);
+            if i + 1 == remaining {
+                self.send_backward(c);
+            } else {
+                self.send_backward_recv_forward(c);
+            }
+        }
+        for _ in 0..warmup {
+            self.recv_backward(c);
+            backwards += 1;
+            self.backward(c, backwards == m);
+            self.send_backward(c);
+        }
+    }
+}
+
+/// A barrier that sleeps while it waits: ranks left out of a scale must not spin on the
+/// cores the measured ranks need.
+fn sleepy_barrier(c: &SimpleCommunicator) {
+    let mut req = c.immediate_barrier();
+    loop {
+        match req.test() {
+            Ok(_) => return,
+            Err(r) => req = r,
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A calibrated compute phase: sleep until the deadline.
+fn wait(seconds: f64) {
+    if seconds > 0.0 {
+        std::thread::sleep(Duration::from_secs_f64(seconds));
+    }
+}
