@@ -141,8 +141,9 @@ pub struct JudgeArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct ReportArgs {
-    /// Result files written by `--json` (several runs, collectives or backends).
-    #[arg(required = true, value_name = "RESULT.json")]
+    /// Files written by `--json`: benchmark results (several runs, collectives or
+    /// backends), `links`, `predict` and `train-sim` files, in any mix.
+    #[arg(required = true, value_name = "FILE.json")]
     pub reports: Vec<PathBuf>,
     /// The HTML file to write.
     #[arg(short = 'o', long, value_name = "FILE", default_value = "report.html")]

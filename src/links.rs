@@ -13,6 +13,7 @@ use crate::error::{BenchError, Result};
 use crate::types::parse_size;
 use crate::world::World;
 use clap::Args;
+#[cfg(feature = "mpi")]
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -40,24 +41,8 @@ pub struct LinksArgs {
     pub json: Option<PathBuf>,
 }
 
-/// What `--json` writes.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct LinksReport {
-    pub tool: String,
-    pub kind: String,
-    pub hosts: Vec<String>,
-    pub size_bytes: u64,
-    pub iters: usize,
-    /// "circle" or "serial".
-    pub schedule: String,
-    /// Rounds of inter-node pairs used, and what one pair at a time would need.
-    pub rounds: usize,
-    pub serial_rounds: usize,
-    /// Wall time of the measurement, seconds.
-    pub wall_s: f64,
-    pub matrix: xccl_diag::links::Matrix,
-    pub findings: Vec<xccl_schema::Finding>,
-}
+/// What `--json` writes (typed in xccl-diag, so that `report` reads it back).
+pub use xccl_diag::links::LinksReport;
 
 /// One side's measurement of one pair.
 #[cfg(feature = "mpi")]
@@ -286,7 +271,8 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
         }
         let rep = LinksReport {
             tool: "xccl-bench".into(),
-            kind: "links".into(),
+            kind: xccl_diag::links::LINKS_KIND.into(),
+            schema_version: xccl_diag::links::LINKS_SCHEMA_VERSION,
             hosts: hosts.clone(),
             size_bytes: a.size,
             iters: a.iters,

@@ -5,12 +5,12 @@
 use crate::error::BenchError;
 use anyhow::Result;
 use clap::Args;
-use serde::Serialize;
 use std::path::PathBuf;
 use xccl_schema::types::parse_size;
 use xccl_train::flops::FlopsForm;
 use xccl_train::layout::{Dims, Layout, Recompute};
 use xccl_train::model::{DeviceSpec, ModelSpec, Precision};
+use xccl_train::output::{MeasuredStep, PredictionReport};
 use xccl_train::predict::{self, ComputeSource, Job, Linearity, Prediction};
 use xccl_train::timer::{CommTimer, FromTopology, Measured};
 
@@ -206,22 +206,6 @@ pub fn build(a: &JobArgs) -> Result<(Job, Box<dyn CommTimer>)> {
     ))
 }
 
-#[derive(Serialize)]
-struct PredictJson<'a> {
-    #[serde(flatten)]
-    prediction: &'a Prediction,
-    linearity: &'a Linearity,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    measured_step: Option<MeasuredStep>,
-}
-
-#[derive(Serialize)]
-struct MeasuredStep {
-    step_time_s: f64,
-    mfu: f64,
-    hfu: f64,
-}
-
 pub fn run(a: &PredictArgs) -> Result<i32> {
     let (job, timer) = build(&a.job)?;
     let p = predict::predict(&job, timer.as_ref()).map_err(usage)?;
@@ -248,11 +232,7 @@ pub fn run(a: &PredictArgs) -> Result<i32> {
     }
     print!("{}", render_linearity(&lin));
     if let Some(path) = &a.json {
-        let j = PredictJson {
-            prediction: &p,
-            linearity: &lin,
-            measured_step: measured,
-        };
+        let j = PredictionReport::new(p, lin, measured);
         let text = serde_json::to_string_pretty(&j)?;
         std::fs::write(path, text + "\n").map_err(|e| BenchError::Io {
             what: format!("cannot write {}", path.display()),

@@ -1,5 +1,6 @@
 //! `xccl-bench report` and `xccl-bench compare`: offline commands over saved results,
-//! built on the pure functions of the xccl-report crate. Files are read through
+//! built on the pure functions of the xccl-report crate. `report` takes any mix of
+//! results, link matrices, predictions and train-sim files. Files are read through
 //! xccl-schema's versioned reader, so a foreign, newer or broken file is one line and
 //! exit 2; a partial file (interrupted run) is used as far as it goes and said so.
 
@@ -15,17 +16,21 @@ pub const REGRESSION: i32 = 5;
 fn read(p: &Path) -> Result<Report> {
     let r = xccl_schema::read_report(p).map_err(|e| BenchError::Usage(e.to_string()))?;
     if !r.summary.complete {
-        eprintln!(
-            "xccl-bench: note: {} is from a run that did not finish{}: its {} row(s) are used",
-            p.display(),
-            r.summary
-                .error
-                .as_ref()
-                .map_or(String::new(), |e| format!(" ({e})")),
-            r.rows.len()
-        );
+        partial_note(p, &r);
     }
     Ok(r)
+}
+
+fn partial_note(p: &Path, r: &Report) {
+    eprintln!(
+        "xccl-bench: note: {} is from a run that did not finish{}: its {} row(s) are used",
+        p.display(),
+        r.summary
+            .error
+            .as_ref()
+            .map_or(String::new(), |e| format!(" ({e})")),
+        r.rows.len()
+    );
 }
 
 fn name(p: &Path) -> String {
@@ -41,22 +46,30 @@ fn write(p: &Path, text: &str) -> Result<()> {
 }
 
 pub fn report(a: &ReportArgs) -> Result<i32> {
-    let mut runs = Vec::with_capacity(a.reports.len());
+    let mut inputs = xccl_report::Inputs::default();
     for p in &a.reports {
-        runs.push(xccl_report::Run {
-            name: name(p),
-            report: read(p)?,
-        });
+        let kind = inputs
+            .add_file(p)
+            .map_err(|e| BenchError::Usage(e.to_string()))?;
+        if kind == xccl_schema::Kind::Result {
+            let r = &inputs.runs.last().expect("just added").report;
+            if !r.summary.complete {
+                partial_note(p, r);
+            }
+        }
     }
     let opts = xccl_report::Options {
         title: a.title.clone(),
         threshold: a.threshold,
     };
-    write(&a.output, &xccl_report::html(&runs, &opts))?;
+    write(&a.output, &xccl_report::html(&inputs, &opts))?;
     eprintln!(
-        "xccl-bench: wrote {} ({} run(s))",
+        "xccl-bench: wrote {} ({} run(s), {} link matrix(es), {} prediction(s), {} train-sim(s))",
         a.output.display(),
-        runs.len()
+        inputs.runs.len(),
+        inputs.links.len(),
+        inputs.predictions.len(),
+        inputs.sims.len()
     );
     Ok(0)
 }

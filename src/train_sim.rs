@@ -22,26 +22,13 @@ use mpi::collective::SystemOperation;
 use mpi::request::scope;
 use mpi::topology::{Color, SimpleCommunicator};
 use mpi::traits::*;
-use serde::Serialize;
 use std::time::{Duration, Instant};
 use xccl_train::layout::Recompute;
+use xccl_train::output::{ScaleResult, TrainSimReport};
 use xccl_train::predict::{predict, Job, Prediction};
 
 fn usage(s: String) -> anyhow::Error {
     BenchError::Usage(s).into()
-}
-
-#[derive(Serialize)]
-struct ScaleResult {
-    layout: String,
-    devices: u64,
-    predicted_step_s: f64,
-    measured_step_s: f64,
-    measured_min_s: f64,
-    measured_max_s: f64,
-    error: f64,
-    predicted_tokens_per_s: f64,
-    measured_tokens_per_s: f64,
 }
 
 pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
@@ -152,7 +139,14 @@ pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
             }
         }
         if let Some(path) = &a.json {
-            let text = serde_json::to_string_pretty(&results)?;
+            let rep = TrainSimReport::new(
+                job.model.name.clone(),
+                size,
+                a.steps,
+                timer.describe(),
+                results,
+            );
+            let text = serde_json::to_string_pretty(&rep)?;
             std::fs::write(path, text + "\n").map_err(|e| BenchError::Io {
                 what: format!("cannot write {}", path.display()),
                 source: e,

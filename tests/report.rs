@@ -248,10 +248,7 @@ fn bad_and_partial_inputs_say_one_line() {
     .unwrap();
     let out = tmp("bad.html");
     for (f, why) in [
-        (
-            &foreign,
-            "not an xccl-bench result (written by `nccl-tests`)",
-        ),
+        (&foreign, "not an xccl-bench file (written by `nccl-tests`)"),
         (&junk, "not JSON"),
         (&newer, "schema version 99 is newer"),
     ] {

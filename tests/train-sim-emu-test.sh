@@ -63,7 +63,7 @@ for layout in dp=4 dp=2,pp=2 dp=2,tp=2; do
     timeout 300 "$EMU" run -- -np 4 "$XCCL_BENCH" train-sim --layout "$layout" "${COMMON[@]}" \
         --steps 5 --json "$OUT/sim-$tag.json" >"$OUT/sim-$tag.txt" 2>&1 || { cat "$OUT/sim-$tag.txt"; echo "FAIL: train-sim $layout" >&2; FAILED=1; continue; }
     pred=$(jq '.step_time_s' "$OUT/predict-$tag.json")
-    meas=$(jq '.[-1].measured_step_s' "$OUT/sim-$tag.json")
+    meas=$(jq '.scales[-1].measured_step_s' "$OUT/sim-$tag.json")
     err=$(jq -n "($pred - $meas) / $meas")
     printf '%-22s %12.4f %12.4f %7.1f%%\n' "$layout" "$pred" "$meas" "$(jq -n "$err * 100")" | tee -a "$OUT/summary.txt"
     if jq -e -n "($err | fabs) > $TOL" >/dev/null; then

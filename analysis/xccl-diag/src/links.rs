@@ -69,6 +69,38 @@ pub struct Matrix {
     pub expected_from: String,
 }
 
+/// `kind` of a [`LinksReport`] file.
+pub const LINKS_KIND: &str = "links";
+/// 1: the first typed form (files written before `schema_version` existed read as 1).
+pub const LINKS_SCHEMA_VERSION: u32 = 1;
+
+fn links_version() -> u32 {
+    1
+}
+
+/// What `xccl-bench links --json` writes, and what `xccl-bench report` reads back: a
+/// typed file of its own (`tool` "xccl-bench", `kind` "links"), told apart from benchmark
+/// results by `xccl_schema::read::kind_of`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinksReport {
+    pub tool: String,
+    pub kind: String,
+    #[serde(default = "links_version")]
+    pub schema_version: u32,
+    pub hosts: Vec<String>,
+    pub size_bytes: u64,
+    pub iters: usize,
+    /// "circle" or "serial".
+    pub schedule: String,
+    /// Rounds of inter-node pairs used, and what one pair at a time would need.
+    pub rounds: usize,
+    pub serial_rounds: usize,
+    /// Wall time of the measurement, seconds.
+    pub wall_s: f64,
+    pub matrix: Matrix,
+    pub findings: Vec<Finding>,
+}
+
 /// What the topology says about the inter-node links, in diagnosis terms.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fabric {

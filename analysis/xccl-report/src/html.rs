@@ -5,10 +5,12 @@
 //! What is drawn depends on what the files hold: for each collective, busbw and latency
 //! against size (one line per run; the model's expected busbw and the 0.8× line when the
 //! rows carry verdicts; the p50..p99 band), the per-rank spread of mean times (the
-//! straggler view), the verdicts, the rows; then the findings of diagnosis. Data that
-//! later analyses add to the schema (wait ratios, link matrix, switch grouping,
-//! predictions) get their section in [`extension_sections`].
+//! straggler view), the verdicts, the rows; then the findings of diagnosis; then, from the
+//! other files given, the link matrix as a heat map with its findings and the switch
+//! grouping declared (and inferred, once diagnosis infers it), and predicted against
+//! measured step time and linearity ([`crate::sections`]).
 
+use crate::input::Inputs;
 use crate::plot::{self, Band, Chart, Line};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -66,10 +68,11 @@ td,th{border:1px solid #ddd;padding:.2em .5em;text-align:right}th{background:#f4
 td.l,th.l{text-align:left}figure{margin:1em 0}figcaption{font-size:.85em;color:#555}\
 .partial{background:#fff3cd;border:1px solid #e0c068;padding:.5em}\
 .bad{color:#b00020;font-weight:bold}.ok{color:#1b7a1b}\
-ul.findings li{margin:.3em 0}code{background:#f4f4f4;padding:0 .2em}";
+ul.findings li{margin:.3em 0}.side{display:flex;gap:1.5em;align-items:flex-start}.side>div{max-width:380px}code{background:#f4f4f4;padding:0 .2em}";
 
 /// The whole report.
-pub fn html(runs: &[Run], opts: &Options) -> String {
+pub fn html(inputs: &Inputs, opts: &Options) -> String {
+    let runs = &inputs.runs[..];
     let mut h = String::new();
     let _ = write!(
         h,
@@ -87,7 +90,7 @@ pub fn html(runs: &[Run], opts: &Options) -> String {
         h += &collective_section(name, runs, idx, opts);
     }
     h += &findings(runs);
-    for s in extension_sections(runs) {
+    for s in extension_sections(inputs, opts) {
         h += &s;
     }
     h += "</body></html>\n";
@@ -182,8 +185,13 @@ fn line_rows(r: &Report) -> Vec<&Row> {
     v
 }
 
-fn figure(id: &str, caption: &str, chart: &Chart, size: (u32, u32)) -> String {
-    match plot::render(chart, size) {
+pub(crate) fn figure(id: &str, caption: &str, chart: &Chart, size: (u32, u32)) -> String {
+    figure_svg(id, caption, plot::render(chart, size))
+}
+
+/// A drawn SVG (or why it is not drawn) as a captioned figure.
+pub(crate) fn figure_svg(id: &str, caption: &str, svg: Result<String, String>) -> String {
+    match svg {
         Ok(svg) => format!(
             "<figure id=\"{id}\" class=\"plot\">{svg}<figcaption>{}</figcaption></figure>\n",
             esc(caption)
@@ -490,15 +498,17 @@ fn findings(runs: &[Run]) -> String {
     format!("<section id=\"findings\"><h2>Findings</h2><ul class=\"findings\">\n{items}</ul></section>\n")
 }
 
-/// EXTENSION POINT for data the schema does not hold yet. Diagnosis (issue 8) adds
-/// per-rank wait ratios and link matrices, prediction (issue 9) predicted step times; once
-/// their fields exist in `xccl_schema`, their sections are built here from `runs`:
-/// wait ratios as a per-rank line chart (like [`rank_spread`]), the link matrix as a heat
-/// map with the findings' links marked, the switch grouping inferred versus declared,
-/// predicted versus measured step time and linearity. Today nothing in a result file
-/// carries them, so nothing is drawn.
-fn extension_sections(_runs: &[Run]) -> Vec<String> {
-    vec![]
+/// Sections of the files other than benchmark results (`links`, `predict`, `train-sim`;
+/// [`crate::sections`]), each only when its data is there.
+fn extension_sections(inputs: &Inputs, opts: &Options) -> Vec<String> {
+    let mut v = vec![];
+    for (i, l) in inputs.links.iter().enumerate() {
+        v.push(crate::sections::links(i, l, opts));
+    }
+    if !inputs.predictions.is_empty() || !inputs.sims.is_empty() {
+        v.push(crate::sections::prediction(inputs, opts));
+    }
+    v
 }
 
 #[cfg(test)]
@@ -544,7 +554,7 @@ mod tests {
 
     #[test]
     fn report_has_each_plot_header_and_notes() {
-        let h = html(&runs(), &Options::default());
+        let h = html(&Inputs::runs(runs()), &Options::default());
         for id in [
             "busbw-all_reduce",
             "latency-all_reduce",
@@ -581,7 +591,7 @@ mod tests {
                 time_ratio: None,
             });
         }
-        let h = html(&rs, &Options::default());
+        let h = html(&Inputs::runs(rs), &Options::default());
         assert!(h.contains("a.json: expected (model)"));
         assert!(h.contains("a.json: 0.8× expected"));
         assert_eq!(h.matches("<td class=\"l bad\">LOW").count(), 3);

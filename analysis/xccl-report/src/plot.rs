@@ -6,6 +6,7 @@
 
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// One line of a chart.
 pub struct Line {
@@ -200,6 +201,228 @@ where
             .map_err(e)?;
     }
     Ok(())
+}
+
+/// A heat map of a square matrix: `cells` (row, column, value, marked) over `names` on
+/// both axes, coloured by [`heat`] around `threshold`; each cell shows its value, marked
+/// cells (low links) get a thick black frame and a `LOW` tag.
+pub struct Heat<'a> {
+    pub title: &'a str,
+    pub names: &'a [String],
+    pub cells: Vec<(usize, usize, f64, bool)>,
+    pub threshold: f64,
+}
+
+/// Red below `threshold` (darker the lower), yellow at it, green from 1 on.
+pub fn heat(v: f64, threshold: f64) -> RGBColor {
+    let lerp = |a: (f64, f64, f64), b: (f64, f64, f64), t: f64| {
+        let t = t.clamp(0.0, 1.0);
+        RGBColor(
+            (a.0 + (b.0 - a.0) * t) as u8,
+            (a.1 + (b.1 - a.1) * t) as u8,
+            (a.2 + (b.2 - a.2) * t) as u8,
+        )
+    };
+    let (red, yellow, green) = (
+        (200.0, 30.0, 40.0),
+        (250.0, 220.0, 90.0),
+        (60.0, 170.0, 90.0),
+    );
+    if v < threshold {
+        lerp(red, yellow, v / threshold)
+    } else {
+        lerp(yellow, green, (v - threshold) / (1.0 - threshold).max(1e-9))
+    }
+}
+
+pub fn render_heat(h: &Heat, size: (u32, u32)) -> Result<String, String> {
+    let n = h.names.len();
+    if n == 0 || h.cells.is_empty() {
+        return Err("no data to plot".into());
+    }
+    let e = |e: DrawingAreaErrorKind<std::io::Error>| e.to_string();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE).map_err(e)?;
+        let names = h.names;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(h.title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(56)
+            .y_label_area_size(130)
+            .build_cartesian_2d(0..n as i32, 0..n as i32)
+            .map_err(e)?;
+        // No mesh: plotters' integer key points are cell edges, not centres (and zero
+        // labels overflow its i32 key-point search), so the names are drawn below.
+        // Names drawn here, centred on their row and column (row 0 on top: row r is
+        // drawn at y = n−1−r).
+        let area = chart.plotting_area().clone();
+        let centre = |x: i32, y: i32| {
+            let (a, b) = area.map_coordinate(&(x, y + 1));
+            let (c, d) = area.map_coordinate(&(x + 1, y));
+            ((a + c) / 2, (b + d) / 2)
+        };
+        let (left, bottom) = area.map_coordinate(&(0, 0));
+        for (i, name) in names.iter().enumerate() {
+            let (cx, _) = centre(i as i32, 0);
+            root.draw(&Text::new(
+                name.clone(),
+                (cx, bottom + 6),
+                anchored(12, HPos::Center, VPos::Top),
+            ))
+            .map_err(e)?;
+            let (_, cy) = centre(0, (n - 1 - i) as i32);
+            root.draw(&Text::new(
+                name.clone(),
+                (left - 6, cy),
+                anchored(12, HPos::Right, VPos::Center),
+            ))
+            .map_err(e)?;
+        }
+        for &(r, c, v, marked) in &h.cells {
+            let (x, y) = (c as i32, (n - 1 - r) as i32);
+            let fill = heat(v, h.threshold).filled();
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x, y), (x + 1, y + 1)],
+                    fill,
+                )))
+                .map_err(e)?;
+            if marked {
+                let mut frame = Rectangle::new([(x, y), (x + 1, y + 1)], BLACK.stroke_width(3));
+                frame.set_margin(2, 2, 2, 2);
+                chart.draw_series(std::iter::once(frame)).map_err(e)?;
+            }
+            let label = if marked {
+                format!("{v:.2} LOW")
+            } else {
+                format!("{v:.2}")
+            };
+            root.draw(&Text::new(
+                label,
+                centre(x, y),
+                anchored(13, HPos::Center, VPos::Center),
+            ))
+            .map_err(e)?;
+        }
+        root.present().map_err(e)?;
+    }
+    Ok(svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1))
+}
+
+fn anchored(size: u32, h: HPos, v: VPos) -> TextStyle<'static> {
+    ("sans-serif", size)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(h, v))
+}
+
+/// Predicted beside measured per category (layout): one pair of bars each, the measured
+/// bar with its min..max whisker, and the error above the pair.
+pub struct Bars<'a> {
+    pub title: &'a str,
+    pub y_desc: &'a str,
+    /// (category, predicted, measured: (median, min, max)), measured absent when only
+    /// predicted.
+    pub groups: Vec<(String, f64, Option<(f64, f64, f64)>)>,
+}
+
+pub fn render_bars(b: &Bars, size: (u32, u32)) -> Result<String, String> {
+    let n = b.groups.len();
+    let top = b
+        .groups
+        .iter()
+        .map(|g| g.1.max(g.2.map_or(0.0, |m| m.2)))
+        .fold(0.0, f64::max);
+    if n == 0 || !(top > 0.0 && top.is_finite()) {
+        return Err("no data to plot".into());
+    }
+    let e = |e: DrawingAreaErrorKind<std::io::Error>| e.to_string();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE).map_err(e)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(b.title, ("sans-serif", 18))
+            .margin(12)
+            .margin_right(36)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0.0..n as f64, 0.0..top * 1.2)
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(2)
+            .x_label_formatter(&|_| String::new())
+            .y_desc(b.y_desc)
+            .y_label_formatter(&|v| value_label(*v))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(e)?;
+        let (pc, mc) = (color(0), color(1));
+        for (i, (name, pred, meas)) in b.groups.iter().enumerate() {
+            let x = i as f64;
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x + 0.15, 0.0), (x + 0.5, *pred)],
+                    pc.filled(),
+                )))
+                .map_err(e)?;
+            let mut head = *pred;
+            if let Some((m, lo, hi)) = *meas {
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(x + 0.5, 0.0), (x + 0.85, m)],
+                        mc.filled(),
+                    )))
+                    .map_err(e)?;
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(x + 0.675, lo), (x + 0.675, hi)],
+                        BLACK.stroke_width(2),
+                    )))
+                    .map_err(e)?;
+                head = head.max(hi);
+                let err = 100.0 * (pred - m) / m;
+                let area = chart.plotting_area();
+                let p = area.map_coordinate(&(x + 0.5, head));
+                root.draw(&Text::new(
+                    format!("error {err:+.1}%"),
+                    (p.0, p.1 - 6),
+                    anchored(13, HPos::Center, VPos::Bottom),
+                ))
+                .map_err(e)?;
+            }
+            let area = chart.plotting_area();
+            let p = area.map_coordinate(&(x + 0.5, 0.0));
+            root.draw(&Text::new(
+                name.clone(),
+                (p.0, p.1 + 6),
+                anchored(12, HPos::Center, VPos::Top),
+            ))
+            .map_err(e)?;
+        }
+        // Legend by hand: two swatches.
+        for (k, (label, c)) in [("predicted", pc), ("measured (median, min..max)", mc)]
+            .into_iter()
+            .enumerate()
+        {
+            let y = 40 + 18 * k as i32;
+            let x = size.0 as i32 - 260;
+            root.draw(&Rectangle::new([(x, y - 6), (x + 14, y + 6)], c.filled()))
+                .map_err(e)?;
+            root.draw(&Text::new(
+                label,
+                (x + 20, y),
+                anchored(12, HPos::Left, VPos::Center),
+            ))
+            .map_err(e)?;
+        }
+        root.present().map_err(e)?;
+    }
+    Ok(svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1))
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ fn err(text: &str) -> String {
 #[test]
 fn refuses_foreign_newer_and_broken_files_in_one_line() {
     assert!(err("not json").contains("not JSON"));
-    assert!(err(r#"{"rows": []}"#).contains("not an xccl-bench result (no `meta` object)"));
+    assert!(err(r#"{"rows": []}"#).contains("not an xccl-bench file (no `meta` object)"));
     assert!(err(r#"{"meta": {"tool": "nccl-tests"}}"#).contains("written by `nccl-tests`"));
     let v1 = std::fs::read_to_string(V1).unwrap();
     let newer = v1.replacen(r#""schema_version": 1"#, r#""schema_version": 99"#, 1);
@@ -93,4 +93,49 @@ fn a_partial_file_reads_as_far_as_it_goes() {
     let r = parse_report(&partial, Path::new("x.json")).unwrap();
     assert!(!r.summary.complete);
     assert_eq!(r.rows.len(), 4);
+}
+
+#[test]
+fn kind_of_tells_the_files_apart() {
+    use serde_json::json;
+    use xccl_schema::read::{kind_of, parse_kind};
+    use xccl_schema::Kind;
+    let p = Path::new("k.json");
+    let v1: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(V1).unwrap()).unwrap();
+    assert_eq!(kind_of(&v1, p).unwrap(), Kind::Result);
+    for (k, want) in [
+        ("links", Kind::Links),
+        ("prediction", Kind::Prediction),
+        ("train-sim", Kind::TrainSim),
+    ] {
+        let v = json!({"tool": "xccl-bench", "kind": k, "schema_version": 1});
+        assert_eq!(kind_of(&v, p).unwrap(), want);
+    }
+    let e = |v: serde_json::Value| kind_of(&v, p).unwrap_err().to_string();
+    assert_eq!(
+        e(json!([1, 2])),
+        "k.json: not an xccl-bench file (a JSON array, not an object)"
+    );
+    assert!(e(json!({"tool": "osu", "kind": "links"})).contains("written by `osu`"));
+    assert!(e(json!({"tool": "xccl-bench", "kind": "warp"})).contains("unknown kind `warp`"));
+    assert!(e(json!({"x": 1})).contains("no `meta` object and no `tool`"));
+    // Versions: newer refused in one line naming the kind; absent reads as 1.
+    #[derive(serde::Deserialize, Debug)]
+    struct T {
+        #[allow(dead_code)]
+        kind: String,
+    }
+    let newer = json!({"tool": "xccl-bench", "kind": "links", "schema_version": 7});
+    let s = parse_kind::<T>(newer, p, Kind::Links, 1)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(s, "k.json: an xccl-bench links file of schema version 7 is newer than this xccl-bench reads (up to 1); use a newer xccl-bench");
+    let old = json!({"tool": "xccl-bench", "kind": "links"});
+    assert!(parse_kind::<T>(old, p, Kind::Links, 1).is_ok());
+    // A non-result given to the result reader says what it is.
+    let s = parse_report(r#"{"tool": "xccl-bench", "kind": "links"}"#, p)
+        .unwrap_err()
+        .to_string();
+    assert!(s.contains("another kind than a benchmark result"), "{s}");
 }

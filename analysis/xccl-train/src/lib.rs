@@ -13,12 +13,14 @@
 //! - [`timer`]: collective times from measured sweeps (α–β fit, interpolation) or the
 //!   topology model.
 //! - [`predict`]: step time, breakdown, throughput, linearity.
+//! - [`output`]: the typed `predict --json` and `train-sim --json` files.
 
 pub mod comm;
 pub mod error;
 pub mod flops;
 pub mod layout;
 pub mod model;
+pub mod output;
 pub mod predict;
 pub mod timer;
 

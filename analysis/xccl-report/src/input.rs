@@ -1,0 +1,137 @@
+//! Every file `xccl-bench report` takes: benchmark results, link matrices, predictions
+//! and simulated training steps, told apart by `xccl_schema::read::kind_of` and read into
+//! the types of the crates that define them. Reading is the only I/O of this crate: the
+//! declared switch grouping of a link matrix is looked up here, in the topology file the
+//! matrix was judged against, so that the HTML stays a pure function of the data.
+
+use crate::html::Run;
+use std::path::Path;
+use xccl_diag::links::{LinksReport, LINKS_SCHEMA_VERSION};
+use xccl_schema::read::{self, Kind, ReadError};
+use xccl_train::output::{PredictionReport, TrainSimReport, SCHEMA_VERSION as TRAIN_VERSION};
+
+/// A file's data and the name the report gives it (the file name).
+#[derive(Clone, Debug)]
+pub struct Named<T> {
+    pub name: String,
+    pub data: T,
+}
+
+/// Nodes on one leaf switch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub switch: String,
+    pub nodes: Vec<String>,
+}
+
+/// A link matrix with the switch grouping its topology declares for its hosts.
+#[derive(Clone, Debug)]
+pub struct LinksFile {
+    pub name: String,
+    pub report: LinksReport,
+    /// The declared grouping, or why there is none (no topology, file not readable here).
+    pub declared: Result<Vec<Group>, String>,
+}
+
+/// What one report is built from.
+#[derive(Default)]
+pub struct Inputs {
+    pub runs: Vec<Run>,
+    pub links: Vec<LinksFile>,
+    pub predictions: Vec<Named<PredictionReport>>,
+    pub sims: Vec<Named<TrainSimReport>>,
+}
+
+impl Inputs {
+    /// Benchmark results only.
+    pub fn runs(runs: Vec<Run>) -> Inputs {
+        Inputs {
+            runs,
+            ..Inputs::default()
+        }
+    }
+
+    /// Reads `path`, whatever xccl-bench file it is, and adds it; the kind read.
+    pub fn add_file(&mut self, path: &Path) -> Result<Kind, ReadError> {
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |f| f.to_string_lossy().into_owned(),
+        );
+        let v = read::read_value(path)?;
+        let kind = read::kind_of(&v, path)?;
+        match kind {
+            Kind::Result => self.runs.push(Run {
+                name,
+                report: read::report_from_value(v, path)?,
+            }),
+            Kind::Links => {
+                let report: LinksReport = read::parse_kind(v, path, kind, LINKS_SCHEMA_VERSION)?;
+                let declared = declared_grouping(&report);
+                self.links.push(LinksFile {
+                    name,
+                    report,
+                    declared,
+                })
+            }
+            Kind::Prediction => self.predictions.push(Named {
+                name,
+                data: read::parse_kind(v, path, kind, TRAIN_VERSION)?,
+            }),
+            Kind::TrainSim => self.sims.push(Named {
+                name,
+                data: read::parse_kind(v, path, kind, TRAIN_VERSION)?,
+            }),
+        }
+        Ok(kind)
+    }
+}
+
+/// The leaf switch of each host of `l`, from the topology file its matrix was judged
+/// against (`matrix.expected_from` = "topology FILE"), grouped by switch in the file's
+/// order; hosts on no declared switch form a group named "(no switch declared)".
+pub fn declared_grouping(l: &LinksReport) -> Result<Vec<Group>, String> {
+    let Some(file) = l.matrix.expected_from.strip_prefix("topology ") else {
+        return Err(format!(
+            "no topology was given to `links` (expected rates from: {})",
+            if l.matrix.expected_from.is_empty() {
+                "?"
+            } else {
+                &l.matrix.expected_from
+            }
+        ));
+    };
+    let t = xccl_topo::Topology::load(Path::new(file))
+        .map_err(|e| format!("the topology of the matrix cannot be read here: {e}"))?;
+    Ok(group_hosts(&t, &l.hosts))
+}
+
+/// `hosts` by the leaf switch `t` declares for each.
+pub fn group_hosts(t: &xccl_topo::Topology, hosts: &[String]) -> Vec<Group> {
+    let mut groups: Vec<Group> = vec![];
+    let mut push = |sw: String, h: &String| match groups.iter_mut().find(|g| g.switch == sw) {
+        Some(g) => g.nodes.push(h.clone()),
+        None => groups.push(Group {
+            switch: sw,
+            nodes: vec![h.clone()],
+        }),
+    };
+    for h in hosts {
+        let leaf = t
+            .nodes
+            .iter()
+            .position(|n| n == h)
+            .and_then(|i| t.leaf_of_node.get(i).copied().flatten())
+            .map(|s| t.switches[s].name.clone());
+        push(leaf.unwrap_or_else(|| "(no switch declared)".into()), h);
+    }
+    groups
+}
+
+/// HOOK for the inferred grouping: which hosts behave as if they shared a leaf switch,
+/// judged from the link matrix alone. xccl-diag has no such inference yet (its crate docs
+/// name a `leaf` module for it, not written; `links --json` carries no groups), so this
+/// returns `None` and the report says "not inferred"; once the data exists, return its
+/// groups here and the report shows them beside the declared ones.
+pub fn inferred_grouping(_l: &LinksReport) -> Option<Vec<Group>> {
+    None
+}

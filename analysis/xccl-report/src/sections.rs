@@ -1,0 +1,284 @@
+//! Report sections built from the files other than benchmark results: the link matrix
+//! of `links --json` as a heat map beside its findings, with the switch grouping; and
+//! predicted against measured step time and linearity from `predict --json` and
+//! `train-sim --json`. Each is drawn only from what the files hold.
+
+use crate::html::{esc, figure, figure_svg, Options};
+use crate::input::{inferred_grouping, Inputs, LinksFile};
+use crate::plot::{self, Bars, Chart, Heat, Line};
+use std::fmt::Write;
+
+/// One link matrix: heat map, findings, links table, switch grouping.
+pub fn links(i: usize, l: &LinksFile, opts: &Options) -> String {
+    let r = &l.report;
+    let m = &r.matrix;
+    let mut h = format!(
+        "<section id=\"links-{i}\"><h2>Link matrix: {}</h2>\n<p>{} host(s) ({}), {} B × {} per direction, {} schedule: {} round(s) of node pairs (one pair at a time: {}), {:.2} s; expected rates from {}.</p>\n",
+        esc(&l.name),
+        r.hosts.len(),
+        esc(&r.hosts.join(", ")),
+        r.size_bytes,
+        r.iters,
+        esc(&r.schedule),
+        r.rounds,
+        r.serial_rounds,
+        r.wall_s,
+        esc(if m.expected_from.is_empty() { "?" } else { &m.expected_from }),
+    );
+    // Endpoints with at least one link, in matrix order.
+    let used: Vec<usize> = (0..m.names.len())
+        .filter(|&k| m.links.iter().any(|x| x.a == k || x.b == k))
+        .collect();
+    let pos = |k: usize| used.iter().position(|&u| u == k).expect("used");
+    let names: Vec<String> = used.iter().map(|&k| m.names[k].clone()).collect();
+    let mut cells = vec![];
+    for x in &m.links {
+        let (a, b) = (pos(x.a), pos(x.b));
+        cells.push((a, b, x.efficiency, x.low));
+        cells.push((b, a, x.efficiency, x.low));
+    }
+    let side = (160 + 90 * names.len() as u32).clamp(420, 900);
+    let fig = figure_svg(
+        &format!("links-matrix-{i}"),
+        &format!(
+            "Efficiency of each link (one direction measured over expected), endpoint a's row, b's column; red below {:.1}, green from 1. Framed and tagged LOW: the links the file judges low.",
+            opts.threshold
+        ),
+        plot::render_heat(
+            &Heat {
+                title: "link efficiency (measured / expected)",
+                names: &names,
+                cells,
+                threshold: opts.threshold,
+            },
+            (side, side.min(700)),
+        ),
+    );
+    let mut items = String::new();
+    for f in &r.findings {
+        let _ = writeln!(
+            items,
+            "<li data-kind=\"{}\"><b>{}</b> — {}: {}</li>",
+            f.kind,
+            f.kind,
+            esc(&f.subject.to_string()),
+            esc(&f.evidence)
+        );
+    }
+    if items.is_empty() {
+        items = format!(
+            "<li>No finding: no link is judged low (below {:.1} of expected).</li>\n",
+            opts.threshold
+        );
+    }
+    let _ = write!(
+        h,
+        "<div class=\"side\">{fig}<div><h3>Findings</h3><ul class=\"findings\" id=\"links-findings-{i}\">\n{items}</ul></div></div>\n"
+    );
+    h += "<details><summary>Links</summary><table><tr><th class=\"l\">a</th><th class=\"l\">b</th><th class=\"l\">class</th><th>round</th><th>one way GB/s</th><th>both ways GB/s</th><th>latency µs</th><th>expected GB/s</th><th>efficiency</th><th class=\"l\">judged</th></tr>\n";
+    for x in &m.links {
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{:.1}</td><td>{:.3}</td><td>{:.2}</td><td class=\"l{}\">{}</td></tr>",
+            esc(&m.names[x.a]),
+            esc(&m.names[x.b]),
+            x.class,
+            x.round,
+            x.uni_gbs,
+            x.bi_gbs,
+            x.latency_us,
+            x.expected_gbs,
+            x.efficiency,
+            if x.low { " bad" } else { "" },
+            if x.low { "LOW" } else { "ok" }
+        );
+    }
+    h += "</table></details>\n";
+    h += &grouping(i, l);
+    h += "</section>\n";
+    h
+}
+
+/// Switch grouping of the matrix's hosts: declared (topology) beside inferred.
+fn grouping(i: usize, l: &LinksFile) -> String {
+    let inferred = inferred_grouping(&l.report);
+    let mut h = format!(
+        "<div id=\"switch-grouping-{i}\"><h3>Switch grouping: declared and inferred</h3>\n"
+    );
+    match &l.declared {
+        Err(why) => {
+            let _ = writeln!(h, "<p>Declared: not known ({}).</p>", esc(why));
+        }
+        Ok(groups) => {
+            h += "<table class=\"grouping\"><tr><th class=\"l\">host</th><th class=\"l\">declared leaf switch</th><th class=\"l\">inferred from the matrix</th></tr>\n";
+            for g in groups {
+                for n in &g.nodes {
+                    let inf = inferred
+                        .as_ref()
+                        .and_then(|v| v.iter().find(|x| x.nodes.contains(n)))
+                        .map_or("not inferred".to_string(), |x| esc(&x.switch));
+                    let _ = writeln!(
+                        h,
+                        "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{inf}</td></tr>",
+                        esc(n),
+                        esc(&g.switch)
+                    );
+                }
+            }
+            h += "</table>\n";
+        }
+    }
+    if inferred.is_none() {
+        h += "<p>Inferred grouping: diagnosis does not infer leaf-switch groups from the link matrix yet, so only the declared grouping is shown; a misplaced node or slow uplink it finds is listed under the findings above.</p>\n";
+    }
+    h += "</div>\n";
+    h
+}
+
+/// Predicted against measured step time, and linearity.
+pub fn prediction(inputs: &Inputs, opts: &Options) -> String {
+    let mut h =
+        String::from("<section id=\"prediction\"><h2>Prediction: step time and linearity</h2>\n");
+    let mut groups = vec![];
+    let mut rows = String::new();
+    for s in &inputs.sims {
+        for r in &s.data.scales {
+            groups.push((
+                format!("{} ({})", r.layout, s.name),
+                r.predicted_step_s,
+                Some((r.measured_step_s, r.measured_min_s, r.measured_max_s)),
+            ));
+            let _ = writeln!(
+                rows,
+                "<tr><td class=\"l\">{}</td><td class=\"l\">train-sim: {}, {} step(s) per scale</td><td class=\"l\">{}</td><td>{}</td><td>{:.4}</td><td>{:.4} ({:.4}..{:.4})</td><td class=\"{}\">{:+.1}%</td><td class=\"l\">{}</td></tr>",
+                esc(&s.name),
+                esc(&s.data.model),
+                s.data.steps,
+                esc(&r.layout),
+                r.devices,
+                r.predicted_step_s,
+                r.measured_step_s,
+                r.measured_min_s,
+                r.measured_max_s,
+                if r.error.abs() > 0.1 { "bad" } else { "ok" },
+                100.0 * r.error,
+                esc(&s.data.comm_source)
+            );
+        }
+    }
+    for p in &inputs.predictions {
+        let d = &p.data.prediction;
+        let meas = p.data.measured_step.as_ref();
+        groups.push((
+            format!("{} ({})", d.layout, p.name),
+            d.step_time_s,
+            meas.map(|m| (m.step_time_s, m.step_time_s, m.step_time_s)),
+        ));
+        let _ = writeln!(
+            rows,
+            "<tr><td class=\"l\">{}</td><td class=\"l\">predict: {} on {}; MFU {:.3}% predicted{}</td><td class=\"l\">{}</td><td>{}</td><td>{:.4}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+            esc(&p.name),
+            esc(&d.model),
+            esc(&d.device),
+            100.0 * d.mfu,
+            meas.map_or(String::new(), |m| format!(", {:.3}% measured", 100.0 * m.mfu)),
+            esc(&d.layout),
+            d.devices,
+            d.step_time_s,
+            meas.map_or("-".into(), |m| format!("{:.4}", m.step_time_s)),
+            meas.map_or("-".into(), |m| format!(
+                "{:+.1}%",
+                100.0 * (d.step_time_s - m.step_time_s) / m.step_time_s
+            )),
+            esc(&d.comm_source)
+        );
+    }
+    h += &bars_figure(
+        "step-time",
+        "Step time per layout: predicted (left bar) and measured (right bar: the median step, whisker min..max; train-sim runs the predicted schedule for real, predict --step-time gives one measured step). Above each pair: (predicted − measured) / measured.",
+        &Bars {
+            title: "step time: predicted and measured",
+            y_desc: "step time (s)",
+            groups,
+        },
+    );
+    let _ = write!(
+        h,
+        "<table class=\"steps\"><tr><th class=\"l\">file</th><th class=\"l\">what</th><th class=\"l\">layout</th><th>devices</th><th>predicted (s)</th><th>measured (s)</th><th>error</th><th class=\"l\">communication times from</th></tr>\n{rows}</table>\n"
+    );
+
+    // Linearity over devices.
+    let mut lines = vec![];
+    let mut xs = vec![];
+    for (c, p) in inputs.predictions.iter().enumerate() {
+        let pts: Vec<(f64, f64)> = p
+            .data
+            .linearity
+            .points
+            .iter()
+            .map(|s| (s.devices as f64, s.linearity))
+            .collect();
+        xs.extend(pts.iter().map(|q| q.0));
+        lines.push(Line {
+            label: format!("{}: predicted (vs 1 device)", p.name),
+            points: pts,
+            color: c,
+            dashed: false,
+        });
+    }
+    for (c, s) in inputs.sims.iter().enumerate() {
+        let l = s.data.linearity();
+        if l.len() < 2 {
+            continue;
+        }
+        let c = c + inputs.predictions.len();
+        xs.extend(l.iter().map(|q| q.0 as f64));
+        lines.push(Line {
+            label: format!("{}: measured (vs {} devices)", s.name, l[0].0),
+            points: l.iter().map(|q| (q.0 as f64, q.1)).collect(),
+            color: c,
+            dashed: false,
+        });
+        lines.push(Line {
+            label: format!("{}: predicted (vs {} devices)", s.name, l[0].0),
+            points: l.iter().map(|q| (q.0 as f64, q.2)).collect(),
+            color: c,
+            dashed: true,
+        });
+    }
+    if !lines.is_empty() {
+        let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = xs.iter().copied().fold(0.0, f64::max);
+        lines.push(Line {
+            label: format!("{:.1}: communication-bound line", opts.threshold),
+            points: vec![(lo, opts.threshold), (hi.max(lo * 2.0), opts.threshold)],
+            color: 6,
+            dashed: true,
+        });
+        h += &figure(
+            "linearity",
+            &format!("Linearity against devices: throughput over (the base scale's throughput × the device ratio), tp and pp kept, dp grown. predict's points are relative to one device; train-sim's to its smallest scale, measured (solid) beside predicted (dashed). Below {:.1}: communication is the bottleneck (REFERENCE §3).", opts.threshold),
+            &Chart {
+                title: "linearity",
+                x_desc: "devices",
+                y_desc: "linearity",
+                log_y: false,
+                lines,
+                bands: vec![],
+            },
+            (960, 400),
+        );
+    }
+    for p in &inputs.predictions {
+        if let Some(v) = &p.data.linearity.verdict {
+            let _ = writeln!(h, "<p class=\"bad\">{}: {}</p>", esc(&p.name), esc(v));
+        }
+    }
+    h += "</section>\n";
+    h
+}
+
+fn bars_figure(id: &str, caption: &str, b: &Bars) -> String {
+    let w = (200 + 170 * b.groups.len() as u32).clamp(640, 1060);
+    figure_svg(id, caption, plot::render_bars(b, (w, 400)))
+}

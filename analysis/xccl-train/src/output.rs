@@ -1,0 +1,170 @@
+//! What `xccl-bench predict --json` and `xccl-bench train-sim --json` write, as typed
+//! files of their own (`tool` "xccl-bench", `kind` "prediction" or "train-sim", a
+//! `schema_version`), so that offline readers (`xccl-bench report`) read them back and
+//! tell them apart from benchmark results with `xccl_schema::read::kind_of`. The runtime
+//! only fills them.
+
+use crate::predict::{Linearity, Prediction};
+use serde::{Deserialize, Serialize};
+
+/// `kind` of a [`PredictionReport`].
+pub const PREDICTION_KIND: &str = "prediction";
+/// `kind` of a [`TrainSimReport`].
+pub const TRAIN_SIM_KIND: &str = "train-sim";
+/// 1: the first typed forms of both files.
+pub const SCHEMA_VERSION: u32 = 1;
+
+fn tool() -> String {
+    xccl_schema::result::TOOL.into()
+}
+
+/// `predict --json`: the prediction's fields at the top level (as before the file was
+/// typed), its linearity, and the utilisation of a measured step when one was given.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PredictionReport {
+    pub tool: String,
+    pub kind: String,
+    pub schema_version: u32,
+    #[serde(flatten)]
+    pub prediction: Prediction,
+    pub linearity: Linearity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_step: Option<MeasuredStep>,
+}
+
+impl PredictionReport {
+    pub fn new(
+        prediction: Prediction,
+        linearity: Linearity,
+        measured_step: Option<MeasuredStep>,
+    ) -> Self {
+        PredictionReport {
+            tool: tool(),
+            kind: PREDICTION_KIND.into(),
+            schema_version: SCHEMA_VERSION,
+            prediction,
+            linearity,
+            measured_step,
+        }
+    }
+}
+
+/// A step time measured on the real job (`predict --step-time`), with its utilisation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeasuredStep {
+    pub step_time_s: f64,
+    pub mfu: f64,
+    pub hfu: f64,
+}
+
+/// One scale (DP size) that `train-sim` ran: predicted beside measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScaleResult {
+    pub layout: String,
+    pub devices: u64,
+    pub predicted_step_s: f64,
+    /// The median over the timed steps (each the slowest rank's).
+    pub measured_step_s: f64,
+    pub measured_min_s: f64,
+    pub measured_max_s: f64,
+    /// (predicted − measured) / measured.
+    pub error: f64,
+    pub predicted_tokens_per_s: f64,
+    pub measured_tokens_per_s: f64,
+}
+
+/// `train-sim --json`: the job and each scale it ran, smallest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainSimReport {
+    pub tool: String,
+    pub kind: String,
+    pub schema_version: u32,
+    pub model: String,
+    /// Ranks of the world (the largest scale's devices).
+    pub ranks: u64,
+    /// Timed steps per scale.
+    pub steps: usize,
+    /// Where the prediction's communication times came from.
+    pub comm_source: String,
+    pub scales: Vec<ScaleResult>,
+}
+
+impl TrainSimReport {
+    pub fn new(
+        model: String,
+        ranks: u64,
+        steps: usize,
+        comm_source: String,
+        scales: Vec<ScaleResult>,
+    ) -> Self {
+        TrainSimReport {
+            tool: tool(),
+            kind: TRAIN_SIM_KIND.into(),
+            schema_version: SCHEMA_VERSION,
+            model,
+            ranks,
+            steps,
+            comm_source,
+            scales,
+        }
+    }
+
+    /// Linearity of each scale relative to the first (smallest): throughput over the
+    /// first's × the device ratio, (devices, measured, predicted).
+    pub fn linearity(&self) -> Vec<(u64, f64, f64)> {
+        let Some(b) = self.scales.first() else {
+            return vec![];
+        };
+        self.scales
+            .iter()
+            .map(|r| {
+                let k = r.devices as f64 / b.devices as f64;
+                (
+                    r.devices,
+                    r.measured_tokens_per_s / (b.measured_tokens_per_s * k),
+                    r.predicted_tokens_per_s / (b.predicted_tokens_per_s * k),
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scale(devices: u64, tokens: f64) -> ScaleResult {
+        ScaleResult {
+            layout: format!("dp={devices}"),
+            devices,
+            predicted_step_s: 1.0,
+            measured_step_s: 1.0,
+            measured_min_s: 1.0,
+            measured_max_s: 1.0,
+            error: 0.0,
+            predicted_tokens_per_s: tokens,
+            measured_tokens_per_s: tokens * 0.9,
+        }
+    }
+
+    #[test]
+    fn linearity_is_relative_to_the_smallest_scale() {
+        // 1 device: 100 tokens/s predicted, 90 measured. 4 devices: 300 predicted →
+        // 300 / (100 × 4) = 0.75; 270 measured → 270 / (90 × 4) = 0.75.
+        let r = TrainSimReport::new(
+            "m".into(),
+            4,
+            3,
+            "x".into(),
+            vec![scale(1, 100.0), scale(4, 300.0)],
+        );
+        let l = r.linearity();
+        assert_eq!(l[0], (1, 1.0, 1.0));
+        assert_eq!(l[1].0, 4);
+        assert!((l[1].1 - 0.75).abs() < 1e-12 && (l[1].2 - 0.75).abs() < 1e-12);
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(text.starts_with(r#"{"tool":"xccl-bench","kind":"train-sim","schema_version":1"#));
+        let back: TrainSimReport = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, r);
+    }
+}
