@@ -282,3 +282,193 @@ fn bars_figure(id: &str, caption: &str, b: &Bars) -> String {
     let w = (200 + 170 * b.groups.len() as u32).clamp(640, 1060);
     figure_svg(id, caption, plot::render_bars(b, (w, 400)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{group_hosts, Group, Named};
+    use std::collections::BTreeMap;
+    use xccl_diag::links::{Link, LinksReport, Matrix};
+    use xccl_schema::finding::Subject;
+    use xccl_schema::{Finding, FindingKind, LinkClass};
+    use xccl_train::output::{ScaleResult, TrainSimReport};
+
+    fn link(a: usize, b: usize, eff: f64) -> Link {
+        Link {
+            a,
+            b,
+            class: LinkClass::Rdma,
+            round: 0,
+            uni_gbs: eff * 10.0,
+            bi_gbs: eff * 10.0,
+            latency_us: 5.0,
+            expected_gbs: 10.0,
+            efficiency: eff,
+            bi_efficiency: eff,
+            low: eff < 0.8,
+        }
+    }
+
+    fn links_file(declared: Result<Vec<Group>, String>) -> LinksFile {
+        LinksFile {
+            name: "l.json".into(),
+            declared,
+            report: LinksReport {
+                tool: "xccl-bench".into(),
+                kind: "links".into(),
+                schema_version: 1,
+                hosts: vec!["n0".into(), "n1".into(), "n2".into()],
+                size_bytes: 1 << 20,
+                iters: 4,
+                schedule: "circle".into(),
+                rounds: 3,
+                serial_rounds: 3,
+                wall_s: 0.5,
+                matrix: Matrix {
+                    // "spare" has no link: left out of the heat map.
+                    names: vec!["n0".into(), "n1".into(), "n2".into(), "spare".into()],
+                    links: vec![link(0, 1, 0.95), link(0, 2, 0.5), link(1, 2, 0.9)],
+                    expected_from: "topology t.toml".into(),
+                },
+                findings: vec![Finding {
+                    kind: FindingKind::SlowLink,
+                    subject: Subject::Link {
+                        a: "n0".into(),
+                        b: "n2".into(),
+                    },
+                    evidence: "0.50 of expected".into(),
+                    metrics: BTreeMap::new(),
+                }],
+            },
+        }
+    }
+
+    #[test]
+    fn link_matrix_marks_the_low_link_and_lists_findings() {
+        let h = links(
+            0,
+            &links_file(Err("no topology".into())),
+            &Options::default(),
+        );
+        assert_eq!(
+            h.matches("<figure id=\"links-matrix-0\" class=\"plot\"><svg")
+                .count(),
+            1
+        );
+        // The low link in both of its cells, the others with their value.
+        assert_eq!(h.matches("0.50 LOW").count(), 2, "{h}");
+        assert_eq!(h.matches("\n0.95\n</text>").count(), 2, "{h}");
+        assert!(
+            !h.contains("spare\n</text>"),
+            "endpoint without links drawn"
+        );
+        assert!(h.contains("<li data-kind=\"slow_link\"><b>slow_link</b>"));
+        assert!(h.contains("Declared: not known (no topology)."));
+        assert!(h.contains("does not infer leaf-switch groups"));
+    }
+
+    #[test]
+    fn declared_grouping_follows_the_topology() {
+        let t = xccl_topo::Topology::from_toml_str(
+            r#"version = 1
+name = "two-leaves"
+hosts = ["n0", "n1", "n2"]
+[node]
+devices = 1
+[node.fabric]
+kind = "shm"
+bw_gbs = 2.0
+[node.nic]
+count = 1
+rate_gbps = 100
+transport = "tcp"
+[[switch]]
+name = "spine"
+tier = 2
+[[switch]]
+name = "leaf-a"
+tier = 1
+parent = "spine"
+uplink_gbps = 100
+hosts = ["n0", "n2"]
+[[switch]]
+name = "leaf-b"
+tier = 1
+parent = "spine"
+uplink_gbps = 100
+hosts = ["n1"]
+"#,
+            "t.toml",
+        )
+        .unwrap();
+        let g = group_hosts(&t, &["n0".into(), "n1".into(), "n2".into()]);
+        assert_eq!(
+            g,
+            vec![
+                Group {
+                    switch: "leaf-a".into(),
+                    nodes: vec!["n0".into(), "n2".into()]
+                },
+                Group {
+                    switch: "leaf-b".into(),
+                    nodes: vec!["n1".into()]
+                }
+            ]
+        );
+        let h = links(3, &links_file(Ok(g)), &Options::default());
+        assert!(h.contains("<div id=\"switch-grouping-3\">"));
+        assert!(h.contains(
+            "<tr><td class=\"l\">n2</td><td class=\"l\">leaf-a</td><td class=\"l\">not inferred</td></tr>"
+        ));
+    }
+
+    fn scale(layout: &str, devices: u64, pred: f64, meas: f64) -> ScaleResult {
+        let tokens = 1000.0 * devices as f64;
+        ScaleResult {
+            layout: layout.into(),
+            devices,
+            predicted_step_s: pred,
+            measured_step_s: meas,
+            measured_min_s: meas * 0.9,
+            measured_max_s: meas * 1.1,
+            error: (pred - meas) / meas,
+            predicted_tokens_per_s: tokens / pred,
+            measured_tokens_per_s: tokens / meas,
+        }
+    }
+
+    #[test]
+    fn step_time_and_linearity_from_train_sim() {
+        let mut i = Inputs::default();
+        i.sims.push(Named {
+            name: "sim.json".into(),
+            data: TrainSimReport::new(
+                "tiny".into(),
+                4,
+                3,
+                "measured".into(),
+                // (0.9 − 1.0) / 1.0 = −10.0 %; (1.1 − 1.25) / 1.25 = −12.0 %.
+                vec![scale("dp=1", 1, 0.9, 1.0), scale("dp=4", 4, 1.1, 1.25)],
+            ),
+        });
+        let h = prediction(&i, &Options::default());
+        assert_eq!(
+            h.matches("<figure id=\"step-time\" class=\"plot\"><svg")
+                .count(),
+            1
+        );
+        assert_eq!(
+            h.matches("<figure id=\"linearity\" class=\"plot\"><svg")
+                .count(),
+            1
+        );
+        assert!(h.contains("error -10.0%"), "{h}");
+        assert!(h.contains("error -12.0%"));
+        assert!(h.contains("sim.json: measured (vs 1 devices)"));
+        assert!(h.contains("0.8: communication-bound line"));
+        // Nothing to plot: no figure of it, no crash.
+        let h = prediction(&Inputs::default(), &Options::default());
+        assert!(h.contains("<figure id=\"step-time\"><p>Not drawn: no data to plot"));
+        assert!(!h.contains("id=\"linearity\""));
+    }
+}
