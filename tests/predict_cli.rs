@@ -40,6 +40,10 @@ fn predict_writes_json_with_the_measured_step_utilisation() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("megatron (Korthikanti"), "{}", r.stdout);
     let j = read_json(&out);
+    // Typed and recognisable (xccl_train::output::PredictionReport).
+    assert_eq!(j["tool"], "xccl-bench");
+    assert_eq!(j["kind"], "prediction");
+    assert_eq!(j["schema_version"], 1);
     for k in [
         "mfu",
         "hfu",
@@ -114,9 +118,21 @@ fn train_sim_runs_a_step_and_refuses_a_wrong_rank_count() {
         "--steps",
         "1",
     ];
-    let r = mpirun(2, &args, &[], T);
+    let out = tmp("train-sim.json");
+    let mut with_json = args.to_vec();
+    with_json.extend(["--json", out.to_str().unwrap()]);
+    let r = mpirun(2, &with_json, &[], T);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("dp=1,tp=1,pp=2"), "{}", r.stdout);
+    let j = read_json(&out);
+    assert_eq!(j["kind"], "train-sim");
+    assert_eq!(j["ranks"], 2);
+    let scales = j["scales"].as_array().unwrap();
+    assert_eq!(scales.len(), 1, "{j}");
+    assert!(scales[0]["layout"]
+        .as_str()
+        .unwrap()
+        .starts_with("dp=1,tp=1,pp=2"));
     let r = mpirun(3, &args, &[], T);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(

@@ -1,7 +1,8 @@
 //! Reports and comparisons of real runs: three collectives measured under mpirun with a
 //! topology, turned into one HTML report; `compare` of a run with a copy slowed at one
 //! row (exit 5, that row alone), and of two healthy runs (exit 0); Markdown; progress
-//! kept off stdout; partial and foreign files.
+//! kept off stdout; partial and foreign files; a report of a run, a link matrix, a
+//! prediction and a train-sim together.
 
 mod common;
 use common::*;
@@ -102,6 +103,151 @@ fn report_of_three_collectives_with_topology() {
     }
     // For the browser test (tests/report-browser-test.sh builds its own).
     let _ = std::fs::copy(&html, tmp("last-report.html"));
+}
+
+/// A topology naming this machine as its one node on one leaf switch: what `links`
+/// judges against on one host, and the declared grouping the report shows.
+fn local_topology(path: &Path) {
+    let host = std::process::Command::new("hostname").output().unwrap();
+    let host = String::from_utf8_lossy(&host.stdout).trim().to_string();
+    std::fs::write(
+        path,
+        format!(
+            "version = 1\nname = \"local\"\nhosts = [\"{host}\"]\n[node]\ndevices = 3\n[node.fabric]\nkind = \"shm\"\nbw_gbs = 2.0\n[node.nic]\ncount = 1\nrate_gbps = 100\ntransport = \"tcp\"\n[[switch]]\nname = \"leaf-local\"\ntier = 1\nhosts = [\"{host}\"]\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// The report of every kind of file, all produced here: a benchmark run with a topology,
+/// `links --json` on 3 ranks of this host (3 device pairs), `predict --json` and
+/// `train-sim --json` (2 ranks, dp 1 and 2) timed from that run.
+#[test]
+fn report_of_links_prediction_and_train_sim() {
+    let _one = one_at_a_time();
+    let bench_json = tmp("mix-all_reduce.json");
+    bench("all_reduce", &bench_json, &[]);
+    let topo = tmp("mix-local.toml");
+    local_topology(&topo);
+    let links = tmp("mix-links.json");
+    let r = mpirun(
+        3,
+        &[
+            "links",
+            "--size",
+            "256K",
+            "--topology",
+            topo.to_str().unwrap(),
+            "--json",
+            links.to_str().unwrap(),
+        ],
+        &[],
+        Duration::from_secs(120),
+    );
+    // 0 no finding, 4 findings (a link of this shared machine may be slow): both write.
+    assert!(r.code == 0 || r.code == 4, "{}{}", r.stdout, r.stderr);
+    let l = read_json(&links);
+    assert_eq!(l["kind"], "links");
+    // One host, 3 ranks: no node pair, 3 device pairs (3·2/2).
+    assert_eq!(l["matrix"]["links"].as_array().unwrap().len(), 3, "{l}");
+    let job = [
+        "--model",
+        "tests/train-sim/tiny.toml",
+        "--device",
+        "a100",
+        "--layout",
+        "dp=2",
+        "--global-batch",
+        "4",
+        "--seq",
+        "64",
+        "--device-step-time",
+        "0.02",
+        "--measured",
+        bench_json.to_str().unwrap(),
+    ];
+    let pred = tmp("mix-predict.json");
+    let mut a = vec!["predict"];
+    a.extend(job);
+    a.extend(["--json", pred.to_str().unwrap()]);
+    let r = solo_ok(&a);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let sim = tmp("mix-sim.json");
+    let mut a = vec!["train-sim"];
+    a.extend(job);
+    a.extend([
+        "--scale-dp",
+        "1",
+        "--steps",
+        "2",
+        "--json",
+        sim.to_str().unwrap(),
+    ]);
+    let r = mpirun(2, &a, &[], Duration::from_secs(120));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let sj = read_json(&sim);
+    assert_eq!(sj["kind"], "train-sim");
+    assert_eq!(sj["scales"].as_array().unwrap().len(), 2, "{sj}");
+
+    let html = tmp("mix.html");
+    let r = solo_ok(&[
+        "report",
+        bench_json.to_str().unwrap(),
+        links.to_str().unwrap(),
+        pred.to_str().unwrap(),
+        sim.to_str().unwrap(),
+        "-o",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("(1 run(s), 1 link matrix(es), 1 prediction(s), 1 train-sim(s))"),
+        "{}",
+        r.stderr
+    );
+    let h = std::fs::read_to_string(&html).unwrap();
+    for id in [
+        "busbw-all_reduce",
+        "latency-all_reduce",
+        "ranks-all_reduce",
+        "links-matrix-0",
+        "step-time",
+        "linearity",
+    ] {
+        let want = format!("<figure id=\"{id}\" class=\"plot\"><svg");
+        assert_eq!(h.matches(&want).count(), 1, "{id}");
+    }
+    assert!(h.contains("<ul class=\"findings\" id=\"links-findings-0\">"));
+    // Declared grouping from the topology the matrix was judged against.
+    assert!(
+        h.contains("<td class=\"l\">leaf-local</td>"),
+        "declared leaf"
+    );
+    // train-sim's two scales and predict's layout in the step table.
+    assert_eq!(h.matches("<td class=\"l\">mix-sim.json</td>").count(), 2);
+    assert_eq!(
+        h.matches("<td class=\"l\">mix-predict.json</td>").count(),
+        1
+    );
+    // A train-sim array of the form before it was typed is refused in one line.
+    let old = tmp("mix-old-sim.json");
+    std::fs::write(&old, serde_json::to_vec(&sj["scales"]).unwrap()).unwrap();
+    let r = solo_ok(&[
+        "report",
+        old.to_str().unwrap(),
+        "-o",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("not an xccl-bench file (a JSON array, not an object)"),
+        "{}",
+        r.stderr
+    );
+    // For the browser test.
+    let _ = std::fs::copy(&html, tmp("last-mix-report.html"));
 }
 
 /// A copy of `src` with row `i` taking `f`× as long (every time statistic and per-rank
