@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The HTML report in a real browser: three collectives measured under mpirun with a
-# topology, `xccl-bench report`, then headless Chromium (Debian's `chromium`): the DOM has
-# each expected plot as an <svg>, the page logs no console error, and a screenshot is kept
+# topology, a link matrix (`links` on 3 ranks of this host, judged against a topology
+# naming it), a prediction and a train-sim run (2 ranks) timed from the all_reduce run,
+# all in one `xccl-bench report`, then headless Chromium (Debian's `chromium`): the DOM
+# has each expected plot as an <svg>, the page logs no console error, and a screenshot is kept
 # under target/test-artifacts/. Installs nothing: exit 77 (skipped) without chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +24,34 @@ for c in $colls; do
   mpirun --oversubscribe --allow-run-as-root --mca btl self,vader,tcp -np 2 "$BIN" "$c" \
     -b 1K -e 1M -f 4 -n 20 -w 3 --topology topologies/dgx-h100.toml --json "$W/$c.json" >/dev/null
 done
-"$BIN" report "$W"/all_reduce.json "$W"/all_gather.json "$W"/broadcast.json -o "$W/report.html"
+MPIRUN="mpirun --oversubscribe --allow-run-as-root --mca btl self,vader,tcp"
+H=$(hostname)
+cat >"$W/local.toml" <<EOF
+version = 1
+name = "local"
+hosts = ["$H"]
+[node]
+devices = 3
+[node.fabric]
+kind = "shm"
+bw_gbs = 2.0
+[node.nic]
+count = 1
+rate_gbps = 100
+transport = "tcp"
+[[switch]]
+name = "leaf-local"
+tier = 1
+hosts = ["$H"]
+EOF
+rc=0; $MPIRUN -np 3 "$BIN" links --size 256K --topology "$W/local.toml" --json "$W/links.json" >/dev/null || rc=$?
+[ "$rc" = 0 ] || [ "$rc" = 4 ] || fail "links exited $rc"
+JOB=(--model tests/train-sim/tiny.toml --device a100 --layout dp=2 --global-batch 4 --seq 64
+     --device-step-time 0.02 --measured "$W/all_reduce.json")
+"$BIN" predict "${JOB[@]}" --json "$W/predict.json" >/dev/null
+$MPIRUN -np 2 "$BIN" train-sim "${JOB[@]}" --scale-dp 1 --steps 3 --json "$W/train-sim.json" >/dev/null
+"$BIN" report "$W"/all_reduce.json "$W"/all_gather.json "$W"/broadcast.json "$W/links.json" \
+  "$W/predict.json" "$W/train-sim.json" -o "$W/report.html"
 cp "$W/report.html" "$ART/report.html"
 
 chrome() { timeout 120 "$BROWSER" --headless --no-sandbox --disable-gpu --hide-scrollbars \
@@ -42,11 +71,22 @@ for c in $colls; do
     [ "$n" = 1 ] || fail "plot $p-$c: $n <svg> in the DOM, expected 1"
   done
 done
+for p in links-matrix-0 step-time linearity; do
+  n=$(grep -o "<figure id=\"$p\" class=\"plot\"><svg" "$W/dom.html" | wc -l)
+  [ "$n" = 1 ] || fail "plot $p: $n <svg> in the DOM, expected 1"
+done
+grep -q '<ul class="findings" id="links-findings-0">' "$W/dom.html" || fail "no link findings list"
+grep -q '<div id="switch-grouping-0">' "$W/dom.html" || fail "no switch grouping"
+grep -q '<td class="l">leaf-local</td>' "$W/dom.html" || fail "declared leaf switch not shown"
 grep -q '<section id="runs">' "$W/dom.html" || fail "no run header"
 if grep -Eo '(src|href)="?[a-z]+://|url\(|@import|https?://' "$W/report.html"; then
   fail "the report references something outside itself (above)"
 fi
-chrome --screenshot="$ART/report.png" --window-size=1280,2000 "file://$W/report.html" 2>/dev/null >/dev/null \
+chrome --screenshot="$ART/report.png" --window-size=1280,2400 "file://$W/report.html" 2>/dev/null >/dev/null \
   || fail "no screenshot"
 [ -s "$ART/report.png" ] || fail "empty screenshot"
-echo "[report-browser] ok: 9 plots in the DOM, no console error, screenshot $ART/report.png"
+# The sections of the other files alone (collective sections hidden): the README picture.
+sed 's/<section id="coll-\([a-z_]*\)">/<section id="coll-\1" style="display:none">/' "$W/report.html" >"$W/extra.html"
+chrome --screenshot="$ART/report-diagnosis.png" --window-size=1280,2300 "file://$W/extra.html" 2>/dev/null >/dev/null \
+  || fail "no screenshot of the diagnosis and prediction sections"
+echo "[report-browser] ok: 12 plots in the DOM, no console error, screenshots $ART/report.png, $ART/report-diagnosis.png"
