@@ -318,6 +318,9 @@ fn anchored(size: u32, h: HPos, v: VPos) -> TextStyle<'static> {
         .pos(Pos::new(h, v))
 }
 
+/// A measured step: (median, min, max).
+pub type Measured = (f64, f64, f64);
+
 /// Predicted beside measured per category (layout): one pair of bars each, the measured
 /// bar with its min..max whisker, and the error above the pair.
 pub struct Bars<'a> {
@@ -325,7 +328,7 @@ pub struct Bars<'a> {
     pub y_desc: &'a str,
     /// (category, predicted, measured: (median, min, max)), measured absent when only
     /// predicted.
-    pub groups: Vec<(String, f64, Option<(f64, f64, f64)>)>,
+    pub groups: Vec<(String, f64, Option<Measured>)>,
 }
 
 pub fn render_bars(b: &Bars, size: (u32, u32)) -> Result<String, String> {
