@@ -85,6 +85,7 @@ fn bench(world: &dyn World, coll: CollKind, args: &BenchArgs) -> anyhow::Result<
                 .context("the MPI backend needs an MPI world")?;
             let mut b =
                 world::agree(world, xccl_bench::backend::mpi::MpiBackend::new(mpi_world))?;
+            b.set_delay(args.delay);
             app::run_bench(world, &mut b, coll, args, world.rank(), world.size())
         }
         #[cfg(not(feature = "mpi"))]

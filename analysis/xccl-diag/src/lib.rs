@@ -22,6 +22,7 @@
 pub mod links;
 pub mod ranks;
 pub mod schedule;
+pub mod split;
 pub mod stats;
 
 pub use xccl_schema::finding::{Finding, FindingKind, Subject};
