@@ -61,7 +61,10 @@ impl Cmd {
         match self {
             Cmd::List | Cmd::Judge(_) | Cmd::Report(_) | Cmd::Compare(_) => true,
             Cmd::Links(_) => false,
-            Cmd::Topo(t) => !matches!(t, TopoCmd::Check { .. } | TopoCmd::Show { file: None }),
+            Cmd::Topo(t) => !matches!(
+                t,
+                TopoCmd::Check { .. } | TopoCmd::Show { file: None } | TopoCmd::Validate { .. }
+            ),
         }
     }
 }
@@ -181,6 +184,10 @@ pub enum TopoCmd {
         #[arg(long, value_enum, default_value_t = BackendKind::Mpi)]
         backend: BackendKind,
     },
+    /// Check by measurement (under mpirun, one rank per node carries the traffic) that the
+    /// nodes sit under the leaf switches FILE declares: flows that slow each other down
+    /// share an uplink. Names each misplaced node (exit 4); exit 0 when all match.
+    Validate { file: PathBuf },
     /// What the model of FILE expects for COLL at BYTES: busbw ceiling, bottleneck link,
     /// α–β time. Ranks are placed one per device on every node, or by NODE_OF_RANK
     /// (node index of each rank, e.g. `0 0 1 1`).

@@ -22,5 +22,6 @@ pub mod offline;
 pub mod output;
 pub mod reports;
 pub mod split;
+pub mod validate;
 pub mod watchdog;
 pub mod world;

@@ -364,7 +364,7 @@ fn pingpong(comm: &mpi::topology::SimpleCommunicator, peer: usize, is_a: bool) -
 /// a sends `iters` messages to b after one warm-up; b acknowledges the last one. The
 /// time is a's (the sender's), acknowledgement included.
 #[cfg(feature = "mpi")]
-fn one_way(
+pub(crate) fn one_way(
     comm: &mpi::topology::SimpleCommunicator,
     peer: usize,
     is_a: bool,

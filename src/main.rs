@@ -64,6 +64,10 @@ fn run(world: &dyn World, parsed: Result<Invocation, clap::Error>) -> i32 {
         }
     };
     match inv {
+        Invocation::Other(Cmd::Topo(cli::TopoCmd::Validate { file })) => report_error(
+            xccl_bench::validate::run(world, &file).map_err(Into::into),
+            rank0,
+        ),
         Invocation::Other(Cmd::Topo(t)) => {
             report_error(app::topo(world, &t).map_err(Into::into), rank0)
         }

@@ -19,6 +19,7 @@
 //!
 //! Thresholds and their sources: docs/DIAGNOSIS.md.
 
+pub mod leaf;
 pub mod links;
 pub mod ranks;
 pub mod schedule;
