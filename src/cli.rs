@@ -187,7 +187,12 @@ pub enum TopoCmd {
     /// Check by measurement (under mpirun, one rank per node carries the traffic) that the
     /// nodes sit under the leaf switches FILE declares: flows that slow each other down
     /// share an uplink. Names each misplaced node (exit 4); exit 0 when all match.
-    Validate { file: PathBuf },
+    Validate {
+        file: PathBuf,
+        /// Write the tests, groups and findings to FILE (JSON).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// What the model of FILE expects for COLL at BYTES: busbw ceiling, bottleneck link,
     /// α–β time. Ranks are placed one per device on every node, or by NODE_OF_RANK
     /// (node index of each rank, e.g. `0 0 1 1`).

@@ -64,8 +64,8 @@ fn run(world: &dyn World, parsed: Result<Invocation, clap::Error>) -> i32 {
         }
     };
     match inv {
-        Invocation::Other(Cmd::Topo(cli::TopoCmd::Validate { file })) => report_error(
-            xccl_bench::validate::run(world, &file).map_err(Into::into),
+        Invocation::Other(Cmd::Topo(cli::TopoCmd::Validate { file, json })) => report_error(
+            xccl_bench::validate::run(world, &file, json.as_deref()).map_err(Into::into),
             rank0,
         ),
         Invocation::Other(Cmd::Topo(t)) => {

@@ -17,14 +17,14 @@ pub const ITERS: usize = 4;
 pub const REPS: usize = 2;
 
 #[cfg(not(feature = "mpi"))]
-pub fn run(_world: &dyn World, _file: &Path) -> Result<i32> {
+pub fn run(_world: &dyn World, _file: &Path, _json: Option<&Path>) -> Result<i32> {
     Err(BenchError::Unsupported(
         "topo validate: this binary was built without MPI".into(),
     ))
 }
 
 #[cfg(feature = "mpi")]
-pub fn run(world: &dyn World, file: &Path) -> Result<i32> {
+pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
     use crate::world::{agree, allgather_bytes, MpiWorld};
     use xccl_diag::leaf;
     let mw = world
@@ -161,7 +161,29 @@ pub fn run(world: &dyn World, file: &Path) -> Result<i32> {
         for f in &findings {
             println!("finding: {f}");
         }
-        code = xccl_diag::exit_code(&findings).to_le_bytes();
+        let mut c = xccl_diag::exit_code(&findings);
+        if let Some(p) = json {
+            let tests: Vec<serde_json::Value> = tests
+                .iter()
+                .map(|t| {
+                    serde_json::json!({"a": hosts[t.a], "b": hosts[t.b], "c": hosts[t.c],
+                        "d": hosts[t.d], "ab_share": t.ab_share, "cd_share": t.cd_share,
+                        "contended": t.contended()})
+                })
+                .collect();
+            let groups: Vec<Vec<&str>> = groups
+                .iter()
+                .map(|g| g.iter().map(|&i| hosts[i].as_str()).collect())
+                .collect();
+            let doc = serde_json::json!({"tool": "xccl-bench", "kind": "topo-validate",
+                "file": file.display().to_string(), "hosts": hosts, "declared": declared,
+                "wall_s": wall_s, "tests": tests, "groups": groups, "findings": findings});
+            if let Err(e) = std::fs::write(p, serde_json::to_string_pretty(&doc).expect("json")) {
+                eprintln!("xccl-bench: error: cannot write {}: {e}", p.display());
+                c = 1;
+            }
+        }
+        code = c.to_le_bytes();
     }
     world.broadcast_bytes(0, &mut code);
     Ok(i32::from_le_bytes(code))

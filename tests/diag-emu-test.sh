@@ -9,7 +9,9 @@
 #  5. healthy, `all_reduce --split` with OpenMPI's default all_reduce algorithm: one
 #     `algorithm` finding (measured: whole 0.50 of expected at 16 MiB, the sendrecv probe
 #     of the same ranks 0.94), no link finding (exit 4);
-#  6. the same with the ring algorithm forced: no finding (measured 0.86, exit 0).
+#  6. the same with the ring algorithm forced: no finding (measured 0.86, exit 0);
+#  7. healthy, `topo validate` with the right file: no finding (exit 0); with a copy that
+#     declares emu-n2 under emu-sw2: one misplaced_node naming emu-n2 (exit 4).
 # Needs root (network namespaces, tc), OpenMPI and jq. Exit 0 pass, 1 fail, 77 skipped.
 # Environment: XCCL_BENCH (a built binary; default cargo build --release), XCCL_DIAG_TEST_OUT
 # (keep reports there).
@@ -98,11 +100,19 @@ bench delay all_reduce -b 1K -e 16K -f 4 -n 8 -w 2 --delay 2:20000
 bench split-default all_reduce -b 16M -e 16M -n 3 -w 1 --split --topology "$TOPO"
 XCCL_EMU_MPIRUN_ARGS="--mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 4" \
     bench split-ring all_reduce -b 16M -e 16M -n 3 -w 1 --split --topology "$TOPO"
+sed -e 's/^hosts = \["emu-n1", "emu-n2"\]/hosts = ["emu-n1"]/' \
+    -e 's/^hosts = \["emu-n3", "emu-n4"\]/hosts = ["emu-n2", "emu-n3", "emu-n4"]/' \
+    "$TOPO" >"$OUT/misplaced.toml"
+grep -q '"emu-n2", "emu-n3"' "$OUT/misplaced.toml" || fail "could not write the misplaced topology"
+bench validate topo validate "$TOPO"
+bench validate-misplaced topo validate "$OUT/misplaced.toml"
 "$EMU" down
 expect healthy 0
 expect delay 4 "slow_rank rank2@emu-n3"
 expect split-default 4 "algorithm all_reduce"
 expect split-ring 0
+expect validate 0
+expect validate-misplaced 4 "misplaced_node emu-n2"
 
 echo "# emu-n3's NIC at a quarter"
 "$EMU" up "$TOPO" --slow-node emu-n3:0.25

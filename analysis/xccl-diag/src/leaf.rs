@@ -152,10 +152,10 @@ pub fn compare(groups: &[Vec<usize>], declared: &[String], names: &[String]) -> 
                     measured: with_s.clone(),
                 },
                 evidence: format!(
-                    "declared under {}, but its flows never contend with those of {with_s} \
-                     (same leaf{}), while flows to the nodes declared with it share an uplink",
+                    "its flows never contend with those of {with_s} (the same leaf{}), while \
+                     flows between it and the nodes declared under {} share an uplink",
+                    measured_leaf.map_or(String::new(), |l| format!(", declared {l}")),
                     declared[m],
-                    measured_leaf.map_or(String::new(), |l| format!(": {l}"))
                 ),
                 metrics: BTreeMap::new(),
             });
