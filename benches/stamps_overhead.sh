@@ -16,7 +16,10 @@ run() { # run KIND I
         "$B" all_reduce -b 8 -e 1K -f 4 -n 200 -w 20 -c 0 --progress never \
         --json "$OUT/$1-$2.json" >/dev/null
 }
-for i in $(seq "$PAIRS"); do run on "$i"; run off "$i"; done
+# Alternate which kind goes first, so that drift in the machine's load does not favour one.
+for i in $(seq "$PAIRS"); do
+    if ((i % 2)); then run on "$i"; run off "$i"; else run off "$i"; run on "$i"; fi
+done
 for k in on off; do
     jq -s '[.[] | .rows[] | select(.placement == "out-of-place") | {s: .size_bytes, t: .time_us.avg}]
         | group_by(.s) | map({size: .[0].s, mean_us: (map(.t) | add / length)})' \
