@@ -21,6 +21,7 @@ pub mod links;
 pub mod offline;
 pub mod output;
 pub mod reports;
+pub mod screen;
 pub mod split;
 pub mod validate;
 pub mod watchdog;

@@ -11,7 +11,9 @@
 #     of the same ranks 0.94), no link finding (exit 4);
 #  6. the same with the ring algorithm forced: no finding (measured 0.86, exit 0);
 #  7. healthy, `topo validate` with the right file: no finding (exit 0); with a copy that
-#     declares emu-n2 under emu-sw2: one misplaced_node naming emu-n2 (exit 4).
+#     declares emu-n2 under emu-sw2: one misplaced_node naming emu-n2 (exit 4);
+#  8. `links --screen` (O(log N) screen): healthy → no finding (exit 0); emu-n3 slow →
+#     slow_node emu-n3 only (exit 4), and the rounds used are printed.
 # Needs root (network namespaces, tc), OpenMPI and jq. Exit 0 pass, 1 fail, 77 skipped.
 # Environment: XCCL_BENCH (a built binary; default cargo build --release), XCCL_DIAG_TEST_OUT
 # (keep reports there).
@@ -106,6 +108,8 @@ sed -e 's/^hosts = \["emu-n1", "emu-n2"\]/hosts = ["emu-n1"]/' \
 grep -q '"emu-n2", "emu-n3"' "$OUT/misplaced.toml" || fail "could not write the misplaced topology"
 bench validate topo validate "$TOPO"
 bench validate-misplaced topo validate "$OUT/misplaced.toml"
+# shellcheck disable=SC2086
+bench screen-healthy links --screen --topology "$TOPO" $LINKS_ARGS
 "$EMU" down
 expect healthy 0
 expect delay 4 "slow_rank rank2@emu-n3"
@@ -113,12 +117,17 @@ expect split-default 4 "algorithm all_reduce"
 expect split-ring 0
 expect validate 0
 expect validate-misplaced 4 "misplaced_node emu-n2"
+expect screen-healthy 0
 
 echo "# emu-n3's NIC at a quarter"
 "$EMU" up "$TOPO" --slow-node emu-n3:0.25
 links slow-node
+# shellcheck disable=SC2086
+bench screen-slow-node links --screen --topology "$TOPO" $LINKS_ARGS
 "$EMU" down
 expect slow-node 4 "slow_node emu-n3"
+expect screen-slow-node 4 "slow_node emu-n3"
+grep -q '^# screen: 1 round(s)' "$OUT/screen-slow-node.log" || fail "screen-slow-node: rounds not printed"
 
 echo "# uplink emu-sw1 <-> emu-sw2 at a quarter"
 "$EMU" up "$TOPO" --slow-uplink emu-sw1:0.25
