@@ -145,31 +145,84 @@ pub fn run_bench<B: Backend>(
     };
     agree(world, h.validate(&sweep))?;
     let meta = meta(world, &*h.backend, coll, args);
+    if args.split && meta.ranks_per_host.iter().any(|&n| n != 1) {
+        // Every rank has the same meta: every rank refuses, before the sweep runs.
+        return Err(BenchError::Unsupported(
+            "--split with several ranks per node (intra-node and inter-node sub-communicators) is not implemented yet; run one rank per node".into(),
+        )
+        .into());
+    }
     let model = match (&args.topology, rank) {
         (Some(spec), 0) => agree(world, topology_for(spec, &job_facts(&meta)).map(Some))?,
         (Some(_), _) => agree(world, Ok(None))?,
         (None, _) => None,
     };
     let threshold = args.threshold.or(args.min_efficiency).unwrap_or(0.8);
-    let mut sink = Judge::new(model, threshold, sinks(args, &sweep, rank == 0));
+    // --split judges the sweep's rows and its parts' rows against the same model.
+    let mut split_judge = args
+        .split
+        .then(|| Judge::new(model.clone(), threshold, crate::split::Capture::default()));
+    let mut sink =
+        crate::diag::RankDiag::new(Judge::new(model, threshold, sinks(args, &sweep, rank == 0)));
+    if args.split {
+        sink.seen = Some(vec![]);
+    }
     agree(world, if rank == 0 { sink.begin(&meta) } else { Ok(()) })?;
     crate::watchdog::start(Duration::from_secs_f64(args.timeout), rank, world.aborter());
     match h.run(&sweep, &mut sink) {
         Ok(summary) => {
+            // Diagnosis of the whole run (slow ranks, voted over its rows), then the end.
+            let mut findings = if rank == 0 {
+                sink.run_findings()
+            } else {
+                vec![]
+            };
+            if let Some(sj) = &mut split_judge {
+                let whole: Vec<_> = sink
+                    .seen
+                    .take()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|mut r| {
+                        r.verdict = sj.judge(&r);
+                        r
+                    })
+                    .collect();
+                let (lines, f) = agree(
+                    world,
+                    crate::split::run(
+                        world,
+                        &mut *h.backend,
+                        coll,
+                        args,
+                        sj,
+                        &whole,
+                        &meta.ranks_per_host,
+                        threshold,
+                    ),
+                )?;
+                for l in &lines {
+                    sink.note(l);
+                }
+                findings.extend(f);
+            }
             if rank == 0 {
+                sink.findings(&findings)?;
                 sink.end(&summary)?;
             }
             // Rank 0 alone holds the rows and verdicts: it decides the exit status for
-            // every rank (wrong elements first, then the health check).
+            // every rank (wrong elements first, then the health check and findings).
             let mut code = [0u8];
             if rank == 0 {
-                let short = args.min_efficiency.and_then(|min| sink.shortfalls(min));
+                let short = args
+                    .min_efficiency
+                    .and_then(|min| sink.inner.shortfalls(min));
                 if let Some(text) = &short {
                     eprint!("{text}");
                 }
                 code[0] = if !summary.check_ok {
                     1
-                } else if short.is_some() {
+                } else if short.is_some() || !findings.is_empty() {
                     HEALTH_CHECK_FAILED as u8
                 } else {
                     0

@@ -69,7 +69,10 @@ impl Cmd {
         match self {
             Cmd::List | Cmd::Judge(_) | Cmd::Report(_) | Cmd::Compare(_) | Cmd::Predict(_) => true,
             Cmd::Links(_) | Cmd::TrainSim(_) => false,
-            Cmd::Topo(t) => !matches!(t, TopoCmd::Check { .. } | TopoCmd::Show { file: None }),
+            Cmd::Topo(t) => !matches!(
+                t,
+                TopoCmd::Check { .. } | TopoCmd::Show { file: None } | TopoCmd::Validate { .. }
+            ),
         }
     }
 }
@@ -189,6 +192,15 @@ pub enum TopoCmd {
         /// checked against the file's.
         #[arg(long, value_enum, default_value_t = BackendKind::Mpi)]
         backend: BackendKind,
+    },
+    /// Check by measurement (under mpirun, one rank per node carries the traffic) that the
+    /// nodes sit under the leaf switches FILE declares: flows that slow each other down
+    /// share an uplink. Names each misplaced node (exit 4); exit 0 when all match.
+    Validate {
+        file: PathBuf,
+        /// Write the tests, groups and findings to FILE (JSON).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
     },
     /// What the model of FILE expects for COLL at BYTES: busbw ceiling, bottleneck link,
     /// α–β time. Ranks are placed one per device on every node, or by NODE_OF_RANK
@@ -355,6 +367,17 @@ pub struct BenchArgs {
     /// efficiency (needs --topology), listing those rows on stderr.
     #[arg(long = "min-efficiency", value_parser = parse_unit_fraction)]
     pub min_efficiency: Option<f64>,
+    /// What-if: RANK arrives late at every timed call, by MICROSECONDS or by PERCENT%
+    /// of its mean call time (MPI backend): it spins after the barrier, before the call.
+    /// The slow-rank diagnosis should then name it.
+    #[arg(long, value_name = "RANK:MICROSECONDS|RANK:PERCENT%")]
+    pub delay: Option<crate::backend::Delay>,
+    /// Diagnose which link class limits the collective (needs --topology): after the
+    /// sweep, run the same sizes on its parts (with one rank per node: sendrecv to the
+    /// ring neighbour, the links alone) and judge each at 0.8 of expected. A collective
+    /// short of it while its links are not gives an `algorithm` finding (exit 4).
+    #[arg(long)]
+    pub split: bool,
     /// Test only: corrupt one input element on the root rank before each check.
     #[arg(long = "test-corrupt-one", hide = true)]
     pub corrupt_one: bool,
@@ -450,6 +473,25 @@ impl BenchArgs {
             if b.is_nan() || b <= 0.0 {
                 return Err(BenchError::Usage(format!(
                     "--time-budget {b}: must be a positive number of seconds"
+                )));
+            }
+        }
+        if self.split && (self.topology.is_none() || self.backend != BackendKind::Mpi) {
+            return Err(BenchError::Usage(
+                "--split needs --topology FILE (what each link class should give) and the MPI backend".into(),
+            ));
+        }
+        if let Some(d) = self.delay {
+            if self.backend != BackendKind::Mpi {
+                return Err(BenchError::Usage(
+                    "--delay: only the MPI backend can delay a rank before its calls".into(),
+                ));
+            }
+            if d.rank >= nranks {
+                return Err(BenchError::Usage(format!(
+                    "--delay {}: rank out of range for {nranks} ranks (0..{})",
+                    d.rank,
+                    nranks - 1
                 )));
             }
         }

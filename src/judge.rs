@@ -45,7 +45,13 @@ impl<S: Sink> Judge<S> {
         }
     }
 
-    fn judge(&self, r: &Row) -> Option<Verdict> {
+    /// The sink behind this one.
+    pub fn inner_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// `r`'s verdict against the topology (None without one).
+    pub fn judge(&self, r: &Row) -> Option<Verdict> {
         let (topo, placement) = self.model.as_ref()?;
         Some(verdict::judge_row(topo, placement, r, &self.opts))
     }
@@ -80,6 +86,9 @@ impl<S: Sink> Sink for Judge<S> {
     }
     fn note(&mut self, msg: &str) {
         self.inner.note(msg)
+    }
+    fn findings(&mut self, findings: &[xccl_schema::Finding]) -> Result<()> {
+        self.inner.findings(findings)
     }
     fn end(&mut self, summary: &Summary) -> Result<()> {
         self.inner.end(summary)

@@ -36,6 +36,11 @@ pub struct LinksArgs {
     /// baseline the round schedule is compared with.
     #[arg(long)]
     pub serial: bool,
+    /// The O(log N) screen instead of every pair: halves of the nodes run a ring at once,
+    /// groups that fall short are halved again, suspects are confirmed pairwise (needs
+    /// --topology). Prints the rounds used.
+    #[arg(long)]
+    pub screen: bool,
     /// Write the matrix and findings to FILE (JSON).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -68,6 +73,9 @@ pub fn run(_world: &dyn World, _a: &LinksArgs) -> Result<i32> {
 
 #[cfg(feature = "mpi")]
 pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
+    if a.screen {
+        return crate::screen::run(world, a);
+    }
     use crate::world::{agree, allgather_bytes, MpiWorld};
     use std::time::Instant;
     use xccl_diag::links::{self as dl, Fabric, Link, Matrix};
@@ -350,7 +358,7 @@ fn pingpong(comm: &mpi::topology::SimpleCommunicator, peer: usize, is_a: bool) -
 /// a sends `iters` messages to b after one warm-up; b acknowledges the last one. The
 /// time is a's (the sender's), acknowledgement included.
 #[cfg(feature = "mpi")]
-fn one_way(
+pub(crate) fn one_way(
     comm: &mpi::topology::SimpleCommunicator,
     peer: usize,
     is_a: bool,

@@ -64,6 +64,10 @@ fn run(world: &dyn World, parsed: Result<Invocation, clap::Error>) -> i32 {
         }
     };
     match inv {
+        Invocation::Other(Cmd::Topo(cli::TopoCmd::Validate { file, json })) => report_error(
+            xccl_bench::validate::run(world, &file, json.as_deref()).map_err(Into::into),
+            rank0,
+        ),
         Invocation::Other(Cmd::Topo(t)) => {
             report_error(app::topo(world, &t).map_err(Into::into), rank0)
         }
@@ -102,6 +106,7 @@ fn bench(world: &dyn World, coll: CollKind, args: &BenchArgs) -> anyhow::Result<
                 .context("the MPI backend needs an MPI world")?;
             let mut b =
                 world::agree(world, xccl_bench::backend::mpi::MpiBackend::new(mpi_world))?;
+            b.set_delay(args.delay);
             app::run_bench(world, &mut b, coll, args, world.rank(), world.size())
         }
         #[cfg(not(feature = "mpi"))]

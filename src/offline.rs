@@ -80,7 +80,7 @@ fn topo(cmd: &TopoCmd) -> Result<i32> {
                 .map_err(|e| BenchError::Usage(e.to_string()))?;
             print!("{plan}");
         }
-        TopoCmd::Show { file: None } | TopoCmd::Check { .. } => {
+        TopoCmd::Show { file: None } | TopoCmd::Check { .. } | TopoCmd::Validate { .. } => {
             unreachable!("runs under the job's launcher (app::topo)")
         }
     }

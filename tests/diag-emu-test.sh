@@ -4,7 +4,16 @@
 # exact findings and nothing else:
 #  1. healthy: `xccl-bench links` gives no finding (exit 0);
 #  2. emu-n3's NIC at a quarter rate: one slow_node naming emu-n3 (exit 4);
-#  3. the uplink emu-sw1 <-> emu-sw2 at a quarter rate: one slow_uplink naming it, no node.
+#  3. the uplink emu-sw1 <-> emu-sw2 at a quarter rate: one slow_uplink naming it, no node;
+#  4. healthy, `all_reduce --delay 2:20000`: one slow_rank naming rank 2 on emu-n3 (exit 4);
+#  5. healthy, `all_reduce --split` with OpenMPI's default all_reduce algorithm: one
+#     `algorithm` finding (measured: whole 0.50 of expected at 16 MiB, the sendrecv probe
+#     of the same ranks 0.94), no link finding (exit 4);
+#  6. the same with the ring algorithm forced: no finding (measured 0.86, exit 0);
+#  7. healthy, `topo validate` with the right file: no finding (exit 0); with a copy that
+#     declares emu-n2 under emu-sw2: one misplaced_node naming emu-n2 (exit 4);
+#  8. `links --screen` (O(log N) screen): healthy → no finding (exit 0); emu-n3 slow →
+#     slow_node emu-n3 only (exit 4), and the rounds used are printed.
 # Needs root (network namespaces, tc), OpenMPI and jq. Exit 0 pass, 1 fail, 77 skipped.
 # Environment: XCCL_BENCH (a built binary; default cargo build --release), XCCL_DIAG_TEST_OUT
 # (keep reports there).
@@ -60,7 +69,8 @@ expect() {
         elif .type == "switches" then (.switches | join("<->"))
         elif .type == "link" then "\(.a)<->\(.b)"
         elif .type == "rank" then "rank\(.rank)@\(.host)"
-        elif .type == "placement" then .host else tostring end)"' "$f" | sort)
+        elif .type == "placement" then .host
+        elif .type == "operation" then .collective else tostring end)"' "$f" | sort)
     want=$(printf '%s\n' "$@" | sed '/^$/d' | sort)
     if [[ $got == "$want" ]]; then
         echo "ok: $name: findings [${want//$'\n'/; }]"
@@ -72,17 +82,52 @@ expect() {
     [[ $rc == "$want_rc" ]] || fail "$name: exit $rc, want $want_rc"
 }
 
+# bench NAME ARGS...: a benchmark run on the cluster that is up; JSON in $OUT/NAME.json.
+bench() {
+    local name=$1 rc=0
+    shift
+    timeout 300 "$EMU" run -- "$XCCL_BENCH" "$@" --json "$OUT/$name.json" \
+        >"$OUT/$name.log" 2>&1 || rc=$?
+    echo "== $name: $* (exit $rc)"
+    grep -v '^#  Rank' "$OUT/$name.log" || true
+    echo "$rc" >"$OUT/$name.rc"
+}
+
 echo "# healthy"
 "$EMU" up "$TOPO"
 links healthy
+# Rank 2 (emu-n3) 20 ms late at every call; small sizes keep each call under it.
+bench delay all_reduce -b 1K -e 16K -f 4 -n 8 -w 2 --delay 2:20000
+# --split at 16 MiB: large enough that the model judges it on bandwidth (α share < 0.1).
+bench split-default all_reduce -b 16M -e 16M -n 3 -w 1 --split --topology "$TOPO"
+XCCL_EMU_MPIRUN_ARGS="--mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 4" \
+    bench split-ring all_reduce -b 16M -e 16M -n 3 -w 1 --split --topology "$TOPO"
+sed -e 's/^hosts = \["emu-n1", "emu-n2"\]/hosts = ["emu-n1"]/' \
+    -e 's/^hosts = \["emu-n3", "emu-n4"\]/hosts = ["emu-n2", "emu-n3", "emu-n4"]/' \
+    "$TOPO" >"$OUT/misplaced.toml"
+grep -q '"emu-n2", "emu-n3"' "$OUT/misplaced.toml" || fail "could not write the misplaced topology"
+bench validate topo validate "$TOPO"
+bench validate-misplaced topo validate "$OUT/misplaced.toml"
+# shellcheck disable=SC2086
+bench screen-healthy links --screen --topology "$TOPO" $LINKS_ARGS
 "$EMU" down
 expect healthy 0
+expect delay 4 "slow_rank rank2@emu-n3"
+expect split-default 4 "algorithm all_reduce"
+expect split-ring 0
+expect validate 0
+expect validate-misplaced 4 "misplaced_node emu-n2"
+expect screen-healthy 0
 
 echo "# emu-n3's NIC at a quarter"
 "$EMU" up "$TOPO" --slow-node emu-n3:0.25
 links slow-node
+# shellcheck disable=SC2086
+bench screen-slow-node links --screen --topology "$TOPO" $LINKS_ARGS
 "$EMU" down
 expect slow-node 4 "slow_node emu-n3"
+expect screen-slow-node 4 "slow_node emu-n3"
+grep -q '^# screen: 1 round(s)' "$OUT/screen-slow-node.log" || fail "screen-slow-node: rounds not printed"
 
 echo "# uplink emu-sw1 <-> emu-sw2 at a quarter"
 "$EMU" up "$TOPO" --slow-uplink emu-sw1:0.25

@@ -185,6 +185,7 @@ fn emu_report(busbw: f64) -> xccl_bench::result::Report {
             p99_us: vec![t; 3],
         },
         verdict: None,
+        ranks_timing: None,
     };
     Report {
         meta: RunMeta {

@@ -62,6 +62,51 @@ impl Timing {
     }
 }
 
+/// `--delay RANK:MICROSECONDS` or `RANK:PERCENT%`: the what-if knob of the slow-rank
+/// diagnosis. That rank spins before each timed call, after the barrier, as a rank that
+/// arrives late would (percent: of its mean call time in the row's previous batch of
+/// calls, i.e. the warm-up).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Delay {
+    pub rank: usize,
+    pub amount: DelayAmount,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DelayAmount {
+    Micros(f64),
+    Percent(f64),
+}
+
+impl std::str::FromStr for Delay {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || {
+            format!(
+                "--delay '{s}': expected RANK:MICROSECONDS or RANK:PERCENT% (e.g. 2:2000 or 2:50%)"
+            )
+        };
+        let (r, a) = s.split_once(':').ok_or_else(bad)?;
+        let rank = r.trim().parse().map_err(|_| bad())?;
+        let (num, pct) = match a.trim().strip_suffix('%') {
+            Some(n) => (n, true),
+            None => (a.trim(), false),
+        };
+        let v: f64 = num.parse().map_err(|_| bad())?;
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(bad());
+        }
+        Ok(Delay {
+            rank,
+            amount: if pct {
+                DelayAmount::Percent(v)
+            } else {
+                DelayAmount::Micros(v)
+            },
+        })
+    }
+}
+
 /// One collective call, fully described.
 #[derive(Clone, Copy, Debug)]
 pub struct Call {
@@ -136,6 +181,13 @@ pub trait Backend {
         iters: usize,
         timing: Timing,
     ) -> Result<Vec<f64>>;
+
+    /// Entry and exit of every timed call since the last take, in seconds on a clock
+    /// aligned to rank 0, and that clock's residual error (seconds). `None` where the
+    /// backend does not record them (device-timed backends, loop timing).
+    fn take_stamps(&mut self) -> Option<(Vec<(f64, f64)>, f64)> {
+        None
+    }
 
     /// Waits until all work issued on this rank is complete.
     fn synchronize(&mut self) -> Result<()>;

@@ -8,7 +8,8 @@
 //! MPI has no average: avg is sum, then each rank scales its result by 1/n (labelled
 //! `sum+scale` in results, and timed with the call).
 
-use super::{Backend, BackendInfo, Bufs, Call, OpImpl, Timing};
+use super::{Backend, BackendInfo, Bufs, Call, Delay, DelayAmount, OpImpl, Timing};
+use crate::clock::Clock;
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
 use crate::types::{DataType, ReduceOp};
@@ -71,6 +72,16 @@ pub struct MpiBackend {
     in_place: *mut c_void,
     /// User ops for fp16/bf16, indexed [half, bf16] × [sum, prod, max, min].
     half_ops: [[ffi::MPI_Op; 4]; 2],
+    /// Offset to rank 0's clock, estimated once (src/clock.rs).
+    clock: Clock,
+    /// (entry, exit) of each per-call timed call on the aligned clock, until taken.
+    stamps: Vec<(f64, f64)>,
+    delay: Option<Delay>,
+    /// Whether to record the stamps (off only to measure that recording costs nothing:
+    /// XCCL_NO_STAMPS=1, benches/stamps_overhead.sh).
+    record: bool,
+    /// Mean call time of the previous batch (for a delay in percent).
+    prev_mean_s: f64,
 }
 
 macro_rules! half_op {
@@ -166,7 +177,46 @@ impl MpiBackend {
             // SAFETY: returns a constant.
             in_place: unsafe { xccl_mpi_in_place() },
             half_ops,
+            // Collective: every rank constructs its backend at the same point.
+            // SAFETY: the world communicator is valid after init.
+            clock: crate::clock::align(
+                unsafe { ffi::RSMPI_COMM_WORLD },
+                world.rank(),
+                world.size(),
+            ),
+            stamps: vec![],
+            delay: None,
+            record: std::env::var_os("XCCL_NO_STAMPS").is_none(),
+            prev_mean_s: 0.0,
         })
+    }
+
+    /// Makes `d.rank` arrive late at every timed call (`--delay`).
+    pub fn set_delay(&mut self, d: Option<Delay>) {
+        self.delay = d;
+    }
+
+    /// This rank's aligned clock.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// Sleeps for this rank's `--delay`, if it is the delayed rank. A sleep, not a spin:
+    /// on an oversubscribed machine a spinning rank takes a core from the ranks that wait
+    /// for it, which then arrive late as well (measured: with a 2 ms spin on 4 ranks over
+    /// 2 cores, a second rank entered 1–2 ms late). The wake-up may overshoot: the rank is
+    /// at least this late.
+    fn late(&self) {
+        let Some(d) = self.delay.filter(|d| d.rank == self.rank) else {
+            return;
+        };
+        let s = match d.amount {
+            DelayAmount::Micros(us) => us * 1e-6,
+            DelayAmount::Percent(p) => p / 100.0 * self.prev_mean_s,
+        };
+        if s > 0.0 {
+            std::thread::sleep(std::time::Duration::from_secs_f64(s));
+        }
     }
 
     fn datatype(&self, t: DataType) -> ffi::MPI_Datatype {
@@ -432,16 +482,23 @@ impl Backend for MpiBackend {
         self.barrier()?;
         match timing {
             Timing::PerCall => {
+                let off = self.clock.offset_s;
+                self.stamps.reserve(iters);
                 for _ in 0..iters {
                     // A barrier before every call, so a call's time is its own and not
                     // the wait for a peer's previous call or bookkeeping (OSU's method).
                     self.barrier()?;
+                    self.late();
                     // SAFETY: MPI is initialized.
                     let t0 = unsafe { ffi::RSMPI_Wtime() };
                     self.call(call, &p, send, recv)?;
                     let t1 = unsafe { ffi::RSMPI_Wtime() };
-                    // Bookkeeping after t1, before the next barrier.
+                    // Bookkeeping after t1, before the next barrier: the entry and exit
+                    // on the aligned clock (capacity reserved above: no allocation).
                     times.push(t1 - t0);
+                    if self.record {
+                        self.stamps.push((t0 + off, t1 + off));
+                    }
                     crate::watchdog::tick();
                 }
             }
@@ -449,6 +506,7 @@ impl Backend for MpiBackend {
                 // SAFETY: MPI is initialized.
                 let t0 = unsafe { ffi::RSMPI_Wtime() };
                 for _ in 0..iters {
+                    self.late();
                     self.call(call, &p, send, recv)?;
                     // One relaxed atomic add, so -T still bounds each call.
                     crate::watchdog::tick();
@@ -457,7 +515,14 @@ impl Backend for MpiBackend {
                 times.resize(iters, (t1 - t0) / iters.max(1) as f64);
             }
         }
+        if !times.is_empty() {
+            self.prev_mean_s = times.iter().sum::<f64>() / times.len() as f64;
+        }
         Ok(times)
+    }
+
+    fn take_stamps(&mut self) -> Option<(Vec<(f64, f64)>, f64)> {
+        (!self.stamps.is_empty()).then(|| (std::mem::take(&mut self.stamps), self.clock.residual_s))
     }
 
     fn synchronize(&mut self) -> Result<()> {

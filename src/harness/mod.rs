@@ -23,6 +23,8 @@ pub use sweep::{average_from_flag, sizes, Adaptive, Average, Sweep};
 struct Measured {
     samples: Vec<f64>,
     wrong: Option<u64>,
+    /// (entry, exit) per timed call on the aligned clock, and its residual (s).
+    stamps: Option<(Vec<(f64, f64)>, f64)>,
 }
 
 struct RowSpec {
@@ -256,10 +258,13 @@ impl<'a, B: Backend> Harness<'a, B> {
         let (send, mut recv, so, ro) = self.buffers(&call, pair);
         self.fill(&call, send, so, false)?;
         self.run_iters(&call, send, recv.as_deref_mut(), sw.warmup, sw)?;
+        // Entry/exit stamps of the timed calls only (not warm-up, not check).
+        let _ = self.backend.take_stamps();
         let samples = match sw.adaptive {
             None => self.run_iters(&call, send, recv.as_deref_mut(), sw.iters, sw)?,
             Some(a) => self.adaptive(&call, send, recv.as_deref_mut(), a, sw)?,
         };
+        let stamps = self.backend.take_stamps();
         let mut wrong = None;
         for _ in 0..sw.check {
             // Poison the output so a stale correct result cannot pass, then refill input.
@@ -281,7 +286,11 @@ impl<'a, B: Backend> Harness<'a, B> {
             wrong = Some(wrong.unwrap_or(0u64).max(w));
         }
         watchdog::arm(None);
-        Ok(Measured { samples, wrong })
+        Ok(Measured {
+            samples,
+            wrong,
+            stamps,
+        })
     }
 
     fn adaptive(
@@ -322,27 +331,42 @@ impl<'a, B: Backend> Harness<'a, B> {
 
     /// Gathers every rank's samples to rank 0 and builds the row there.
     fn aggregate(&self, spec: &RowSpec, m: Measured, sw: &Sweep) -> Result<Option<Row>> {
-        let mut blob = Vec::with_capacity(8 * (m.samples.len() + 1));
+        // wrong | n | n samples | [residual | n (entry, exit)]
+        let n_st = m.stamps.as_ref().map_or(0, |s| 1 + 2 * s.0.len());
+        let mut blob = Vec::with_capacity(8 * (m.samples.len() + 2 + n_st));
         blob.extend_from_slice(&m.wrong.map_or(u64::MAX, |w| w).to_le_bytes());
+        blob.extend_from_slice(&(m.samples.len() as u64).to_le_bytes());
         for s in &m.samples {
             blob.extend_from_slice(&s.to_le_bytes());
+        }
+        if let Some((st, residual)) = &m.stamps {
+            blob.extend_from_slice(&residual.to_le_bytes());
+            for (e, x) in st {
+                blob.extend_from_slice(&e.to_le_bytes());
+                blob.extend_from_slice(&x.to_le_bytes());
+            }
         }
         let Some(all) = self.world.gather_bytes(&blob) else {
             return Ok(None);
         };
         let mut wrong: Option<u64> = None;
         let mut per_rank = vec![];
+        let mut stamps: Vec<Vec<f64>> = vec![];
         for b in &all {
             let w = u64::from_le_bytes(b[..8].try_into().unwrap());
             if w != u64::MAX {
                 wrong = Some(wrong.unwrap_or(0) + w);
             }
-            let secs: Vec<f64> = b[8..]
-                .chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
-                .collect();
-            per_rank.push(secs);
+            let n = u64::from_le_bytes(b[8..16].try_into().unwrap()) as usize;
+            let f64s = |b: &[u8]| -> Vec<f64> {
+                b.chunks_exact(8)
+                    .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                    .collect()
+            };
+            per_rank.push(f64s(&b[16..16 + 8 * n]));
+            stamps.push(f64s(&b[16 + 8 * n..]));
         }
+        let ranks_timing = crate::diag::ranks_timing(&stamps);
         let stats::Aggregated {
             merged,
             means,
@@ -393,6 +417,7 @@ impl<'a, B: Backend> Harness<'a, B> {
                 p99_us: p99s,
             },
             verdict: None,
+            ranks_timing,
         }))
     }
 }

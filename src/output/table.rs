@@ -171,6 +171,14 @@ impl Sink for TableSink {
         writeln!(self.out, "# {msg}").ok();
     }
 
+    fn findings(&mut self, findings: &[xccl_schema::Finding]) -> Result<()> {
+        for f in findings {
+            writeln!(self.out, "# finding: {f}").ok();
+        }
+        self.out.flush().ok();
+        Ok(())
+    }
+
     fn end(&mut self, s: &Summary) -> Result<()> {
         writeln!(
             self.out,

@@ -19,9 +19,11 @@
 //!
 //! Thresholds and their sources: docs/DIAGNOSIS.md.
 
+pub mod leaf;
 pub mod links;
 pub mod ranks;
 pub mod schedule;
+pub mod split;
 pub mod stats;
 
 pub use xccl_schema::finding::{Finding, FindingKind, Subject};

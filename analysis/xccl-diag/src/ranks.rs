@@ -28,11 +28,18 @@
 
 use crate::stats::{low_outlier, Test};
 use xccl_schema::finding::{Finding, FindingKind, Subject};
+use xccl_schema::RankTiming;
 
+/// Share of the analysed rows of a run that must name the same rank (msprof votes over
+/// the operations of a run; one row's bad luck does not name a rank).
+pub const ROW_SHARE: f64 = 0.5;
 /// Threshold of the two-step rule (REFERENCE §7).
 pub const RATIO_THRESHOLD: f64 = 0.2;
 /// Share of calls a rank must be voted late in.
 pub const VOTE_SHARE: f64 = 0.5;
+/// Fewest calls a row needs before it may name a rank (half of them must vote for it:
+/// at least two calls in which the same rank was the outlier at 99.5 %).
+pub const MIN_CALLS: usize = 4;
 /// Multiple of the clock residual below which an interval counts as zero.
 pub const NOISE_FACTOR: f64 = 3.0;
 
@@ -139,7 +146,11 @@ pub fn analyze_row(enter: &[Vec<f64>], exit: &[Vec<f64>], noise_us: f64) -> RowA
     }
     let cause = two_step(&ranks);
     let slow_rank = match cause {
-        Cause::SlowRank(r) if ranks[r].votes as f64 >= VOTE_SHARE * calls as f64 => Some(r),
+        Cause::SlowRank(r)
+            if calls >= MIN_CALLS && ranks[r].votes as f64 >= VOTE_SHARE * calls as f64 =>
+        {
+            Some(r)
+        }
         _ => None,
     };
     RowAnalysis {
@@ -149,6 +160,86 @@ pub fn analyze_row(enter: &[Vec<f64>], exit: &[Vec<f64>], noise_us: f64) -> RowA
         test,
         slow_rank,
     }
+}
+
+impl RowAnalysis {
+    /// The row's record for the JSON (`Row::ranks_timing`).
+    pub fn timing(&self, clock_residual_us: f64) -> RankTiming {
+        RankTiming {
+            calls: self.calls,
+            clock_residual_us,
+            wait_ratio: self.ranks.iter().map(|s| s.wait_ratio).collect(),
+            sync_ratio: self.ranks.iter().map(|s| s.sync_ratio).collect(),
+            wait_us: self.ranks.iter().map(|s| s.wait_us).collect(),
+            sync_us: self.ranks.iter().map(|s| s.sync_us).collect(),
+            transit_us: self.ranks.first().map_or(0.0, |s| s.transit_us),
+            late_votes: self.ranks.iter().map(|s| s.votes).collect(),
+            slow_rank: self.slow_rank,
+        }
+    }
+
+    /// Back from the JSON record (what [`findings`] needs of it).
+    pub fn from_timing(t: &RankTiming) -> RowAnalysis {
+        let n = t.wait_ratio.len();
+        let get = |v: &Vec<f64>, i: usize| v.get(i).copied().unwrap_or(0.0);
+        let ranks: Vec<RankStats> = (0..n)
+            .map(|i| RankStats {
+                wait_us: get(&t.wait_us, i),
+                sync_us: get(&t.sync_us, i),
+                transit_us: t.transit_us,
+                wait_ratio: get(&t.wait_ratio, i),
+                sync_ratio: get(&t.sync_ratio, i),
+                votes: t.late_votes.get(i).copied().unwrap_or(0),
+            })
+            .collect();
+        RowAnalysis {
+            cause: two_step(&ranks),
+            ranks,
+            calls: t.calls,
+            test: if n > crate::stats::MAX_DIXON {
+                Test::Mad
+            } else {
+                Test::Dixon
+            },
+            slow_rank: t.slow_rank,
+        }
+    }
+}
+
+/// `slow_rank` findings of a whole run: a rank is named only when it is the slow one in
+/// at least [`ROW_SHARE`] of the rows that were analysed (each row already required the
+/// two-step rule and the vote of half its calls). `rows`: (row label, timing).
+pub fn run_findings(rows: &[(String, RankTiming)], who: &[Who]) -> Vec<Finding> {
+    let analysed: Vec<(String, RowAnalysis)> = rows
+        .iter()
+        .filter(|(_, t)| t.calls > 0)
+        .map(|(l, t)| (l.clone(), RowAnalysis::from_timing(t)))
+        .collect();
+    let total = analysed.len();
+    let mut out = vec![];
+    for r in 0..who.len().max(
+        analysed
+            .iter()
+            .map(|(_, a)| a.ranks.len())
+            .max()
+            .unwrap_or(0),
+    ) {
+        let mine: Vec<(String, RowAnalysis)> = analysed
+            .iter()
+            .filter(|(_, a)| a.slow_rank == Some(r))
+            .cloned()
+            .collect();
+        if mine.is_empty() || (mine.len() as f64) < ROW_SHARE * total as f64 {
+            continue;
+        }
+        for mut f in findings(&mine, who) {
+            f.evidence = format!("slow in {} of {} rows: {}", mine.len(), total, f.evidence);
+            f.metrics.insert("rows".into(), mine.len() as f64);
+            f.metrics.insert("rows_analysed".into(), total as f64);
+            out.push(f);
+        }
+    }
+    out
 }
 
 /// REFERENCE §7's two-step 0.2 rule on per-rank ratios.
@@ -341,6 +432,50 @@ mod tests {
         let a = analyze_row(&e, &x, 5.0);
         assert_eq!(a.cause, Cause::SlowLink);
         assert_eq!(a.slow_rank, None);
+    }
+
+    #[test]
+    fn run_vote_needs_half_the_rows() {
+        let who: Vec<Who> = (0..4)
+            .map(|i| Who {
+                host: format!("n{i}"),
+                device: "host".into(),
+            })
+            .collect();
+        let (e, x) = calls(4, 8, 1000.0, Some((2, 2000.0)));
+        let late = analyze_row(&e, &x, 5.0).timing(5.0);
+        let (e, x) = calls(4, 8, 1000.0, None);
+        let fine = analyze_row(&e, &x, 5.0).timing(5.0);
+        assert_eq!(late.slow_rank, Some(2));
+        assert_eq!(fine.slow_rank, None);
+        // Round trip through the JSON record keeps what the rule needs.
+        let back = RowAnalysis::from_timing(&late);
+        assert_eq!(back.cause, Cause::SlowRank(2));
+        let row = |l: &str, t: &RankTiming| (l.to_string(), t.clone());
+        // 2 of 4 rows name rank 2: half → named once, with the row count.
+        let f = run_findings(
+            &[
+                row("a", &late),
+                row("b", &fine),
+                row("c", &late),
+                row("d", &fine),
+            ],
+            &who,
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].metrics["rows"], 2.0);
+        assert!(
+            f[0].evidence.starts_with("slow in 2 of 4 rows"),
+            "{}",
+            f[0].evidence
+        );
+        // 1 of 3 rows: one row's bad luck names nobody.
+        let f = run_findings(&[row("a", &late), row("b", &fine), row("c", &fine)], &who);
+        assert!(f.is_empty());
+        assert!(run_findings(&[], &who).is_empty());
+        // Three calls are too few to name anyone, however late.
+        let (e, x) = calls(4, MIN_CALLS - 1, 1000.0, Some((2, 2000.0)));
+        assert_eq!(analyze_row(&e, &x, 5.0).slow_rank, None);
     }
 
     #[test]

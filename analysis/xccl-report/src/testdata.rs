@@ -37,6 +37,7 @@ pub fn row(size: u64, avg_us: f64, precision: f64) -> Row {
             p99_us: vec![avg_us * 1.4, avg_us * 1.5],
         },
         verdict: None,
+        ranks_timing: None,
     }
 }
 

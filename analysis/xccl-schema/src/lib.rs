@@ -23,6 +23,6 @@ pub mod verdict;
 pub use coll::CollKind;
 pub use finding::{Finding, FindingKind};
 pub use read::{kind_of, read_report, Kind, ReadError};
-pub use result::{Placement, Report, Row, SCHEMA_VERSION};
+pub use result::{Placement, RankTiming, Report, Row, SCHEMA_VERSION};
 pub use types::{DataType, ReduceOp};
 pub use verdict::{Class, LinkClass, Verdict};

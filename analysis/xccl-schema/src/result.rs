@@ -209,6 +209,35 @@ pub struct Row {
     /// Filled when a topology is known (see xccl-topo).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub verdict: Option<Verdict>,
+    /// When each rank entered and left the timed calls (MPI backend, per-call timing):
+    /// the slow-rank analysis of this row (docs/DIAGNOSIS.md).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ranks_timing: Option<RankTiming>,
+}
+
+/// Per-rank wait, sync and transit of one row, from entry and exit times on a clock
+/// aligned to rank 0 (REFERENCE §7; xccl-diag `ranks`). Vectors are indexed by rank.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct RankTiming {
+    /// Calls analysed.
+    pub calls: usize,
+    /// Residual error of the aligned clock, µs: intervals under 3× this count as zero.
+    pub clock_residual_us: f64,
+    /// Mean over calls of wait / (wait + transit).
+    pub wait_ratio: Vec<f64>,
+    /// Mean over calls of sync / (sync + transit).
+    pub sync_ratio: Vec<f64>,
+    /// Mean wait, µs: time not moving data (sync included).
+    pub wait_us: Vec<f64>,
+    /// Mean sync, µs: time before the last rank entered.
+    pub sync_us: Vec<f64>,
+    /// Mean transit, µs (one value per call, the same for every rank).
+    pub transit_us: f64,
+    /// Calls in which the outlier test named this rank the late one.
+    pub late_votes: Vec<usize>,
+    /// The rank this row names slow (two-step rule and the vote), if any.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub slow_rank: Option<usize>,
 }
 
 impl Row {

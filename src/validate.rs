@@ -1,0 +1,190 @@
+//! `xccl-bench topo validate FILE`: do the nodes sit under the leaf switches the file
+//! declares? Measured by contention (the rule and its limits: `xccl_diag::leaf`): every
+//! ordered pair of nodes sends alone first (one after the other), then every two disjoint
+//! flows run at once; flows that slow each other down share an uplink. Nodes are then
+//! grouped by "never contends" and compared with the file: `misplaced_node` per node that
+//! sits elsewhere than declared. One rank per node carries the traffic (local rank 0).
+
+use crate::error::{BenchError, Result};
+use crate::world::World;
+use std::path::Path;
+
+/// Bytes per message and messages per flow: 2 MiB × 4 reaches the emulated links' rate.
+pub const SIZE: usize = 2 << 20;
+pub const ITERS: usize = 4;
+/// Each contention test runs this many times; the best rate of each flow counts (a busy
+/// host slows a flow now and then; an uplink shared by two flows slows it every time).
+pub const REPS: usize = 2;
+
+#[cfg(not(feature = "mpi"))]
+pub fn run(_world: &dyn World, _file: &Path, _json: Option<&Path>) -> Result<i32> {
+    Err(BenchError::Unsupported(
+        "topo validate: this binary was built without MPI".into(),
+    ))
+}
+
+#[cfg(feature = "mpi")]
+pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
+    use crate::world::{agree, allgather_bytes, MpiWorld};
+    use xccl_diag::leaf;
+    let mw = world
+        .as_any()
+        .downcast_ref::<MpiWorld>()
+        .ok_or_else(|| BenchError::Launch("topo validate needs an MPI world".into()))?;
+    let comm = mw.comm();
+    let me = world.rank();
+    let all: Vec<(String, usize)> = allgather_bytes(
+        world,
+        &serde_json::to_vec(&(world.hostname(), world.local_rank())).expect("json"),
+    )
+    .iter()
+    .map(|b| serde_json::from_slice(b).expect("rank info"))
+    .collect();
+    let mut hosts: Vec<String> = vec![];
+    for (h, _) in &all {
+        if !hosts.contains(h) {
+            hosts.push(h.clone());
+        }
+    }
+    let leader: Vec<usize> = hosts
+        .iter()
+        .map(|h| all.iter().position(|(x, _)| x == h).expect("host"))
+        .collect();
+    let n = hosts.len();
+    let declared = agree(
+        world,
+        (|| -> Result<Vec<String>> {
+            let t =
+                xccl_topo::Topology::load(file).map_err(|e| BenchError::Usage(e.to_string()))?;
+            let f = crate::links::fabric_for(&t, &hosts)?;
+            if n < 4 {
+                return Err(BenchError::Usage(format!(
+                    "topo validate: {n} node(s); telling leaves apart by contention needs two disjoint pairs, i.e. at least 4 nodes"
+                )));
+            }
+            Ok(f.leaf
+                .iter()
+                .map(|l| l.map_or("-".into(), |s| t.switches[s].name.clone()))
+                .collect())
+        })(),
+    )?;
+    let sbuf = vec![0x5au8; SIZE];
+    let mut rbuf = vec![0u8; SIZE];
+    // One phase: flows (from, to) at once; returns each flow's GB/s on its sender, on
+    // rank 0 (gathered as f64 per rank: the rate of the flow it sent, else 0).
+    let mut phase = |flows: &[(usize, usize)]| -> Vec<f64> {
+        world.barrier();
+        let mut rate = 0.0;
+        for &(a, b) in flows {
+            if me == leader[a] {
+                let s = crate::links::one_way(comm, leader[b], true, &sbuf, &mut rbuf, ITERS);
+                rate = (SIZE * ITERS) as f64 / s / 1e9;
+            } else if me == leader[b] {
+                crate::links::one_way(comm, leader[a], false, &sbuf, &mut rbuf, ITERS);
+            }
+        }
+        let g = world.gather_bytes(&rate.to_le_bytes());
+        let per_rank: Vec<f64> = g
+            .unwrap_or_default()
+            .iter()
+            .map(|b| f64::from_le_bytes(b[..8].try_into().expect("8 bytes")))
+            .collect();
+        flows
+            .iter()
+            .map(|&(a, _)| per_rank.get(leader[a]).copied().unwrap_or(0.0))
+            .collect()
+    };
+    let start = std::time::Instant::now();
+    let mut alone = vec![vec![0.0; n]; n];
+    for (a, row) in alone.iter_mut().enumerate() {
+        for (b, rate) in row.iter_mut().enumerate() {
+            if a != b {
+                *rate = phase(&[(a, b)])[0];
+            }
+        }
+    }
+    let plan = leaf::plan(n);
+    let mut tests = vec![];
+    for &(a, b, c, d) in &plan {
+        let mut best = (0.0f64, 0.0f64);
+        for _ in 0..REPS {
+            let r = phase(&[(a, b), (c, d)]);
+            best = (best.0.max(r[0]), best.1.max(r[1]));
+        }
+        tests.push(leaf::Test {
+            a,
+            b,
+            c,
+            d,
+            ab_share: best.0 / alone[a][b],
+            cd_share: best.1 / alone[c][d],
+        });
+    }
+    let wall_s = start.elapsed().as_secs_f64();
+    let mut code = [0u8; 4];
+    if me == 0 {
+        let groups = leaf::infer(n, &tests);
+        let findings = leaf::compare(&groups, &declared, &hosts);
+        println!(
+            "# contention tests ({} flows alone, {} pairs of flows at once x{REPS}, {:.1} s); share = rate together / rate alone",
+            n * (n - 1),
+            plan.len(),
+            wall_s
+        );
+        for t in &tests {
+            println!(
+                "  {} -> {} with {} -> {}: {:.2} {:.2}{}",
+                hosts[t.a],
+                hosts[t.b],
+                hosts[t.c],
+                hosts[t.d],
+                t.ab_share,
+                t.cd_share,
+                if t.contended() { "  shared uplink" } else { "" }
+            );
+        }
+        for g in &groups {
+            let names: Vec<&str> = g.iter().map(|&i| hosts[i].as_str()).collect();
+            let decl: Vec<&str> = g.iter().map(|&i| declared[i].as_str()).collect();
+            println!(
+                "# measured leaf group: {} (declared: {})",
+                names.join(", "),
+                decl.join(", ")
+            );
+        }
+        if findings.is_empty() {
+            println!(
+                "# no finding: every node sits where {} declares it",
+                file.display()
+            );
+        }
+        for f in &findings {
+            println!("finding: {f}");
+        }
+        let mut c = xccl_diag::exit_code(&findings);
+        if let Some(p) = json {
+            let tests: Vec<serde_json::Value> = tests
+                .iter()
+                .map(|t| {
+                    serde_json::json!({"a": hosts[t.a], "b": hosts[t.b], "c": hosts[t.c],
+                        "d": hosts[t.d], "ab_share": t.ab_share, "cd_share": t.cd_share,
+                        "contended": t.contended()})
+                })
+                .collect();
+            let groups: Vec<Vec<&str>> = groups
+                .iter()
+                .map(|g| g.iter().map(|&i| hosts[i].as_str()).collect())
+                .collect();
+            let doc = serde_json::json!({"tool": "xccl-bench", "kind": "topo-validate",
+                "file": file.display().to_string(), "hosts": hosts, "declared": declared,
+                "wall_s": wall_s, "tests": tests, "groups": groups, "findings": findings});
+            if let Err(e) = std::fs::write(p, serde_json::to_string_pretty(&doc).expect("json")) {
+                eprintln!("xccl-bench: error: cannot write {}: {e}", p.display());
+                c = 1;
+            }
+        }
+        code = c.to_le_bytes();
+    }
+    world.broadcast_bytes(0, &mut code);
+    Ok(i32::from_le_bytes(code))
+}
