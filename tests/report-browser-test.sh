@@ -66,7 +66,7 @@ chrome --enable-logging=stderr --v=0 --dump-dom "file://$W/report.html" >"$W/dom
   || fail "chromium could not load the report"
 if grep -E 'CONSOLE|Uncaught' "$W/console.log"; then fail "console messages above"; fi
 for c in $colls; do
-  for p in busbw latency ranks; do
+  for p in busbw latency ranks wait; do
     n=$(grep -o "<figure id=\"$p-$c\" class=\"plot\"><svg" "$W/dom.html" | wc -l)
     [ "$n" = 1 ] || fail "plot $p-$c: $n <svg> in the DOM, expected 1"
   done
@@ -89,4 +89,4 @@ chrome --screenshot="$ART/report.png" --window-size=1280,2400 "file://$W/report.
 sed 's/<section id="coll-\([a-z_]*\)">/<section id="coll-\1" style="display:none">/' "$W/report.html" >"$W/extra.html"
 chrome --screenshot="$ART/report-diagnosis.png" --window-size=1280,2300 "file://$W/extra.html" 2>/dev/null >/dev/null \
   || fail "no screenshot of the diagnosis and prediction sections"
-echo "[report-browser] ok: 12 plots in the DOM, no console error, screenshots $ART/report.png, $ART/report-diagnosis.png"
+echo "[report-browser] ok: 15 plots in the DOM, no console error, screenshots $ART/report.png, $ART/report-diagnosis.png"

@@ -321,6 +321,7 @@ fn collective_section(name: &str, runs: &[Run], idx: &[usize], opts: &Options) -
     );
 
     h += &rank_spread(name, runs, idx);
+    h += &wait_ratios(name, runs, idx);
     h += &verdicts(runs, idx);
     h += &rows_tables(runs, idx);
     h += "</section>\n";
@@ -393,6 +394,62 @@ fn rank_spread(name: &str, runs: &[Run], idx: &[usize]) -> String {
             title: &format!("{name}: per-rank mean time / median"),
             x_desc: "message size (bytes)",
             y_desc: "rank mean / median",
+            log_y: false,
+            lines,
+            bands: vec![],
+        },
+        (960, 360),
+    )
+}
+
+/// Wait ratio per rank (REFERENCE §7: wait / (wait + transit), from the aligned per-call
+/// stamps of `ranks_timing`), with the 0.2 line of the slow-rank rule. The slow rank
+/// itself waits least; the others wait for it. Drawn only for runs that recorded stamps.
+fn wait_ratios(name: &str, runs: &[Run], idx: &[usize]) -> String {
+    const MAX_RANKS: usize = 16;
+    let mut lines = vec![];
+    let (mut xmin, mut xmax) = (f64::MAX, 0.0f64);
+    for (c, &i) in idx.iter().enumerate() {
+        let rows: Vec<(f64, &Vec<f64>)> = line_rows(&runs[i].report)
+            .iter()
+            .filter_map(|r| {
+                let t = r.ranks_timing.as_ref()?;
+                Some((r.size_bytes as f64, &t.wait_ratio))
+            })
+            .collect();
+        let n = rows.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
+        for (x, _) in &rows {
+            xmin = xmin.min(*x);
+            xmax = xmax.max(*x);
+        }
+        for rank in 0..n.min(MAX_RANKS) {
+            lines.push(Line {
+                label: format!("{} rank {rank}", runs[i].name),
+                points: rows
+                    .iter()
+                    .filter_map(|(x, v)| v.get(rank).map(|y| (*x, *y)))
+                    .collect(),
+                color: if idx.len() == 1 { rank } else { c },
+                dashed: idx.len() > 1 && rank > 0,
+            });
+        }
+    }
+    if lines.is_empty() {
+        return String::new();
+    }
+    lines.push(Line {
+        label: "0.2: slow-rank threshold".into(),
+        points: vec![(xmin, 0.2), (xmax, 0.2)],
+        color: 7,
+        dashed: true,
+    });
+    figure(
+        &format!("wait-{name}"),
+        "Wait ratio per rank, out-of-place rows (wait / (wait + transit) from per-call entry and exit on a clock aligned to rank 0). Above 0.2 a rank spends much of the call waiting; the slow rank is the one that waits least (xccl-bench names it as a slow_rank finding when the rule and the outlier vote agree).",
+        &Chart {
+            title: &format!("{name}: wait ratio per rank"),
+            x_desc: "message size (bytes)",
+            y_desc: "wait ratio",
             log_y: false,
             lines,
             bands: vec![],
