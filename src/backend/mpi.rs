@@ -25,22 +25,38 @@ extern "C" {
 
 /// Page-aligned, zero-initialized host memory that MPI reads and writes through raw
 /// pointers (send and receive may alias for in-place calls).
+///
+/// Always its own anonymous mapping, never the heap: where glibc puts a large block
+/// depends on what the process freed before (its mmap threshold moves), and a heap block
+/// measured up to 2× slower in MPI calls of 256 KiB–4 MiB than a fresh mapping (4 KiB
+/// pages against transparent huge pages; docs/PERFORMANCE.md). A fresh mapping is what
+/// OSU's `posix_memalign` gets in a fresh process, and it does not depend on the harness's
+/// own allocations.
 pub struct HostBuf {
     ptr: NonNull<u8>,
     len: usize,
 }
 
-const ALIGN: usize = 4096;
-
 impl HostBuf {
     fn new(len: usize) -> Result<Self> {
-        let layout = std::alloc::Layout::from_size_align(len.max(1), ALIGN)
-            .map_err(|e| BenchError::Memory(e.to_string()))?;
-        // SAFETY: layout has non-zero size.
-        let p = unsafe { std::alloc::alloc_zeroed(layout) };
-        let ptr = NonNull::new(p).ok_or_else(|| {
-            BenchError::Memory(format!("could not allocate {len} bytes of host memory"))
-        })?;
+        // SAFETY: an anonymous private mapping; checked for MAP_FAILED below.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len.max(1),
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(BenchError::Memory(format!(
+                "could not map {len} bytes of host memory: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        let ptr = NonNull::new(p as *mut u8).expect("mmap does not return null");
         Ok(HostBuf { ptr, len })
     }
     /// Start of the buffer (for benchmarks that compare against bare MPI calls).
@@ -57,9 +73,8 @@ impl HostBuf {
 
 impl Drop for HostBuf {
     fn drop(&mut self) {
-        let layout = std::alloc::Layout::from_size_align(self.len.max(1), ALIGN).unwrap();
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), layout) }
+        // SAFETY: mapped in `new` with this length.
+        unsafe { libc::munmap(self.ptr.as_ptr() as *mut c_void, self.len.max(1)) };
     }
 }
 
