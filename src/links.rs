@@ -76,7 +76,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     if a.screen {
         return crate::screen::run(world, a);
     }
-    use crate::world::{agree, allgather_bytes, MpiWorld};
+    use crate::world::{agree, MpiWorld};
     use std::time::Instant;
     use xccl_diag::links::{self as dl, Fabric, Link, Matrix};
     use xccl_schema::LinkClass;
@@ -88,19 +88,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     let comm = mw.comm();
     let me = world.rank();
     // Who is where.
-    let all: Vec<(String, usize)> = allgather_bytes(
-        world,
-        &serde_json::to_vec(&(world.hostname(), world.local_rank())).expect("json"),
-    )
-    .iter()
-    .map(|b| serde_json::from_slice(b).expect("rank info"))
-    .collect();
-    let mut hosts: Vec<String> = vec![];
-    for (h, _) in &all {
-        if !hosts.contains(h) {
-            hosts.push(h.clone());
-        }
-    }
+    let (all, hosts) = crate::world::job_layout(world);
     let node_of = |r: usize| hosts.iter().position(|h| *h == all[r].0).expect("host");
     let ranks_on: Vec<Vec<usize>> = (0..hosts.len())
         .map(|n| (0..all.len()).filter(|&r| node_of(r) == n).collect())

@@ -25,7 +25,7 @@ pub fn run(_world: &dyn World, _file: &Path, _json: Option<&Path>) -> Result<i32
 
 #[cfg(feature = "mpi")]
 pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
-    use crate::world::{agree, allgather_bytes, MpiWorld};
+    use crate::world::{agree, MpiWorld};
     use xccl_diag::leaf;
     let mw = world
         .as_any()
@@ -33,19 +33,7 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
         .ok_or_else(|| BenchError::Launch("topo validate needs an MPI world".into()))?;
     let comm = mw.comm();
     let me = world.rank();
-    let all: Vec<(String, usize)> = allgather_bytes(
-        world,
-        &serde_json::to_vec(&(world.hostname(), world.local_rank())).expect("json"),
-    )
-    .iter()
-    .map(|b| serde_json::from_slice(b).expect("rank info"))
-    .collect();
-    let mut hosts: Vec<String> = vec![];
-    for (h, _) in &all {
-        if !hosts.contains(h) {
-            hosts.push(h.clone());
-        }
-    }
+    let (all, hosts) = crate::world::job_layout(world);
     let leader: Vec<usize> = hosts
         .iter()
         .map(|h| all.iter().position(|(x, _)| x == h).expect("host"))

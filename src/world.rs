@@ -67,6 +67,25 @@ pub fn launcher_rank() -> Option<usize> {
     .find_map(|v| std::env::var(v).ok().and_then(|s| s.parse().ok()))
 }
 
+/// Where the job runs: every rank's (hostname, local rank), and the hosts in the order of
+/// their first rank. Collective: every rank calls it.
+pub fn job_layout(world: &dyn World) -> (Vec<(String, usize)>, Vec<String>) {
+    let all: Vec<(String, usize)> = allgather_bytes(
+        world,
+        &serde_json::to_vec(&(world.hostname(), world.local_rank())).expect("json"),
+    )
+    .iter()
+    .map(|b| serde_json::from_slice(b).expect("rank info"))
+    .collect();
+    let mut hosts: Vec<String> = vec![];
+    for (h, _) in &all {
+        if !hosts.contains(h) {
+            hosts.push(h.clone());
+        }
+    }
+    (all, hosts)
+}
+
 /// Ranks the launcher meant to start, read from its environment (OpenMPI, MPICH/Hydra,
 /// PMIx, Slurm). Used to catch a binary built against another MPI, which then sees itself
 /// as a lone rank N times over.
