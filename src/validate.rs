@@ -151,21 +151,33 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
         }
         let mut c = xccl_diag::exit_code(&findings);
         if let Some(p) = json {
-            let tests: Vec<serde_json::Value> = tests
-                .iter()
-                .map(|t| {
-                    serde_json::json!({"a": hosts[t.a], "b": hosts[t.b], "c": hosts[t.c],
-                        "d": hosts[t.d], "ab_share": t.ab_share, "cd_share": t.cd_share,
-                        "contended": t.contended()})
-                })
-                .collect();
-            let groups: Vec<Vec<&str>> = groups
-                .iter()
-                .map(|g| g.iter().map(|&i| hosts[i].as_str()).collect())
-                .collect();
-            let doc = serde_json::json!({"tool": "xccl-bench", "kind": "topo-validate",
-                "file": file.display().to_string(), "hosts": hosts, "declared": declared,
-                "wall_s": wall_s, "tests": tests, "groups": groups, "findings": findings});
+            let name = |i: usize| hosts[i].clone();
+            let doc = leaf::ValidateReport {
+                tool: "xccl-bench".into(),
+                kind: "topo-validate".into(),
+                schema_version: leaf::VALIDATE_SCHEMA_VERSION,
+                file: file.display().to_string(),
+                hosts: hosts.clone(),
+                declared: declared.clone(),
+                wall_s,
+                tests: tests
+                    .iter()
+                    .map(|t| leaf::TestRecord {
+                        a: name(t.a),
+                        b: name(t.b),
+                        c: name(t.c),
+                        d: name(t.d),
+                        ab_share: t.ab_share,
+                        cd_share: t.cd_share,
+                        contended: t.contended(),
+                    })
+                    .collect(),
+                groups: groups
+                    .iter()
+                    .map(|g| g.iter().map(|&i| name(i)).collect())
+                    .collect(),
+                findings: findings.clone(),
+            };
             if let Err(e) = std::fs::write(p, serde_json::to_string_pretty(&doc).expect("json")) {
                 eprintln!("xccl-bench: error: cannot write {}: {e}", p.display());
                 c = 1;

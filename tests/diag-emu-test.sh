@@ -117,6 +117,15 @@ expect split-default 4 "algorithm all_reduce"
 expect split-ring 0
 expect validate 0
 expect validate-misplaced 4 "misplaced_node emu-n2"
+# The report shows the grouping inferred against declared, the misplaced host marked.
+if "$XCCL_BENCH" report "$OUT/validate-misplaced.json" -o "$OUT/validate.html" >/dev/null 2>&1 \
+    && grep -q '<section id="validate-0">' "$OUT/validate.html" \
+    && [[ $(grep -c 'misplaced</td>' "$OUT/validate.html") == 1 ]] \
+    && grep -q '<td class="l">emu-n2</td><td class="l">emu-sw2</td>.*misplaced</td>' "$OUT/validate.html"; then
+    echo "ok: report of topo validate: emu-n2 marked misplaced, and only it"
+else
+    fail "report of topo validate: no grouping section or emu-n2 not (only) marked"
+fi
 expect screen-healthy 0
 
 echo "# emu-n3's NIC at a quarter"

@@ -17,6 +17,7 @@
 //! (greedily, the largest overlap first, each leaf used once) and names every node that
 //! sits elsewhere than declared: `misplaced_node`.
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use xccl_schema::finding::{Finding, FindingKind, Subject};
 
@@ -41,6 +42,46 @@ impl Test {
     pub fn contended(&self) -> bool {
         self.ab_share < CONTENDED && self.cd_share < CONTENDED
     }
+}
+
+/// Version of the `topo validate --json` file.
+pub const VALIDATE_SCHEMA_VERSION: u32 = 1;
+
+/// One contention test as `topo validate --json` writes it (hosts by name).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestRecord {
+    pub a: String,
+    pub b: String,
+    pub c: String,
+    pub d: String,
+    pub ab_share: f64,
+    pub cd_share: f64,
+    pub contended: bool,
+}
+
+/// What `xccl-bench topo validate --json` writes: the leaf groups inferred from
+/// contention beside the switches the file declares, and the findings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ValidateReport {
+    pub tool: String,
+    /// `topo-validate`.
+    pub kind: String,
+    #[serde(default = "one")]
+    pub schema_version: u32,
+    /// The topology file checked.
+    pub file: String,
+    pub hosts: Vec<String>,
+    /// Declared leaf switch of each host (`-`: none).
+    pub declared: Vec<String>,
+    pub wall_s: f64,
+    pub tests: Vec<TestRecord>,
+    /// Hosts that behave as if they shared a leaf switch.
+    pub groups: Vec<Vec<String>>,
+    pub findings: Vec<Finding>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// The tests to run for `n` nodes: every unordered pair of disjoint pairs, in both

@@ -565,6 +565,9 @@ fn extension_sections(inputs: &Inputs, opts: &Options) -> Vec<String> {
     if !inputs.predictions.is_empty() || !inputs.sims.is_empty() {
         v.push(crate::sections::prediction(inputs, opts));
     }
+    for (i, t) in inputs.validations.iter().enumerate() {
+        v.push(crate::sections::validation(i, t));
+    }
     v
 }
 

@@ -6,6 +6,7 @@
 
 use crate::html::Run;
 use std::path::Path;
+use xccl_diag::leaf::{ValidateReport, VALIDATE_SCHEMA_VERSION};
 use xccl_diag::links::{LinksReport, LINKS_SCHEMA_VERSION};
 use xccl_schema::read::{self, Kind, ReadError};
 use xccl_train::output::{PredictionReport, TrainSimReport, SCHEMA_VERSION as TRAIN_VERSION};
@@ -40,6 +41,7 @@ pub struct Inputs {
     pub links: Vec<LinksFile>,
     pub predictions: Vec<Named<PredictionReport>>,
     pub sims: Vec<Named<TrainSimReport>>,
+    pub validations: Vec<Named<ValidateReport>>,
 }
 
 impl Inputs {
@@ -80,6 +82,10 @@ impl Inputs {
             Kind::TrainSim => self.sims.push(Named {
                 name,
                 data: read::parse_kind(v, path, kind, TRAIN_VERSION)?,
+            }),
+            Kind::TopoValidate => self.validations.push(Named {
+                name,
+                data: read::parse_kind(v, path, kind, VALIDATE_SCHEMA_VERSION)?,
             }),
         }
         Ok(kind)
@@ -127,11 +133,10 @@ pub fn group_hosts(t: &xccl_topo::Topology, hosts: &[String]) -> Vec<Group> {
     groups
 }
 
-/// HOOK for the inferred grouping: which hosts behave as if they shared a leaf switch,
-/// judged from the link matrix alone. xccl-diag has no such inference yet (its crate docs
-/// name a `leaf` module for it, not written; `links --json` carries no groups), so this
-/// returns `None` and the report says "not inferred"; once the data exists, return its
-/// groups here and the report shows them beside the declared ones.
+/// The grouping inferred from a link matrix alone: none, since `links` measures one pair
+/// per uplink direction at a time and so never loads an uplink with several flows. The
+/// inference by contention is `topo validate`'s ([`xccl_diag::leaf`]); its file gets its
+/// own section ([`crate::sections::validation`]).
 pub fn inferred_grouping(_l: &LinksReport) -> Option<Vec<Group>> {
     None
 }

@@ -4,9 +4,11 @@
 //! `train-sim --json`. Each is drawn only from what the files hold.
 
 use crate::html::{esc, figure, figure_svg, Options};
-use crate::input::{inferred_grouping, Inputs, LinksFile};
+use crate::input::{inferred_grouping, Inputs, LinksFile, Named};
 use crate::plot::{self, Bars, Chart, Heat, Line};
 use std::fmt::Write;
+use xccl_diag::leaf::ValidateReport;
+use xccl_schema::finding::{FindingKind, Subject};
 
 /// One link matrix: heat map, findings, links table, switch grouping.
 pub fn links(i: usize, l: &LinksFile, opts: &Options) -> String {
@@ -129,9 +131,60 @@ fn grouping(i: usize, l: &LinksFile) -> String {
         }
     }
     if inferred.is_none() {
-        h += "<p>Inferred grouping: diagnosis does not infer leaf-switch groups from the link matrix yet, so only the declared grouping is shown; a misplaced node or slow uplink it finds is listed under the findings above.</p>\n";
+        h += "<p>Inferred grouping: not from the link matrix (pairs measured one round at a time do not load an uplink with several flows); <code>topo validate --json</code> infers leaf groups by contention, and its file, given to <code>report</code>, gets its own section.</p>\n";
     }
     h += "</div>\n";
+    h
+}
+
+/// `topo validate`: each host's declared leaf switch beside the group contention put it
+/// in; a host whose group disagrees with its declaration is marked, and the findings
+/// (misplaced_node) are listed.
+pub fn validation(i: usize, t: &Named<ValidateReport>) -> String {
+    let v = &t.data;
+    let group_of = |h: &str| v.groups.iter().position(|g| g.iter().any(|x| x == h));
+    // A group named by its members: which hosts share a leaf, whatever the file says.
+    let group_name = |g: usize| format!("group {}: {}", g + 1, v.groups[g].join(", "));
+    let mut h = format!(
+        "<section id=\"validate-{i}\"><h2>Switch grouping: inferred against declared ({})</h2>\n<p>Leaf groups inferred by <code>topo validate</code> from contention (two flows that slow each other down share an uplink) against <code>{}</code>; {} tests, {:.1} s.</p>\n<table class=\"grouping\"><tr><th class=\"l\">host</th><th class=\"l\">declared leaf switch</th><th class=\"l\">inferred group</th><th class=\"l\"></th></tr>\n",
+        esc(&t.name),
+        esc(&v.file),
+        v.tests.len(),
+        v.wall_s
+    );
+    for (k, host) in v.hosts.iter().enumerate() {
+        let inferred = group_of(host).map_or("none".to_string(), group_name);
+        let misplaced = v.findings.iter().any(|f| {
+            f.kind == FindingKind::MisplacedNode
+                && matches!(&f.subject, Subject::Placement { host: x, .. } if x == host)
+        });
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l{}\">{}</td></tr>",
+            esc(host),
+            esc(v.declared.get(k).map_or("-", String::as_str)),
+            esc(&inferred),
+            if misplaced { " bad" } else { "" },
+            if misplaced { "misplaced" } else { "" }
+        );
+    }
+    h += "</table>\n";
+    if v.findings.is_empty() {
+        h += "<p>No finding: every host sits where the file declares it.</p>\n";
+    } else {
+        let _ = writeln!(h, "<ul class=\"findings\" id=\"validate-findings-{i}\">");
+        for f in &v.findings {
+            let _ = writeln!(
+                h,
+                "<li><b>{}</b>: {}: {}</li>",
+                f.kind,
+                esc(&f.subject.to_string()),
+                esc(&f.evidence)
+            );
+        }
+        h += "</ul>\n";
+    }
+    h += "</section>\n";
     h
 }
 
@@ -364,7 +417,7 @@ mod tests {
         );
         assert!(h.contains("<li data-kind=\"slow_link\"><b>slow_link</b>"));
         assert!(h.contains("Declared: not known (no topology)."));
-        assert!(h.contains("does not infer leaf-switch groups"));
+        assert!(h.contains("topo validate --json</code> infers leaf groups"));
     }
 
     #[test]
@@ -470,5 +523,55 @@ hosts = ["n1"]
         let h = prediction(&Inputs::default(), &Options::default());
         assert!(h.contains("<figure id=\"step-time\"><p>Not drawn: no data to plot"));
         assert!(!h.contains("id=\"linearity\""));
+    }
+
+    fn validate_report(misplaced: Option<&str>) -> Named<ValidateReport> {
+        use xccl_schema::finding::Finding;
+        let hosts: Vec<String> = ["n1", "n2", "n3", "n4"].map(String::from).to_vec();
+        let findings = misplaced
+            .map(|h| Finding {
+                kind: FindingKind::MisplacedNode,
+                subject: Subject::Placement {
+                    host: h.into(),
+                    declared: "sw2".into(),
+                    measured: "n1".into(),
+                },
+                evidence: "contends with n1's flows".into(),
+                metrics: Default::default(),
+            })
+            .into_iter()
+            .collect();
+        Named {
+            name: "validate.json".into(),
+            data: ValidateReport {
+                tool: "xccl-bench".into(),
+                kind: "topo-validate".into(),
+                schema_version: 1,
+                file: "t.toml".into(),
+                hosts,
+                declared: ["sw1", "sw2", "sw2", "sw2"].map(String::from).to_vec(),
+                wall_s: 1.5,
+                tests: vec![],
+                groups: vec![
+                    vec!["n1".into(), "n2".into()],
+                    vec!["n3".into(), "n4".into()],
+                ],
+                findings,
+            },
+        }
+    }
+
+    #[test]
+    fn validation_marks_exactly_the_misplaced_host() {
+        let h = validation(0, &validate_report(Some("n2")));
+        assert!(h.contains("<section id=\"validate-0\">"), "{h}");
+        // n2 is declared under sw2 but contends like n1, which is under sw1.
+        assert!(h.contains("<tr><td class=\"l\">n2</td><td class=\"l\">sw2</td><td class=\"l\">group 1: n1, n2</td><td class=\"l bad\">misplaced</td></tr>"), "{h}");
+        assert_eq!(h.matches("misplaced</td>").count(), 1, "{h}");
+        assert!(h.contains("<ul class=\"findings\" id=\"validate-findings-0\">"));
+        assert!(h.contains("group 2: n3, n4"));
+        let clean = validation(0, &validate_report(None));
+        assert_eq!(clean.matches("misplaced</td>").count(), 0);
+        assert!(clean.contains("No finding"));
     }
 }

@@ -64,6 +64,9 @@ pub enum Kind {
     Prediction,
     /// `train-sim --json`: predicted and measured step times (`kind: "train-sim"`).
     TrainSim,
+    /// `topo validate --json`: leaf groups inferred against declared (`kind:
+    /// "topo-validate"`).
+    TopoValidate,
 }
 
 impl Kind {
@@ -74,6 +77,7 @@ impl Kind {
             Kind::Links => "links",
             Kind::Prediction => "prediction",
             Kind::TrainSim => "train-sim",
+            Kind::TopoValidate => "topo-validate",
         }
     }
 }
@@ -126,8 +130,9 @@ pub fn kind_of(value: &Value, path: &Path) -> Result<Kind, ReadError> {
         Some("links") => Ok(Kind::Links),
         Some("prediction") => Ok(Kind::Prediction),
         Some("train-sim") => Ok(Kind::TrainSim),
+        Some("topo-validate") => Ok(Kind::TopoValidate),
         Some(k) => Err(foreign(format!(
-            "unknown kind `{k}` (result, links, prediction, train-sim)"
+            "unknown kind `{k}` (result, links, prediction, train-sim, topo-validate)"
         ))),
         None => Err(foreign("no `kind`".into())),
     }
