@@ -5,9 +5,16 @@
 //! calibrated waits of the predicted length with the TP collectives (and EP alltoalls) in
 //! the layer path, PP send/recv in Megatron's 1F1B order (warm-up, steady
 //! send-forward-recv-backward / send-backward-recv-forward, cool-down), and the DP
-//! gradient all-reduce in buckets issued through the last backward as non-blocking
-//! collectives. Each dimension has its own sub-communicator. The measured step time is
-//! printed beside the predicted one with the error.
+//! gradient reduction in buckets issued through the last backward as non-blocking
+//! collectives: all-reduce, or with ZeRO ≥ 1 reduce-scatter, then the parameter
+//! all-gather after the optimizer (ZeRO-3: one more before the first forward). Each
+//! dimension has its own sub-communicator. The measured step time is printed beside the
+//! predicted one with the error.
+//!
+//! The DP messages are the prediction's own list (`xccl_train::comm::step_ops`, bucket by
+//! bucket), so simulation and prediction cannot drift apart; every collective the step
+//! issues is counted at its call, and `--json` writes rank 0's counts (`messages`) beside
+//! the step times for a reader to hold against `predict --json`'s `comm`.
 //!
 //! The waits sleep (the emulated cluster's ranks share a few cores: spinning would steal
 //! them from the ranks moving data) in slices of at most 1 ms while DP reductions are in
@@ -23,8 +30,10 @@ use mpi::request::scope;
 use mpi::topology::{Color, SimpleCommunicator};
 use mpi::traits::*;
 use std::time::{Duration, Instant};
+use xccl_schema::CollKind;
+use xccl_train::comm::Dim;
 use xccl_train::layout::Recompute;
-use xccl_train::output::{ScaleResult, TrainSimReport};
+use xccl_train::output::{IssuedOp, ScaleResult, TrainSimReport};
 use xccl_train::predict::{predict, Job, Prediction};
 
 fn usage(s: String) -> anyhow::Error {
@@ -43,9 +52,9 @@ pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
             d.devices()
         )));
     }
-    if job.layout.zero != 0 || d.vp > 1 {
+    if d.vp > 1 {
         return Err(usage(
-            "train-sim runs ZeRO-0 and plain 1F1B only (no --zero, no vp)".into(),
+            "train-sim runs plain 1F1B only (vp=1); the interleaved schedule is predicted, not simulated".into(),
         ));
     }
     if a.steps == 0 {
@@ -67,6 +76,7 @@ pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
     let per_replica = job.layout.global_batch / d.dp;
     let rank0 = world.rank() == 0;
     let mut results = Vec::new();
+    let mut messages = Vec::new();
     for dp in dps {
         let mut j = job.clone();
         j.layout.dims.dp = dp;
@@ -74,7 +84,20 @@ pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
         let pred = predict(&j, timer.as_ref()).map_err(|e| usage(e.to_string()))?;
         let times = run_scale(world, &j, &pred, d.dp, a.steps);
         sleepy_barrier(world);
-        if let Some(t) = times {
+        if let Some((t, issued)) = times {
+            let layout = j.layout.dims.to_string();
+            messages.extend(
+                issued
+                    .into_iter()
+                    .map(|(dim, collective, bytes, nranks, count)| IssuedOp {
+                        layout: layout.clone(),
+                        dim,
+                        collective,
+                        bytes,
+                        count,
+                        nranks,
+                    }),
+            );
             // The median step: robust to a step disturbed by other load on the machine.
             let mut sorted = t.clone();
             sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -102,8 +125,13 @@ pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
     }
     if rank0 {
         println!(
-            "# train-sim: {} on {size} ranks (MPI backend; compute = calibrated waits), {} timed steps per scale; communication times from {}",
+            "# train-sim: {}{} on {size} ranks (MPI backend; compute = calibrated waits), {} timed steps per scale; communication times from {}",
             job.model.name,
+            if job.layout.zero > 0 {
+                format!(", ZeRO-{}", job.layout.zero)
+            } else {
+                String::new()
+            },
             a.steps,
             timer.describe()
         );
@@ -139,13 +167,14 @@ pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
             }
         }
         if let Some(path) = &a.json {
-            let rep = TrainSimReport::new(
+            let mut rep = TrainSimReport::new(
                 job.model.name.clone(),
                 size,
                 a.steps,
                 timer.describe(),
                 results,
             );
+            rep.messages = messages;
             let text = serde_json::to_string_pretty(&rep)?;
             std::fs::write(path, text + "\n").map_err(|e| BenchError::Io {
                 what: format!("cannot write {}", path.display()),
@@ -162,6 +191,8 @@ struct Comms {
     tp: SimpleCommunicator,
     dp: SimpleCommunicator,
     ep: Option<SimpleCommunicator>,
+    /// Expert parameters' DP group (same place in the EP group), when ep > 1.
+    edp: Option<SimpleCommunicator>,
     stage: u64,
     pp: u64,
     /// Neighbour ranks in `all`.
@@ -169,15 +200,19 @@ struct Comms {
     next: i32,
 }
 
+/// One kind of message and how many the step issued: (dim, collective, bytes, ranks, count).
+type Issued = (Dim, CollKind, u64, u64, u64);
+
 /// Runs `job` on the ranks of the first `dp` replicas of a world laid out with `full_dp`;
-/// the step times (max over ranks) on the active ranks, None elsewhere.
+/// the step times (max over ranks) and the last step's messages on the active ranks, None
+/// elsewhere.
 fn run_scale(
     world: &SimpleCommunicator,
     job: &Job,
     pred: &Prediction,
     full_dp: u64,
     steps: usize,
-) -> Option<Vec<f64>> {
+) -> Option<(Vec<f64>, Vec<Issued>)> {
     let d = job.layout.dims;
     let r = world.rank() as u64;
     let (ti, di, pi) = (r % d.tp, (r / d.tp) % full_dp, r / (d.tp * full_dp));
@@ -202,6 +237,13 @@ fn run_scale(
         )
         .expect("ep split")
     });
+    let edp = (d.ep > 1).then(|| {
+        all.split_by_color_with_key(
+            Color::with_value(((ti + d.tp * pi) * d.ep + di % d.ep) as i32),
+            (di / d.ep) as i32,
+        )
+        .expect("expert dp split")
+    });
     let stride = (d.tp * d.dp) as i32;
     let me = all.rank();
     let c = Comms {
@@ -213,6 +255,7 @@ fn run_scale(
         tp,
         dp,
         ep,
+        edp,
     };
     let mut sim = Sim::new(job, pred);
     let mut out = Vec::with_capacity(steps);
@@ -228,7 +271,7 @@ fn run_scale(
             out.push(worst);
         }
     }
-    Some(out)
+    Some((out, sim.issued))
 }
 
 /// Buffers and phase lengths of the simulated step.
@@ -247,7 +290,57 @@ struct Sim {
     p2p_recv: Vec<u8>,
     a2a_send: Vec<u8>,
     a2a_recv: Vec<u8>,
-    buckets: Vec<(Vec<f32>, Vec<f32>)>,
+    /// DP reductions issued under the last backward.
+    buckets: Vec<DpMsg>,
+    /// DP reductions after the last backward (`--no-overlap`).
+    serial: Vec<DpMsg>,
+    /// ZeRO-3's parameter all-gather before the first forward.
+    gather_before: Vec<DpMsg>,
+    /// ZeRO's parameter all-gather after the optimizer.
+    gather_after: Vec<DpMsg>,
+    /// Messages of the current step.
+    issued: Vec<Issued>,
+}
+
+/// One DP message of the step with its buffers (f32 elements; a reduce-scatter's input and
+/// an all-gather's output rounded up to a multiple of the group).
+struct DpMsg {
+    coll: CollKind,
+    /// On the expert-parameter DP group rather than the whole DP group.
+    expert: bool,
+    send: Vec<f32>,
+    recv: Vec<f32>,
+}
+
+impl DpMsg {
+    fn new(coll: CollKind, bytes: u64, group: u64, expert: bool) -> DpMsg {
+        let elems = (bytes as usize / 4).max(1);
+        let g = group.max(1) as usize;
+        let per = elems.div_ceil(g);
+        let (send, recv) = match coll {
+            CollKind::ReduceScatter => (per * g, per),
+            CollKind::AllGather => (per, per * g),
+            _ => (elems, elems),
+        };
+        DpMsg {
+            coll,
+            expert,
+            send: vec![1.0f32; send],
+            recv: vec![0.0f32; recv],
+        }
+    }
+    /// The size column's bytes: reduce-scatter input, all-gather output, all-reduce buffer.
+    fn bytes(&self) -> u64 {
+        4 * self.send.len().max(self.recv.len()) as u64
+    }
+}
+
+fn dp_comm(c: &Comms, expert: bool) -> &SimpleCommunicator {
+    if expert {
+        c.edp.as_ref().unwrap_or(&c.dp)
+    } else {
+        &c.dp
+    }
 }
 
 fn floats(bytes: u64) -> Vec<f32> {
@@ -256,20 +349,24 @@ fn floats(bytes: u64) -> Vec<f32> {
 
 impl Sim {
     fn new(job: &Job, p: &Prediction) -> Sim {
-        use xccl_schema::CollKind;
-        use xccl_train::comm::Dim;
         let bytes_of = |dim: Dim| p.comm.iter().find(|t| t.op.dim == dim).map(|t| t.op.bytes);
         let tp_bytes = bytes_of(Dim::Tp).unwrap_or(4);
         let pp_bytes = bytes_of(Dim::Pp).unwrap_or(1);
         let ep_bytes = bytes_of(Dim::Ep).unwrap_or(1);
-        let mut buckets = Vec::new();
-        for t in p
-            .comm
-            .iter()
-            .filter(|t| t.op.dim == Dim::Dp && t.op.collective == CollKind::AllReduce)
-        {
-            for _ in 0..t.op.count {
-                buckets.push((floats(t.op.bytes), floats(t.op.bytes)));
+        let (mut buckets, mut serial) = (Vec::new(), Vec::new());
+        let (mut gather_before, mut gather_after) = (Vec::new(), Vec::new());
+        let dp = job.layout.dims.dp;
+        for t in p.comm.iter().filter(|t| t.op.dim == Dim::Dp) {
+            let (coll, g) = (t.op.collective, t.op.group.nranks);
+            for i in 0..t.op.count {
+                let msg = DpMsg::new(coll, t.op.bytes, g, g != dp);
+                match coll {
+                    // The last after the optimizer; ZeRO-3's other one before forward.
+                    CollKind::AllGather if i + 1 < t.op.count => gather_before.push(msg),
+                    CollKind::AllGather => gather_after.push(msg),
+                    _ if t.op.overlappable => buckets.push(msg),
+                    _ => serial.push(msg),
+                }
             }
         }
         let total = |dim: Dim| -> f64 {
@@ -298,6 +395,40 @@ impl Sim {
             a2a_send: vec![0u8; ep_bytes as usize],
             a2a_recv: vec![0u8; ep_bytes as usize],
             buckets,
+            serial,
+            gather_before,
+            gather_after,
+            issued: Vec::new(),
+        }
+    }
+
+    /// Counts one message the step issued.
+    fn count(&mut self, dim: Dim, coll: CollKind, bytes: u64, nranks: usize) {
+        let nranks = nranks as u64;
+        match self
+            .issued
+            .iter_mut()
+            .find(|x| (x.0, x.1, x.2, x.3) == (dim, coll, bytes, nranks))
+        {
+            Some(x) => x.4 += 1,
+            None => self.issued.push((dim, coll, bytes, nranks, 1)),
+        }
+    }
+
+    /// DP messages one after the other, each waited for.
+    fn blocking(&mut self, c: &Comms, list: &mut [DpMsg]) {
+        for m in list.iter_mut() {
+            let comm = dp_comm(c, m.expert);
+            self.count(Dim::Dp, m.coll, m.bytes(), comm.size() as usize);
+            match m.coll {
+                CollKind::ReduceScatter => comm.reduce_scatter_block_into(
+                    &m.send[..],
+                    &mut m.recv[..],
+                    SystemOperation::sum(),
+                ),
+                CollKind::AllGather => comm.all_gather_into(&m.send[..], &mut m.recv[..]),
+                _ => comm.all_reduce_into(&m.send[..], &mut m.recv[..], SystemOperation::sum()),
+            }
         }
     }
 
@@ -305,7 +436,10 @@ impl Sim {
         if c.tp.size() < 2 {
             return;
         }
+        let (n, bytes) = (c.tp.size() as usize, 4 * self.act.len() as u64);
         if self.sp {
+            self.count(Dim::Tp, CollKind::AllGather, bytes, n);
+            self.count(Dim::Tp, CollKind::ReduceScatter, bytes, n);
             c.tp.all_gather_into(&self.sp_gather[..], &mut self.act[..]);
             c.tp.reduce_scatter_block_into(
                 &self.act[..],
@@ -313,12 +447,19 @@ impl Sim {
                 SystemOperation::sum(),
             );
         } else {
+            self.count(Dim::Tp, CollKind::AllReduce, bytes, n);
             c.tp.all_reduce_into(&self.act[..], &mut self.act_out[..], SystemOperation::sum());
         }
     }
 
     fn ep_op(&mut self, c: &Comms) {
         if let Some(ep) = &c.ep {
+            self.count(
+                Dim::Ep,
+                CollKind::Alltoall,
+                self.a2a_send.len() as u64,
+                ep.size() as usize,
+            );
             ep.all_to_all_into(&self.a2a_send[..], &mut self.a2a_recv[..]);
         }
     }
@@ -366,13 +507,27 @@ impl Sim {
             macro_rules! issue {
                 ($upto:expr) => {
                     while issued < nb && window * (issued as f64 + 1.0) / nb as f64 <= $upto {
-                        let (s, r) = iter.next().unwrap();
-                        pending.push(c.dp.immediate_all_reduce_into(
-                            sc,
-                            &s[..],
-                            &mut r[..],
-                            SystemOperation::sum(),
-                        ));
+                        let m: &mut DpMsg = iter.next().unwrap();
+                        let bytes = m.bytes();
+                        let DpMsg {
+                            coll,
+                            expert,
+                            send,
+                            recv,
+                        } = m;
+                        let comm = dp_comm(c, *expert);
+                        self.count(Dim::Dp, *coll, bytes, comm.size() as usize);
+                        let (s, r) = (&send[..], &mut recv[..]);
+                        pending.push(if *coll == CollKind::ReduceScatter {
+                            comm.immediate_reduce_scatter_block_into(
+                                sc,
+                                s,
+                                r,
+                                SystemOperation::sum(),
+                            )
+                        } else {
+                            comm.immediate_all_reduce_into(sc, s, r, SystemOperation::sum())
+                        });
                         issued += 1;
                     }
                 };
@@ -406,13 +561,22 @@ impl Sim {
         self.buckets = buckets;
     }
 
+    /// `n` PP messages (a send or a receive each; an exchange is two).
+    fn count_p2p(&mut self, n: u64) {
+        for _ in 0..n {
+            self.count(Dim::Pp, CollKind::Sendrecv, self.p2p_send.len() as u64, 2);
+        }
+    }
+
     fn send_forward(&mut self, c: &Comms) {
         if c.stage + 1 < c.pp {
+            self.count_p2p(1);
             c.all.process_at_rank(c.next).send(&self.p2p_send[..]);
         }
     }
     fn recv_forward(&mut self, c: &Comms) {
         if c.stage > 0 {
+            self.count_p2p(1);
             c.all
                 .process_at_rank(c.prev)
                 .receive_into(&mut self.p2p_recv[..]);
@@ -420,11 +584,13 @@ impl Sim {
     }
     fn send_backward(&mut self, c: &Comms) {
         if c.stage > 0 {
+            self.count_p2p(1);
             c.all.process_at_rank(c.prev).send(&self.p2p_send[..]);
         }
     }
     fn recv_backward(&mut self, c: &Comms) {
         if c.stage + 1 < c.pp {
+            self.count_p2p(1);
             c.all
                 .process_at_rank(c.next)
                 .receive_into(&mut self.p2p_recv[..]);
@@ -433,6 +599,7 @@ impl Sim {
     /// Megatron's send_forward_recv_backward: one exchange with the next stage.
     fn send_forward_recv_backward(&mut self, c: &Comms) {
         if c.stage + 1 < c.pp {
+            self.count_p2p(2);
             let peer = c.all.process_at_rank(c.next);
             mpi::point_to_point::send_receive_into(
                 &self.p2p_send[..],
@@ -444,6 +611,7 @@ impl Sim {
     }
     fn send_backward_recv_forward(&mut self, c: &Comms) {
         if c.stage > 0 {
+            self.count_p2p(2);
             let peer = c.all.process_at_rank(c.prev);
             mpi::point_to_point::send_receive_into(
                 &self.p2p_send[..],
@@ -456,6 +624,10 @@ impl Sim {
 
     /// One step: 1F1B (Megatron's forward_backward_pipelining_without_interleaving).
     fn step(&mut self, c: &Comms) {
+        self.issued.clear();
+        let mut before = std::mem::take(&mut self.gather_before);
+        self.blocking(c, &mut before);
+        self.gather_before = before;
         let m = self.m;
         let warmup = (c.pp - c.stage - 1).min(m);
         let remaining = m - warmup;
@@ -485,6 +657,14 @@ impl Sim {
             self.backward(c, backwards == m);
             self.send_backward(c);
         }
+        // After the last backward: reductions not overlapped, the optimizer (no time of
+        // its own in the prediction either), then ZeRO's parameter all-gather.
+        let mut serial = std::mem::take(&mut self.serial);
+        self.blocking(c, &mut serial);
+        self.serial = serial;
+        let mut after = std::mem::take(&mut self.gather_after);
+        self.blocking(c, &mut after);
+        self.gather_after = after;
     }
 }
 

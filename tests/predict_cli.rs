@@ -1,5 +1,6 @@
 //! `predict` from the command line (offline) and `train-sim` under mpirun: JSON keys,
-//! Korthikanti's measured step, bad input, and one simulated step on 2 ranks.
+//! Korthikanti's measured step, bad input, one simulated step on 2 ranks, and ZeRO-1/3
+//! steps on 4 whose messages are the ones predict lists.
 
 mod common;
 use common::*;
@@ -140,4 +141,140 @@ fn train_sim_runs_a_step_and_refuses_a_wrong_rank_count() {
         "{}",
         r.stderr
     );
+}
+
+/// (dim, collective, bytes, ranks) → count per step, from a list of JSON messages.
+fn per_step(list: &serde_json::Value, nranks: impl Fn(&serde_json::Value) -> u64) -> Msgs {
+    let mut m = Msgs::new();
+    for x in list.as_array().expect("a list of messages") {
+        let key = (
+            x["dim"].as_str().unwrap().to_string(),
+            x["collective"].as_str().unwrap().to_string(),
+            x["bytes"].as_u64().unwrap(),
+            nranks(x),
+        );
+        *m.entry(key).or_default() += x["count"].as_u64().unwrap();
+    }
+    m
+}
+type Msgs = std::collections::BTreeMap<(String, String, u64, u64), u64>;
+
+#[test]
+fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
+    // tiny-test on dp=4 (tp = pp = 1): each rank holds 4 layers × (4·256² + 2·256·1024 =
+    // 786432) + 1000·256 = 3401728 parameters; bf16 gradients 6803456 B = 6 buckets of
+    // 1 MiB (1048576 B) + a last one of 6803456 − 6·1048576 = 512000 B, each reduce-scattered
+    // over the 4 DP ranks; then the bf16 parameters all-gathered (6803456 B output) once
+    // after the optimizer (ZeRO-1), and once more before forward (ZeRO-3).
+    // On dp=2,pp=2 (ZeRO-2), rank 0 is the first stage: 2 layers × 786432 + 256000 =
+    // 1828864 parameters, 3657728 B of gradients = 3 buckets of 1 MiB + 512000 B over the
+    // 2 DP ranks, one 3657728 B all-gather; 4 / 2 = 2 micro-batches, each sending its
+    // 64·256·2 = 32768 B activations forward and receiving as much gradient: 4 messages.
+    let k =
+        |dim: &str, coll: &str, bytes: u64, n: u64| (dim.to_string(), coll.to_string(), bytes, n);
+    for (layout, zero, want) in [
+        (
+            "dp=4",
+            "1",
+            Msgs::from([
+                (k("dp", "reduce_scatter", 1048576, 4), 6),
+                (k("dp", "reduce_scatter", 512000, 4), 1),
+                (k("dp", "all_gather", 6803456, 4), 1),
+            ]),
+        ),
+        (
+            "dp=4",
+            "3",
+            Msgs::from([
+                (k("dp", "reduce_scatter", 1048576, 4), 6),
+                (k("dp", "reduce_scatter", 512000, 4), 1),
+                (k("dp", "all_gather", 6803456, 4), 2),
+            ]),
+        ),
+        (
+            "dp=2,pp=2",
+            "2",
+            Msgs::from([
+                (k("dp", "reduce_scatter", 1048576, 2), 3),
+                (k("dp", "reduce_scatter", 512000, 2), 1),
+                (k("dp", "all_gather", 3657728, 2), 1),
+                (k("pp", "sendrecv", 32768, 2), 4),
+            ]),
+        ),
+    ] {
+        let job = [
+            "--model",
+            "tests/train-sim/tiny.toml",
+            "--device",
+            "a100",
+            "--layout",
+            layout,
+            "--global-batch",
+            "4",
+            "--seq",
+            "64",
+            "--device-step-time",
+            "0.02",
+            "--topology",
+            "topologies/dgx-a100.toml",
+            "--bucket-size",
+            "1M",
+            "--zero",
+            zero,
+        ];
+        let sim = tmp(&format!("train-sim-zero{zero}-{}.json", layout.len()));
+        let mut a = vec!["train-sim"];
+        a.extend(job);
+        a.extend(["--steps", "1", "--json", sim.to_str().unwrap()]);
+        let r = mpirun(4, &a, &[], T);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains(&format!("ZeRO-{zero}")), "{}", r.stdout);
+        assert!(r.stdout.contains("predicted(s)"), "{}", r.stdout);
+        let j = read_json(&sim);
+        let s = &j["scales"][0];
+        let ran = s["layout"].as_str().unwrap();
+        assert!(
+            layout.split(',').all(|d| ran.split(',').any(|r| r == d)),
+            "{s}"
+        );
+        assert!(s["measured_step_s"].as_f64().unwrap() > 0.0, "{s}");
+        assert!(s["predicted_step_s"].as_f64().unwrap() > 0.0, "{s}");
+        let issued = per_step(&j["messages"], |x| x["nranks"].as_u64().unwrap());
+        assert_eq!(issued, want, "{layout} zero {zero}: {}", j["messages"]);
+        // The same job through predict: the same list.
+        let pred = tmp(&format!("predict-zero{zero}-{}.json", layout.len()));
+        let mut a = vec!["predict"];
+        a.extend(job);
+        a.extend(["--json", pred.to_str().unwrap()]);
+        let r = solo(&a, T);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        let p = read_json(&pred);
+        let listed = per_step(&p["comm"], |x| x["group"]["nranks"].as_u64().unwrap());
+        assert_eq!(listed, issued, "{layout} zero {zero}");
+    }
+    // The interleaved schedule is refused in one line, on every rank.
+    let r = mpirun(
+        2,
+        &[
+            "train-sim",
+            "--model",
+            "tests/train-sim/tiny.toml",
+            "--device",
+            "a100",
+            "--layout",
+            "pp=2,vp=2",
+            "--global-batch",
+            "4",
+            "--seq",
+            "64",
+            "--device-step-time",
+            "0.02",
+            "--topology",
+            "topologies/dgx-a100.toml",
+        ],
+        &[],
+        T,
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("plain 1F1B only"), "{}", r.stderr);
 }

@@ -87,6 +87,24 @@ pub struct TrainSimReport {
     /// Where the prediction's communication times came from.
     pub comm_source: String,
     pub scales: Vec<ScaleResult>,
+    /// The messages the simulated step issued on rank 0 (the device `comm::step_ops`
+    /// describes: first stage), counted at the calls, per scale: what a reader compares
+    /// with the prediction's `comm` list for the same job.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<IssuedOp>,
+}
+
+/// One kind of message a simulated step issued: how many per step, of what size (the
+/// size column's convention, as `comm::CommOp::bytes`), on a communicator of how many ranks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IssuedOp {
+    /// The scale's layout (`ScaleResult::layout`).
+    pub layout: String,
+    pub dim: crate::comm::Dim,
+    pub collective: xccl_schema::CollKind,
+    pub bytes: u64,
+    pub count: u64,
+    pub nranks: u64,
 }
 
 impl TrainSimReport {
@@ -106,6 +124,7 @@ impl TrainSimReport {
             steps,
             comm_source,
             scales,
+            messages: Vec::new(),
         }
     }
 
@@ -164,6 +183,29 @@ mod tests {
         assert!((l[1].1 - 0.75).abs() < 1e-12 && (l[1].2 - 0.75).abs() < 1e-12);
         let text = serde_json::to_string(&r).unwrap();
         assert!(text.starts_with(r#"{"tool":"xccl-bench","kind":"train-sim","schema_version":1"#));
+        let back: TrainSimReport = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, r);
+        // No messages: no key (files written before it read back the same).
+        assert!(!text.contains("messages"), "{text}");
+    }
+
+    #[test]
+    fn issued_messages_use_the_prediction_vocabulary() {
+        let mut r = TrainSimReport::new("m".into(), 4, 1, "x".into(), vec![scale(4, 1.0)]);
+        r.messages.push(IssuedOp {
+            layout: "dp=4".into(),
+            dim: crate::comm::Dim::Dp,
+            collective: xccl_schema::CollKind::ReduceScatter,
+            bytes: 1048576,
+            count: 6,
+            nranks: 4,
+        });
+        let text = serde_json::to_string(&r).unwrap();
+        // The same words as predict's `comm` entries (CommOp: dim, collective, bytes, count).
+        assert!(
+            text.contains(r#""dim":"dp","collective":"reduce_scatter","bytes":1048576,"count":6"#),
+            "{text}"
+        );
         let back: TrainSimReport = serde_json::from_str(&text).unwrap();
         assert_eq!(back, r);
     }
