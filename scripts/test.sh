@@ -61,6 +61,13 @@ if [ "$rc" = 77 ]; then
 elif [ "$rc" != 0 ]; then
   exit "$rc"
 fi
+echo "[test] --split with 2 ranks per node on an emulated 2x2 cluster (SDMA and RDMA parts)"
+rc=0; bash tests/split-emu-test.sh || rc=$?
+if [ "$rc" = 77 ]; then
+  echo "[test] --split scenarios SKIPPED (needs root, network namespaces, tc, jq): see above"
+elif [ "$rc" != 0 ]; then
+  exit "$rc"
+fi
 echo "[test] predict vs train-sim on an emulated 2x2 cluster (step time within 10%)"
 rc=0; bash tests/train-sim-emu-test.sh || rc=$?
 if [ "$rc" = 77 ]; then

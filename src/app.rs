@@ -145,12 +145,9 @@ pub fn run_bench<B: Backend>(
     };
     agree(world, h.validate(&sweep))?;
     let meta = meta(world, &*h.backend, coll, args);
-    if args.split && meta.ranks_per_host.iter().any(|&n| n != 1) {
+    if args.split {
         // Every rank has the same meta: every rank refuses, before the sweep runs.
-        return Err(BenchError::Unsupported(
-            "--split with several ranks per node (intra-node and inter-node sub-communicators) is not implemented yet; run one rank per node".into(),
-        )
-        .into());
+        crate::split::check(&meta)?;
     }
     let model = match (&args.topology, rank) {
         (Some(spec), 0) => agree(world, topology_for(spec, &job_facts(&meta)).map(Some))?,
@@ -197,7 +194,7 @@ pub fn run_bench<B: Backend>(
                         args,
                         sj,
                         &whole,
-                        &meta.ranks_per_host,
+                        &meta,
                         threshold,
                     ),
                 )?;

@@ -102,3 +102,33 @@ fn bad_delay_is_bad_input() {
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+#[test]
+fn split_needs_several_nodes_with_several_ranks_per_node() {
+    // 2 ranks on this one machine: --split has no inter-node part to run, so every rank
+    // refuses before the sweep (exit 2, one line naming the host), nothing hangs.
+    let topo = concat!(env!("CARGO_MANIFEST_DIR"), "/topologies/emu-2x2.toml");
+    let r = mpirun(
+        2,
+        &[
+            "all_reduce",
+            "-b",
+            "1K",
+            "-e",
+            "1K",
+            "--split",
+            "--topology",
+            topo,
+        ],
+        &[],
+        Duration::from_secs(60),
+    );
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("--split needs a job over several nodes; all 2 ranks run on"),
+        "{}",
+        r.stderr
+    );
+    common::assert_no_survivors(&r);
+}

@@ -161,8 +161,16 @@ fn mpi_count(n: usize, what: &str) -> Result<c_int> {
 }
 
 impl MpiBackend {
+    /// On the whole job (MPI_COMM_WORLD).
     pub fn new(world: &MpiWorld) -> Result<Self> {
-        use crate::world::World;
+        // SAFETY: the world communicator outlives the backend (both owned by main).
+        Self::with_comm(unsafe { ffi::RSMPI_COMM_WORLD }, world)
+    }
+
+    /// On communicator `comm`, whose rank, size and node placement `world` describes
+    /// (`--split` runs its parts on sub-communicators: [`crate::world::SubWorld`]).
+    /// `comm` must outlive the backend. Collective over `comm`.
+    pub fn with_comm(comm: ffi::MPI_Comm, world: &dyn crate::world::World) -> Result<Self> {
         // SAFETY: MPI_Op is a plain handle (pointer or int, by implementation); zero is a
         // placeholder overwritten below.
         let mut half_ops: [[ffi::MPI_Op; 4]; 2] = unsafe { std::mem::zeroed() };
@@ -183,8 +191,7 @@ impl MpiBackend {
             }
         }
         Ok(MpiBackend {
-            // SAFETY: the world communicator outlives the backend (both owned by main).
-            comm: unsafe { ffi::RSMPI_COMM_WORLD },
+            comm,
             rank: world.rank(),
             nranks: world.size(),
             local_size: world.local_size(),
@@ -192,13 +199,8 @@ impl MpiBackend {
             // SAFETY: returns a constant.
             in_place: unsafe { xccl_mpi_in_place() },
             half_ops,
-            // Collective: every rank constructs its backend at the same point.
-            // SAFETY: the world communicator is valid after init.
-            clock: crate::clock::align(
-                unsafe { ffi::RSMPI_COMM_WORLD },
-                world.rank(),
-                world.size(),
-            ),
+            // Collective: every rank of `comm` constructs its backend at the same point.
+            clock: crate::clock::align(comm, world.rank(), world.size()),
             stamps: vec![],
             delay: None,
             record: std::env::var_os("XCCL_NO_STAMPS").is_none(),

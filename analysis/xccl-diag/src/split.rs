@@ -85,6 +85,37 @@ impl Limit {
     }
 }
 
+/// The intra-node part from every node's group run at once: per size (in the first
+/// group's order), the row of the least efficient group, with that group's index. A
+/// node whose SDMA is slow holds the collective back at its steps; the others do not
+/// make up for it. Rows without an expectation (NaN efficiency) lose to any judged row.
+pub fn slowest(groups: &[Vec<Judged>]) -> Vec<(Judged, usize)> {
+    let Some(first) = groups.first() else {
+        return vec![];
+    };
+    first
+        .iter()
+        .filter_map(|r0| {
+            groups
+                .iter()
+                .enumerate()
+                .filter_map(|(g, rows)| at(rows, r0.size_bytes).map(|r| (r, g)))
+                .max_by(|(a, _), (b, _)| {
+                    let key = |r: &Judged| {
+                        let e = r.efficiency();
+                        if e.is_nan() {
+                            f64::INFINITY
+                        } else {
+                            e
+                        }
+                    };
+                    key(a).total_cmp(&key(b))
+                })
+                .map(|(r, g)| (r.clone(), g))
+        })
+        .collect()
+}
+
 fn at(rows: &[Judged], size: u64) -> Option<&Judged> {
     rows.iter().find(|r| r.size_bytes == size)
 }
@@ -291,6 +322,61 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(limits(&p, 0.8), vec![(8 << 20, Limit::None)]);
+    }
+
+    #[test]
+    fn slowest_node_group_speaks_for_sdma() {
+        // Two nodes' groups at 1 and 8 MiB on 5 GB/s links: node 0 at 4.5 and 4.6
+        // (0.90, 0.92), node 1 at 4.8 (0.96) then 2.0 (0.40). Per size the lower one:
+        // 1 MiB → node 0 (0.90 < 0.96), 8 MiB → node 1 (0.40 < 0.92).
+        let sdma = |b: f64| Judged {
+            bottleneck: LinkClass::Sdma,
+            ..j(0, b, 5.0, false)
+        };
+        let g0 = vec![
+            Judged {
+                size_bytes: 1 << 20,
+                ..sdma(4.5)
+            },
+            Judged {
+                size_bytes: 8 << 20,
+                ..sdma(4.6)
+            },
+        ];
+        let g1 = vec![
+            Judged {
+                size_bytes: 1 << 20,
+                ..sdma(4.8)
+            },
+            Judged {
+                size_bytes: 8 << 20,
+                ..sdma(2.0)
+            },
+        ];
+        let s = slowest(&[g0.clone(), g1.clone()]);
+        assert_eq!(s, vec![(g0[0].clone(), 0), (g1[1].clone(), 1)]);
+        // A row without expectation never wins over a judged one; no group, no rows.
+        let mut g2 = g1.clone();
+        g2[0].expected_gbs = 0.0;
+        assert_eq!(slowest(&[g2, g0.clone()])[0], (g0[0].clone(), 1));
+        assert!(slowest(&[]).is_empty());
+        // Fed to the rule: whole short, RDMA fine, the slow node's SDMA 0.40 → SDMA
+        // efficiency at 8 MiB; at 1 MiB both parts ≥ 0.8 → the algorithm.
+        let p = Parts {
+            whole: vec![j(1 << 20, 0.02, 0.05, false), j(8 << 20, 0.02, 0.05, false)],
+            inter: vec![
+                j(1 << 20, 0.045, 0.05, false),
+                j(8 << 20, 0.045, 0.05, false),
+            ],
+            intra: s.into_iter().map(|(r, _)| r).collect(),
+        };
+        assert_eq!(
+            limits(&p, 0.8),
+            vec![
+                (1 << 20, Limit::Algorithm),
+                (8 << 20, Limit::Efficiency(LinkClass::Sdma))
+            ]
+        );
     }
 
     #[test]

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# `--split` with several ranks per node on the emulated cluster (issue 8, item 2):
+# topologies/emu-2x2.toml, 2 network-namespace nodes × 2 ranks (shared memory inside a
+# node, one 200 Mbit/s NIC per node). all_reduce at 16 MiB runs whole, then on each
+# node's 2 ranks (SDMA part, both nodes at once) and on one rank per node (RDMA part);
+# each part is judged against the topology placed with its own ranks. Asserted:
+#  1. healthy, ring all_reduce forced: no finding (exit 0), and the three part lines
+#     (whole, SDMA, RDMA) and one limit line are printed;
+#  2. healthy, OpenMPI's default all_reduce: the same (see the comment below for what
+#     was measured and why there is no `algorithm` here);
+#  3. 3 ranks on 2 nodes (2 + 1): refused before the sweep, exit 2, one line.
+# Needs root (network namespaces, tc), OpenMPI and jq. Exit 0 pass, 1 fail, 77 skipped.
+# Environment: XCCL_BENCH (a built binary; default cargo build --release),
+# XCCL_SPLIT_TEST_OUT (keep reports there).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+TOPO=topologies/emu-2x2.toml
+EMU=scripts/emu-cluster.sh
+
+skip() { echo "SKIP: $*" >&2; exit 77; }
+[[ $(id -u) -eq 0 ]] || skip "needs root"
+for c in mpirun ip tc unshare jq; do command -v "$c" >/dev/null || skip "missing $c"; done
+ip netns add xccl-split-probe 2>/dev/null || skip "cannot create network namespaces here"
+ip netns del xccl-split-probe
+
+# The namespaces are named after the hosts of emu-2x2: one such cluster at a time
+# (shared with tests/train-sim-emu-test.sh).
+exec 9>/tmp/xccl-emu-train-test.lock
+flock -w 900 9 || { echo "FAIL: another emu-2x2 test holds /tmp/xccl-emu-train-test.lock" >&2; exit 1; }
+
+OUT=${XCCL_SPLIT_TEST_OUT:-$(mktemp -d /tmp/xccl-split-test.XXXXXX)}
+mkdir -p "$OUT"
+export XCCL_EMU_STATE=$OUT/state XCCL_EMU_PREFIX=xs
+if [[ -z ${XCCL_BENCH:-} ]]; then
+    cargo build -q --release --bin xccl-bench
+    XCCL_BENCH=$ROOT/target/release/xccl-bench
+fi
+export XCCL_BENCH
+trap '"$EMU" down >/dev/null 2>&1 || true' EXIT
+FAILED=0
+fail() { echo "FAIL: $*" >&2; FAILED=1; }
+
+# bench NAME HOSTS NP ARGS...: a benchmark run on the cluster; JSON in $OUT/NAME.json.
+bench() {
+    local name=$1 hosts=$2 np=$3 rc=0
+    shift 3
+    timeout 300 "$EMU" run --hosts "$hosts" -- -np "$np" "$XCCL_BENCH" "$@" --json "$OUT/$name.json" \
+        >"$OUT/$name.log" 2>&1 || rc=$?
+    echo "== $name: $* (exit $rc)"
+    grep -v '^#  Rank' "$OUT/$name.log" || true
+    echo "$rc" >"$OUT/$name.rc"
+}
+
+# expect NAME RC 'KIND COLLECTIVE'...: exactly these findings, and this exit status.
+expect() {
+    local name=$1 want_rc=$2 f="$OUT/$1.json"
+    shift 2
+    [[ -s $f ]] || { fail "$name: no JSON report"; return; }
+    local got want rc
+    got=$(jq -r '.findings[] | "\(.kind) \(.subject.collective // .subject)"' "$f" | sort)
+    want=$(printf '%s\n' "$@" | sed '/^$/d' | sort)
+    if [[ $got == "$want" ]]; then
+        echo "ok: $name: findings [${want//$'\n'/; }]"
+    else
+        fail "$name: findings [${got//$'\n'/; }], want [${want//$'\n'/; }]"
+    fi
+    rc=$(cat "$OUT/$name.rc")
+    [[ $rc == "$want_rc" ]] || fail "$name: exit $rc, want $want_rc"
+}
+
+# lines NAME: the split's part lines and one limit line are in the log.
+lines() {
+    local l=$OUT/$1.log
+    grep -q '^# split: whole all_reduce (4 ranks, 2 nodes x 2): 16M ' "$l" || fail "$1: no whole line"
+    grep -q "^# split: SDMA part: each node's 2 ranks alone" "$l" || fail "$1: no SDMA line"
+    grep -q '^# split: RDMA part: one rank per node alone (2 ranks): 16M ' "$l" || fail "$1: no RDMA line"
+    [[ $(grep -c '^# split: .* B  limit: ' "$l") == 1 ]] || fail "$1: not one limit line"
+}
+
+"$EMU" up "$TOPO" 2>&1 | tail -1 || skip "cannot set up the emulated cluster (namespaces, tc)"
+# 16 MiB: large enough that the model judges all_reduce on bandwidth on this cluster.
+XCCL_EMU_MPIRUN_ARGS="--mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 4" \
+    bench split-ring emu-t1:2,emu-t2:2 4 all_reduce -b 16M -e 16M -n 3 -w 1 --split --topology "$TOPO"
+bench split-default emu-t1:2,emu-t2:2 4 all_reduce -b 16M -e 16M -n 3 -w 1 --split --topology "$TOPO"
+bench split-uneven emu-t1:2,emu-t2:1 3 all_reduce -b 16M -e 16M -n 1 -w 0 --split --topology "$TOPO"
+"$EMU" down >/dev/null 2>&1 || true
+
+# Measured (one session, 2 cores shared, load from other jobs): whole 0.63 with the ring
+# and with the default; RDMA part (one rank per node) 0.58 and 0.81; SDMA part 0.10–0.11
+# of the declared 2 GB/s (shared memory between two ranks on these cores, both nodes at
+# once). The whole is below 0.8 and a part is too → that class's efficiency limits, which
+# is no finding (links name slow links); never `algorithm`. Which class is named depends
+# on the RDMA part's noise, so only the absence of findings and the lines are asserted.
+expect split-ring 0
+lines split-ring
+expect split-default 0
+lines split-default
+rc=$(cat "$OUT/split-uneven.rc")
+[[ $rc == 2 ]] || fail "split-uneven: exit $rc, want 2"
+grep -q 'needs the same number of ranks on every node; this job has emu-t1:2,emu-t2:1' \
+    "$OUT/split-uneven.log" || fail "split-uneven: not the one-line refusal"
+
+if ((FAILED)); then
+    echo "split-emu-test: FAILED (reports in $OUT)" >&2
+    exit 1
+fi
+echo "split-emu-test: passed"
+[[ -n ${XCCL_SPLIT_TEST_OUT:-} ]] || rm -rf "$OUT"
