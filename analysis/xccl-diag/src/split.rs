@@ -100,7 +100,7 @@ pub fn slowest(groups: &[Vec<Judged>]) -> Vec<(Judged, usize)> {
                 .iter()
                 .enumerate()
                 .filter_map(|(g, rows)| at(rows, r0.size_bytes).map(|r| (r, g)))
-                .max_by(|(a, _), (b, _)| {
+                .min_by(|(a, _), (b, _)| {
                     let key = |r: &Judged| {
                         let e = r.efficiency();
                         if e.is_nan() {
