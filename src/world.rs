@@ -271,6 +271,13 @@ mod mpi_world {
         }
     }
 
+    /// The maximum of `v` over the ranks of `comm` (MpiWorld and SubWorld alike).
+    fn max_on<C: Communicator>(comm: &C, v: f64) -> f64 {
+        let mut out = 0.0f64;
+        comm.all_reduce_into(&v, &mut out, mpi::collective::SystemOperation::max());
+        out
+    }
+
     /// `gather_bytes` over any communicator (the world's, or a `--split` part's).
     fn gather_on(comm: &SimpleCommunicator, data: &[u8]) -> Option<Vec<Vec<u8>>> {
         // Never send an empty slice: its dangling pointer (0x1) is OpenMPI's
@@ -335,10 +342,7 @@ mod mpi_world {
             gather_on(&self.world, data)
         }
         fn allreduce_max(&self, v: f64) -> f64 {
-            let mut out = 0.0f64;
-            self.world
-                .all_reduce_into(&v, &mut out, mpi::collective::SystemOperation::max());
-            out
+            max_on(&self.world, v)
         }
         fn aborter(&self) -> Aborter {
             Aborter {
@@ -423,10 +427,7 @@ mod mpi_world {
             gather_on(&self.comm, data)
         }
         fn allreduce_max(&self, v: f64) -> f64 {
-            let mut out = 0.0f64;
-            self.comm
-                .all_reduce_into(&v, &mut out, mpi::collective::SystemOperation::max());
-            out
+            max_on(&self.comm, v)
         }
         fn aborter(&self) -> Aborter {
             Aborter {
