@@ -7,11 +7,12 @@
 //!    the harness: one page-aligned buffer pair allocated once, then
 //!    (a) OSU's method: barrier; t0 = MPI_Wtime; call; t1; per call; and
 //!    (b) nccl-tests' method: barrier; t0; n calls; t1; (t1 − t0) / n;
-//!    each rank's mean averaged over ranks. The harness runs as the binary does (one
-//!    sweep per round, in-place rows and the check included) with `--timing per-call`
-//!    against (a) and `--timing loop` against (b). Every round runs every side, in a
-//!    rotating order, plus each reference once more as a control (its ratio to itself
-//!    is the noise floor); reported are medians of the per-round paired ratios.
+//!    each rank's mean averaged over ranks, with OSU's iteration counts. The harness runs
+//!    as the binary does for `-b S -e S` (in-place row and the check included) with
+//!    `--timing per-call` against (a) and `--timing loop` against (b). Every round
+//!    measures every size on every side back to back, in an order rotated by round and
+//!    size, plus each reference once more as a control (its ratio to itself is the noise
+//!    floor); reported are medians of the per-round paired ratios.
 //! 2. (2 ranks) Wall time of a sweep 8 B–128 MiB with fixed `-n 20` against adaptive
 //!    mode, with the precision each achieved.
 
@@ -45,6 +46,7 @@ impl Sink for Collect {
 }
 
 fn sweep(sizes: Vec<u64>, iters: usize, adaptive: Option<Adaptive>, timing: Timing) -> Sweep {
+    let warmup = warmup_for(iters);
     Sweep {
         coll: CollKind::AllReduce,
         sizes,
@@ -52,7 +54,7 @@ fn sweep(sizes: Vec<u64>, iters: usize, adaptive: Option<Adaptive>, timing: Timi
         ops: vec![ReduceOp::Sum],
         roots: vec![0],
         iters,
-        warmup: WARMUP,
+        warmup,
         check: 1,
         average: Average::Avg,
         adaptive,
@@ -62,12 +64,24 @@ fn sweep(sizes: Vec<u64>, iters: usize, adaptive: Option<Adaptive>, timing: Timi
     }
 }
 
-const WARMUP: usize = 5;
-/// Sizes in two groups: many iterations where calls are short, few where they are long.
-const GROUPS: [(&[u64], usize); 2] = [
-    (&[8, 64, 512, 4 << 10, 32 << 10], 300),
-    (&[256 << 10, 1 << 20, 4 << 20], 10),
-];
+/// Sizes measured, and iterations per measurement as OSU counts them: many where calls
+/// are short (a one-off hiccup of the host then moves the mean little), fewer where they
+/// are long. At 4 ranks (oversubscribed, every call ~10x longer) a fifth as many.
+const SIZES: [u64; 8] = [8, 64, 512, 4 << 10, 32 << 10, 256 << 10, 1 << 20, 4 << 20];
+
+fn iters_for(size: u64, nranks: usize) -> usize {
+    let base = if size <= 32 << 10 { 10_000 } else { 100 };
+    if nranks > 2 {
+        base / 5
+    } else {
+        base
+    }
+}
+
+/// Warm-up calls before each measurement (OSU skips 1/10 of its iteration count).
+fn warmup_for(iters: usize) -> usize {
+    (iters / 10).max(5)
+}
 
 /// The reference loops' buffers: one page-aligned pair, allocated once, every page
 /// written, as OSU allocates its buffers.
@@ -107,7 +121,8 @@ impl RefBufs {
 
     /// (a) OSU: a barrier before each call, MPI_Wtime around the call alone.
     fn per_call(&self, bytes: usize, iters: usize) -> f64 {
-        for _ in 0..WARMUP {
+        barrier();
+        for _ in 0..warmup_for(iters) {
             self.allreduce(bytes);
         }
         let mut total = 0.0;
@@ -122,7 +137,8 @@ impl RefBufs {
 
     /// (b) nccl-tests: a barrier, then the loop timed as a whole.
     fn loop_timed(&self, bytes: usize, iters: usize) -> f64 {
-        for _ in 0..WARMUP {
+        barrier();
+        for _ in 0..warmup_for(iters) {
             self.allreduce(bytes);
         }
         barrier();
@@ -181,42 +197,23 @@ const SIDES: [Side; 6] = [
     Side::ControlLoop,
 ];
 
-/// Out-of-place `time_us.avg` of every size, from one harness run per size group.
-fn harness_times(world: &MpiWorld, backend: &mut MpiBackend, timing: Timing) -> Vec<f64> {
-    let mut v = vec![];
-    for (sizes, iters) in GROUPS {
-        let mut sink = Collect::default();
-        let mut h = Harness {
-            world,
-            backend,
-            rank: world.rank(),
-            nranks: world.size(),
-        };
-        h.run(&sweep(sizes.to_vec(), iters, None, timing), &mut sink)
-            .unwrap();
-        // Rows live on rank 0, which alone reports.
-        v.extend(
-            sink.0
-                .iter()
-                .filter(|r| r.placement == xccl_bench::result::Placement::OutOfPlace)
-                .map(|r| r.time_us.avg),
-        );
-    }
-    v
-}
-
-fn ref_times(bufs: &RefBufs, loop_timed: bool) -> Vec<f64> {
-    GROUPS
+/// Out-of-place `time_us.avg` of one size from one harness run (as `-b S -e S` runs).
+fn harness_time(world: &MpiWorld, backend: &mut MpiBackend, timing: Timing, size: u64) -> f64 {
+    let mut sink = Collect::default();
+    let mut h = Harness {
+        world,
+        backend,
+        rank: world.rank(),
+        nranks: world.size(),
+    };
+    let iters = iters_for(size, world.size());
+    h.run(&sweep(vec![size], iters, None, timing), &mut sink)
+        .unwrap();
+    // Rows live on rank 0, which alone reports; the others return 0.
+    sink.0
         .iter()
-        .flat_map(|&(sizes, iters)| sizes.iter().map(move |&s| (s as usize, iters)))
-        .map(|(s, iters)| {
-            if loop_timed {
-                bufs.loop_timed(s, iters)
-            } else {
-                bufs.per_call(s, iters)
-            }
-        })
-        .collect()
+        .find(|r| r.placement == xccl_bench::result::Placement::OutOfPlace)
+        .map_or(0.0, |r| r.time_us.avg)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -241,21 +238,25 @@ fn paired(a: &[f64], b: &[f64]) -> (f64, f64, f64, f64) {
 
 fn overhead(world: &MpiWorld, backend: &mut MpiBackend, rounds: usize) {
     let rank = world.rank();
-    let sizes: Vec<u64> = GROUPS.iter().flat_map(|g| g.0.iter().copied()).collect();
+    let sizes = SIZES;
     let bufs = RefBufs::new(*sizes.last().unwrap() as usize);
-    // times[side][round][size]
-    let mut times: Vec<Vec<Vec<f64>>> = vec![vec![]; SIDES.len()];
+    // times[side][round][size]. Sides alternate per size, in an order rotated by round
+    // and size, so a pair compared was measured seconds apart, not a whole round apart.
+    let mut times: Vec<Vec<Vec<f64>>> = vec![vec![vec![0.0; sizes.len()]; rounds]; SIDES.len()];
     for round in 0..rounds {
-        // Rotate the order, so no side always follows the same other side.
-        for k in 0..SIDES.len() {
-            let i = (k + round) % SIDES.len();
-            let t = match SIDES[i] {
-                Side::HarnessPerCall => harness_times(world, backend, Timing::PerCall),
-                Side::HarnessLoop => harness_times(world, backend, Timing::Loop),
-                Side::RefPerCall | Side::ControlPerCall => ref_times(&bufs, false),
-                Side::RefLoop | Side::ControlLoop => ref_times(&bufs, true),
-            };
-            times[i].push(t);
+        for (j, &size) in sizes.iter().enumerate() {
+            let iters = iters_for(size, world.size());
+            for k in 0..SIDES.len() {
+                let i = (k + round + j) % SIDES.len();
+                times[i][round][j] = match SIDES[i] {
+                    Side::HarnessPerCall => harness_time(world, backend, Timing::PerCall, size),
+                    Side::HarnessLoop => harness_time(world, backend, Timing::Loop, size),
+                    Side::RefPerCall | Side::ControlPerCall => {
+                        bufs.per_call(size as usize, iters)
+                    }
+                    Side::RefLoop | Side::ControlLoop => bufs.loop_timed(size as usize, iters),
+                };
+            }
         }
     }
     if rank != 0 {
@@ -266,8 +267,10 @@ fn overhead(world: &MpiWorld, backend: &mut MpiBackend, rounds: usize) {
         times[i].iter().map(|r| r[j]).collect()
     };
     println!(
-        "# {} ranks, {rounds} rounds; per size: median of per-round paired ratios (quartiles), median paired difference",
-        world.size()
+        "# {} ranks, {rounds} rounds; iterations per measurement: {} (<= 32 KiB), {} (larger); per size: median of per-round paired ratios (quartiles), median paired difference",
+        world.size(),
+        iters_for(8, world.size()),
+        iters_for(1 << 20, world.size())
     );
     println!("# per-call: harness --timing per-call / reference (a) OSU; loop: harness --timing loop / reference (b) nccl-tests");
     println!(
