@@ -4,6 +4,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 echo "[test] setup detection"; bash tests/setup-detect-test.sh
+
+# A test that needs what this machine may lack exits 77 after saying why: SKIPPED, not failed.
+optional() { # SCRIPT WHAT-IT-NEEDS
+  local rc=0
+  bash "$1" || rc=$?
+  if [ "$rc" = 77 ]; then
+    echo "[test] $1 SKIPPED (needs $2): see its message above"
+  elif [ "$rc" != 0 ]; then
+    exit "$rc"
+  fi
+}
 # Vendor wheels for the bindings check and the real-libnccl loader test (cached).
 if [ -x scripts/fetch-vendor-wheels.sh ] || [ -f scripts/fetch-vendor-wheels.sh ]; then
   bash scripts/fetch-vendor-wheels.sh || echo "[test] vendor wheels unavailable: tests that need them will say they skipped"
@@ -26,12 +37,7 @@ if ! command -v chromium >/dev/null; then
     || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
     || echo "[test] chromium could not be installed"
 fi
-rc=0; bash tests/report-browser-test.sh || rc=$?
-if [ "$rc" = 77 ]; then
-  echo "[test] report browser test SKIPPED: see its message above"
-elif [ "$rc" != 0 ]; then
-  exit "$rc"
-fi
+optional tests/report-browser-test.sh "Chromium"
 echo "[test] MPICH (a second MPI implementation, built and launched by its own mpiexec)"
 if ! command -v mpicc.mpich >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mpich libmpich-dev >/dev/null
@@ -41,38 +47,13 @@ echo "[test] Slurm (srun --mpi=pmix on a one-node Slurm started here)"
 if ! command -v slurmd >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurmd slurmctld slurm-client munge >/dev/null
 fi
-rc=0; bash tests/slurm-test.sh || rc=$?
-if [ "$rc" = 77 ]; then
-  echo "[test] Slurm SKIPPED: see its message above"
-elif [ "$rc" != 0 ]; then
-  exit "$rc"
-fi
+optional tests/slurm-test.sh "slurmd, slurmctld, munge"
 echo "[test] emulated cluster (3 nodes in network namespaces, 2 switches, tc-shaped links)"
-rc=0; bash tests/emu-cluster-test.sh || rc=$?
-if [ "$rc" = 77 ]; then
-  echo "[test] emulated cluster SKIPPED (needs root, ip, tc, unshare, jq): see its message above"
-elif [ "$rc" != 0 ]; then
-  exit "$rc"
-fi
+optional tests/emu-cluster-test.sh "root, ip, tc, unshare, jq"
 echo "[test] diagnosis on the emulated cluster (4 nodes, 2 switches, 2:1 uplink): links"
-rc=0; bash tests/diag-emu-test.sh || rc=$?
-if [ "$rc" = 77 ]; then
-  echo "[test] diagnosis scenarios SKIPPED (needs root, network namespaces, tc, jq): see above"
-elif [ "$rc" != 0 ]; then
-  exit "$rc"
-fi
+optional tests/diag-emu-test.sh "root, network namespaces, tc, jq"
 echo "[test] --split with 2 ranks per node on an emulated 2x2 cluster (SDMA and RDMA parts)"
-rc=0; bash tests/split-emu-test.sh || rc=$?
-if [ "$rc" = 77 ]; then
-  echo "[test] --split scenarios SKIPPED (needs root, network namespaces, tc, jq): see above"
-elif [ "$rc" != 0 ]; then
-  exit "$rc"
-fi
+optional tests/split-emu-test.sh "root, network namespaces, tc, jq"
 echo "[test] predict vs train-sim on an emulated 2x2 cluster (step time within 10%)"
-rc=0; bash tests/train-sim-emu-test.sh || rc=$?
-if [ "$rc" = 77 ]; then
-  echo "[test] train-sim accuracy SKIPPED (needs root, ip, tc, unshare, jq): see its message above"
-elif [ "$rc" != 0 ]; then
-  exit "$rc"
-fi
+optional tests/train-sim-emu-test.sh "root, ip, tc, unshare, jq"
 echo "[test] all passed"
