@@ -86,10 +86,8 @@ impl NcclStep {
                 Err(e) => self.fail(parent, e),
             }
         } else {
-            match &mpi {
-                Some(m) => Some(init_by_id(self.lib, m).unwrap_or_else(|e| self.fail(parent, e))),
-                None => None,
-            }
+            mpi.as_ref()
+                .map(|m| init_by_id(self.lib, m).unwrap_or_else(|e| self.fail(parent, e)))
         };
         match (comm, mpi) {
             (Some(comm), Some(mpi)) => {
