@@ -57,8 +57,8 @@ pub enum Cmd {
     /// throughput, linearity (offline; see docs/PREDICT.md).
     Predict(Box<crate::predict_cmd::PredictArgs>),
     /// Run one model's training-step communication for real under mpirun and print the
-    /// measured step time beside the prediction (MPI backend only; GPU backends are not
-    /// wired: compute phases are calibrated waits).
+    /// measured step time beside the prediction (`--backend mpi|nccl|hccl`; compute
+    /// phases are calibrated host-side waits on every backend).
     #[command(name = "train-sim")]
     TrainSim(Box<crate::predict_cmd::TrainSimArgs>),
 }

@@ -25,6 +25,8 @@ pub mod reports;
 pub mod screen;
 pub mod split;
 #[cfg(feature = "mpi")]
+pub mod train_comm;
+#[cfg(feature = "mpi")]
 pub mod train_sim;
 pub mod validate;
 pub mod watchdog;

@@ -91,11 +91,16 @@ pub struct PredictArgs {
     pub json: Option<PathBuf>,
 }
 
-/// `train-sim`: the MPI backend only; GPU backends are not wired (compute is a wait).
+/// `train-sim`: the step's communication on MPI, NCCL or HCCL; compute is a calibrated
+/// host-side wait on every backend.
 #[derive(Args, Debug, Clone)]
 pub struct TrainSimArgs {
     #[command(flatten)]
     pub job: JobArgs,
+    /// Communication library: mpi (host memory), nccl or hccl (device buffers, one stream
+    /// per communicator; compute stays a host-side wait).
+    #[arg(long, value_enum, default_value_t = crate::cli::BackendKind::Mpi)]
+    pub backend: crate::cli::BackendKind,
     /// Timed steps per scale (after one warm-up step).
     #[arg(long, default_value_t = 3)]
     pub steps: usize,

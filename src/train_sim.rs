@@ -19,15 +19,22 @@
 //! The waits sleep (the emulated cluster's ranks share a few cores: spinning would steal
 //! them from the ranks moving data) in slices of at most 1 ms while DP reductions are in
 //! flight, testing them between slices so MPI progresses them, as a GPU's copy engine
-//! would. GPU backends are not wired: compute is always a wait.
+//! would.
+//!
+//! The communication goes through [`crate::train_comm::StepComm`]: `--backend mpi`
+//! (default), `nccl` or `hccl`. On NCCL and HCCL the messages are real library calls on
+//! device buffers, each group on its own stream, but compute is still the host-side wait
+//! on every backend (no matrix products run on the device), and DP buckets are issued at
+//! the end of the backward phase in which they become ready rather than by the clock
+//! ([`crate::train_comm::StepComm::ordered_issue`]).
 
+use crate::cli::BackendKind;
 use crate::error::BenchError;
 use crate::predict_cmd::{build, TrainSimArgs};
-use crate::world::MpiWorld;
+use crate::train_comm::{hccl::HcclStep, mpi::MpiStep, nccl::NcclStep, Op, StepComm};
+use crate::world::{agree, MpiWorld};
 use anyhow::Result;
-use mpi::collective::SystemOperation;
-use mpi::request::scope;
-use mpi::topology::{Color, SimpleCommunicator};
+use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use std::time::{Duration, Instant};
 use xccl_schema::CollKind;
@@ -41,6 +48,36 @@ fn usage(s: String) -> anyhow::Error {
 }
 
 pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
+    // Arguments first (the same checks on every rank, before any library is loaded).
+    check_args(w, a)?;
+    match a.backend {
+        BackendKind::Mpi => run_on(w, a, MpiStep::new(w.comm())),
+        BackendKind::Nccl => {
+            let t = agree(w, NcclStep::new(w));
+            run_on(w, a, t?)
+        }
+        BackendKind::Hccl => {
+            let t = agree(w, HcclStep::new(w));
+            run_on(w, a, t?)
+        }
+    }
+}
+
+fn check_args(w: &MpiWorld, a: &TrainSimArgs) -> Result<()> {
+    let size = w.comm().size() as u64;
+    let (job, _) = build(&a.job)?;
+    let d = job.layout.dims;
+    if d.devices() != size {
+        return Err(usage(format!(
+            "train-sim: layout {} needs {} ranks; mpirun started {size}",
+            d,
+            d.devices()
+        )));
+    }
+    Ok(())
+}
+
+fn run_on<C: StepComm>(w: &MpiWorld, a: &TrainSimArgs, mut comm: C) -> Result<i32> {
     let world = w.comm();
     let size = world.size() as u64;
     let (job, timer) = build(&a.job)?;
@@ -82,7 +119,7 @@ pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
         j.layout.dims.dp = dp;
         j.layout.global_batch = per_replica * dp;
         let pred = predict(&j, timer.as_ref()).map_err(|e| usage(e.to_string()))?;
-        let times = run_scale(world, &j, &pred, d.dp, a.steps);
+        let times = run_scale(&mut comm, &j, &pred, d.dp, a.steps)?;
         sleepy_barrier(world);
         if let Some((t, issued)) = times {
             let layout = j.layout.dims.to_string();
@@ -125,13 +162,14 @@ pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
     }
     if rank0 {
         println!(
-            "# train-sim: {}{} on {size} ranks (MPI backend; compute = calibrated waits), {} timed steps per scale; communication times from {}",
+            "# train-sim: {}{} on {size} ranks ({}; compute = calibrated waits), {} timed steps per scale; communication times from {}",
             job.model.name,
             if job.layout.zero > 0 {
                 format!(", ZeRO-{}", job.layout.zero)
             } else {
                 String::new()
             },
+            comm.describe(),
             a.steps,
             timer.describe()
         );
@@ -186,18 +224,18 @@ pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
 }
 
 /// Communicators of one rank.
-struct Comms {
-    all: SimpleCommunicator,
-    tp: SimpleCommunicator,
-    dp: SimpleCommunicator,
-    ep: Option<SimpleCommunicator>,
+struct Comms<C: StepComm> {
+    all: C::Group,
+    tp: C::Group,
+    dp: C::Group,
+    ep: Option<C::Group>,
     /// Expert parameters' DP group (same place in the EP group), when ep > 1.
-    edp: Option<SimpleCommunicator>,
+    edp: Option<C::Group>,
     stage: u64,
     pp: u64,
     /// Neighbour ranks in `all`.
-    prev: i32,
-    next: i32,
+    prev: usize,
+    next: usize,
 }
 
 /// One kind of message and how many the step issued: (dim, collective, bytes, ranks, count).
@@ -206,50 +244,51 @@ type Issued = (Dim, CollKind, u64, u64, u64);
 /// Runs `job` on the ranks of the first `dp` replicas of a world laid out with `full_dp`;
 /// the step times (max over ranks) and the last step's messages on the active ranks, None
 /// elsewhere.
-fn run_scale(
-    world: &SimpleCommunicator,
+#[allow(clippy::type_complexity)]
+fn run_scale<C: StepComm>(
+    t: &mut C,
     job: &Job,
     pred: &Prediction,
     full_dp: u64,
     steps: usize,
-) -> Option<(Vec<f64>, Vec<Issued>)> {
+) -> Result<Option<(Vec<f64>, Vec<Issued>)>> {
     let d = job.layout.dims;
-    let r = world.rank() as u64;
+    let world = t.world()?;
+    let r = t.rank(&world) as u64;
     let (ti, di, pi) = (r % d.tp, (r / d.tp) % full_dp, r / (d.tp * full_dp));
     let active = di < d.dp;
-    let key = (ti + d.tp * (di + d.dp * pi)) as i32;
-    let all = if active {
-        world.split_by_color_with_key(Color::with_value(0), key)
-    } else {
-        world.split_by_color(Color::undefined())
-    }?;
-    let tp = all
-        .split_by_color_with_key(Color::with_value((di + d.dp * pi) as i32), ti as i32)
-        .expect("tp split");
-    let dp = all
-        .split_by_color_with_key(Color::with_value((ti + d.tp * pi) as i32), di as i32)
-        .expect("dp split");
-    let ep = (d.ep > 1).then(|| {
+    let key = (ti + d.tp * (di + d.dp * pi)) as u32;
+    let Some(all) = t.split(&world, active.then_some(0), key)? else {
+        return Ok(None);
+    };
+    let split = |t: &mut C, color: u64, key: u64, what: &str| -> Result<C::Group> {
+        t.split(&all, Some(color as u32), key as u32)?
+            .ok_or_else(|| BenchError::Backend(format!("{what} split gave no group")).into())
+    };
+    let tp = split(t, di + d.dp * pi, ti, "tp")?;
+    let dp = split(t, ti + d.tp * pi, di, "dp")?;
+    let ep = if d.ep > 1 {
         let groups = d.dp / d.ep;
-        all.split_by_color_with_key(
-            Color::with_value(((ti + d.tp * pi) * groups + di / d.ep) as i32),
-            di as i32,
-        )
-        .expect("ep split")
-    });
-    let edp = (d.ep > 1).then(|| {
-        all.split_by_color_with_key(
-            Color::with_value(((ti + d.tp * pi) * d.ep + di % d.ep) as i32),
-            (di / d.ep) as i32,
-        )
-        .expect("expert dp split")
-    });
-    let stride = (d.tp * d.dp) as i32;
-    let me = all.rank();
-    let c = Comms {
+        Some(split(t, (ti + d.tp * pi) * groups + di / d.ep, di, "ep")?)
+    } else {
+        None
+    };
+    let edp = if d.ep > 1 {
+        Some(split(
+            t,
+            (ti + d.tp * pi) * d.ep + di % d.ep,
+            di / d.ep,
+            "expert dp",
+        )?)
+    } else {
+        None
+    };
+    let stride = (d.tp * d.dp) as usize;
+    let me = t.rank(&all);
+    let c = Comms::<C> {
         stage: pi,
         pp: d.pp,
-        prev: me - stride,
+        prev: me.wrapping_sub(stride),
         next: me + stride,
         all,
         tp,
@@ -257,25 +296,23 @@ fn run_scale(
         ep,
         edp,
     };
-    let mut sim = Sim::new(job, pred);
+    let mut sim = Sim::new(t, job, pred)?;
     let mut out = Vec::with_capacity(steps);
     for i in 0..=steps {
-        c.all.barrier();
+        t.barrier(&c.all);
         let t0 = Instant::now();
-        sim.step(&c);
+        sim.step(t, &c);
         let mine = t0.elapsed().as_secs_f64();
-        let mut worst = 0.0f64;
-        c.all
-            .all_reduce_into(&mine, &mut worst, SystemOperation::max());
+        let worst = t.max(&c.all, mine);
         if i > 0 {
             out.push(worst);
         }
     }
-    Some((out, sim.issued))
+    Ok(Some((out, sim.issued)))
 }
 
 /// Buffers and phase lengths of the simulated step.
-struct Sim {
+struct Sim<C: StepComm> {
     m: u64,
     layers: u64,
     t_f: f64,
@@ -283,37 +320,46 @@ struct Sim {
     recompute_full: bool,
     sp: bool,
     window: f64,
-    act: Vec<f32>,
-    act_out: Vec<f32>,
-    sp_gather: Vec<f32>,
-    p2p_send: Vec<u8>,
-    p2p_recv: Vec<u8>,
-    a2a_send: Vec<u8>,
-    a2a_recv: Vec<u8>,
+    /// f32 elements of the TP activation (`act`, `act_out`) and of its 1/tp share.
+    act_elems: usize,
+    sp_elems: usize,
+    act: C::Buf,
+    act_out: C::Buf,
+    sp_gather: C::Buf,
+    /// Bytes of one PP message and of one EP alltoall buffer.
+    p2p_bytes: usize,
+    a2a_bytes: usize,
+    p2p_send: C::Buf,
+    p2p_recv: C::Buf,
+    a2a_send: C::Buf,
+    a2a_recv: C::Buf,
     /// DP reductions issued under the last backward.
-    buckets: Vec<DpMsg>,
+    buckets: Vec<DpMsg<C>>,
     /// DP reductions after the last backward (`--no-overlap`).
-    serial: Vec<DpMsg>,
+    serial: Vec<DpMsg<C>>,
     /// ZeRO-3's parameter all-gather before the first forward.
-    gather_before: Vec<DpMsg>,
+    gather_before: Vec<DpMsg<C>>,
     /// ZeRO's parameter all-gather after the optimizer.
-    gather_after: Vec<DpMsg>,
+    gather_after: Vec<DpMsg<C>>,
     /// Messages of the current step.
     issued: Vec<Issued>,
 }
 
 /// One DP message of the step with its buffers (f32 elements; a reduce-scatter's input and
 /// an all-gather's output rounded up to a multiple of the group).
-struct DpMsg {
+struct DpMsg<C: StepComm> {
     coll: CollKind,
     /// On the expert-parameter DP group rather than the whole DP group.
     expert: bool,
-    send: Vec<f32>,
-    recv: Vec<f32>,
+    /// f32 elements of `send` and `recv`.
+    send_elems: usize,
+    recv_elems: usize,
+    send: C::Buf,
+    recv: C::Buf,
 }
 
-impl DpMsg {
-    fn new(coll: CollKind, bytes: u64, group: u64, expert: bool) -> DpMsg {
+impl<C: StepComm> DpMsg<C> {
+    fn new(t: &mut C, coll: CollKind, bytes: u64, group: u64, expert: bool) -> Result<Self> {
         let elems = (bytes as usize / 4).max(1);
         let g = group.max(1) as usize;
         let per = elems.div_ceil(g);
@@ -322,20 +368,43 @@ impl DpMsg {
             CollKind::AllGather => (per, per * g),
             _ => (elems, elems),
         };
-        DpMsg {
+        Ok(DpMsg {
             coll,
             expert,
-            send: vec![1.0f32; send],
-            recv: vec![0.0f32; recv],
-        }
+            send_elems: send,
+            recv_elems: recv,
+            send: t.alloc(4 * send)?,
+            recv: t.alloc(4 * recv)?,
+        })
     }
     /// The size column's bytes: reduce-scatter input, all-gather output, all-reduce buffer.
     fn bytes(&self) -> u64 {
-        4 * self.send.len().max(self.recv.len()) as u64
+        4 * self.send_elems.max(self.recv_elems) as u64
+    }
+    /// The library call for this message.
+    fn op(&mut self) -> Op<'_, C::Buf> {
+        let (send, recv) = (&self.send, &mut self.recv);
+        match self.coll {
+            CollKind::ReduceScatter => Op::ReduceScatter {
+                send,
+                recv,
+                recv_elems: self.recv_elems,
+            },
+            CollKind::AllGather => Op::AllGather {
+                send,
+                recv,
+                send_elems: self.send_elems,
+            },
+            _ => Op::AllReduce {
+                send,
+                recv,
+                elems: self.send_elems,
+            },
+        }
     }
 }
 
-fn dp_comm(c: &Comms, expert: bool) -> &SimpleCommunicator {
+fn dp_comm<C: StepComm>(c: &Comms<C>, expert: bool) -> &C::Group {
     if expert {
         c.edp.as_ref().unwrap_or(&c.dp)
     } else {
@@ -343,12 +412,12 @@ fn dp_comm(c: &Comms, expert: bool) -> &SimpleCommunicator {
     }
 }
 
-fn floats(bytes: u64) -> Vec<f32> {
-    vec![1.0f32; (bytes as usize / 4).max(1)]
+fn floats(bytes: u64) -> usize {
+    (bytes as usize / 4).max(1)
 }
 
-impl Sim {
-    fn new(job: &Job, p: &Prediction) -> Sim {
+impl<C: StepComm> Sim<C> {
+    fn new(tr: &mut C, job: &Job, p: &Prediction) -> Result<Self> {
         let bytes_of = |dim: Dim| p.comm.iter().find(|t| t.op.dim == dim).map(|t| t.op.bytes);
         let tp_bytes = bytes_of(Dim::Tp).unwrap_or(4);
         let pp_bytes = bytes_of(Dim::Pp).unwrap_or(1);
@@ -359,7 +428,7 @@ impl Sim {
         for t in p.comm.iter().filter(|t| t.op.dim == Dim::Dp) {
             let (coll, g) = (t.op.collective, t.op.group.nranks);
             for i in 0..t.op.count {
-                let msg = DpMsg::new(coll, t.op.bytes, g, g != dp);
+                let msg = DpMsg::new(tr, coll, t.op.bytes, g, g != dp)?;
                 match coll {
                     // The last after the optimizer; ZeRO-3's other one before forward.
                     CollKind::AllGather if i + 1 < t.op.count => gather_before.push(msg),
@@ -378,7 +447,10 @@ impl Sim {
         };
         let m = p.microbatches;
         let tp_count = job.layout.dims.tp;
-        Sim {
+        let act_elems = floats(tp_bytes);
+        // Sequence parallel: each rank holds 1/tp of the gathered activation.
+        let sp_elems = floats(tp_bytes / tp_count.max(1));
+        Ok(Sim {
             m,
             layers: job.model.layers / job.layout.dims.pp,
             t_f: p.t_forward_s,
@@ -386,20 +458,23 @@ impl Sim {
             recompute_full: job.layout.recompute == Recompute::Full,
             sp: job.layout.sequence_parallel,
             window: p.t_backward_s + (total(Dim::Tp) + total(Dim::Ep)) / m as f64 / 2.0,
-            act: floats(tp_bytes),
-            act_out: floats(tp_bytes),
-            // Sequence parallel: each rank holds 1/tp of the gathered activation.
-            sp_gather: floats(tp_bytes / tp_count.max(1)),
-            p2p_send: vec![0u8; pp_bytes as usize],
-            p2p_recv: vec![0u8; pp_bytes as usize],
-            a2a_send: vec![0u8; ep_bytes as usize],
-            a2a_recv: vec![0u8; ep_bytes as usize],
+            act_elems,
+            sp_elems,
+            act: tr.alloc(4 * act_elems)?,
+            act_out: tr.alloc(4 * act_elems)?,
+            sp_gather: tr.alloc(4 * sp_elems)?,
+            p2p_bytes: pp_bytes as usize,
+            a2a_bytes: ep_bytes as usize,
+            p2p_send: tr.alloc(pp_bytes as usize)?,
+            p2p_recv: tr.alloc(pp_bytes as usize)?,
+            a2a_send: tr.alloc(ep_bytes as usize)?,
+            a2a_recv: tr.alloc(ep_bytes as usize)?,
             buckets,
             serial,
             gather_before,
             gather_after,
             issued: Vec::new(),
-        }
+        })
     }
 
     /// Counts one message the step issued.
@@ -416,90 +491,106 @@ impl Sim {
     }
 
     /// DP messages one after the other, each waited for.
-    fn blocking(&mut self, c: &Comms, list: &mut [DpMsg]) {
+    fn blocking(&mut self, tr: &mut C, c: &Comms<C>, list: &mut [DpMsg<C>]) {
         for m in list.iter_mut() {
             let comm = dp_comm(c, m.expert);
-            self.count(Dim::Dp, m.coll, m.bytes(), comm.size() as usize);
-            match m.coll {
-                CollKind::ReduceScatter => comm.reduce_scatter_block_into(
-                    &m.send[..],
-                    &mut m.recv[..],
-                    SystemOperation::sum(),
-                ),
-                CollKind::AllGather => comm.all_gather_into(&m.send[..], &mut m.recv[..]),
-                _ => comm.all_reduce_into(&m.send[..], &mut m.recv[..], SystemOperation::sum()),
-            }
+            self.count(Dim::Dp, m.coll, m.bytes(), tr.size(comm));
+            tr.run(comm, m.op());
         }
     }
 
-    fn tp_op(&mut self, c: &Comms) {
-        if c.tp.size() < 2 {
+    fn tp_op(&mut self, tr: &mut C, c: &Comms<C>) {
+        if tr.size(&c.tp) < 2 {
             return;
         }
-        let (n, bytes) = (c.tp.size() as usize, 4 * self.act.len() as u64);
+        let (n, bytes) = (tr.size(&c.tp), 4 * self.act_elems as u64);
         if self.sp {
             self.count(Dim::Tp, CollKind::AllGather, bytes, n);
             self.count(Dim::Tp, CollKind::ReduceScatter, bytes, n);
-            c.tp.all_gather_into(&self.sp_gather[..], &mut self.act[..]);
-            c.tp.reduce_scatter_block_into(
-                &self.act[..],
-                &mut self.sp_gather[..],
-                SystemOperation::sum(),
+            tr.run(
+                &c.tp,
+                Op::AllGather {
+                    send: &self.sp_gather,
+                    recv: &mut self.act,
+                    send_elems: self.sp_elems,
+                },
+            );
+            tr.run(
+                &c.tp,
+                Op::ReduceScatter {
+                    send: &self.act,
+                    recv: &mut self.sp_gather,
+                    recv_elems: self.sp_elems,
+                },
             );
         } else {
             self.count(Dim::Tp, CollKind::AllReduce, bytes, n);
-            c.tp.all_reduce_into(&self.act[..], &mut self.act_out[..], SystemOperation::sum());
+            tr.run(
+                &c.tp,
+                Op::AllReduce {
+                    send: &self.act,
+                    recv: &mut self.act_out,
+                    elems: self.act_elems,
+                },
+            );
         }
     }
 
-    fn ep_op(&mut self, c: &Comms) {
+    fn ep_op(&mut self, tr: &mut C, c: &Comms<C>) {
         if let Some(ep) = &c.ep {
-            self.count(
-                Dim::Ep,
-                CollKind::Alltoall,
-                self.a2a_send.len() as u64,
-                ep.size() as usize,
+            let n = tr.size(ep);
+            self.count(Dim::Ep, CollKind::Alltoall, self.a2a_bytes as u64, n);
+            tr.run(
+                ep,
+                Op::Alltoall {
+                    send: &self.a2a_send,
+                    recv: &mut self.a2a_recv,
+                    per_peer: self.a2a_bytes / n,
+                },
             );
-            ep.all_to_all_into(&self.a2a_send[..], &mut self.a2a_recv[..]);
         }
     }
 
     /// Forward (or the recomputation forward) of one micro-batch on this stage.
-    fn forward(&mut self, c: &Comms, t: f64) {
+    fn forward(&mut self, tr: &mut C, c: &Comms<C>, t: f64) {
         let per = t / self.layers as f64 / 2.0;
         for _ in 0..self.layers {
             for _ in 0..2 {
                 wait(per);
-                self.tp_op(c);
-                self.ep_op(c);
+                self.tp_op(tr, c);
+                self.ep_op(tr, c);
             }
         }
     }
 
     /// Backward of one micro-batch; the last one issues the DP buckets as they become
     /// ready and waits for them at its end.
-    fn backward(&mut self, c: &Comms, last: bool) {
+    fn backward(&mut self, tr: &mut C, c: &Comms<C>, last: bool) {
         let mut t_b = self.t_b;
         if self.recompute_full {
-            self.forward(c, self.t_f);
+            self.forward(tr, c, self.t_f);
             t_b -= self.t_f;
         }
         let per = t_b / self.layers as f64 / 2.0;
-        if !last || self.buckets.is_empty() || c.dp.size() < 2 {
+        if !last || self.buckets.is_empty() || tr.size(&c.dp) < 2 {
             for _ in 0..self.layers {
                 for _ in 0..2 {
                     wait(per);
-                    self.tp_op(c);
-                    self.ep_op(c);
+                    self.tp_op(tr, c);
+                    self.ep_op(tr, c);
                 }
             }
             return;
         }
         let start = Instant::now();
         let window = self.window;
+        // Device backends: a bucket is issued at the end of the phase in which it becomes
+        // ready (the same place in the layer path on every rank), not by the clock.
+        let ordered = tr.ordered_issue();
+        let phases = (2 * self.layers) as f64;
         let mut buckets = std::mem::take(&mut self.buckets);
         let nb = buckets.len();
-        scope(|sc| {
+        {
             let mut iter = buckets.iter_mut();
             let mut pending = Vec::new();
             let mut issued = 0usize;
@@ -507,37 +598,26 @@ impl Sim {
             macro_rules! issue {
                 ($upto:expr) => {
                     while issued < nb && window * (issued as f64 + 1.0) / nb as f64 <= $upto {
-                        let m: &mut DpMsg = iter.next().unwrap();
+                        let m: &mut DpMsg<C> = iter.next().unwrap();
                         let bytes = m.bytes();
-                        let DpMsg {
-                            coll,
-                            expert,
-                            send,
-                            recv,
-                        } = m;
-                        let comm = dp_comm(c, *expert);
-                        self.count(Dim::Dp, *coll, bytes, comm.size() as usize);
-                        let (s, r) = (&send[..], &mut recv[..]);
-                        pending.push(if *coll == CollKind::ReduceScatter {
-                            comm.immediate_reduce_scatter_block_into(
-                                sc,
-                                s,
-                                r,
-                                SystemOperation::sum(),
-                            )
-                        } else {
-                            comm.immediate_all_reduce_into(sc, s, r, SystemOperation::sum())
-                        });
+                        let comm = dp_comm(c, m.expert);
+                        self.count(Dim::Dp, m.coll, bytes, tr.size(comm));
+                        // The buffers live in `buckets`, which is neither dropped nor
+                        // moved before every handle is waited for below.
+                        pending.push(unsafe { tr.start(comm, m.op()) });
                         issued += 1;
                     }
                 };
             }
+            let mut phase = 0.0f64;
             for _ in 0..self.layers {
                 for _ in 0..2 {
                     let end = Instant::now() + Duration::from_secs_f64(per);
                     loop {
-                        issue!(start.elapsed().as_secs_f64());
-                        pending = pending.into_iter().filter_map(|r| r.test().err()).collect();
+                        if !ordered {
+                            issue!(start.elapsed().as_secs_f64());
+                        }
+                        pending.retain_mut(|h| !tr.test(h));
                         let now = Instant::now();
                         if now >= end {
                             break;
@@ -549,121 +629,130 @@ impl Sim {
                             left.min(Duration::from_millis(1))
                         });
                     }
-                    self.tp_op(c);
-                    self.ep_op(c);
+                    phase += 1.0;
+                    if ordered {
+                        issue!(window * phase / phases);
+                    }
+                    self.tp_op(tr, c);
+                    self.ep_op(tr, c);
                 }
             }
             issue!(f64::INFINITY);
-            for p in pending {
-                p.wait();
+            for h in pending {
+                tr.wait(h);
             }
-        });
+        }
         self.buckets = buckets;
     }
 
     /// `n` PP messages (a send or a receive each; an exchange is two).
     fn count_p2p(&mut self, n: u64) {
         for _ in 0..n {
-            self.count(Dim::Pp, CollKind::Sendrecv, self.p2p_send.len() as u64, 2);
+            self.count(Dim::Pp, CollKind::Sendrecv, self.p2p_bytes as u64, 2);
         }
     }
 
-    fn send_forward(&mut self, c: &Comms) {
+    fn send(&mut self, tr: &mut C, c: &Comms<C>, peer: usize) {
+        let (buf, bytes) = (&self.p2p_send, self.p2p_bytes);
+        tr.run(&c.all, Op::Send { buf, bytes, peer });
+    }
+    fn recv(&mut self, tr: &mut C, c: &Comms<C>, peer: usize) {
+        let (buf, bytes) = (&mut self.p2p_recv, self.p2p_bytes);
+        tr.run(&c.all, Op::Recv { buf, bytes, peer });
+    }
+    fn exchange(&mut self, tr: &mut C, c: &Comms<C>, peer: usize) {
+        let (send, recv, bytes) = (&self.p2p_send, &mut self.p2p_recv, self.p2p_bytes);
+        tr.run(
+            &c.all,
+            Op::SendRecv {
+                send,
+                recv,
+                bytes,
+                peer,
+            },
+        );
+    }
+
+    fn send_forward(&mut self, tr: &mut C, c: &Comms<C>) {
         if c.stage + 1 < c.pp {
             self.count_p2p(1);
-            c.all.process_at_rank(c.next).send(&self.p2p_send[..]);
+            self.send(tr, c, c.next);
         }
     }
-    fn recv_forward(&mut self, c: &Comms) {
+    fn recv_forward(&mut self, tr: &mut C, c: &Comms<C>) {
         if c.stage > 0 {
             self.count_p2p(1);
-            c.all
-                .process_at_rank(c.prev)
-                .receive_into(&mut self.p2p_recv[..]);
+            self.recv(tr, c, c.prev);
         }
     }
-    fn send_backward(&mut self, c: &Comms) {
+    fn send_backward(&mut self, tr: &mut C, c: &Comms<C>) {
         if c.stage > 0 {
             self.count_p2p(1);
-            c.all.process_at_rank(c.prev).send(&self.p2p_send[..]);
+            self.send(tr, c, c.prev);
         }
     }
-    fn recv_backward(&mut self, c: &Comms) {
+    fn recv_backward(&mut self, tr: &mut C, c: &Comms<C>) {
         if c.stage + 1 < c.pp {
             self.count_p2p(1);
-            c.all
-                .process_at_rank(c.next)
-                .receive_into(&mut self.p2p_recv[..]);
+            self.recv(tr, c, c.next);
         }
     }
     /// Megatron's send_forward_recv_backward: one exchange with the next stage.
-    fn send_forward_recv_backward(&mut self, c: &Comms) {
+    fn send_forward_recv_backward(&mut self, tr: &mut C, c: &Comms<C>) {
         if c.stage + 1 < c.pp {
             self.count_p2p(2);
-            let peer = c.all.process_at_rank(c.next);
-            mpi::point_to_point::send_receive_into(
-                &self.p2p_send[..],
-                &peer,
-                &mut self.p2p_recv[..],
-                &peer,
-            );
+            self.exchange(tr, c, c.next);
         }
     }
-    fn send_backward_recv_forward(&mut self, c: &Comms) {
+    fn send_backward_recv_forward(&mut self, tr: &mut C, c: &Comms<C>) {
         if c.stage > 0 {
             self.count_p2p(2);
-            let peer = c.all.process_at_rank(c.prev);
-            mpi::point_to_point::send_receive_into(
-                &self.p2p_send[..],
-                &peer,
-                &mut self.p2p_recv[..],
-                &peer,
-            );
+            self.exchange(tr, c, c.prev);
         }
     }
 
     /// One step: 1F1B (Megatron's forward_backward_pipelining_without_interleaving).
-    fn step(&mut self, c: &Comms) {
+    fn step(&mut self, tr: &mut C, c: &Comms<C>) {
         self.issued.clear();
         let mut before = std::mem::take(&mut self.gather_before);
-        self.blocking(c, &mut before);
+        self.blocking(tr, c, &mut before);
         self.gather_before = before;
         let m = self.m;
         let warmup = (c.pp - c.stage - 1).min(m);
         let remaining = m - warmup;
         let mut backwards = 0u64;
         for _ in 0..warmup {
-            self.recv_forward(c);
-            self.forward(c, self.t_f);
-            self.send_forward(c);
+            self.recv_forward(tr, c);
+            self.forward(tr, c, self.t_f);
+            self.send_forward(tr, c);
         }
         if remaining > 0 {
-            self.recv_forward(c);
+            self.recv_forward(tr, c);
         }
         for i in 0..remaining {
-            self.forward(c, self.t_f);
-            self.send_forward_recv_backward(c);
+            self.forward(tr, c, self.t_f);
+            self.send_forward_recv_backward(tr, c);
             backwards += 1;
-            self.backward(c, backwards == m);
+            self.backward(tr, c, backwards == m);
             if i + 1 == remaining {
-                self.send_backward(c);
+                self.send_backward(tr, c);
             } else {
-                self.send_backward_recv_forward(c);
+                self.send_backward_recv_forward(tr, c);
             }
         }
         for _ in 0..warmup {
-            self.recv_backward(c);
+            self.recv_backward(tr, c);
             backwards += 1;
-            self.backward(c, backwards == m);
-            self.send_backward(c);
+            self.backward(tr, c, backwards == m);
+            self.send_backward(tr, c);
         }
         // After the last backward: reductions not overlapped, the optimizer (no time of
         // its own in the prediction either), then ZeRO's parameter all-gather.
         let mut serial = std::mem::take(&mut self.serial);
-        self.blocking(c, &mut serial);
+        self.blocking(tr, c, &mut serial);
         self.serial = serial;
         let mut after = std::mem::take(&mut self.gather_after);
-        self.blocking(c, &mut after);
+        self.blocking(tr, c, &mut after);
         self.gather_after = after;
     }
 }

@@ -25,6 +25,7 @@ typedef void *aclrtEvent;
 typedef int aclrtMemcpyKind;
 typedef int aclrtMemMallocPolicy;
 typedef int aclrtMemAttr;
+typedef int aclrtEventRecordedStatus;
 #define ACL_SUCCESS 0
 #define ACL_ERROR_INVALID_PARAM 100000
 #define ACL_ERROR_UNINITIALIZE 100001
@@ -223,6 +224,17 @@ EXTERN_C aclError aclrtRecordEvent(aclrtEvent e, aclrtStream s) {
     if (!xccl_standin_stream_ok(s)) { xccl_standin_error("aclrtRecordEvent: not a live stream"); return ACL_ERROR_INVALID_PARAM; }
     ((struct event *)e)->recorded = 1;
     ((struct event *)e)->t = now();
+    return ACL_SUCCESS;
+}
+/* Work runs when issued: a recorded event is complete, one never recorded is not
+ * (acl_rt.h: ACL_EVENT_RECORDED_STATUS_NOT_READY 0, _COMPLETE 1). */
+EXTERN_C aclError aclrtQueryEventStatus(aclrtEvent e, aclrtEventRecordedStatus *status) {
+    if (!e || ((struct event *)e)->magic != EVENT_MAGIC || !status) { xccl_standin_error("aclrtQueryEventStatus: not a live event, or no status"); return ACL_ERROR_INVALID_PARAM; }
+    *status = ((struct event *)e)->recorded ? (aclrtEventRecordedStatus)1 : (aclrtEventRecordedStatus)0;
+    return ACL_SUCCESS;
+}
+EXTERN_C aclError aclrtSynchronizeEvent(aclrtEvent e) {
+    if (!e || ((struct event *)e)->magic != EVENT_MAGIC) { xccl_standin_error("aclrtSynchronizeEvent: not a live event"); return ACL_ERROR_INVALID_PARAM; }
     return ACL_SUCCESS;
 }
 EXTERN_C aclError aclrtEventElapsedTime(float *ms, aclrtEvent a, aclrtEvent b) {

@@ -290,6 +290,17 @@ CUresult cuEventRecord(void *e, void *s) {
     ev->t = now();
     return CUDA_SUCCESS;
 }
+/* Work runs when issued, so a recorded event is complete. */
+CUresult cuEventQuery(void *e) {
+    struct event *ev = (struct event *)e;
+    if (!ev || ev->magic != EVENT_MAGIC) { err("cuEventQuery: not a live event"); return CUDA_ERROR_INVALID_HANDLE; }
+    return CUDA_SUCCESS;
+}
+CUresult cuEventSynchronize(void *e) {
+    struct event *ev = (struct event *)e;
+    if (!ev || ev->magic != EVENT_MAGIC) { err("cuEventSynchronize: not a live event"); return CUDA_ERROR_INVALID_HANDLE; }
+    return CUDA_SUCCESS;
+}
 static CUresult elapsed(float *ms, void *a, void *b) {
     struct event *x = (struct event *)a, *y = (struct event *)b;
     if (!x || !y || x->magic != EVENT_MAGIC || y->magic != EVENT_MAGIC) return CUDA_ERROR_INVALID_HANDLE;

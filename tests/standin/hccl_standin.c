@@ -34,6 +34,7 @@ enum {
     HCCL_E_NOT_SUPPORT = 5
 };
 typedef struct { char internal[ROOT_INFO_BYTES]; } HcclRootInfo;
+typedef struct HcclCommConfigDef HcclCommConfig; /* read through its 24-byte head */
 typedef struct {
     HcclSendRecvType sendRecvType; /* HCCL_SEND 0, HCCL_RECV 1 */
     void *buf;
@@ -263,6 +264,62 @@ EXTERN_C HcclResult HcclCommInitRootInfo(uint32_t nRanks, const HcclRootInfo *ri
     c->size = ws;
     *comm = c;
     logf_(c, "HcclCommInitRootInfo nRanks=%u rank=%u device=%d", nRanks, rank, xccl_standin_current_device());
+    return HCCL_SUCCESS;
+}
+
+/* hccl.h: "Initialize HCCL sub communication based on global communication with config
+ * params": rankIds are ranks of *comm in the new communicator's order, subCommId the
+ * same on every member, subCommRankId this rank's index in rankIds. Collective over the
+ * members only. config, when given, must have been set by HcclCommConfigInit (the
+ * header's inline function writes size, magic word 0xf0f0f0f0 and version first). */
+struct config_head { size_t size; uint32_t magicWord; uint32_t version; uint64_t reserved; };
+static uint64_t mix(uint64_t h, uint64_t v) { h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2); return h; }
+
+EXTERN_C HcclResult HcclCreateSubCommConfig(HcclComm *comm, uint32_t rankNum, uint32_t *rankIds, uint64_t subCommId,
+                                            uint32_t subCommRankId, HcclCommConfig *config, HcclComm *subComm) {
+    const char *f = "HcclCreateSubCommConfig";
+    if (!comm || !subComm || !rankIds) return (HcclResult)fail(HCCL_E_PTR, "%s: null comm, rankIds or subComm", f);
+    struct comm *c = (struct comm *)*comm;
+    if (!c || c->magic != COMM_MAGIC) return (HcclResult)fail(HCCL_E_PTR, "%s: *comm %p is not a live communicator", f, (void *)c);
+    logf_(c, "%s rankNum=%u subCommId=%llu subCommRankId=%u", f, rankNum, (unsigned long long)subCommId, subCommRankId);
+    if (rankNum == 0 || (int)rankNum > c->size) return (HcclResult)fail(HCCL_E_PARA, "%s: rankNum %u for a communicator of %d", f, rankNum, c->size);
+    for (uint32_t i = 0; i < rankNum; i++) {
+        if ((int)rankIds[i] >= c->size) return (HcclResult)fail(HCCL_E_PARA, "%s: rankIds[%u] = %u out of range for %d ranks", f, i, rankIds[i], c->size);
+        for (uint32_t j = 0; j < i; j++)
+            if (rankIds[j] == rankIds[i]) return (HcclResult)fail(HCCL_E_PARA, "%s: rank %u listed twice", f, rankIds[i]);
+    }
+    if (subCommRankId >= rankNum) return (HcclResult)fail(HCCL_E_PARA, "%s: subCommRankId %u of %u", f, subCommRankId, rankNum);
+    if ((int)rankIds[subCommRankId] != c->rank)
+        return (HcclResult)fail(HCCL_E_PARA, "%s: rankIds[subCommRankId=%u] = %u, but this is rank %d", f, subCommRankId, rankIds[subCommRankId], c->rank);
+    if (config) {
+        const struct config_head *h = (const struct config_head *)(const void *)config;
+        if (h->magicWord != 0xf0f0f0f0u || h->size < sizeof *h || h->version == 0)
+            return (HcclResult)fail(HCCL_E_PARA, "%s: config not initialized by HcclCommConfigInit (size %zu, magic 0x%x, version %u)", f,
+                                    h->size, h->magicWord, h->version);
+    }
+    MPI_Group all, grp;
+    MPI_Comm_group(c->mpi, &all);
+    MPI_Group_incl(all, (int)rankNum, (const int *)rankIds, &grp);
+    MPI_Comm sub;
+    MPI_Comm_create_group(c->mpi, grp, (int)(subCommId & 0x7fff), &sub);
+    MPI_Group_free(&grp);
+    MPI_Group_free(&all);
+    if (sub == MPI_COMM_NULL) return (HcclResult)fail(HCCL_E_INTERNAL, "%s: no communicator", f);
+    /* every member must have passed the same id and list */
+    uint64_t h = mix(subCommId, rankNum), lo, hi;
+    for (uint32_t i = 0; i < rankNum; i++) h = mix(h, rankIds[i]);
+    MPI_Allreduce(&h, &lo, 1, MPI_UINT64_T, MPI_MIN, sub);
+    MPI_Allreduce(&h, &hi, 1, MPI_UINT64_T, MPI_MAX, sub);
+    if (lo != hi) {
+        MPI_Comm_free(&sub);
+        return (HcclResult)fail(HCCL_E_PARA, "%s: members passed different subCommId or rankIds", f);
+    }
+    struct comm *n = (struct comm *)calloc(1, sizeof *n);
+    n->magic = COMM_MAGIC;
+    n->mpi = sub;
+    MPI_Comm_rank(sub, &n->rank);
+    MPI_Comm_size(sub, &n->size);
+    *subComm = n;
     return HCCL_SUCCESS;
 }
 

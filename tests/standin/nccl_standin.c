@@ -159,6 +159,63 @@ ncclResult_t ncclCommInitRank(void **comm, int nranks, ncclUniqueId id, int rank
     logf_("ncclCommInitRank nranks=%d rank=%d device=%d", nranks, rank, dev);
     return ncclSuccess;
 }
+ncclResult_t ncclCommCount(const void *comm, int *count) {
+    const struct comm *c = (const struct comm *)comm;
+    if (!c || c->magic != COMM_MAGIC) return fail(ncclInvalidArgument, "ncclCommCount: comm %p is not a live communicator", comm);
+    if (!count) return fail(ncclInvalidArgument, "ncclCommCount: count is NULL");
+    *count = c->size;
+    return ncclSuccess;
+}
+ncclResult_t ncclCommUserRank(const void *comm, int *rank) {
+    const struct comm *c = (const struct comm *)comm;
+    if (!c || c->magic != COMM_MAGIC) return fail(ncclInvalidArgument, "ncclCommUserRank: comm %p is not a live communicator", comm);
+    if (!rank) return fail(ncclInvalidArgument, "ncclCommUserRank: rank is NULL");
+    *rank = c->rank;
+    return ncclSuccess;
+}
+#if STANDIN_NCCL_VERSION >= 21800
+/* nccl.h: "Creates one or more communicators from an existing one. Ranks with the same
+ * color will end up in the same communicator. Within the new communicator, key will be
+ * used to order ranks. NCCL_SPLIT_NOCOLOR as color will indicate the rank will not be
+ * part of any group and will therefore return a NULL communicator. If config is NULL,
+ * the new communicator will inherit the original communicator's configuration."
+ * Collective over the parent; the new communicator is on the parent's device. A config,
+ * when given, must come from NCCL_CONFIG_INITIALIZER (size, magic, version). */
+#define NCCL_SPLIT_NOCOLOR -1
+#define NCCL_API_MAGIC 0xcafebeef
+struct config_head { size_t size; unsigned int magic; unsigned int version; };
+ncclResult_t ncclCommSplit(void *comm, int color, int key, void **newcomm, void *config) {
+    struct comm *c = (struct comm *)comm;
+    if (!c || c->magic != COMM_MAGIC) return fail(ncclInvalidArgument, "ncclCommSplit: comm %p is not a live communicator", comm);
+    logf_("ncclCommSplit color=%d key=%d config=%s", color, key, config ? "set" : "NULL");
+    if (!newcomm) return fail(ncclInvalidArgument, "ncclCommSplit: newcomm is NULL");
+    if (color < 0 && color != NCCL_SPLIT_NOCOLOR)
+        return fail(ncclInvalidArgument, "ncclCommSplit: color %d is negative and not NCCL_SPLIT_NOCOLOR (%d)", color, NCCL_SPLIT_NOCOLOR);
+    if (config) {
+        const struct config_head *h = (const struct config_head *)config;
+        if (h->magic != NCCL_API_MAGIC || h->size < sizeof *h)
+            return fail(ncclInvalidArgument, "ncclCommSplit: config not from NCCL_CONFIG_INITIALIZER (magic 0x%x, size %zu)", h->magic, h->size);
+    }
+    if (c->local) return fail(ncclInvalidUsage, "ncclCommSplit: the stand-in splits only communicators of one GPU per process");
+    if (xccl_cuda_current_device() != c->dev)
+        return fail(ncclInvalidUsage, "ncclCommSplit: current device %d is not the communicator's GPU %d", xccl_cuda_current_device(), c->dev);
+    MPI_Comm sub;
+    MPI_Comm_split(c->mpi, color == NCCL_SPLIT_NOCOLOR ? MPI_UNDEFINED : color, key, &sub);
+    if (sub == MPI_COMM_NULL) {
+        *newcomm = NULL;
+        return ncclSuccess;
+    }
+    struct comm *n = (struct comm *)calloc(1, sizeof *n);
+    n->magic = COMM_MAGIC;
+    n->mpi = sub;
+    MPI_Comm_rank(sub, &n->rank);
+    MPI_Comm_size(sub, &n->size);
+    n->dev = c->dev;
+    *newcomm = n;
+    logf_("ncclCommSplit -> rank=%d nranks=%d", n->rank, n->size);
+    return ncclSuccess;
+}
+#endif
 ncclResult_t ncclCommInitAll(void **comms, int ndev, const int *devlist) {
     (void)comms; (void)devlist;
     return fail(ncclInvalidUsage, "ncclCommInitAll(%d): the stand-in runs one GPU per process", ndev);

@@ -165,6 +165,18 @@ impl Event {
     pub fn record(&self, s: &Stream) -> Result<(), String> {
         unsafe { cu::event::record(self.raw, s.raw) }.map_err(|e| describe("cuEventRecord", e))
     }
+    /// Whether the work before the event's record is complete (`cuEventQuery`).
+    pub fn query(&self) -> Result<bool, String> {
+        match unsafe { cu::event::query(self.raw) } {
+            Ok(()) => Ok(true),
+            Err(e) if e.0 == sys::CUresult::CUDA_ERROR_NOT_READY => Ok(false),
+            Err(e) => Err(describe("cuEventQuery", e)),
+        }
+    }
+    /// Blocks until the work before the event's record is complete.
+    pub fn synchronize(&self) -> Result<(), String> {
+        unsafe { cu::event::synchronize(self.raw) }.map_err(|e| describe("cuEventSynchronize", e))
+    }
     /// Milliseconds from `self` to `end`, both complete.
     pub fn elapsed_ms(&self, end: &Event) -> Result<f32, String> {
         unsafe { cu::event::elapsed(self.raw, end.raw) }

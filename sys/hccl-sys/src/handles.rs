@@ -161,6 +161,30 @@ impl Event {
             lib.acl.raw.aclrtRecordEvent(self.raw, stream.raw)
         })
     }
+    /// Whether the work recorded before the event is complete (`aclrtQueryEventStatus`).
+    pub fn query(&self) -> AscendResult<bool> {
+        let lib = self.dev.lib;
+        let f = lib
+            .acl
+            .raw
+            .aclrtQueryEventStatus
+            .as_ref()
+            .map_err(|_| lib.absent_acl("aclrtQueryEventStatus"))?;
+        let mut st: acl::aclrtEventRecordedStatus = acl::ACL_EVENT_RECORDED_STATUS_NOT_READY;
+        lib.check_acl("aclrtQueryEventStatus", unsafe { f(self.raw, &mut st) })?;
+        Ok(st == acl::ACL_EVENT_RECORDED_STATUS_COMPLETE)
+    }
+    /// Blocks until the work recorded before the event is complete.
+    pub fn synchronize(&self) -> AscendResult<()> {
+        let lib = self.dev.lib;
+        let f = lib
+            .acl
+            .raw
+            .aclrtSynchronizeEvent
+            .as_ref()
+            .map_err(|_| lib.absent_acl("aclrtSynchronizeEvent"))?;
+        lib.check_acl("aclrtSynchronizeEvent", unsafe { f(self.raw) })
+    }
     /// Milliseconds from `self` to `end`; both must have completed.
     pub fn elapsed_ms(&self, end: &Event) -> AscendResult<f32> {
         let lib = self.dev.lib;
@@ -344,6 +368,44 @@ impl Comm {
         })
     }
 
+    /// `HcclCreateSubCommConfig`: a communicator over `rank_ids` (ranks of `self`, the
+    /// global communicator, in the new one's rank order), collective over those ranks
+    /// only. `sub_id` must be the same on all of them and unique within `self`;
+    /// `sub_rank` is this rank's place in `rank_ids`. The config is initialized as
+    /// hccl.h's inline `HcclCommConfigInit` does (size, magic word, version, "not set").
+    pub fn create_sub_comm(
+        &self,
+        rank_ids: &[u32],
+        sub_id: u64,
+        sub_rank: usize,
+    ) -> AscendResult<Comm> {
+        let mut config = config_init();
+        let mut ids = rank_ids.to_vec();
+        let mut parent = self.raw;
+        let mut raw: hccl::HcclComm = std::ptr::null_mut();
+        // SAFETY: every pointer is to a live local of the type the header declares.
+        unsafe {
+            call!(
+                self,
+                HcclCreateSubCommConfig(
+                    &mut parent,
+                    ids.len() as u32,
+                    ids.as_mut_ptr(),
+                    sub_id,
+                    sub_rank as u32,
+                    &mut config,
+                    &mut raw
+                )
+            )
+        }?;
+        Ok(Comm {
+            lib: self.lib,
+            raw,
+            rank: sub_rank,
+            nranks: rank_ids.len(),
+        })
+    }
+
     pub fn rank(&self) -> usize {
         self.rank
     }
@@ -361,6 +423,8 @@ impl Comm {
             "HcclAlltoAll" => crate::hccl_fn!(h, HcclAlltoAll).is_some(),
             "HcclScatter" => crate::hccl_fn!(h, HcclScatter).is_some(),
             "HcclBatchSendRecv" => crate::hccl_fn!(h, HcclBatchSendRecv).is_some(),
+            "HcclCreateSubCommConfig" => crate::hccl_fn!(h, HcclCreateSubCommConfig).is_some(),
+            "HcclSend" => crate::hccl_fn!(h, HcclSend).is_some(),
             _ => false,
         }
     }
@@ -486,6 +550,36 @@ impl Comm {
         )
     }
 
+    /// `HcclSend`: `count` elements to `dest`.
+    ///
+    /// # Safety
+    /// `buf` is device memory of `count` elements.
+    pub unsafe fn send(
+        &self,
+        buf: *mut c_void,
+        count: u64,
+        dtype: hccl::HcclDataType,
+        dest: u32,
+        stream: acl::aclrtStream,
+    ) -> AscendResult<()> {
+        call!(self, HcclSend(buf, count, dtype, dest, self.raw, stream))
+    }
+
+    /// `HcclRecv`: `count` elements from `src`.
+    ///
+    /// # Safety
+    /// As [`Comm::send`].
+    pub unsafe fn recv(
+        &self,
+        buf: *mut c_void,
+        count: u64,
+        dtype: hccl::HcclDataType,
+        src: u32,
+        stream: acl::aclrtStream,
+    ) -> AscendResult<()> {
+        call!(self, HcclRecv(buf, count, dtype, src, self.raw, stream))
+    }
+
     /// Sends to and receives from peers in one call (`HcclBatchSendRecv`).
     ///
     /// # Safety
@@ -509,4 +603,30 @@ impl Drop for Comm {
             unsafe { f(self.raw) };
         }
     }
+}
+
+/// hccl.h's inline `HcclCommConfigInit`: the first 24 bytes are `{size_t size; uint32_t
+/// magicWord; uint32_t version; uint64_t reserved}`, then every option "not set".
+pub fn config_init() -> hccl::HcclCommConfig {
+    // SAFETY: a plain C struct of integers and char arrays; all-zero is a valid value.
+    let mut c: hccl::HcclCommConfig = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<hccl::HcclCommConfig>() as u64;
+    c.reserved[0..8]
+        .iter_mut()
+        .zip(size.to_ne_bytes())
+        .for_each(|(d, s)| *d = s as std::os::raw::c_char);
+    c.reserved[8..12]
+        .iter_mut()
+        .zip(hccl::HCCL_COMM_CONFIG_MAGIC_WORD.to_ne_bytes())
+        .for_each(|(d, s)| *d = s as std::os::raw::c_char);
+    c.reserved[12..16]
+        .iter_mut()
+        .zip(hccl::HCCL_COMM_CONFIG_VERSION.to_ne_bytes())
+        .for_each(|(d, s)| *d = s as std::os::raw::c_char);
+    c.hcclBufferSize = hccl::HCCL_COMM_BUFFSIZE_CONFIG_NOT_SET;
+    c.hcclDeterministic = hccl::HCCL_COMM_DETERMINISTIC_CONFIG_NOT_SET;
+    c.hcclOpExpansionMode = hccl::HCCL_COMM_DEFAULT_OP_EXPANSION_MODE;
+    c.hcclRdmaTrafficClass = hccl::HCCL_COMM_TRAFFIC_CLASS_CONFIG_NOT_SET;
+    c.hcclRdmaServiceLevel = hccl::HCCL_COMM_SERVICE_LEVEL_CONFIG_NOT_SET;
+    c
 }

@@ -44,7 +44,7 @@ mod handles;
 mod loader;
 mod result;
 
-pub use handles::{Comm, DevBuf, Device, Event, RootInfo, Stream, ROOT_INFO_BYTES};
+pub use handles::{config_init, Comm, DevBuf, Device, Event, RootInfo, Stream, ROOT_INFO_BYTES};
 pub use loader::{
     ascend_places, load, load_uncached, AclLib, Ascend, HcclLib, LoadError, ACL_ENV_VAR,
     HCCL_ENV_VAR,

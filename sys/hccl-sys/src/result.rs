@@ -113,6 +113,18 @@ impl Ascend {
         })
     }
 
+    /// The error for an ACL function this runtime does not export.
+    pub fn absent_acl(&self, call: &'static str) -> AscendError {
+        AscendError {
+            call,
+            code: -1,
+            name: "not exported",
+            message: Some(format!("{} has no {call}", self.acl.path.display())),
+            rank: None,
+            host: libsearch::hostname(),
+        }
+    }
+
     /// `Ok` for HCCL_SUCCESS, else the code with `HcclGetErrorString`'s text.
     pub fn check_hccl(&self, call: &'static str, code: hccl::HcclResult) -> AscendResult<()> {
         if code == hccl::HCCL_SUCCESS {

@@ -135,6 +135,56 @@ impl Comm {
             .collect())
     }
 
+    /// `ncclCommSplit` (NCCL 2.18+), collective over this communicator: ranks giving the
+    /// same `color` form one new communicator, ordered by `key` (ties by rank here);
+    /// `None` passes `NCCL_SPLIT_NOCOLOR` and gets no communicator. The new one inherits
+    /// this one's configuration (config NULL, as nccl.h allows) and lives on the same
+    /// device, which the caller must have made current. Its rank and size are read back
+    /// with `ncclCommUserRank`/`ncclCommCount`.
+    pub fn split(&self, color: Option<u32>, key: u32) -> NcclResult<Option<Comm>> {
+        let f = match self.lib.raw.ncclCommSplit {
+            Ok(f) => f,
+            Err(_) => return Err(self.absent("ncclCommSplit", "2.18")),
+        };
+        let c = match color {
+            Some(c) => i32::try_from(c).map_err(|_| NcclError {
+                call: "ncclCommSplit",
+                code: sys::ncclInvalidArgument,
+                message: format!("color {c} does not fit a non-negative int"),
+                detail: None,
+                rank: Some(self.rank),
+                host: libsearch::hostname(),
+            })?,
+            None => sys::NCCL_SPLIT_NOCOLOR,
+        };
+        let mut raw: sys::ncclComm_t = std::ptr::null_mut();
+        self.check("ncclCommSplit", unsafe {
+            f(self.raw, c, key as i32, &mut raw, std::ptr::null_mut())
+        })?;
+        if raw.is_null() {
+            return Ok(None);
+        }
+        let mut comm = Comm {
+            lib: self.lib,
+            raw,
+            rank: 0,
+            nranks: 0,
+            failed: Cell::new(false),
+        };
+        let (mut r, mut n) = (0i32, 0i32);
+        let (Ok(user_rank), Ok(count)) =
+            (&self.lib.raw.ncclCommUserRank, &self.lib.raw.ncclCommCount)
+        else {
+            comm.failed.set(true);
+            return Err(self.absent("ncclCommUserRank/ncclCommCount", "any NCCL 2"));
+        };
+        comm.check("ncclCommUserRank", unsafe { user_rank(raw, &mut r) })?;
+        comm.check("ncclCommCount", unsafe { count(raw, &mut n) })?;
+        comm.rank = r as usize;
+        comm.nranks = n as usize;
+        Ok(Some(comm))
+    }
+
     pub fn raw(&self) -> sys::ncclComm_t {
         self.raw
     }

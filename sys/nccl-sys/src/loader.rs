@@ -60,6 +60,10 @@ impl NcclLib {
     pub fn has_scatter(&self) -> bool {
         self.raw.ncclScatter.is_ok()
     }
+    /// `ncclCommSplit` exists from 2.18 on.
+    pub fn has_comm_split(&self) -> bool {
+        self.raw.ncclCommSplit.is_ok()
+    }
     /// `ncclGetLastError` exists from 2.13 on.
     pub fn has_last_error(&self) -> bool {
         self.raw.ncclGetLastError.is_ok()

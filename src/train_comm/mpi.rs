@@ -1,0 +1,276 @@
+//! [`StepComm`] on MPI: exactly the calls `train-sim` made before the trait existed
+//! (`MPI_Comm_split`, the blocking collectives, `MPI_Send`/`MPI_Recv`/`MPI_Sendrecv`,
+//! and `MPI_Iallreduce`/`MPI_Ireduce_scatter_block` tested with `MPI_Test`), on host
+//! buffers. Raw calls rather than rsmpi's safe ones because a started operation must
+//! outlive the borrow of its buffers (rsmpi ties it to a scope); the caller keeps the
+//! buffers alive ([`StepComm::start`]'s contract).
+
+use super::{fatal, Op, StepComm};
+use crate::error::Result;
+use mpi::ffi;
+use mpi::raw::AsRaw;
+use mpi::topology::{Color, Communicator, SimpleCommunicator};
+use std::os::raw::c_void;
+
+pub struct MpiStep {
+    world: SimpleCommunicator,
+}
+
+impl MpiStep {
+    /// Over a duplicate of `world` (MPI_Comm_dup), so nothing here can match a message
+    /// of the launcher's own communicator.
+    pub fn new(world: &SimpleCommunicator) -> MpiStep {
+        MpiStep {
+            world: world.duplicate(),
+        }
+    }
+}
+
+/// A host buffer: f32 elements, so reductions see aligned floats.
+pub struct HostBuf(Vec<f32>);
+
+impl HostBuf {
+    fn ptr(&self) -> *mut c_void {
+        self.0.as_ptr() as *mut c_void
+    }
+}
+
+fn check(call: &str, rc: i32) {
+    if rc != ffi::MPI_SUCCESS as i32 {
+        fatal(format!("{call} returned {rc}"));
+    }
+}
+
+fn n(x: usize) -> i32 {
+    i32::try_from(x).unwrap_or_else(|_| fatal(format!("{x} elements exceed MPI's int count")))
+}
+
+impl StepComm for MpiStep {
+    type Group = SimpleCommunicator;
+    type Buf = HostBuf;
+    type Handle = ffi::MPI_Request;
+
+    fn describe(&self) -> String {
+        "MPI backend".into()
+    }
+
+    fn world(&mut self) -> Result<SimpleCommunicator> {
+        Ok(self.world.duplicate())
+    }
+
+    fn split(
+        &mut self,
+        parent: &SimpleCommunicator,
+        color: Option<u32>,
+        key: u32,
+    ) -> Result<Option<SimpleCommunicator>> {
+        let color = color.map_or(Color::undefined(), |c| Color::with_value(c as i32));
+        Ok(parent.split_by_color_with_key(color, key as i32))
+    }
+
+    fn size(&self, g: &SimpleCommunicator) -> usize {
+        g.size() as usize
+    }
+    fn rank(&self, g: &SimpleCommunicator) -> usize {
+        g.rank() as usize
+    }
+
+    fn alloc(&mut self, bytes: usize) -> Result<HostBuf> {
+        Ok(HostBuf(vec![0.0f32; bytes.div_ceil(4).max(1)]))
+    }
+
+    fn run(&mut self, g: &SimpleCommunicator, op: Op<'_, HostBuf>) {
+        let c = g.as_raw();
+        unsafe {
+            match op {
+                Op::AllReduce { send, recv, elems } => check(
+                    "MPI_Allreduce",
+                    ffi::MPI_Allreduce(
+                        send.ptr(),
+                        recv.ptr(),
+                        n(elems),
+                        ffi::RSMPI_FLOAT,
+                        ffi::RSMPI_SUM,
+                        c,
+                    ),
+                ),
+                Op::ReduceScatter {
+                    send,
+                    recv,
+                    recv_elems,
+                } => check(
+                    "MPI_Reduce_scatter_block",
+                    ffi::MPI_Reduce_scatter_block(
+                        send.ptr(),
+                        recv.ptr(),
+                        n(recv_elems),
+                        ffi::RSMPI_FLOAT,
+                        ffi::RSMPI_SUM,
+                        c,
+                    ),
+                ),
+                Op::AllGather {
+                    send,
+                    recv,
+                    send_elems,
+                } => check(
+                    "MPI_Allgather",
+                    ffi::MPI_Allgather(
+                        send.ptr(),
+                        n(send_elems),
+                        ffi::RSMPI_FLOAT,
+                        recv.ptr(),
+                        n(send_elems),
+                        ffi::RSMPI_FLOAT,
+                        c,
+                    ),
+                ),
+                Op::Alltoall {
+                    send,
+                    recv,
+                    per_peer,
+                } => check(
+                    "MPI_Alltoall",
+                    ffi::MPI_Alltoall(
+                        send.ptr(),
+                        n(per_peer),
+                        ffi::RSMPI_UINT8_T,
+                        recv.ptr(),
+                        n(per_peer),
+                        ffi::RSMPI_UINT8_T,
+                        c,
+                    ),
+                ),
+                Op::Send { buf, bytes, peer } => check(
+                    "MPI_Send",
+                    ffi::MPI_Send(buf.ptr(), n(bytes), ffi::RSMPI_UINT8_T, peer as i32, 0, c),
+                ),
+                Op::Recv { buf, bytes, peer } => check(
+                    "MPI_Recv",
+                    ffi::MPI_Recv(
+                        buf.ptr(),
+                        n(bytes),
+                        ffi::RSMPI_UINT8_T,
+                        peer as i32,
+                        0,
+                        c,
+                        ffi::RSMPI_STATUS_IGNORE,
+                    ),
+                ),
+                Op::SendRecv {
+                    send,
+                    recv,
+                    bytes,
+                    peer,
+                } => check(
+                    "MPI_Sendrecv",
+                    ffi::MPI_Sendrecv(
+                        send.ptr(),
+                        n(bytes),
+                        ffi::RSMPI_UINT8_T,
+                        peer as i32,
+                        0,
+                        recv.ptr(),
+                        n(bytes),
+                        ffi::RSMPI_UINT8_T,
+                        peer as i32,
+                        0,
+                        c,
+                        ffi::RSMPI_STATUS_IGNORE,
+                    ),
+                ),
+            }
+        }
+    }
+
+    unsafe fn start(&mut self, g: &SimpleCommunicator, op: Op<'_, HostBuf>) -> ffi::MPI_Request {
+        let c = g.as_raw();
+        let mut req: ffi::MPI_Request = std::mem::zeroed();
+        match op {
+            Op::AllReduce { send, recv, elems } => check(
+                "MPI_Iallreduce",
+                ffi::MPI_Iallreduce(
+                    send.ptr(),
+                    recv.ptr(),
+                    n(elems),
+                    ffi::RSMPI_FLOAT,
+                    ffi::RSMPI_SUM,
+                    c,
+                    &mut req,
+                ),
+            ),
+            Op::ReduceScatter {
+                send,
+                recv,
+                recv_elems,
+            } => check(
+                "MPI_Ireduce_scatter_block",
+                ffi::MPI_Ireduce_scatter_block(
+                    send.ptr(),
+                    recv.ptr(),
+                    n(recv_elems),
+                    ffi::RSMPI_FLOAT,
+                    ffi::RSMPI_SUM,
+                    c,
+                    &mut req,
+                ),
+            ),
+            Op::AllGather {
+                send,
+                recv,
+                send_elems,
+            } => check(
+                "MPI_Iallgather",
+                ffi::MPI_Iallgather(
+                    send.ptr(),
+                    n(send_elems),
+                    ffi::RSMPI_FLOAT,
+                    recv.ptr(),
+                    n(send_elems),
+                    ffi::RSMPI_FLOAT,
+                    c,
+                    &mut req,
+                ),
+            ),
+            other => fatal(format!(
+                "the MPI transport starts only DP collectives, not {}",
+                match other {
+                    Op::Alltoall { .. } => "alltoall",
+                    Op::Send { .. } | Op::Recv { .. } | Op::SendRecv { .. } => "point-to-point",
+                    _ => "this",
+                }
+            )),
+        }
+        req
+    }
+
+    fn test(&mut self, h: &mut ffi::MPI_Request) -> bool {
+        let mut flag = 0;
+        check("MPI_Test", unsafe {
+            ffi::MPI_Test(h, &mut flag, ffi::RSMPI_STATUS_IGNORE)
+        });
+        flag != 0
+    }
+
+    fn wait(&mut self, mut h: ffi::MPI_Request) {
+        check("MPI_Wait", unsafe {
+            ffi::MPI_Wait(&mut h, ffi::RSMPI_STATUS_IGNORE)
+        });
+    }
+
+    fn barrier(&mut self, g: &SimpleCommunicator) {
+        use mpi::collective::CommunicatorCollectives;
+        g.barrier();
+    }
+
+    fn max(&mut self, g: &SimpleCommunicator, v: f64) -> f64 {
+        use mpi::collective::{CommunicatorCollectives, SystemOperation};
+        let mut out = 0.0f64;
+        g.all_reduce_into(&v, &mut out, SystemOperation::max());
+        out
+    }
+
+    fn ordered_issue(&self) -> bool {
+        false
+    }
+}

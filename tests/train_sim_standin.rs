@@ -1,0 +1,251 @@
+//! `train-sim --backend nccl|hccl` under mpirun against the stand-in libraries
+//! (tests/standin/*.c): host memory, every argument checked as the real library would,
+//! sub-communicators by `ncclCommSplit` / `HcclCreateSubCommConfig`. This shows our use
+//! of the vendor APIs for a training step (set-up, splits, streams, events, the calls and
+//! their counts); it is not a run on a GPU or NPU (docs/BACKENDS.md).
+#![cfg(feature = "mpi")]
+
+#[path = "standin/support.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use support::{mpirun_env, nccl_standin_dir, standin_dir, text};
+
+const NEW: u32 = 22803;
+
+/// (dim, collective, bytes, ranks) → messages per step, from a train-sim JSON file.
+type Msgs = BTreeMap<(String, String, u64, u64), u64>;
+
+fn messages(path: &std::path::Path) -> Msgs {
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut m = Msgs::new();
+    for x in j["messages"].as_array().unwrap() {
+        let key = (
+            x["dim"].as_str().unwrap().to_string(),
+            x["collective"].as_str().unwrap().to_string(),
+            x["bytes"].as_u64().unwrap(),
+            x["nranks"].as_u64().unwrap(),
+        );
+        *m.entry(key).or_default() += x["count"].as_u64().unwrap();
+    }
+    m
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("train-sim-standin-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Lib {
+    Mpi,
+    Nccl(u32),
+    Hccl,
+}
+
+fn env(lib: Lib, log: &std::path::Path) -> Vec<(&'static str, String)> {
+    let log = ("XCCL_STANDIN_LOG", log.display().to_string());
+    match lib {
+        Lib::Mpi => vec![],
+        Lib::Nccl(v) => {
+            let d = nccl_standin_dir(v);
+            vec![
+                ("LD_LIBRARY_PATH", d.display().to_string()),
+                (
+                    "XCCL_NCCL_LIB",
+                    d.join("libnccl.so.2").display().to_string(),
+                ),
+                log,
+            ]
+        }
+        Lib::Hccl => {
+            let d = standin_dir();
+            vec![
+                (
+                    "XCCL_ACL_LIB",
+                    d.join("libascendcl.so").display().to_string(),
+                ),
+                ("XCCL_HCCL_LIB", d.join("libhccl.so").display().to_string()),
+                log,
+            ]
+        }
+    }
+}
+
+/// Runs one timed step (plus the warm-up step) of tiny-test on `layout`; returns the
+/// messages per step and the stand-in's call log.
+fn run(lib: Lib, np: usize, layout: &str) -> (Msgs, String) {
+    let name = format!("{lib:?}-{layout}").replace([',', '=', '(', ')'], "_");
+    let json = tmp(&format!("{name}.json"));
+    let log = tmp(&format!("{name}.log"));
+    let _ = std::fs::remove_file(&log);
+    let backend = match lib {
+        Lib::Mpi => "mpi",
+        Lib::Nccl(_) => "nccl",
+        Lib::Hccl => "hccl",
+    };
+    let args = [
+        "train-sim",
+        "--backend",
+        backend,
+        "--model",
+        "tests/train-sim/tiny.toml",
+        "--device",
+        "a100",
+        "--layout",
+        layout,
+        "--global-batch",
+        "4",
+        "--seq",
+        "64",
+        "--device-step-time",
+        "0.02",
+        "--topology",
+        "topologies/dgx-a100.toml",
+        "--bucket-size",
+        "1M",
+        "--steps",
+        "1",
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    let out = mpirun_env(np, &args, &env(lib, &log));
+    let t = text(&out);
+    assert!(out.status.success(), "{lib:?} {layout}: {t}");
+    // The stand-ins print "[nccl stand-in] ..." / "[stand-in] ..." for every argument
+    // they reject; none may appear.
+    assert!(!t.contains("stand-in]"), "{lib:?} {layout}: {t}");
+    assert!(t.contains("predicted(s)"), "{t}");
+    if let Lib::Nccl(_) = lib {
+        assert!(t.contains("NCCL 2.28.3"), "{t}");
+    }
+    let calls = std::fs::read_to_string(&log).unwrap_or_default();
+    (messages(&json), calls)
+}
+
+/// Lines of the stand-in log naming `call` with `args` (e.g. "count=262144 datatype=7").
+fn calls(log: &str, call: &str, args: &str) -> usize {
+    log.lines()
+        .filter(|l| l.split_whitespace().nth(1) == Some(call) && l.contains(args))
+        .count()
+}
+
+fn k(dim: &str, coll: &str, bytes: u64, n: u64) -> (String, String, u64, u64) {
+    (dim.to_string(), coll.to_string(), bytes, n)
+}
+
+#[test]
+fn dp_only_on_two_ranks_issues_what_mpi_issues() {
+    // tiny-test on dp=2: 3401728 parameters, bf16 gradients 6803456 B = 6 buckets of
+    // 1 MiB + 512000 B, all-reduced over the 2 DP ranks (tests/predict_cli.rs).
+    let want = Msgs::from([
+        (k("dp", "all_reduce", 1048576, 2), 6),
+        (k("dp", "all_reduce", 512000, 2), 1),
+    ]);
+    let (mpi, _) = run(Lib::Mpi, 2, "dp=2");
+    assert_eq!(mpi, want);
+    for lib in [Lib::Nccl(NEW), Lib::Hccl] {
+        let (got, log) = run(lib, 2, "dp=2");
+        assert_eq!(got, want, "{lib:?}");
+        // What the library itself received, over 2 ranks × 2 steps (warm-up + timed):
+        // 24 all-reduces of 262144 floats (1 MiB) and 4 of 128000 floats (512000 B),
+        // float sum in the library's own numbering (NCCL float 7, HCCL fp32 4; sum 0).
+        let (f, t) = match lib {
+            Lib::Hccl => ("HcclAllReduce", "dataType=4 op=0"),
+            _ => ("ncclAllReduce", "datatype=7 op=0"),
+        };
+        assert_eq!(calls(&log, f, &format!("count=262144 {t}")), 24, "{log}");
+        assert_eq!(calls(&log, f, &format!("count=128000 {t}")), 4, "{log}");
+        assert_eq!(calls(&log, f, ""), 28, "{log}");
+    }
+}
+
+#[test]
+fn dp_and_pp_on_four_ranks_issue_what_mpi_issues() {
+    // dp=2,pp=2: the first stage's 1828864 parameters = 3 buckets of 1 MiB + 512000 B
+    // over 2 DP ranks; 2 micro-batches, each sending 64·256·2 = 32768 B forward and
+    // receiving as much gradient: 4 PP messages on rank 0 (tests/predict_cli.rs).
+    let want = Msgs::from([
+        (k("dp", "all_reduce", 1048576, 2), 3),
+        (k("dp", "all_reduce", 512000, 2), 1),
+        (k("pp", "sendrecv", 32768, 2), 4),
+    ]);
+    let (mpi, _) = run(Lib::Mpi, 4, "dp=2,pp=2");
+    assert_eq!(mpi, want);
+    for lib in [Lib::Nccl(NEW), Lib::Hccl] {
+        let (got, log) = run(lib, 4, "dp=2,pp=2");
+        assert_eq!(got, want, "{lib:?}");
+        if let Lib::Nccl(_) = lib {
+            // Each rank's 4 PP messages per step are 2 sends and 2 receives (one each
+            // per micro-batch) of 32768 bytes (uint8, code 1): 4 ranks × 2 × 2 steps =
+            // 16 ncclSend and 16 ncclRecv.
+            assert_eq!(
+                calls(&log, "ncclSend", "count=32768 datatype=1"),
+                16,
+                "{log}"
+            );
+            assert_eq!(
+                calls(&log, "ncclRecv", "count=32768 datatype=1"),
+                16,
+                "{log}"
+            );
+        } else {
+            // HcclSend/HcclRecv/HcclBatchSendRecv each log their items (the stand-in's
+            // HcclSend and HcclRecv are one-item batches): 4 ranks × (2 sends + 2
+            // receives) × 2 steps = 32 items of 32768 uint8 (code 7).
+            assert_eq!(
+                calls(&log, "HcclBatchSendRecv", "count=32768 dataType=7"),
+                32,
+                "{log}"
+            );
+        }
+    }
+}
+
+#[test]
+fn dp_and_tp_on_four_ranks_issue_what_mpi_issues() {
+    let (mpi, _) = run(Lib::Mpi, 4, "dp=2,tp=2");
+    assert!(mpi.keys().any(|x| x.0 == "tp"), "{mpi:?}");
+    for lib in [Lib::Nccl(NEW), Lib::Hccl] {
+        let (got, _) = run(lib, 4, "dp=2,tp=2");
+        assert_eq!(got, mpi, "{lib:?}");
+    }
+}
+
+#[test]
+fn a_missing_library_is_one_line_and_exit_1_on_every_rank() {
+    for (backend, var) in [("nccl", "XCCL_NCCL_LIB"), ("hccl", "XCCL_ACL_LIB")] {
+        let env = vec![(var, "/nonexistent/lib.so".to_string())];
+        let out = mpirun_env(
+            2,
+            &[
+                "train-sim",
+                "--backend",
+                backend,
+                "--model",
+                "tests/train-sim/tiny.toml",
+                "--device",
+                "a100",
+                "--layout",
+                "dp=2",
+                "--global-batch",
+                "4",
+                "--seq",
+                "64",
+                "--device-step-time",
+                "0.02",
+                "--topology",
+                "topologies/dgx-a100.toml",
+            ],
+            &env,
+        );
+        let t = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{backend}: {}", text(&out));
+        let errors: Vec<&str> = t.lines().filter(|l| l.contains("error:")).collect();
+        assert_eq!(errors.len(), 1, "{backend}: {t}");
+        assert!(errors[0].contains("/nonexistent/lib.so"), "{t}");
+    }
+}
