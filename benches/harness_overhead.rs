@@ -251,9 +251,7 @@ fn overhead(world: &MpiWorld, backend: &mut MpiBackend, rounds: usize) {
                 times[i][round][j] = match SIDES[i] {
                     Side::HarnessPerCall => harness_time(world, backend, Timing::PerCall, size),
                     Side::HarnessLoop => harness_time(world, backend, Timing::Loop, size),
-                    Side::RefPerCall | Side::ControlPerCall => {
-                        bufs.per_call(size as usize, iters)
-                    }
+                    Side::RefPerCall | Side::ControlPerCall => bufs.per_call(size as usize, iters),
                     Side::RefLoop | Side::ControlLoop => bufs.loop_timed(size as usize, iters),
                 };
             }

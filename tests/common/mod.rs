@@ -2,6 +2,8 @@
 //! lets a test prove no rank outlived the job.
 #![allow(dead_code)]
 
+mod session;
+
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -43,6 +45,7 @@ pub fn mpirun(np: usize, args: &[&str], env: &[(&str, &str)], limit: Duration) -
         cmd.args(["-x", k]).env(k, v);
     }
     cmd.arg(BIN).args(args);
+    let _session = session::private_session_dir(&mut cmd);
     run_cmd(cmd, limit, m)
 }
 

@@ -2,6 +2,9 @@
 //! `libhccl.so`, `libcuda.so` and `libnccl.so.2`) and runs the benchmark against them
 //! under `mpirun`. Shared by the HCCL and NCCL stand-in tests.
 
+#[path = "../common/session.rs"]
+mod session;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -150,6 +153,7 @@ pub fn mpirun_env(np: usize, args: &[&str], env: &[(&str, String)]) -> Output {
     }
     cmd.env("OMPI_MCA_rmaps_base_oversubscribe", "1");
     cmd.arg(bin()).args(args);
+    let _session = session::private_session_dir(&mut cmd);
     cmd.output().expect("run mpirun")
 }
 
