@@ -5,7 +5,8 @@
 # nodes through scripts/emu-agent.sh. Link rates come from the topology file through
 # `xccl-bench topo emu-plan`, so they are the rates the verdict compares against.
 #
-#   emu-cluster.sh up TOPOLOGY.toml [--slow-node HOST:FRACTION]...
+#   emu-cluster.sh up TOPOLOGY.toml [--slow-node HOST:FRACTION]... [--slow-uplink SWITCH:FRACTION]...
+#                                   [--slow-link HOST_A:HOST_B:FRACTION]...
 #   emu-cluster.sh run [--hosts H1,H2] [--] MPIRUN_ARGS...    # mpirun with -H and MCA set
 #   emu-cluster.sh exec HOST COMMAND...                       # one command on one node
 #   emu-cluster.sh with TOPOLOGY.toml [--slow-node H:F]... -- MPIRUN_ARGS...   # up, run, down
@@ -14,11 +15,17 @@
 #
 # --slow-node (or XCCL_EMU_SLOW="HOST:FRACTION[,...]") shapes that node's NIC to a fraction
 # of its declared rate in both directions; the topology still declares the healthy rate.
+# --slow-uplink shapes a switch's uplink the same way; --slow-link shapes the traffic
+# between two nodes only (both directions: an htb class with a u32 filter on the peer's
+# address on each node's NIC, the node's other traffic keeping the NIC rate).
 # Needs root, iproute2 (ip, tc), util-linux (unshare) and OpenMPI (tested with 4.1).
 # Environment: XCCL_EMU_STATE (state dir, default /tmp/xccl-emu), XCCL_EMU_PREFIX
 # (interface name prefix, default xe), XCCL_BENCH (a built xccl-bench binary; default
 # `cargo run --bin xccl-bench`), XCCL_EMU_MPIRUN_ARGS (extra mpirun args for `run`),
-# XCCL_EMU_QUEUE_MS (tbf queue length, default 10 ms).
+# XCCL_EMU_QUEUE_MS (tbf queue length, default 10 ms), XCCL_EMU_SUBNET (A.B.C: use
+# A.B.C.0/24 instead of the topology's [emulation] subnet, so that two clusters of the
+# same file, or two files with the same subnet, can be up at once under different
+# XCCL_EMU_PREFIX; `up` refuses a subnet whose address is already on an interface).
 # `run` adds mpi_yield_when_idle: the nodes share the machine's few cores, and spinning
 # ranks would steal them from the ranks that have data to move.
 set -euo pipefail
@@ -68,6 +75,23 @@ tbf() { # DEV KBIT [netns]
     fi
 }
 
+# Traffic from node A to node B only at FRACTION of A's NIC rate: an htb root on A's
+# eth0 (the NIC rate for everything, as the tbf it replaces) with a slower class that a
+# u32 filter on B's address selects.
+slow_link() { # A B FRACTION PLAN
+    local a=$1 b=$2 f=$3 plan=$4 kbit baddr slow
+    kbit=$(awk -v h="$a" '$1 == "node" && $3 == h {print $6}' <<<"$plan")
+    baddr=$(awk -v h="$b" '$1 == "node" && $3 == h {print $4}' <<<"$plan")
+    slow=$(awk -v k="$kbit" -v f="$f" 'BEGIN {printf "%d", k * f}')
+    local -a tcn=(ip netns exec "$a" tc)
+    "${tcn[@]}" qdisc replace dev eth0 root handle 1: htb default 10
+    "${tcn[@]}" class add dev eth0 parent 1: classid 1:1 htb rate "${kbit}kbit" ceil "${kbit}kbit"
+    "${tcn[@]}" class add dev eth0 parent 1:1 classid 1:10 htb rate "${kbit}kbit" ceil "${kbit}kbit"
+    "${tcn[@]}" class add dev eth0 parent 1:1 classid 1:20 htb rate "${slow}kbit" ceil "${slow}kbit"
+    "${tcn[@]}" filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dst "$baddr/32" flowid 1:20
+    log "link $a -> $b at ${slow} kbit/s (fraction $f of ${kbit})"
+}
+
 cmd_down() {
     [[ -d $STATE ]] || { log "nothing to tear down ($STATE absent)"; return 0; }
     if [[ -f $STATE/nodes ]]; then
@@ -106,8 +130,40 @@ cmd_up() {
         die "bridges ${PFX}br* exist: another emulated cluster is up (other XCCL_EMU_STATE?);" \
             "take it down or set XCCL_EMU_PREFIX"
     fi
+    # --slow-link is shaped here (after the nodes); the rest goes to emu-plan.
+    local -a planargs=() slowlinks=()
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+            --slow-link) [[ $# -ge 2 ]] || die "--slow-link needs HOST_A:HOST_B:FRACTION"; slowlinks+=("$2"); shift 2 ;;
+            --slow-link=*) slowlinks+=("${1#--slow-link=}"); shift ;;
+            *) planargs+=("$1"); shift ;;
+        esac
+    done
     local plan
-    plan=$(topo_bin emu-plan "$topo" "$@") || die "cannot plan the emulation of $topo"
+    plan=$(topo_bin emu-plan "$topo" "${planargs[@]}") || die "cannot plan the emulation of $topo"
+    if [[ -n ${XCCL_EMU_SUBNET:-} ]]; then
+        local new=${XCCL_EMU_SUBNET%.0/24} old
+        [[ $new =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "XCCL_EMU_SUBNET=$XCCL_EMU_SUBNET: want A.B.C or A.B.C.0/24"
+        old=$(awk '$1 == "subnet" {sub(/\.0\/24$/, "", $2); print $2}' <<<"$plan")
+        plan=$(sed "s/\b${old//./\\.}\./$new./g" <<<"$plan")
+    fi
+    local sl
+    for sl in "${slowlinks[@]}"; do
+        local sa sb sf
+        IFS=: read -r sa sb sf <<<"$sl"
+        [[ -n $sa && -n $sb && $sa != "$sb" && $sf =~ ^(0?\.[0-9]*[1-9][0-9]*|1(\.0*)?)$ ]] \
+            || die "--slow-link $sl: want HOST_A:HOST_B:FRACTION, two different hosts, fraction in (0, 1]"
+        for h in "$sa" "$sb"; do
+            awk -v h="$h" '$1 == "node" && $3 == h {f = 1} END {exit !f}' <<<"$plan" \
+                || die "--slow-link $sl: no host $h in $topo"
+        done
+    done
+    local maddr0
+    maddr0=$(awk '$1 == "mpirun_addr" {print $2}' <<<"$plan")
+    if ip -o addr show 2>/dev/null | grep -q " inet $maddr0/"; then
+        die "address $maddr0 (subnet of $topo) is already on an interface: another emulated" \
+            "cluster uses it; set XCCL_EMU_SUBNET=A.B.C"
+    fi
     mkdir -p "$STATE"
     printf '%s\n' "$plan" >"$STATE/plan"
     : >"$STATE/undo"
@@ -171,6 +227,12 @@ cmd_up() {
         tbf "$hv" "$kbit"        # switch -> node
         log "node $host $addr on switch $leaf, NIC ${kbit} kbit/s"
     done <<<"$plan"
+    for sl in "${slowlinks[@]}"; do
+        local sa sb sf
+        IFS=: read -r sa sb sf <<<"$sl"
+        slow_link "$sa" "$sb" "$sf" "$plan"
+        slow_link "$sb" "$sa" "$sf" "$plan"
+    done
     echo "$subnet" >"$STATE/subnet"
     # Wait until every bridge port forwards and every node's eth0 is up.
     local port tries=0

@@ -3,7 +3,11 @@
 //! ordered pair of nodes sends alone first (one after the other), then every two disjoint
 //! flows run at once; flows that slow each other down share an uplink. Nodes are then
 //! grouped by "never contends" and compared with the file: `misplaced_node` per node that
-//! sits elsewhere than declared. One rank per node carries the traffic (local rank 0).
+//! sits elsewhere than declared. Then every declared uplink is loaded with several flows
+//! at once in each direction (`xccl_diag::uplink`: the aggregate against the topology's
+//! flow model, judged at 0.8, and blamed only when the same nodes' flows inside their own
+//! leaf are fine): `slow_uplink` per uplink slower than declared. One rank per node
+//! carries the traffic (local rank 0).
 
 use crate::error::{BenchError, Result};
 use crate::world::World;
@@ -15,6 +19,12 @@ pub const ITERS: usize = 4;
 /// Each contention test runs this many times; the best rate of each flow counts (a busy
 /// host slows a flow now and then; an uplink shared by two flows slows it every time).
 pub const REPS: usize = 2;
+/// Messages per flow of an uplink load test (2 MiB each, after one warm-up message).
+pub const UPLINK_ITERS: usize = 4;
+/// An uplink test runs up to this many times, until one run reaches the threshold; the
+/// run with the best aggregate counts (host load only ever slows a run down; a slow
+/// uplink is slow every time).
+pub const UPLINK_REPS: usize = 3;
 
 #[cfg(not(feature = "mpi"))]
 pub fn run(_world: &dyn World, _file: &Path, _json: Option<&Path>) -> Result<i32> {
@@ -26,7 +36,7 @@ pub fn run(_world: &dyn World, _file: &Path, _json: Option<&Path>) -> Result<i32
 #[cfg(feature = "mpi")]
 pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
     use crate::world::{agree, MpiWorld};
-    use xccl_diag::leaf;
+    use xccl_diag::{leaf, uplink};
     let mw = world
         .as_any()
         .downcast_ref::<MpiWorld>()
@@ -60,15 +70,15 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
     let mut rbuf = vec![0u8; SIZE];
     // One phase: flows (from, to) at once; returns each flow's GB/s on its sender, on
     // rank 0 (gathered as f64 per rank: the rate of the flow it sent, else 0).
-    let mut phase = |flows: &[(usize, usize)]| -> Vec<f64> {
+    let mut phase = |flows: &[(usize, usize)], iters: usize| -> Vec<f64> {
         world.barrier();
         let mut rate = 0.0;
         for &(a, b) in flows {
             if me == leader[a] {
-                let s = crate::links::one_way(comm, leader[b], true, &sbuf, &mut rbuf, ITERS);
-                rate = (SIZE * ITERS) as f64 / s / 1e9;
+                let s = crate::links::one_way(comm, leader[b], true, &sbuf, &mut rbuf, iters);
+                rate = (SIZE * iters) as f64 / s / 1e9;
             } else if me == leader[b] {
-                crate::links::one_way(comm, leader[a], false, &sbuf, &mut rbuf, ITERS);
+                crate::links::one_way(comm, leader[a], false, &sbuf, &mut rbuf, iters);
             }
         }
         let g = world.gather_bytes(&rate.to_le_bytes());
@@ -87,37 +97,105 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
     for (a, row) in alone.iter_mut().enumerate() {
         for (b, rate) in row.iter_mut().enumerate() {
             if a != b {
-                *rate = phase(&[(a, b)])[0];
+                *rate = phase(&[(a, b)], ITERS)[0];
             }
         }
     }
+    // Best rate of each flow without contention (alone, or beside a flow it did not
+    // contend with): the own-leaf check of the uplink rule.
+    let mut best_rate = alone.clone();
     let plan = leaf::plan(n);
     let mut tests = vec![];
     for &(a, b, c, d) in &plan {
         let mut best = (0.0f64, 0.0f64);
         for _ in 0..REPS {
-            let r = phase(&[(a, b), (c, d)]);
+            let r = phase(&[(a, b), (c, d)], ITERS);
             best = (best.0.max(r[0]), best.1.max(r[1]));
         }
-        tests.push(leaf::Test {
+        let t = leaf::Test {
             a,
             b,
             c,
             d,
             ab_share: best.0 / alone[a][b],
             cd_share: best.1 / alone[c][d],
-        });
+        };
+        if !t.contended() {
+            best_rate[a][b] = best_rate[a][b].max(best.0);
+            best_rate[c][d] = best_rate[c][d].max(best.1);
+        }
+        tests.push(t);
+    }
+    let contention_s = start.elapsed().as_secs_f64();
+    // Uplink load tests, planned on the declared topology.
+    let topo = xccl_topo::Topology::load(file).map_err(|e| BenchError::Usage(e.to_string()))?;
+    let topo_idx: Vec<usize> = hosts
+        .iter()
+        .map(|h| {
+            topo.nodes
+                .iter()
+                .position(|x| x == h)
+                .expect("checked above")
+        })
+        .collect();
+    let up_tests = uplink::plan(&topo, &topo_idx);
+    let mut up_measured = vec![];
+    for ut in &up_tests {
+        let mut best = uplink::Measured {
+            aggregate_gbs: -1.0,
+            flow_gbs: vec![],
+        };
+        for _ in 0..UPLINK_REPS {
+            // Rates are known on rank 0 only: it decides for every rank.
+            let mut done = [u8::from(
+                best.aggregate_gbs >= xccl_diag::DEFAULT_THRESHOLD * ut.expected_gbs,
+            )];
+            world.broadcast_bytes(0, &mut done);
+            if done[0] == 1 {
+                break;
+            }
+            let r = phase(&ut.flows, UPLINK_ITERS);
+            // All flows carry the same bytes: all bytes over the slowest flow's time.
+            let agg = r.len() as f64 * r.iter().copied().fold(f64::INFINITY, f64::min);
+            if agg > best.aggregate_gbs {
+                best = uplink::Measured {
+                    aggregate_gbs: agg,
+                    flow_gbs: r,
+                };
+            }
+        }
+        up_measured.push(best);
     }
     let wall_s = start.elapsed().as_secs_f64();
     let mut code = [0u8; 4];
     if me == 0 {
         let groups = leaf::infer(n, &tests);
-        let findings = leaf::compare(&groups, &declared, &hosts);
+        let mut findings = leaf::compare(&groups, &declared, &hosts);
+        let misplaced: Vec<bool> = hosts
+            .iter()
+            .map(|h| {
+                findings.iter().any(|f| {
+                    matches!(&f.subject, xccl_diag::Subject::Placement { host, .. } if host == h)
+                })
+            })
+            .collect();
+        let own = uplink::own_leaf(&topo, &topo_idx, &best_rate);
+        let (up_judged, up_findings) = uplink::diagnose(
+            &topo,
+            &topo_idx,
+            &hosts,
+            &up_tests,
+            &up_measured,
+            &own,
+            &misplaced,
+            xccl_diag::DEFAULT_THRESHOLD,
+        );
+        findings.extend(up_findings);
         println!(
             "# contention tests ({} flows alone, {} pairs of flows at once x{REPS}, {:.1} s); share = rate together / rate alone",
             n * (n - 1),
             plan.len(),
-            wall_s
+            contention_s
         );
         for t in &tests {
             println!(
@@ -140,9 +218,20 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
                 decl.join(", ")
             );
         }
+        if !up_tests.is_empty() {
+            println!(
+                "# uplink load tests ({} MiB per flow, best of up to {UPLINK_REPS} runs, {:.1} s); aggregate GB/s over what the declared rates allow",
+                (SIZE * UPLINK_ITERS) >> 20,
+                wall_s - contention_s
+            );
+            print!(
+                "{}",
+                uplink::render(&topo, &hosts, &up_tests, &up_measured, &up_judged)
+            );
+        }
         if findings.is_empty() {
             println!(
-                "# no finding: every node sits where {} declares it",
+                "# no finding: every node sits where {} declares it and every uplink tested reaches 0.8 of its declared rate",
                 file.display()
             );
         }
@@ -176,6 +265,7 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
                     .iter()
                     .map(|g| g.iter().map(|&i| name(i)).collect())
                     .collect(),
+                uplinks: uplink::records(&topo, &hosts, &up_tests, &up_measured, &up_judged),
                 findings: findings.clone(),
             };
             if let Err(e) = std::fs::write(p, serde_json::to_string_pretty(&doc).expect("json")) {

@@ -4,16 +4,20 @@
 # exact findings and nothing else:
 #  1. healthy: `xccl-bench links` gives no finding (exit 0);
 #  2. emu-n3's NIC at a quarter rate: one slow_node naming emu-n3 (exit 4);
-#  3. the uplink emu-sw1 <-> emu-sw2 at a quarter rate: one slow_uplink naming it, no node;
+#  3. the uplink emu-sw1 <-> emu-sw2 at a quarter rate: one slow_uplink naming it, no node,
+#     from `links` and from `topo validate` with the right file (no misplaced_node);
 #  4. healthy, `all_reduce --delay 2:20000`: one slow_rank naming rank 2 on emu-n3 (exit 4);
 #  5. healthy, `all_reduce --split` with OpenMPI's default all_reduce algorithm: one
 #     `algorithm` finding (measured: whole 0.50 of expected at 16 MiB, the sendrecv probe
 #     of the same ranks 0.94), no link finding (exit 4);
 #  6. the same with the ring algorithm forced: no finding (measured 0.86, exit 0);
-#  7. healthy, `topo validate` with the right file: no finding (exit 0); with a copy that
-#     declares emu-n2 under emu-sw2: one misplaced_node naming emu-n2 (exit 4);
+#  7. healthy, `topo validate` with the right file: no finding (exit 0; its uplink load
+#     tests included); with a copy that declares emu-n2 under emu-sw2: one misplaced_node
+#     naming emu-n2 (exit 4);
 #  8. `links --screen` (O(log N) screen): healthy → no finding (exit 0); emu-n3 slow →
-#     slow_node emu-n3 only (exit 4), and the rounds used are printed.
+#     slow_node emu-n3 only (exit 4), and the rounds used are printed;
+#  9. the traffic between emu-n1 and emu-n2 only at a quarter (`--slow-link`): `links` gives
+#     one slow_link naming that pair (exit 4).
 # Needs root (network namespaces, tc), OpenMPI and jq. Exit 0 pass, 1 fail, 77 skipped.
 # Environment: XCCL_BENCH (a built binary; default cargo build --release), XCCL_DIAG_TEST_OUT
 # (keep reports there).
@@ -141,8 +145,16 @@ grep -q '^# screen: 1 round(s)' "$OUT/screen-slow-node.log" || fail "screen-slow
 echo "# uplink emu-sw1 <-> emu-sw2 at a quarter"
 "$EMU" up "$TOPO" --slow-uplink emu-sw1:0.25
 links slow-uplink
+bench validate-slow-uplink topo validate "$TOPO"
 "$EMU" down
 expect slow-uplink 4 "slow_uplink emu-sw1<->emu-sw2"
+expect validate-slow-uplink 4 "slow_uplink emu-sw1<->emu-sw2"
+
+echo "# the pair emu-n1 <-> emu-n2 at a quarter"
+"$EMU" up "$TOPO" --slow-link emu-n1:emu-n2:0.25
+links slow-link
+"$EMU" down
+expect slow-link 4 "slow_link emu-n1<->emu-n2"
 
 if ((FAILED)); then
     echo "diag-emu-test: FAILED (reports in $OUT)" >&2

@@ -77,6 +77,9 @@ pub struct ValidateReport {
     pub tests: Vec<TestRecord>,
     /// Hosts that behave as if they shared a leaf switch.
     pub groups: Vec<Vec<String>>,
+    /// Load tests of the declared uplinks (`crate::uplink`); absent in older files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uplinks: Vec<crate::uplink::UplinkRecord>,
     pub findings: Vec<Finding>,
 }
 

@@ -15,7 +15,9 @@
 //! - [`split`]: a collective run whole, per node (SDMA) and across nodes (RDMA) →
 //!   `algorithm`, `small_messages`, or the limiting link class.
 //! - [`leaf`]: leaf-switch groups inferred from the link matrix, compared with the file →
-//!   `misplaced_node`, `slow_uplink`.
+//!   `misplaced_node`.
+//! - [`uplink`]: each declared uplink loaded with several flows at once against the
+//!   topology's flow model → `slow_uplink` (`topo validate`).
 //!
 //! Thresholds and their sources: docs/DIAGNOSIS.md.
 
@@ -25,6 +27,7 @@ pub mod ranks;
 pub mod schedule;
 pub mod split;
 pub mod stats;
+pub mod uplink;
 
 pub use xccl_schema::finding::{Finding, FindingKind, Subject};
 

@@ -608,3 +608,107 @@ pub fn expected_rooted(
         per_rank: c.per_rank.clone(),
     }
 }
+
+/// What the model expects of point-to-point flows between nodes that run at once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeFlows {
+    /// Time the flows take together (the most loaded resource), seconds.
+    pub time_s: f64,
+    /// All flows' bytes over that time, GB/s (the aggregate the links allow).
+    pub aggregate_gbs: f64,
+    /// The most loaded resource, e.g. `uplink of leaf0 (up)`.
+    pub bottleneck: String,
+    /// Why there is no estimate (a resource on the path has no rate), if so.
+    pub unknown: Option<String>,
+}
+
+/// Flows `(from node, to node)` (indices into [`Topology::nodes`]), `bytes` each, all at
+/// once: the same resources and sharing as a collective's phase (each node's NICs
+/// together, every uplink on the path shared by the flows crossing it in the same
+/// direction). `topo validate` uses it for the aggregate an uplink should carry.
+pub fn node_flows(topo: &Topology, flows: &[(usize, usize)], bytes: f64) -> NodeFlows {
+    // Every node with all its devices, so that a flow spreads over all of a node's NICs.
+    let per = topo.devices_per_node.max(1);
+    let placement = Placement::block(topo.nodes.len(), per);
+    let ctx = Ctx::new(topo, &placement);
+    let algo = Algo {
+        name: "flows",
+        phases: vec![Phase {
+            flows: flows
+                .iter()
+                .map(|&(a, b)| Flow {
+                    src: a * per,
+                    dst: b * per,
+                    bytes,
+                    spread: true,
+                })
+                .collect(),
+            steps: 0.0,
+        }],
+    };
+    let c = ctx.cost(&algo);
+    let total = bytes * flows.len() as f64;
+    let unknown = c
+        .missing
+        .clone()
+        .or_else(|| (c.beta_s <= 0.0 || total <= 0.0).then(|| "no bytes cross a link".to_string()));
+    NodeFlows {
+        time_s: c.beta_s,
+        aggregate_gbs: if unknown.is_none() {
+            total / c.beta_s / 1e9
+        } else {
+            0.0
+        },
+        bottleneck: c.rdma_link.1.clone(),
+        unknown,
+    }
+}
+
+#[cfg(test)]
+mod node_flows_tests {
+    use super::*;
+
+    const TWO_LEAVES: &str = r#"
+version = 1
+name = "t"
+hosts = ["n1", "n2", "n3", "n4"]
+[node]
+devices = 2
+[node.fabric]
+kind = "nvlink"
+bw_gbs = 400.0
+[node.nic]
+count = 2
+rate_gbps = 100.0
+transport = "roce"
+[[switch]]
+name = "leaf0"
+tier = 1
+hosts = ["n1", "n2"]
+parent = "leaf1"
+uplink_gbps = 200.0
+[[switch]]
+name = "leaf1"
+tier = 2
+hosts = ["n3", "n4"]
+"#;
+
+    #[test]
+    fn aggregate_is_min_of_uplink_and_nics() {
+        let t = Topology::from_toml_str(TWO_LEAVES, "t.toml").unwrap();
+        // A node: 2 NICs × 100 Gb/s = 25 GB/s. Uplink 200 Gb/s = 25 GB/s.
+        // One crossing flow: min(uplink 25, NIC 25) = 25 GB/s.
+        let one = node_flows(&t, &[(0, 2)], 1e9);
+        assert!((one.aggregate_gbs - 25.0).abs() < 1e-9, "{one:?}");
+        // Two crossing flows the same way: the uplink carries both: 25 GB/s in all.
+        let two = node_flows(&t, &[(0, 2), (1, 3)], 1e9);
+        assert!((two.aggregate_gbs - 25.0).abs() < 1e-9, "{two:?}");
+        assert_eq!(two.bottleneck, "uplink of leaf0 (up)");
+        // Opposite directions do not share it: 2 × 25 = 50 GB/s.
+        let duplex = node_flows(&t, &[(0, 2), (3, 1)], 1e9);
+        assert!((duplex.aggregate_gbs - 50.0).abs() < 1e-9, "{duplex:?}");
+        // Inside a leaf: NIC-bound, 25 GB/s per flow.
+        let inside = node_flows(&t, &[(0, 1), (2, 3)], 1e9);
+        assert!((inside.aggregate_gbs - 50.0).abs() < 1e-9, "{inside:?}");
+    }
+}

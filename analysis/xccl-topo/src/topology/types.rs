@@ -273,7 +273,7 @@ impl Topology {
 
     /// Switches whose uplink a message from node `a` to node `b` climbs (`up`) and whose
     /// uplink it descends (`down`): the path below the lowest common ancestor.
-    pub(crate) fn route_switches(&self, a: usize, b: usize) -> Option<(Vec<usize>, Vec<usize>)> {
+    pub fn route_switches(&self, a: usize, b: usize) -> Option<(Vec<usize>, Vec<usize>)> {
         let leaf = |n: usize| self.leaf_of_node.get(n).copied().flatten();
         let (la, lb) = (leaf(a)?, leaf(b)?);
         let chain = |mut s: usize| {
