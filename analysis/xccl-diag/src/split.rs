@@ -171,14 +171,32 @@ impl Weights {
         }
     }
 
-    /// `SDMA 0.15 of its links, 6% of the time; RDMA 0.90, 94%; the links allow 0.85`.
+    /// `SDMA at 0.15 of its links, 6% of the time; RDMA at 0.90, 94%; at these rates the
+    /// links allow 0.85 of expected` (a class that moves nothing in the whole is left out).
     pub fn describe(&self) -> String {
+        let mut parts = vec![];
+        for c in [LinkClass::Sdma, LinkClass::Rdma] {
+            let t = match c {
+                LinkClass::Sdma => self.sdma_us,
+                _ => self.rdma_us,
+            };
+            if t > 0.0 {
+                let of = if parts.is_empty() {
+                    " of its links"
+                } else {
+                    ""
+                };
+                let time = if parts.is_empty() { " of the time" } else { "" };
+                parts.push(format!(
+                    "{c} at {:.2}{of}, {:.0}%{time}",
+                    self.rate(c),
+                    100.0 * self.share(c)
+                ));
+            }
+        }
         format!(
-            "SDMA at {:.2} of its links, {:.0}% of the time; RDMA at {:.2}, {:.0}%; at these rates the links allow {:.2} of expected",
-            self.sdma_rate,
-            100.0 * self.share(LinkClass::Sdma),
-            self.rdma_rate,
-            100.0 * self.share(LinkClass::Rdma),
+            "{}; at these rates the links allow {:.2} of expected",
+            parts.join("; "),
             self.allowed
         )
     }
@@ -891,6 +909,11 @@ latency_us = 5000.0
         assert_eq!(d[0].limit, Limit::Algorithm);
         let w = d[0].weights.unwrap();
         assert!(close(w.allowed, 0.93) && close(w.share(LinkClass::Rdma), 1.0));
+        assert_eq!(
+            d[0].describe(),
+            "neither class: the algorithm (RDMA at 0.93 of its links, 100% of the time; at \
+             these rates the links allow 0.93 of expected)"
+        );
         assert_eq!(
             limits(&p(0.4, 0.4), 0.8),
             vec![(S16, Limit::Efficiency(LinkClass::Rdma))]
