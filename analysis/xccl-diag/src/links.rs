@@ -925,7 +925,7 @@ mod tests {
         // The false `slow_link` of docs/DIAGNOSIS.md: on a healthy cluster under load the
         // intra-switch pair n1–n2 of round 2 measured 0.62 of its 0.05 GB/s (0.031); the
         // crossing pairs of rounds 0 and 1 expect 0.025 each (two pairs on the 2:1 uplink)
-        // and measured 0.0233 (0.93), n3–n4 0.0463 (0.93, the README's healthy figure).
+        // and measured 0.0233 (0.93), n3–n4 0.0463 (0.93, as recorded in the README at 9a26a71).
         let mut m = matrix4([0.0233, 0.0233, 0.0233, 0.0233, 0.031, 0.0463]);
         // Alone, n1 → n2 three times: 0.0461 0.0458 0.0466 → median 0.0461 / 0.05 = 0.922.
         let (found, unconfirmed, plan) =
@@ -960,7 +960,7 @@ mod tests {
 
     #[test]
     fn a_slow_node_is_confirmed_on_its_lowest_links() {
-        // The README's recorded run, emu-n3's NIC at a quarter: n1–n4 0.0370, n2–n3
+        // A recorded run (README at 9a26a71), emu-n3's NIC at a quarter: n1–n4 0.0370, n2–n3
         // 0.0120, n1–n3 0.0119, n2–n4 0.0361, n1–n2 0.0474, n3–n4 0.0119. Efficiencies:
         // n1–n3 0.0119/0.025 = 0.476, n2–n3 0.48, n3–n4 0.0119/0.05 = 0.238 → slow_node
         // emu-n3, its links lowest first: n3–n4 (5), n1–n3 (2), n2–n3 (1).
@@ -1001,7 +1001,7 @@ mod tests {
 
     #[test]
     fn a_slow_uplink_is_confirmed_on_crossing_links_alone() {
-        // The README's recorded run, the uplink at a quarter: crossing n1–n4 0.0057,
+        // A recorded run (README at 9a26a71), the uplink at a quarter: crossing n1–n4 0.0057,
         // n2–n3 0.0077, n1–n3 0.0061, n2–n4 0.0067 (0.23–0.31 of 0.025), inside n1–n2
         // 0.0444, n3–n4 0.0463 → slow_uplink on the path; 3 of its 4 links measured
         // again, lowest first: n1–n4 (0), n1–n3 (2), n2–n4 (3). Alone a crossing pair
