@@ -45,6 +45,11 @@ impl<S: Sink> Judge<S> {
         }
     }
 
+    /// The topology and placement rows are judged against (None without one).
+    pub fn model(&self) -> Option<&(Topology, Placement)> {
+        self.model.as_ref()
+    }
+
     /// The sink behind this one.
     pub fn inner_mut(&mut self) -> &mut S {
         &mut self.inner

@@ -6,8 +6,11 @@
 //! between nodes, one rank per node (each node's local rank 0); within nodes, every device
 //! pair, all nodes in parallel. Each pair measures latency (8-byte ping-pong), one
 //! direction, then both directions at once; a world barrier starts every phase so that the
-//! pairs of a round really overlap. The decision (expected rates, attribution to a slow
-//! node, uplink or link) is `xccl_diag::links`, which knows nothing of MPI.
+//! pairs of a round really overlap. After the rounds, every suspect's lowest links are
+//! measured again alone, one after the other, three times each (median): a finding is
+//! reported only when that confirms it (a loaded host once made one pair of a healthy
+//! cluster look slow in its round). The decision (expected rates, attribution to a slow
+//! node, uplink or link, confirmation) is `xccl_diag::links`, which knows nothing of MPI.
 
 use crate::error::{BenchError, Result};
 use crate::types::parse_size;
@@ -183,8 +186,12 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     }
     world.barrier();
     let wall_s = start.elapsed().as_secs_f64();
+    let threshold = a.threshold.unwrap_or(xccl_diag::DEFAULT_THRESHOLD);
     let gathered = world.gather_bytes(&serde_json::to_vec(&recs).expect("json"));
-    let mut code = [0u8; 4];
+    // Rank 0: the matrix of the rounds, judged, its suspects, and the links to measure
+    // again (as the ranks of their two ends).
+    let mut built: Option<(Matrix, Vec<dl::Suspect>, Vec<usize>)> = None;
+    let mut plan_ranks: Vec<(usize, usize)> = vec![];
     if let Some(g) = gathered {
         let recs: Vec<Rec> = g
             .iter()
@@ -194,6 +201,8 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
         let mut names = hosts.clone();
         let mut intra_name = std::collections::BTreeMap::new();
         let mut links: Vec<Link> = vec![];
+        // The ranks at the two ends of each link.
+        let mut link_ranks: Vec<(usize, usize)> = vec![];
         for r in recs.iter().filter(|r| r.is_a) {
             let other = recs.iter().find(|o| {
                 !o.is_a && o.intra == r.intra && o.round == r.round && (o.a, o.b) == (r.a, r.b)
@@ -206,8 +215,13 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
                         names.len() - 1
                     })
                 };
+                link_ranks.push((
+                    ranks_on[r.a / max_local][r.a % max_local],
+                    ranks_on[r.b / max_local][r.b % max_local],
+                ));
                 (idx(r.a), idx(r.b))
             } else {
+                link_ranks.push((ranks_on[r.a][0], ranks_on[r.b][0]));
                 (r.a, r.b)
             };
             links.push(Link {
@@ -233,11 +247,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
             links,
             expected_from: String::new(),
         };
-        dl::judge(
-            &mut m,
-            fabric.as_ref(),
-            a.threshold.unwrap_or(xccl_diag::DEFAULT_THRESHOLD),
-        );
+        dl::judge(&mut m, fabric.as_ref(), threshold);
         if fabric.is_some() {
             m.expected_from = format!(
                 "topology {}",
@@ -246,7 +256,44 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
                     .map_or(String::new(), |p| p.display().to_string())
             );
         }
-        let findings = dl::attribute(&m, fabric.as_ref());
+        let sus = dl::suspects(&m, fabric.as_ref());
+        let plan = dl::recheck_plan(&sus);
+        plan_ranks = plan.iter().map(|&i| link_ranks[i]).collect();
+        built = Some((m, sus, plan));
+    }
+    // Every suspect link again, alone, one after the other (a round measures a pair once,
+    // and a loaded host has made one pair of a healthy cluster look slow).
+    let blob = share_from_0(world, serde_json::to_vec(&plan_ranks).expect("json"));
+    let plan_ranks: Vec<(usize, usize)> = serde_json::from_slice(&blob).expect("plan");
+    let t_confirm = Instant::now();
+    let times: Vec<Vec<f64>> = plan_ranks
+        .iter()
+        .map(|&(x, y)| {
+            alone(
+                world,
+                comm,
+                x,
+                y,
+                &sbuf,
+                &mut rbuf,
+                a.iters,
+                dl::CONFIRM_REPEATS,
+            )
+        })
+        .collect();
+    let confirm_s = t_confirm.elapsed().as_secs_f64();
+    let mut code = [0u8; 4];
+    if let Some((m, sus, plan)) = built {
+        let bytes = (a.size as f64) * a.iters as f64;
+        let rechecks: Vec<dl::Recheck> = plan
+            .iter()
+            .zip(&times)
+            .map(|(&i, t)| {
+                let rates = t.iter().map(|s| bytes / s / 1e9).collect();
+                dl::recheck(&m, i, fabric.as_ref(), rates, threshold)
+            })
+            .collect();
+        let (findings, unconfirmed) = dl::confirm(&m, sus, &rechecks);
         print!("{}", dl::render(&m));
         let serial_rounds = nn * nn.saturating_sub(1) / 2;
         println!(
@@ -256,10 +303,23 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
             if a.serial { "serial" } else { "circle method" },
             intra.len()
         );
+        if !rechecks.is_empty() {
+            println!(
+                "# confirmation: {} suspect link(s) measured again alone, one after the other, {} times each (median), {confirm_s:.2} s",
+                rechecks.len(),
+                dl::CONFIRM_REPEATS
+            );
+        }
+        for r in &rechecks {
+            println!("# confirm {r}");
+        }
+        for f in &unconfirmed {
+            println!("# not confirmed (no finding): {f}");
+        }
         if findings.is_empty() {
             println!(
-                "# no finding: every link at or above {:.2} of expected",
-                a.threshold.unwrap_or(0.8)
+                "# no finding: every link at or above {threshold:.2} of expected{}",
+                if unconfirmed.is_empty() { "" } else { " alone" }
             );
         }
         for f in &findings {
@@ -278,6 +338,8 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
             wall_s,
             matrix: m,
             findings,
+            rechecks,
+            unconfirmed,
         };
         let mut c = xccl_diag::exit_code(&rep.findings);
         if let Some(path) = &a.json {
@@ -291,6 +353,49 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     }
     world.broadcast_bytes(0, &mut code);
     Ok(i32::from_le_bytes(code))
+}
+
+/// Rank 0's `data` on every rank (length first, then the bytes).
+#[cfg(feature = "mpi")]
+fn share_from_0(world: &dyn World, mut data: Vec<u8>) -> Vec<u8> {
+    let mut len = (data.len() as u64).to_le_bytes();
+    world.broadcast_bytes(0, &mut len);
+    data.resize(u64::from_le_bytes(len) as usize, 0);
+    world.broadcast_bytes(0, &mut data);
+    data
+}
+
+/// Ranks `x` → `y` one way, alone (every other rank waits at the barrier), `repeats`
+/// times; each run's seconds (x's, with y's acknowledgement), on every rank. Collective:
+/// every rank calls it.
+#[cfg(feature = "mpi")]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn alone(
+    world: &dyn World,
+    comm: &mpi::topology::SimpleCommunicator,
+    x: usize,
+    y: usize,
+    sbuf: &[u8],
+    rbuf: &mut [u8],
+    iters: usize,
+    repeats: usize,
+) -> Vec<f64> {
+    let me = world.rank();
+    let size = sbuf.len();
+    (0..repeats)
+        .map(|_| {
+            world.barrier();
+            let mut t = 0.0;
+            if me == x {
+                t = one_way(comm, y, true, sbuf, &mut rbuf[..size], iters);
+            } else if me == y {
+                one_way(comm, x, false, sbuf, &mut rbuf[..size], iters);
+            }
+            let mut tb = t.to_le_bytes();
+            world.broadcast_bytes(x, &mut tb);
+            f64::from_le_bytes(tb)
+        })
+        .collect()
 }
 
 /// The topology's fabric indexed like `hosts` (the job's nodes).

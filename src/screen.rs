@@ -13,7 +13,8 @@
 //! slows every group alike is the pairwise test's to find. Groups that fall short are
 //! halved again (`xccl_diag::schedule::Screen`); nodes of failing groups of ≤ 3 nodes
 //! are suspects, each then confirmed by the pairwise test against a node of a group that
-//! passed: both directions alone, judged like `links`. A confirmed suspect is `slow_node`.
+//! passed: both directions alone, three times each (median), as `links` confirms its
+//! suspects (`crate::links::alone`). A confirmed suspect is `slow_node`.
 
 use crate::error::{BenchError, Result};
 use crate::links::LinksArgs;
@@ -161,39 +162,30 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     let mut confirmed: Vec<(usize, f64)> = vec![];
     if let Some(r) = reference {
         for &s in &suspects {
+            // Each direction alone, CONFIRM_REPEATS times, the median judged (as `links`
+            // confirms its suspects); the lower direction counts.
             let mut eff = f64::INFINITY;
             for (x, y) in [(s, r), (r, s)] {
-                world.barrier();
-                let mut t = 0.0;
-                if me == leader[x] {
-                    t = crate::links::one_way(
-                        comm,
-                        leader[y],
-                        true,
-                        &sbuf,
-                        &mut rbuf[..size],
-                        a.iters,
-                    );
-                } else if me == leader[y] {
-                    crate::links::one_way(
-                        comm,
-                        leader[x],
-                        false,
-                        &sbuf,
-                        &mut rbuf[..size],
-                        a.iters,
-                    );
-                }
-                let mut tb = t.to_le_bytes();
-                world.broadcast_bytes(leader[x], &mut tb);
-                let rate = bytes / f64::from_le_bytes(tb) / 1e9;
+                let times = crate::links::alone(
+                    world,
+                    comm,
+                    leader[x],
+                    leader[y],
+                    &sbuf,
+                    &mut rbuf,
+                    a.iters,
+                    xccl_diag::links::CONFIRM_REPEATS,
+                );
+                let rates: Vec<f64> = times.iter().map(|t| bytes / t / 1e9).collect();
+                let rate = xccl_diag::stats::median(&rates);
                 eff = eff.min(rate / fabric.expected(&[(x, y)])[0]);
             }
             if me == 0 {
                 log.push(format!(
-                    "# confirm {} with {}: {:.2} of expected{}",
+                    "# confirm {} with {} alone (each direction, median of {}): {:.2} of expected{}",
                     hosts[s],
                     hosts[r],
+                    xccl_diag::links::CONFIRM_REPEATS,
                     eff,
                     if eff < threshold { " LOW" } else { "" }
                 ));
@@ -218,10 +210,12 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
                         host: hosts[s].clone(),
                     },
                     evidence: format!(
-                        "its group fell short in the screen ({} round(s)), and alone with {} \
-                         it reaches {eff:.2} of expected (threshold {threshold})",
+                        "its group fell short in the screen ({} round(s)); confirmed alone: \
+                         {eff:.2} of expected with {} (the lower direction, median of {} runs; \
+                         threshold {threshold})",
                         screen.rounds(),
-                        reference.map_or("-", |r| hosts[r].as_str())
+                        reference.map_or("-", |r| hosts[r].as_str()),
+                        xccl_diag::links::CONFIRM_REPEATS
                     ),
                     metrics,
                 }

@@ -13,7 +13,10 @@
 //! ring neighbour, all ranks at once, judged against what the model expects of it, i.e.
 //! what the links can do for this job.
 //!
-//! Either way, a collective below 0.8 of expected while its parts reach 0.8 is the
+//! Either way each class is weighed by its share of the whole's time at the rates its
+//! part measured (the whole's flow model rerun with those rates, `split::weights`): a
+//! class below 0.8 is the limit only when it alone keeps the whole below 0.8; a
+//! collective below 0.8 of expected while its links, as measured, allow 0.8 is the
 //! library's algorithm (`algorithm`); rows too small to reach bandwidth are
 //! `small_messages`, never a slow link.
 
@@ -26,7 +29,7 @@ use crate::output::Sink;
 use crate::result::{Placement, Row, RunMeta, Summary};
 use crate::types::format_size;
 use crate::world::World;
-use xccl_diag::split::{self, Judged, Parts};
+use xccl_diag::split::{self, Judged, Parts, WholeModel};
 use xccl_schema::Class;
 use xccl_schema::Finding;
 
@@ -55,6 +58,7 @@ pub fn judged(rows: &[Row]) -> Vec<Judged> {
             let v = r.verdict.as_ref()?;
             Some(Judged {
                 size_bytes: r.size_bytes,
+                root: r.root.max(0) as usize,
                 busbw_gbs: r.busbw_gbs,
                 expected_gbs: v.expected_busbw_gbs,
                 bottleneck: v.bottleneck,
@@ -107,8 +111,14 @@ pub fn run<B: Backend>(
     threshold: f64,
 ) -> Result<(Vec<String>, Vec<Finding>)> {
     let nranks = world.size();
+    // The whole's model, to weigh each class by its share of the whole's time.
+    let model = judge.model().map(|(topo, placement)| WholeModel {
+        topo: topo.clone(),
+        placement: placement.clone(),
+        collective: coll,
+    });
     if meta.ranks_per_host.iter().any(|&n| n != 1) {
-        return by_parts(world, coll, args, whole, meta, threshold);
+        return by_parts(world, coll, args, whole, meta, threshold, model);
     }
     // The probe: sendrecv to the ring neighbour, same sizes, same timing settings.
     let mut sw = args.sweep(CollKind::Sendrecv, nranks)?;
@@ -128,11 +138,13 @@ pub fn run<B: Backend>(
         whole: judged(whole),
         inter: judged(&judge.inner_mut().0),
         intra: vec![],
+        model,
     };
     let mut lines = vec![format!(
         "split: {coll} against its RDMA links alone (sendrecv to the ring neighbour on the same {nranks} ranks, one per node; no intra-node group)"
     )];
-    for (size, lim) in split::limits(&parts, threshold) {
+    for lim in split::decide(&parts, threshold) {
+        let size = lim.size_bytes;
         let eff = |rows: &[Judged]| {
             rows.iter()
                 .find(|r| r.size_bytes == size)
@@ -176,6 +188,7 @@ fn by_parts(
     whole: &[Row],
     meta: &RunMeta,
     threshold: f64,
+    model: Option<WholeModel>,
 ) -> Result<(Vec<String>, Vec<Finding>)> {
     use crate::world::{agree, MpiWorld, SubWorld};
     let mpi_world = world.as_any().downcast_ref::<MpiWorld>().ok_or_else(|| {
@@ -254,6 +267,7 @@ fn by_parts(
         whole: judged(whole),
         intra: slow.iter().map(|(r, _)| r.clone()).collect(),
         inter: judge_part(meta.hosts.clone(), &inter)?,
+        model,
     };
     let per = meta.ranks_per_host[0];
     let nodes = meta.hosts.len();
@@ -292,8 +306,12 @@ fn by_parts(
             effs(&parts.inter, &none)
         ),
     ];
-    for (size, lim) in split::limits(&parts, threshold) {
-        lines.push(format!("split: {size:>12} B  limit: {}", lim.describe()));
+    for lim in split::decide(&parts, threshold) {
+        lines.push(format!(
+            "split: {:>12} B  limit: {}",
+            lim.size_bytes,
+            lim.describe()
+        ));
     }
     Ok((lines, split::findings(coll, &parts, threshold)))
 }
@@ -346,6 +364,7 @@ fn by_parts(
     _whole: &[Row],
     _meta: &RunMeta,
     _threshold: f64,
+    _model: Option<WholeModel>,
 ) -> Result<(Vec<String>, Vec<Finding>)> {
     Err(BenchError::Unsupported(
         "--split with several ranks per node: this binary was built without MPI".into(),

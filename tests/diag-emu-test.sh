@@ -2,8 +2,10 @@
 # Diagnosis scenarios on the emulated cluster (issue 8): 4 nodes on 2 switches joined by
 # a 2:1 oversubscribed uplink (topologies/emu-4node-2sw.toml). Each scenario asserts the
 # exact findings and nothing else:
-#  1. healthy: `xccl-bench links` gives no finding (exit 0);
-#  2. emu-n3's NIC at a quarter rate: one slow_node naming emu-n3 (exit 4);
+#  1. healthy: `xccl-bench links` gives no finding (exit 0; a pair that a loaded host
+#     slows in its round is measured again alone and, fine then, is no finding);
+#  2. emu-n3's NIC at a quarter rate: one slow_node naming emu-n3 (exit 4), confirmed
+#     alone (the evidence says `confirmed alone: X of expected`);
 #  3. the uplink emu-sw1 <-> emu-sw2 at a quarter rate: one slow_uplink naming it, no node,
 #     from `links` and from `topo validate` with the right file (no misplaced_node);
 #  4. healthy, `all_reduce --delay 2:20000`: one slow_rank naming rank 2 on emu-n3 (exit 4);
@@ -139,6 +141,10 @@ links slow-node
 bench screen-slow-node links --screen --topology "$TOPO" $LINKS_ARGS
 "$EMU" down
 expect slow-node 4 "slow_node emu-n3"
+# Confirmed by measuring its links again alone: the evidence says so and the lines are printed.
+jq -e '.findings[0].evidence | test("confirmed alone: [0-9.]+ of expected")' "$OUT/slow-node.json" >/dev/null \
+    || fail "slow-node: the finding does not say it was confirmed alone"
+grep -q '^# confirm emu-n.* alone: .* LOW$' "$OUT/slow-node.log" || fail "slow-node: no confirmation line"
 expect screen-slow-node 4 "slow_node emu-n3"
 grep -q '^# screen: 1 round(s)' "$OUT/screen-slow-node.log" || fail "screen-slow-node: rounds not printed"
 
@@ -148,6 +154,8 @@ links slow-uplink
 bench validate-slow-uplink topo validate "$TOPO"
 "$EMU" down
 expect slow-uplink 4 "slow_uplink emu-sw1<->emu-sw2"
+jq -e '.findings[0].evidence | test("confirmed alone: [0-9.]+ of expected")' "$OUT/slow-uplink.json" >/dev/null \
+    || fail "slow-uplink: the finding does not say it was confirmed alone"
 expect validate-slow-uplink 4 "slow_uplink emu-sw1<->emu-sw2"
 
 echo "# the pair emu-n1 <-> emu-n2 at a quarter"
@@ -155,6 +163,8 @@ echo "# the pair emu-n1 <-> emu-n2 at a quarter"
 links slow-link
 "$EMU" down
 expect slow-link 4 "slow_link emu-n1<->emu-n2"
+jq -e '.findings[0].evidence | test("confirmed alone: [0-9.]+ of expected")' "$OUT/slow-link.json" >/dev/null \
+    || fail "slow-link: the finding does not say it was confirmed alone"
 
 if ((FAILED)); then
     echo "diag-emu-test: FAILED (reports in $OUT)" >&2

@@ -392,6 +392,8 @@ mod tests {
                     evidence: "0.50 of expected".into(),
                     metrics: BTreeMap::new(),
                 }],
+                rechecks: vec![],
+                unconfirmed: vec![],
             },
         }
     }
