@@ -127,7 +127,6 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
         tests.push(t);
     }
     let contention_s = start.elapsed().as_secs_f64();
-    // Uplink load tests, planned on the declared topology.
     let topo = xccl_topo::Topology::load(file).map_err(|e| BenchError::Usage(e.to_string()))?;
     let topo_idx: Vec<usize> = hosts
         .iter()
@@ -138,6 +137,9 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
                 .expect("checked above")
         })
         .collect();
+    // Which flows can testify: best rate without contention over the model's rate alone.
+    let alone_eff = leaf::alone_efficiency(&topo, &topo_idx, &best_rate);
+    // Uplink load tests, planned on the declared topology.
     let up_tests = uplink::plan(&topo, &topo_idx);
     let mut up_measured = vec![];
     for ut in &up_tests {
@@ -169,8 +171,10 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
     let wall_s = start.elapsed().as_secs_f64();
     let mut code = [0u8; 4];
     if me == 0 {
-        let groups = leaf::infer(n, &tests);
-        let mut findings = leaf::compare(&groups, &declared, &hosts);
+        let inference = leaf::infer(n, &tests, &alone_eff);
+        let groups = &inference.groups;
+        let mut findings = leaf::compare(groups, &declared, &hosts);
+        findings.extend(leaf::undetermined_findings(&inference.undetermined, &hosts));
         let misplaced: Vec<bool> = hosts
             .iter()
             .map(|h| {
@@ -209,7 +213,7 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
                 if t.contended() { "  shared uplink" } else { "" }
             );
         }
-        for g in &groups {
+        for g in groups {
             let names: Vec<&str> = g.iter().map(|&i| hosts[i].as_str()).collect();
             let decl: Vec<&str> = g.iter().map(|&i| declared[i].as_str()).collect();
             println!(
@@ -217,6 +221,9 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
                 names.join(", "),
                 decl.join(", ")
             );
+        }
+        for u in &inference.undetermined {
+            println!("# {}", leaf::undetermined_note(u, &hosts));
         }
         if !up_tests.is_empty() {
             println!(
@@ -229,7 +236,12 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
                 uplink::render(&topo, &hosts, &up_tests, &up_measured, &up_judged)
             );
         }
-        if findings.is_empty() {
+        if findings.is_empty() && !inference.undetermined.is_empty() {
+            println!(
+                "# no finding, but the placement of {} node(s) is not determinable (above)",
+                inference.undetermined.len()
+            );
+        } else if findings.is_empty() {
             println!(
                 "# no finding: every node sits where {} declares it and every uplink tested reaches 0.8 of its declared rate",
                 file.display()
@@ -264,6 +276,15 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
                 groups: groups
                     .iter()
                     .map(|g| g.iter().map(|&i| name(i)).collect())
+                    .collect(),
+                undetermined: inference
+                    .undetermined
+                    .iter()
+                    .map(|u| leaf::UndeterminedRecord {
+                        host: name(u.node),
+                        best_alone: u.best_alone,
+                        note: leaf::undetermined_note(u, &hosts),
+                    })
                     .collect(),
                 uplinks: uplink::records(&topo, &hosts, &up_tests, &up_measured, &up_judged),
                 findings: findings.clone(),

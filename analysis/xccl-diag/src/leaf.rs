@@ -8,6 +8,18 @@
 //! slows down together with it; a pair that never slows down with any other stays inside
 //! a leaf. Leaves are then the connected components of "never contends" ([`infer`]).
 //!
+//! Only flows that can show contention testify. A flow whose rate alone is well below what
+//! the topology model expects for it (a slow NIC or host, a slow link: below [`TESTIFY`]
+//! of expected) cannot load an uplink: beside another flow it keeps its own low rate and
+//! the other gets the rest, so neither drops to half, whether they share an uplink or not.
+//! Such a test says nothing either way; only tests whose two flows both reach
+//! [`TESTIFY`] of expected alone count ([`infer`]). A pair joins a group only when it
+//! was in such a test and never contended; a node in no such test is *undetermined*: a
+//! node none of whose flows reaches [`TESTIFY`] alone is reported as `slow_node`
+//! ("placement not determinable"), never as misplaced, and a node whose own flows are
+//! fine but all of whose partners were slow is only noted (with 4 nodes and one slow,
+//! every test involves the slow node: nobody's placement can be told).
+//!
 //! Limits: it needs contention, i.e. an oversubscribed uplink (a non-blocking fabric shows
 //! none, and then nothing can be inferred: every node looks like one leaf) and at least
 //! two nodes on each side of an uplink (a node alone under a leaf has its NIC as its
@@ -24,6 +36,10 @@ use xccl_schema::finding::{Finding, FindingKind, Subject};
 /// A flow slowed to below this share of its rate alone counts as contended: two flows on
 /// one bottleneck get about half each; 0.75 leaves room for noise on either side.
 pub const CONTENDED: f64 = 0.75;
+
+/// A flow testifies (its test can show contention) when its rate alone reaches this share
+/// of what the topology model expects for it: the 0.8 verdict (REFERENCE §7).
+pub const TESTIFY: f64 = 0.8;
 
 /// One contention test: flows `a → b` and `c → d` at once, each one's rate over its rate
 /// alone.
@@ -77,10 +93,22 @@ pub struct ValidateReport {
     pub tests: Vec<TestRecord>,
     /// Hosts that behave as if they shared a leaf switch.
     pub groups: Vec<Vec<String>>,
+    /// Nodes whose placement the tests cannot tell, with why; absent in older files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undetermined: Vec<UndeterminedRecord>,
     /// Load tests of the declared uplinks (`crate::uplink`); absent in older files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub uplinks: Vec<crate::uplink::UplinkRecord>,
     pub findings: Vec<Finding>,
+}
+
+/// An undetermined node as `topo validate --json` writes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UndeterminedRecord {
+    pub host: String,
+    /// Best of its flows alone over the model's rate for it.
+    pub best_alone: f64,
+    pub note: String,
 }
 
 fn one() -> u32 {
@@ -110,17 +138,55 @@ pub fn plan(n: usize) -> Vec<(usize, usize, usize, usize)> {
     out
 }
 
-/// Leaf groups of `0..n` from the tests: nodes joined by a pair that never contended.
-/// Groups are sorted by their smallest node.
-pub fn infer(n: usize, tests: &[Test]) -> Vec<Vec<usize>> {
+/// A node whose placement the tests cannot tell.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Undetermined {
+    pub node: usize,
+    /// Best of its flows alone (sending or receiving) over what the model expects.
+    pub best_alone: f64,
+}
+
+impl Undetermined {
+    /// None of its flows reaches [`TESTIFY`] alone: the node itself is slow.
+    pub fn slow(&self) -> bool {
+        self.best_alone < TESTIFY
+    }
+}
+
+/// What [`infer`] finds: the leaf groups of the nodes it can place, and the others.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inference {
+    /// Sorted by their smallest node; undetermined nodes are in none.
+    pub groups: Vec<Vec<usize>>,
+    pub undetermined: Vec<Undetermined>,
+}
+
+/// Does test `t` count: both its flows reach [`TESTIFY`] of expected alone?
+/// `alone_eff[a][b]`: flow `a → b`'s rate alone over the model's rate for it.
+pub fn informative(t: &Test, alone_eff: &[Vec<f64>]) -> bool {
+    alone_eff[t.a][t.b] >= TESTIFY && alone_eff[t.c][t.d] >= TESTIFY
+}
+
+/// Leaf groups of `0..n` from the tests that count ([`informative`]): nodes joined by a
+/// pair that was in such a test and never contended in one. Nodes in no such test are
+/// [`Undetermined`].
+pub fn infer(n: usize, tests: &[Test], alone_eff: &[Vec<f64>]) -> Inference {
     let mut crosses = vec![vec![false; n]; n];
-    for t in tests.iter().filter(|t| t.contended()) {
+    let mut tested = vec![vec![false; n]; n];
+    let mut seen = vec![false; n];
+    for t in tests.iter().filter(|t| informative(t, alone_eff)) {
         for (x, y) in [(t.a, t.b), (t.c, t.d)] {
-            crosses[x][y] = true;
-            crosses[y][x] = true;
+            tested[x][y] = true;
+            tested[y][x] = true;
+            seen[x] = true;
+            seen[y] = true;
+            if t.contended() {
+                crosses[x][y] = true;
+                crosses[y][x] = true;
+            }
         }
     }
-    // Union-find over pairs that never crossed.
+    // Union-find over pairs tested and never crossed.
     let mut parent: Vec<usize> = (0..n).collect();
     fn root(p: &mut [usize], x: usize) -> usize {
         let mut r = x;
@@ -130,20 +196,106 @@ pub fn infer(n: usize, tests: &[Test]) -> Vec<Vec<usize>> {
         p[x] = r;
         r
     }
-    for (a, row) in crosses.iter().enumerate() {
-        for (b, &crossed) in row.iter().enumerate().skip(a + 1) {
-            if !crossed {
+    for a in 0..n {
+        for b in a + 1..n {
+            if tested[a][b] && !crosses[a][b] {
                 let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
                 parent[ra.max(rb)] = ra.min(rb);
             }
         }
     }
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut undetermined = vec![];
     for x in 0..n {
+        if !seen[x] {
+            let best_alone = (0..n)
+                .filter(|&y| y != x)
+                .flat_map(|y| [alone_eff[x][y], alone_eff[y][x]])
+                .filter(|e| e.is_finite())
+                .fold(0.0, f64::max);
+            undetermined.push(Undetermined {
+                node: x,
+                best_alone,
+            });
+            continue;
+        }
         let r = root(&mut parent, x);
         groups.entry(r).or_default().push(x);
     }
-    groups.into_values().collect()
+    Inference {
+        groups: groups.into_values().collect(),
+        undetermined,
+    }
+}
+
+/// `slow_node` for each undetermined node none of whose flows reaches [`TESTIFY`] of
+/// expected alone (the same kind and subject as `links` uses); `names`: host per node.
+pub fn undetermined_findings(und: &[Undetermined], names: &[String]) -> Vec<Finding> {
+    und.iter()
+        .filter(|u| u.slow())
+        .map(|u| {
+            let mut metrics = BTreeMap::new();
+            metrics.insert("best_alone_efficiency".into(), u.best_alone);
+            Finding {
+                kind: FindingKind::SlowNode,
+                subject: Subject::Host {
+                    host: names[u.node].clone(),
+                },
+                evidence: format!(
+                    "placement not determinable: its own flows reach only {:.2} of expected \
+                     alone (best of its flows, sending and receiving; below {TESTIFY}): its \
+                     NIC, PCIe or host (run links)",
+                    u.best_alone
+                ),
+                metrics,
+            }
+        })
+        .collect()
+}
+
+/// One line per undetermined node: why its placement cannot be told.
+pub fn undetermined_note(u: &Undetermined, names: &[String]) -> String {
+    if u.slow() {
+        format!(
+            "{}: placement not determinable: its own flows reach only {:.2} of expected",
+            names[u.node], u.best_alone
+        )
+    } else {
+        format!(
+            "{}: placement not determinable: its flows reach {:.2} of expected alone, but \
+             every test pairs them with a flow below {TESTIFY} of expected (a slow node or \
+             link), which cannot show contention",
+            names[u.node], u.best_alone
+        )
+    }
+}
+
+/// Flow `a → b`'s rate over what the topology model expects of it alone, for every
+/// ordered pair of job nodes; `nodes[i]`: job node i's index in `t`, `rate[a][b]` in GB/s.
+pub fn alone_efficiency(
+    t: &xccl_topo::Topology,
+    nodes: &[usize],
+    rate: &[Vec<f64>],
+) -> Vec<Vec<f64>> {
+    let n = nodes.len();
+    (0..n)
+        .map(|a| {
+            (0..n)
+                .map(|b| {
+                    if a == b {
+                        return 0.0;
+                    }
+                    let e = xccl_topo::model::node_flows(t, &[(nodes[a], nodes[b])], 1e9);
+                    if e.unknown.is_none() && e.aggregate_gbs > 0.0 {
+                        rate[a][b] / e.aggregate_gbs
+                    } else {
+                        // No model for it: judge it as fine (the old behaviour).
+                        1.0
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// `misplaced_node` for every node whose measured group maps to another leaf than the
@@ -235,6 +387,39 @@ mod tests {
             .collect()
     }
 
+    /// Every flow alone at its expected rate.
+    fn fine(n: usize) -> Vec<Vec<f64>> {
+        vec![vec![1.0; n]; n]
+    }
+
+    /// As [`measure`], with node `slow`'s NIC at a quarter (both directions): its flows
+    /// alone reach 0.25 of expected; beside a flow on the same uplink it keeps its rate
+    /// (it cannot use more than a quarter of the uplink) and the other gets the rest,
+    /// 0.72 of its own (measured on the emulated cluster: 0.70..0.80), so no test with
+    /// it has both flows below 0.75.
+    fn measure_slow(leaf: &[usize], slow: usize) -> (Vec<Test>, Vec<Vec<f64>>) {
+        let n = leaf.len();
+        let mut eff = fine(n);
+        for row in eff.iter_mut() {
+            row[slow] = 0.25;
+        }
+        eff[slow] = vec![0.25; n];
+        let tests = measure(leaf)
+            .into_iter()
+            .map(|mut t| {
+                let ab_slow = t.a == slow || t.b == slow;
+                let cd_slow = t.c == slow || t.d == slow;
+                if t.contended() && ab_slow {
+                    (t.ab_share, t.cd_share) = (1.0, 0.72);
+                } else if t.contended() && cd_slow {
+                    (t.ab_share, t.cd_share) = (0.72, 1.0);
+                }
+                t
+            })
+            .collect();
+        (tests, eff)
+    }
+
     fn names(n: usize) -> Vec<String> {
         (1..=n).map(|i| format!("n{i}")).collect()
     }
@@ -259,32 +444,32 @@ mod tests {
     #[test]
     fn infers_two_and_three_leaves() {
         assert_eq!(
-            infer(4, &measure(&[0, 0, 1, 1])),
+            infer(4, &measure(&[0, 0, 1, 1]), &fine(4)).groups,
             vec![vec![0, 1], vec![2, 3]]
         );
         // Interleaved order: n1, n3 on one leaf; n2, n4 on the other.
         assert_eq!(
-            infer(4, &measure(&[0, 1, 0, 1])),
+            infer(4, &measure(&[0, 1, 0, 1]), &fine(4)).groups,
             vec![vec![0, 2], vec![1, 3]]
         );
         // 6 nodes on 3 leaves, and 7 nodes on 3 leaves of 3, 2, 2.
         assert_eq!(
-            infer(6, &measure(&[0, 0, 1, 1, 2, 2])),
+            infer(6, &measure(&[0, 0, 1, 1, 2, 2]), &fine(6)).groups,
             vec![vec![0, 1], vec![2, 3], vec![4, 5]]
         );
         assert_eq!(
-            infer(7, &measure(&[2, 0, 0, 1, 1, 2, 2])),
+            infer(7, &measure(&[2, 0, 0, 1, 1, 2, 2]), &fine(7)).groups,
             vec![vec![0, 5, 6], vec![1, 2], vec![3, 4]]
         );
         // Non-blocking: nothing contends, one group.
         let flat: Vec<Test> = measure(&[0, 0, 0, 0]);
-        assert_eq!(infer(4, &flat), vec![vec![0, 1, 2, 3]]);
+        assert_eq!(infer(4, &flat, &fine(4)).groups, vec![vec![0, 1, 2, 3]]);
     }
 
     #[test]
     fn misplaced_node_is_named_alone() {
         let d = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let groups = infer(4, &measure(&[0, 0, 1, 1]));
+        let groups = infer(4, &measure(&[0, 0, 1, 1]), &fine(4)).groups;
         // Correct file: nothing.
         assert!(compare(&groups, &d(&["sw1", "sw1", "sw2", "sw2"]), &names(4)).is_empty());
         // n2 declared under sw2: measured with n1. Overlaps: {n3,n4}–sw2 = 2 first, then
@@ -300,7 +485,7 @@ mod tests {
             }
         );
         // 6 nodes, 3 leaves: n5 declared under leaf0 but measured with n6 (leaf2).
-        let groups = infer(6, &measure(&[0, 0, 1, 1, 2, 2]));
+        let groups = infer(6, &measure(&[0, 0, 1, 1, 2, 2]), &fine(6)).groups;
         let f = compare(
             &groups,
             &d(&["l0", "l0", "l1", "l1", "l0", "l2"]),
@@ -311,5 +496,95 @@ mod tests {
             f[0].subject.to_string(),
             "host n5: declared under l0, measured with n6"
         );
+    }
+
+    #[test]
+    fn slow_node_is_not_misplaced() {
+        let d = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let file = d(&["sw1", "sw1", "sw2", "sw2"]);
+        // 4 nodes on 2 leaves, n3 at a quarter, the right file. Every test of 4 nodes has
+        // n3 in one of its two flows: none counts, nobody can be placed; n3 (best flow
+        // 0.25 < 0.8) is slow_node, the others (flows at 1.0) are only noted.
+        let (tests, eff) = measure_slow(&[0, 0, 1, 1], 2);
+        let inf = infer(4, &tests, &eff);
+        assert!(inf.groups.is_empty(), "{inf:?}");
+        assert_eq!(
+            inf.undetermined,
+            vec![
+                Undetermined {
+                    node: 0,
+                    best_alone: 1.0
+                },
+                Undetermined {
+                    node: 1,
+                    best_alone: 1.0
+                },
+                Undetermined {
+                    node: 2,
+                    best_alone: 0.25
+                },
+                Undetermined {
+                    node: 3,
+                    best_alone: 1.0
+                },
+            ]
+        );
+        assert!(compare(&inf.groups, &file, &names(4)).is_empty());
+        let f = undetermined_findings(&inf.undetermined, &names(4));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].kind, FindingKind::SlowNode);
+        assert_eq!(f[0].subject.to_string(), "host n3");
+        assert!(
+            f[0].evidence.contains("reach only 0.25 of expected"),
+            "{}",
+            f[0].evidence
+        );
+        // 6 nodes on 2 leaves of 3, n6 slow, the right file: n1..n5 placed as declared.
+        let file6 = d(&["l0", "l0", "l0", "l1", "l1", "l1"]);
+        let (tests, eff) = measure_slow(&[0, 0, 0, 1, 1, 1], 5);
+        let inf = infer(6, &tests, &eff);
+        assert_eq!(inf.groups, vec![vec![0, 1, 2], vec![3, 4]]);
+        assert!(compare(&inf.groups, &file6, &names(6)).is_empty());
+        let f = undetermined_findings(&inf.undetermined, &names(6));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].subject.to_string(), "host n6");
+    }
+
+    #[test]
+    fn misplaced_node_found_beside_a_slow_node() {
+        let d = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // 6 nodes, leaves {n1,n2,n3} {n4,n5,n6}, n6 slow; the file puts n3 under l1.
+        // Groups from the tests that count: {n1,n2,n3}, {n4,n5}. Overlaps: {n1,n2,n3}–l0
+        // = 2 and {n4,n5}–l1 = 2 first → n3 (declared l1) sits with n1, n2: misplaced.
+        let (tests, eff) = measure_slow(&[0, 0, 0, 1, 1, 1], 5);
+        let inf = infer(6, &tests, &eff);
+        let f = compare(
+            &inf.groups,
+            &d(&["l0", "l0", "l1", "l1", "l1", "l1"]),
+            &names(6),
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            f[0].subject.to_string(),
+            "host n3: declared under l1, measured with n1, n2"
+        );
+        let slow = undetermined_findings(&inf.undetermined, &names(6));
+        assert_eq!(slow.len(), 1);
+        assert_eq!(slow[0].subject.to_string(), "host n6");
+    }
+
+    #[test]
+    fn healthy_gives_nothing() {
+        let d = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        for (leaf, file) in [
+            (vec![0, 0, 1, 1], d(&["a", "a", "b", "b"])),
+            (vec![0, 0, 1, 1, 2, 2], d(&["a", "a", "b", "b", "c", "c"])),
+        ] {
+            let n = leaf.len();
+            let inf = infer(n, &measure(&leaf), &fine(n));
+            assert!(inf.undetermined.is_empty());
+            assert!(compare(&inf.groups, &file, &names(n)).is_empty());
+            assert!(undetermined_findings(&inf.undetermined, &names(n)).is_empty());
+        }
     }
 }

@@ -558,6 +558,7 @@ hosts = ["n1"]
                     vec!["n1".into(), "n2".into()],
                     vec!["n3".into(), "n4".into()],
                 ],
+                undetermined: vec![],
                 uplinks: vec![],
                 findings,
             },
