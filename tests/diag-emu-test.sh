@@ -5,7 +5,8 @@
 #  1. healthy: `xccl-bench links` gives no finding (exit 0; a pair that a loaded host
 #     slows in its round is measured again alone and, fine then, is no finding);
 #  2. emu-n3's NIC at a quarter rate: one slow_node naming emu-n3 (exit 4), confirmed
-#     alone (the evidence says `confirmed alone: X of expected`);
+#     alone (the evidence says `confirmed alone: X of expected`); `topo validate` with the
+#     right file: the same slow_node, no misplaced_node;
 #  3. the uplink emu-sw1 <-> emu-sw2 at a quarter rate: one slow_uplink naming it, no node,
 #     from `links` and from `topo validate` with the right file (no misplaced_node);
 #  4. healthy, `all_reduce --delay 2:20000`: one slow_rank naming rank 2 on emu-n3 (exit 4);
@@ -139,8 +140,12 @@ echo "# emu-n3's NIC at a quarter"
 links slow-node
 # shellcheck disable=SC2086
 bench screen-slow-node links --screen --topology "$TOPO" $LINKS_ARGS
+bench validate-slow-node topo validate "$TOPO"
 "$EMU" down
 expect slow-node 4 "slow_node emu-n3"
+# A slow NIC cannot load an uplink, so its flows say nothing about placement: a slow
+# node, never a misplaced one.
+expect validate-slow-node 4 "slow_node emu-n3"
 # Confirmed by measuring its links again alone: the evidence says so and the lines are printed.
 jq -e '.findings[0].evidence | test("confirmed alone: [0-9.]+ of expected")' "$OUT/slow-node.json" >/dev/null \
     || fail "slow-node: the finding does not say it was confirmed alone"
