@@ -3,8 +3,8 @@
 //! Why: a prediction is only as good as its step model. This runs the schedule the model
 //! assumes on the real communicators (MPI backend): per micro-batch and stage, compute as
 //! calibrated waits of the predicted length with the TP collectives (and EP alltoalls) in
-//! the layer path, PP send/recv in Megatron's 1F1B order (warm-up, steady
-//! send-forward-recv-backward / send-backward-recv-forward, cool-down), and the DP
+//! the layer path, PP send/recv in the order of `xccl_train::schedule` (Megatron's 1F1B,
+//! or its interleaved 1F1B with vp model chunks per stage), and the DP
 //! gradient reduction in buckets issued through the last backward as non-blocking
 //! collectives: all-reduce, or with ZeRO ≥ 1 reduce-scatter, then the parameter
 //! all-gather after the optimizer (ZeRO-3: one more before the first forward). Each
@@ -35,6 +35,7 @@ use xccl_train::comm::Dim;
 use xccl_train::layout::Recompute;
 use xccl_train::output::{IssuedOp, ScaleResult, TrainSimReport};
 use xccl_train::predict::{predict, Job, Prediction};
+use xccl_train::schedule::{pipeline, Action, P2p};
 
 fn usage(s: String) -> anyhow::Error {
     BenchError::Usage(s).into()
@@ -51,11 +52,6 @@ pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
             d,
             d.devices()
         )));
-    }
-    if d.vp > 1 {
-        return Err(usage(
-            "train-sim runs plain 1F1B only (vp=1); the interleaved schedule is predicted, not simulated".into(),
-        ));
     }
     if a.steps == 0 {
         return Err(usage("--steps must be > 0".into()));
@@ -195,7 +191,8 @@ struct Comms {
     edp: Option<SimpleCommunicator>,
     stage: u64,
     pp: u64,
-    /// Neighbour ranks in `all`.
+    /// Neighbour ranks in `all` (a ring: the interleaved schedule sends from the last
+    /// stage to the first).
     prev: i32,
     next: i32,
 }
@@ -249,8 +246,16 @@ fn run_scale(
     let c = Comms {
         stage: pi,
         pp: d.pp,
-        prev: me - stride,
-        next: me + stride,
+        prev: if pi == 0 {
+            me + stride * (d.pp as i32 - 1)
+        } else {
+            me - stride
+        },
+        next: if pi + 1 == d.pp {
+            me - stride * (d.pp as i32 - 1)
+        } else {
+            me + stride
+        },
         all,
         tp,
         dp,
@@ -277,6 +282,8 @@ fn run_scale(
 /// Buffers and phase lengths of the simulated step.
 struct Sim {
     m: u64,
+    vp: u64,
+    /// Layers per model chunk (per stage when vp = 1).
     layers: u64,
     t_f: f64,
     t_b: f64,
@@ -288,6 +295,7 @@ struct Sim {
     sp_gather: Vec<f32>,
     p2p_send: Vec<u8>,
     p2p_recv: Vec<u8>,
+    p2p_recv2: Vec<u8>,
     a2a_send: Vec<u8>,
     a2a_recv: Vec<u8>,
     /// DP reductions issued under the last backward.
@@ -369,29 +377,26 @@ impl Sim {
                 }
             }
         }
-        let total = |dim: Dim| -> f64 {
-            p.comm
-                .iter()
-                .filter(|t| t.op.dim == dim)
-                .map(|t| t.time_total_s)
-                .sum()
-        };
         let m = p.microbatches;
         let tp_count = job.layout.dims.tp;
+        let vp = job.layout.dims.vp.max(1);
         Sim {
             m,
-            layers: job.model.layers / job.layout.dims.pp,
-            t_f: p.t_forward_s,
-            t_b: p.t_backward_s,
+            vp,
+            layers: job.model.layers / (job.layout.dims.pp * vp),
+            // One chunk's share of a micro-batch's forward and backward.
+            t_f: p.t_forward_s / vp as f64,
+            t_b: p.t_backward_s / vp as f64,
             recompute_full: job.layout.recompute == Recompute::Full,
             sp: job.layout.sequence_parallel,
-            window: p.t_backward_s + (total(Dim::Tp) + total(Dim::Ep)) / m as f64 / 2.0,
+            window: p.dp_window_s,
             act: floats(tp_bytes),
             act_out: floats(tp_bytes),
             // Sequence parallel: each rank holds 1/tp of the gathered activation.
             sp_gather: floats(tp_bytes / tp_count.max(1)),
             p2p_send: vec![0u8; pp_bytes as usize],
             p2p_recv: vec![0u8; pp_bytes as usize],
+            p2p_recv2: vec![0u8; pp_bytes as usize],
             a2a_send: vec![0u8; ep_bytes as usize],
             a2a_recv: vec![0u8; ep_bytes as usize],
             buckets,
@@ -568,94 +573,56 @@ impl Sim {
         }
     }
 
-    fn send_forward(&mut self, c: &Comms) {
-        if c.stage + 1 < c.pp {
-            self.count_p2p(1);
-            c.all.process_at_rank(c.next).send(&self.p2p_send[..]);
-        }
-    }
-    fn recv_forward(&mut self, c: &Comms) {
-        if c.stage > 0 {
-            self.count_p2p(1);
-            c.all
-                .process_at_rank(c.prev)
-                .receive_into(&mut self.p2p_recv[..]);
-        }
-    }
-    fn send_backward(&mut self, c: &Comms) {
-        if c.stage > 0 {
-            self.count_p2p(1);
-            c.all.process_at_rank(c.prev).send(&self.p2p_send[..]);
-        }
-    }
-    fn recv_backward(&mut self, c: &Comms) {
-        if c.stage + 1 < c.pp {
-            self.count_p2p(1);
-            c.all
-                .process_at_rank(c.next)
-                .receive_into(&mut self.p2p_recv[..]);
-        }
-    }
-    /// Megatron's send_forward_recv_backward: one exchange with the next stage.
-    fn send_forward_recv_backward(&mut self, c: &Comms) {
-        if c.stage + 1 < c.pp {
-            self.count_p2p(2);
-            let peer = c.all.process_at_rank(c.next);
-            mpi::point_to_point::send_receive_into(
-                &self.p2p_send[..],
-                &peer,
-                &mut self.p2p_recv[..],
-                &peer,
-            );
-        }
-    }
-    fn send_backward_recv_forward(&mut self, c: &Comms) {
-        if c.stage > 0 {
-            self.count_p2p(2);
-            let peer = c.all.process_at_rank(c.prev);
-            mpi::point_to_point::send_receive_into(
-                &self.p2p_send[..],
-                &peer,
-                &mut self.p2p_recv[..],
-                &peer,
-            );
-        }
+    /// One point-to-point call of the schedule: its sends and receives all posted at
+    /// once and waited for together (Megatron's batched isend/irecv). Activations and
+    /// gradients have their own tags: with two stages both neighbours are one rank.
+    fn p2p(&mut self, c: &Comms, x: P2p) {
+        const ACT: i32 = 1;
+        const GRAD: i32 = 2;
+        self.count_p2p(x.messages());
+        let (send, r1, r2) = (
+            &self.p2p_send[..],
+            &mut self.p2p_recv[..],
+            &mut self.p2p_recv2[..],
+        );
+        let (next, prev) = (c.all.process_at_rank(c.next), c.all.process_at_rank(c.prev));
+        scope(|sc| {
+            let mut reqs = Vec::with_capacity(4);
+            if x.recv_prev {
+                reqs.push(prev.immediate_receive_into_with_tag(sc, r1, ACT));
+            }
+            if x.recv_next {
+                reqs.push(next.immediate_receive_into_with_tag(sc, r2, GRAD));
+            }
+            if x.send_next {
+                reqs.push(next.immediate_send_with_tag(sc, send, ACT));
+            }
+            if x.send_prev {
+                reqs.push(prev.immediate_send_with_tag(sc, send, GRAD));
+            }
+            for r in reqs {
+                r.wait();
+            }
+        });
     }
 
-    /// One step: 1F1B (Megatron's forward_backward_pipelining_without_interleaving).
+    /// One step: the stage's list from `xccl_train::schedule::pipeline` (plain 1F1B, or
+    /// interleaved with vp chunks), between ZeRO's parameter gathers.
     fn step(&mut self, c: &Comms) {
         self.issued.clear();
         let mut before = std::mem::take(&mut self.gather_before);
         self.blocking(c, &mut before);
         self.gather_before = before;
-        let m = self.m;
-        let warmup = (c.pp - c.stage - 1).min(m);
-        let remaining = m - warmup;
-        let mut backwards = 0u64;
-        for _ in 0..warmup {
-            self.recv_forward(c);
-            self.forward(c, self.t_f);
-            self.send_forward(c);
-        }
-        if remaining > 0 {
-            self.recv_forward(c);
-        }
-        for i in 0..remaining {
-            self.forward(c, self.t_f);
-            self.send_forward_recv_backward(c);
-            backwards += 1;
-            self.backward(c, backwards == m);
-            if i + 1 == remaining {
-                self.send_backward(c);
-            } else {
-                self.send_backward_recv_forward(c);
+        let actions = pipeline(c.pp, self.vp, self.m, c.stage);
+        let last_backward = actions
+            .iter()
+            .rposition(|a| matches!(a, Action::Backward { .. }));
+        for (i, a) in actions.iter().enumerate() {
+            match *a {
+                Action::Forward { .. } => self.forward(c, self.t_f),
+                Action::Backward { .. } => self.backward(c, Some(i) == last_backward),
+                Action::P2p(x) => self.p2p(c, x),
             }
-        }
-        for _ in 0..warmup {
-            self.recv_backward(c);
-            backwards += 1;
-            self.backward(c, backwards == m);
-            self.send_backward(c);
         }
         // After the last backward: reductions not overlapped, the optimizer (no time of
         // its own in the prediction either), then ZeRO's parameter all-gather.

@@ -167,10 +167,19 @@ pub fn step_ops(m: &ModelSpec, lay: &Layout) -> Vec<CommOp> {
         let g = Group::strided(2, d.tp * d.dp, k).sharing(k, nics, d.tp * d.dp);
         ops.push(CommOp {
             dim: Dim::Pp,
-            what: "send/recv of b·s·h activations and gradients at a stage boundary".into(),
+            what: if d.vp > 1 {
+                format!(
+                    "send/recv of b·s·h activations and gradients at the {} chunk boundaries (interleaved, vp={})",
+                    d.pp * d.vp - 1,
+                    d.vp
+                )
+            } else {
+                "send/recv of b·s·h activations and gradients at a stage boundary".into()
+            },
             collective: CollKind::Sendrecv,
             bytes: act / sp_div,
-            count: 2 * mbs * d.vp,
+            // The first stage's sends and receives in the schedule train-sim runs.
+            count: crate::schedule::stage_messages(d.pp, d.vp, mbs, 0),
             group: g,
             overlappable: false,
         });

@@ -2,9 +2,10 @@
 //!
 //! The step model (1F1B pipeline, the schedule train-sim runs):
 //! - per micro-batch and stage: forward t_f and backward t_b compute (backward holds the
-//!   recomputation), plus the TP and EP collectives of its layers and two PP transfers
-//!   (exchanges with each neighbour, both directions at once), all on the critical path:
-//!   t_stage;
+//!   recomputation), plus the TP and EP collectives of its layers and the PP transfers
+//!   (plain 1F1B: an exchange with each neighbour, both directions at once; interleaved:
+//!   vp calls exchanging with both neighbours at once, 2·vp message times), all on the
+//!   critical path: t_stage;
 //! - a step: m·t_stage for the micro-batches, plus the bubble (p−1)·t_stage/v
 //!   (REFERENCE §4: (p−1)/(m+p−1) of the step for v = 1, (p−1)/(v·m) of the ideal time);
 //! - then the DP gradient reduction: buckets that become ready evenly through the last
@@ -86,6 +87,10 @@ pub struct Prediction {
     /// Per micro-batch and stage: forward and backward compute (seconds).
     pub t_forward_s: f64,
     pub t_backward_s: f64,
+    /// How long the DP buckets have to hide under: the last backward of the step (the
+    /// last chunk's, interleaved), with its TP/EP. train-sim issues them over the same.
+    #[serde(default)]
+    pub dp_window_s: f64,
     pub comm: Vec<TimedOp>,
     pub comm_source: String,
 }
@@ -191,12 +196,25 @@ pub fn predict(job: &Job, timer: &dyn CommTimer) -> Result<Prediction> {
     // PP messages go both ways at once (Megatron's send_forward_recv_backward and
     // send_backward_recv_forward): per micro-batch a stage makes one exchange with each
     // neighbour, so end stages wait for one and middle stages for two.
-    let pp = total(Dim::Pp) / 2.0 * (d.pp - 1).min(2) as f64;
+    // Interleaved (vp > 1): per micro-batch vp steady-state calls, each sending to and
+    // receiving from both neighbours at once (two messages each way through the stage's
+    // link), so 2·vp message times.
     let mf = m as f64;
+    let pp_msg = timed
+        .iter()
+        .find(|t| t.op.dim == Dim::Pp)
+        .map_or(0.0, |t| t.time_each_s);
+    let pp = if d.vp > 1 {
+        mf * pp_msg * 2.0 * d.vp as f64
+    } else {
+        mf * pp_msg * (d.pp - 1).min(2) as f64
+    };
     let t_stage = t_f + t_b + (tp + ep + pp) / mf;
+    // Narayanan et al.: (p − 1)/(v·m) of the ideal m·t_stage.
     let bubble = (d.pp - 1) as f64 * t_stage / d.vp as f64;
-    // DP buckets under the last backward (its compute and the backward half of TP/EP).
-    let window = t_b + (tp + ep) / mf / 2.0;
+    // DP buckets under the last backward (its compute and the backward half of TP/EP);
+    // interleaved, under the last chunk's backward (1/vp of it).
+    let window = (t_b + (tp + ep) / mf / 2.0) / d.vp as f64;
     let buckets: Vec<f64> = timed
         .iter()
         .filter(|t| t.op.dim == Dim::Dp && t.op.overlappable)
@@ -250,6 +268,7 @@ pub fn predict(job: &Job, timer: &dyn CommTimer) -> Result<Prediction> {
         },
         t_forward_s: t_f,
         t_backward_s: t_b,
+        dp_window_s: window,
         comm: timed,
         comm_source: timer.describe(),
     })
