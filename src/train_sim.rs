@@ -26,11 +26,12 @@ use crate::predict_cmd::{build, TrainSimArgs};
 use crate::world::MpiWorld;
 use anyhow::Result;
 use mpi::collective::SystemOperation;
-use mpi::request::scope;
+use mpi::request::{scope, Request, Scope};
 use mpi::topology::{Color, SimpleCommunicator};
 use mpi::traits::*;
 use std::time::{Duration, Instant};
 use xccl_schema::CollKind;
+use xccl_train::comm::zero3_units;
 use xccl_train::comm::Dim;
 use xccl_train::layout::Recompute;
 use xccl_train::output::{IssuedOp, ScaleResult, TrainSimReport};
@@ -302,8 +303,10 @@ struct Sim {
     buckets: Vec<DpMsg>,
     /// DP reductions after the last backward (`--no-overlap`).
     serial: Vec<DpMsg>,
-    /// ZeRO-3's parameter all-gather before the first forward.
-    gather_before: Vec<DpMsg>,
+    /// ZeRO-3's messages per chunk and layer (`comm::zero3_units`): parameter
+    /// all-gathers (dense, and expert when ep > 1) and gradient reduce-scatters.
+    z3_gather: Vec<Vec<Vec<DpMsg>>>,
+    z3_rs: Vec<Vec<Vec<DpMsg>>>,
     /// ZeRO's parameter all-gather after the optimizer.
     gather_after: Vec<DpMsg>,
     /// Messages of the current step.
@@ -362,19 +365,43 @@ impl Sim {
         let pp_bytes = bytes_of(Dim::Pp).unwrap_or(1);
         let ep_bytes = bytes_of(Dim::Ep).unwrap_or(1);
         let (mut buckets, mut serial) = (Vec::new(), Vec::new());
-        let (mut gather_before, mut gather_after) = (Vec::new(), Vec::new());
-        let dp = job.layout.dims.dp;
-        for t in p.comm.iter().filter(|t| t.op.dim == Dim::Dp) {
+        let mut gather_after = Vec::new();
+        let lay = &job.layout;
+        let dp = lay.dims.dp;
+        // ZeRO-3 issues per layer (its ops are `per_layer`); ZeRO-1/2 in buckets.
+        for t in p
+            .comm
+            .iter()
+            .filter(|t| t.op.dim == Dim::Dp && !t.op.per_layer)
+        {
             let (coll, g) = (t.op.collective, t.op.group.nranks);
-            for i in 0..t.op.count {
+            for _ in 0..t.op.count {
                 let msg = DpMsg::new(coll, t.op.bytes, g, g != dp);
                 match coll {
-                    // The last after the optimizer; ZeRO-3's other one before forward.
-                    CollKind::AllGather if i + 1 < t.op.count => gather_before.push(msg),
                     CollKind::AllGather => gather_after.push(msg),
                     _ if t.op.overlappable => buckets.push(msg),
                     _ => serial.push(msg),
                 }
+            }
+        }
+        let (mut z3_gather, mut z3_rs) = (Vec::new(), Vec::new());
+        if lay.zero == 3 && dp > 1 {
+            let dp_ex = dp / lay.dims.ep;
+            for chunk in zero3_units(&job.model, lay) {
+                let msgs = |coll: CollKind, per: u64| -> Vec<Vec<DpMsg>> {
+                    chunk
+                        .iter()
+                        .map(|u| {
+                            let mut v = vec![DpMsg::new(coll, u.dense * per, dp, false)];
+                            if u.expert > 0 && dp_ex > 1 {
+                                v.push(DpMsg::new(coll, u.expert * per, dp_ex, true));
+                            }
+                            v
+                        })
+                        .collect()
+                };
+                z3_gather.push(msgs(CollKind::AllGather, lay.act_bytes));
+                z3_rs.push(msgs(CollKind::ReduceScatter, lay.grad_bytes));
             }
         }
         let m = p.microbatches;
@@ -401,7 +428,8 @@ impl Sim {
             a2a_recv: vec![0u8; ep_bytes as usize],
             buckets,
             serial,
-            gather_before,
+            z3_gather,
+            z3_rs,
             gather_after,
             issued: Vec::new(),
         }
@@ -469,9 +497,12 @@ impl Sim {
         }
     }
 
-    /// Forward (or the recomputation forward) of one micro-batch on this stage.
-    fn forward(&mut self, c: &Comms, t: f64) {
+    /// Forward (or the recomputation forward) of one micro-batch through one chunk.
+    fn forward(&mut self, c: &Comms, t: f64, chunk: usize) {
         let per = t / self.layers as f64 / 2.0;
+        if !self.z3_gather.is_empty() {
+            return self.z3_pass(c, chunk, per, false, false);
+        }
         for _ in 0..self.layers {
             for _ in 0..2 {
                 wait(per);
@@ -481,15 +512,68 @@ impl Sim {
         }
     }
 
-    /// Backward of one micro-batch; the last one issues the DP buckets as they become
-    /// ready and waits for them at its end.
-    fn backward(&mut self, c: &Comms, last: bool) {
+    /// One pass over a chunk's layers with ZeRO-3's gathers: the first layer's
+    /// parameters gathered and waited for, the next layer's issued as a layer starts
+    /// (one-deep prefetch) and waited for before it runs; with `reduce` (the chunk's last
+    /// backward of the step) each layer's gradients reduce-scattered as its backward
+    /// ends, all waited for at the end of the pass. In flight during the waits, tested
+    /// every ≤ 1 ms so MPI progresses them.
+    fn z3_pass(&mut self, c: &Comms, chunk: usize, per: f64, reverse: bool, reduce: bool) {
+        let mut gathers = std::mem::take(&mut self.z3_gather[chunk]);
+        let mut rss = std::mem::take(&mut self.z3_rs[chunk]);
+        let mut g_refs: Vec<Option<&mut Vec<DpMsg>>> = gathers.iter_mut().map(Some).collect();
+        let mut r_refs: Vec<Option<&mut Vec<DpMsg>>> = rss.iter_mut().map(Some).collect();
+        if reverse {
+            g_refs.reverse();
+            r_refs.reverse();
+        }
+        let n = g_refs.len();
+        scope(|sc| {
+            let mut counted = Vec::new();
+            let mut next = issue_dp(c, sc, g_refs[0].take().unwrap(), &mut counted);
+            let mut rs_pending = Vec::new();
+            for i in 0..n {
+                for r in std::mem::take(&mut next) {
+                    r.wait();
+                }
+                if i + 1 < n {
+                    next = issue_dp(c, sc, g_refs[i + 1].take().unwrap(), &mut counted);
+                }
+                for _ in 0..2 {
+                    wait_testing(per, &mut next, &mut rs_pending);
+                    self.tp_op(c);
+                    self.ep_op(c);
+                }
+                if reduce {
+                    let mut more = issue_dp(c, sc, r_refs[i].take().unwrap(), &mut counted);
+                    rs_pending.append(&mut more);
+                }
+            }
+            for r in rs_pending {
+                r.wait();
+            }
+            for (coll, bytes, nranks) in counted {
+                self.count(Dim::Dp, coll, bytes, nranks);
+            }
+        });
+        self.z3_gather[chunk] = gathers;
+        self.z3_rs[chunk] = rss;
+    }
+
+    /// Backward of one micro-batch through one chunk; the step's last one issues the DP
+    /// buckets as they become ready and waits for them at its end. ZeRO-3 gathers every
+    /// layer's parameters and, in the chunk's last backward (`reduce`), reduce-scatters
+    /// its gradients.
+    fn backward(&mut self, c: &Comms, last: bool, chunk: usize, reduce: bool) {
         let mut t_b = self.t_b;
         if self.recompute_full {
-            self.forward(c, self.t_f);
+            self.forward(c, self.t_f, chunk);
             t_b -= self.t_f;
         }
         let per = t_b / self.layers as f64 / 2.0;
+        if !self.z3_gather.is_empty() {
+            return self.z3_pass(c, chunk, per, true, reduce);
+        }
         if !last || self.buckets.is_empty() || c.dp.size() < 2 {
             for _ in 0..self.layers {
                 for _ in 0..2 {
@@ -610,17 +694,25 @@ impl Sim {
     /// interleaved with vp chunks), between ZeRO's parameter gathers.
     fn step(&mut self, c: &Comms) {
         self.issued.clear();
-        let mut before = std::mem::take(&mut self.gather_before);
-        self.blocking(c, &mut before);
-        self.gather_before = before;
         let actions = pipeline(c.pp, self.vp, self.m, c.stage);
         let last_backward = actions
             .iter()
             .rposition(|a| matches!(a, Action::Backward { .. }));
+        // Each chunk's last backward of the step (ZeRO-3 reduce-scatters there).
+        let last_of = |chunk: u64| {
+            actions
+                .iter()
+                .rposition(|a| *a == Action::Backward { chunk })
+        };
         for (i, a) in actions.iter().enumerate() {
             match *a {
-                Action::Forward { .. } => self.forward(c, self.t_f),
-                Action::Backward { .. } => self.backward(c, Some(i) == last_backward),
+                Action::Forward { chunk } => self.forward(c, self.t_f, chunk as usize),
+                Action::Backward { chunk } => self.backward(
+                    c,
+                    Some(i) == last_backward,
+                    chunk as usize,
+                    Some(i) == last_of(chunk),
+                ),
                 Action::P2p(x) => self.p2p(c, x),
             }
         }
@@ -645,6 +737,62 @@ fn sleepy_barrier(c: &SimpleCommunicator) {
             Err(r) => req = r,
         }
         std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Issues one ZeRO-3 unit's messages (all-gathers or reduce-scatters) non-blocking and
+/// notes (collective, bytes, ranks) of each for the count.
+fn issue_dp<'a, S: Scope<'a> + Copy>(
+    c: &Comms,
+    sc: S,
+    msgs: &'a mut [DpMsg],
+    counted: &mut Vec<(CollKind, u64, usize)>,
+) -> Vec<Request<'a, [f32], S>> {
+    msgs.iter_mut()
+        .map(|m| {
+            let bytes = m.bytes();
+            let comm = dp_comm(c, m.expert);
+            counted.push((m.coll, bytes, comm.size() as usize));
+            if m.coll == CollKind::ReduceScatter {
+                comm.immediate_reduce_scatter_block_into(
+                    sc,
+                    &m.send[..],
+                    &mut m.recv[..],
+                    SystemOperation::sum(),
+                )
+            } else {
+                comm.immediate_all_gather_into(sc, &m.send[..], &mut m.recv[..])
+            }
+        })
+        .collect()
+}
+
+/// A compute phase with requests in flight: sleeps in slices of ≤ 1 ms, testing them.
+fn wait_testing<'a, S: Scope<'a>>(
+    seconds: f64,
+    a: &mut Vec<Request<'a, [f32], S>>,
+    b: &mut Vec<Request<'a, [f32], S>>,
+) {
+    let end = Instant::now() + Duration::from_secs_f64(seconds.max(0.0));
+    loop {
+        *a = std::mem::take(a)
+            .into_iter()
+            .filter_map(|r| r.test().err())
+            .collect();
+        *b = std::mem::take(b)
+            .into_iter()
+            .filter_map(|r| r.test().err())
+            .collect();
+        let now = Instant::now();
+        if now >= end {
+            return;
+        }
+        let left = end - now;
+        std::thread::sleep(if a.is_empty() && b.is_empty() {
+            left
+        } else {
+            left.min(Duration::from_millis(1))
+        });
     }
 }
 

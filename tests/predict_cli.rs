@@ -165,7 +165,7 @@ fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
     // 786432) + 1000·256 = 3401728 parameters; bf16 gradients 6803456 B = 6 buckets of
     // 1 MiB (1048576 B) + a last one of 6803456 − 6·1048576 = 512000 B, each reduce-scattered
     // over the 4 DP ranks; then the bf16 parameters all-gathered (6803456 B output) once
-    // after the optimizer (ZeRO-1), and once more before forward (ZeRO-3).
+    // after the optimizer (ZeRO-1); ZeRO-3 below.
     // On dp=2,pp=2 (ZeRO-2), rank 0 is the first stage: 2 layers × 786432 + 256000 =
     // 1828864 parameters, 3657728 B of gradients = 3 buckets of 1 MiB + 512000 B over the
     // 2 DP ranks, one 3657728 B all-gather; 4 / 2 = 2 micro-batches, each sending its
@@ -183,12 +183,16 @@ fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
             ]),
         ),
         (
+            // ZeRO-3 layer by layer: 1 micro-batch; layer 0 with the embedding is
+            // (786432 + 256000) × 2 B = 2084864 B, the 3 others 1572864 B; each gathered
+            // before its forward and its backward, its gradients reduce-scattered once.
             "dp=4",
             "3",
             Msgs::from([
-                (k("dp", "reduce_scatter", 1048576, 4), 6),
-                (k("dp", "reduce_scatter", 512000, 4), 1),
-                (k("dp", "all_gather", 6803456, 4), 2),
+                (k("dp", "all_gather", 2084864, 4), 2),
+                (k("dp", "all_gather", 1572864, 4), 6),
+                (k("dp", "reduce_scatter", 2084864, 4), 1),
+                (k("dp", "reduce_scatter", 1572864, 4), 3),
             ]),
         ),
         (

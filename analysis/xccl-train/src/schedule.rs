@@ -269,6 +269,9 @@ mod tests {
     /// Runs every stage's list against the others: a call completes when each of its
     /// sends has met the receive of the same order on its channel (src, dst, direction)
     /// and each receive its send. Returns the messages per stage, or the stuck stages.
+    /// A posted transfer: channel (src, dst, is_grad), is a send, its order on the channel.
+    type PostedOp = ((u64, u64, bool), bool, u64);
+
     fn run_all(pp: u64, vp: u64, m: u64) -> Result<Vec<u64>, Vec<u64>> {
         run_lists(&(0..pp).map(|s| pipeline(pp, vp, m, s)).collect::<Vec<_>>())
     }
@@ -279,7 +282,7 @@ mod tests {
         // (src, dst, is_grad) → (sends posted, receives posted).
         let mut chans: HashMap<(u64, u64, bool), (u64, u64)> = HashMap::new();
         // Per stage: the ops of its current call, posted once: (channel, is_send, seq).
-        let mut posted: Vec<Option<Vec<((u64, u64, bool), bool, u64)>>> = vec![None; pp as usize];
+        let mut posted: Vec<Option<Vec<PostedOp>>> = vec![None; pp as usize];
         let mut msgs = vec![0u64; pp as usize];
         let next = |s: u64| (s + 1) % pp;
         let prev = |s: u64| (s + pp - 1) % pp;
