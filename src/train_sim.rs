@@ -17,7 +17,9 @@
 //! the step times for a reader to hold against `predict --json`'s `comm`.
 //!
 //! The waits sleep (the emulated cluster's ranks share a few cores: spinning would steal
-//! them from the ranks moving data) in slices of at most 1 ms while DP reductions are in
+//! them from the ranks moving data); a sleep that wakes late (measured 10-30 ms over the
+//! 64 phases of the emulated DP+TP step on the loaded 2-core CI VM) is paid back from the
+//! next phase, so a step's compute adds up to the predicted length. They sleep in slices of at most 1 ms while DP reductions are in
 //! flight, testing them between slices so MPI progresses them, as a GPU's copy engine
 //! would. GPU backends are not wired: compute is always a wait.
 
@@ -623,12 +625,14 @@ impl Sim {
             }
             for _ in 0..self.layers {
                 for _ in 0..2 {
-                    let end = Instant::now() + Duration::from_secs_f64(per);
+                    let begun = Instant::now();
+                    let end = begun + phase_target(per);
                     loop {
                         issue!(start.elapsed().as_secs_f64());
                         pending = pending.into_iter().filter_map(|r| r.test().err()).collect();
                         let now = Instant::now();
                         if now >= end {
+                            phase_done(begun, per);
                             break;
                         }
                         let left = end - now;
@@ -694,6 +698,7 @@ impl Sim {
     /// interleaved with vp chunks), between ZeRO's parameter gathers.
     fn step(&mut self, c: &Comms) {
         self.issued.clear();
+        phase_reset();
         let actions = pipeline(c.pp, self.vp, self.m, c.stage);
         let last_backward = actions
             .iter()
@@ -773,7 +778,8 @@ fn wait_testing<'a, S: Scope<'a>>(
     a: &mut Vec<Request<'a, [f32], S>>,
     b: &mut Vec<Request<'a, [f32], S>>,
 ) {
-    let end = Instant::now() + Duration::from_secs_f64(seconds.max(0.0));
+    let start = Instant::now();
+    let end = start + phase_target(seconds);
     loop {
         *a = std::mem::take(a)
             .into_iter()
@@ -785,7 +791,7 @@ fn wait_testing<'a, S: Scope<'a>>(
             .collect();
         let now = Instant::now();
         if now >= end {
-            return;
+            return phase_done(start, seconds);
         }
         let left = end - now;
         std::thread::sleep(if a.is_empty() && b.is_empty() {
@@ -799,6 +805,31 @@ fn wait_testing<'a, S: Scope<'a>>(
 /// A calibrated compute phase: sleep until the deadline.
 fn wait(seconds: f64) {
     if seconds > 0.0 {
-        std::thread::sleep(Duration::from_secs_f64(seconds));
+        let t = Instant::now();
+        std::thread::sleep(phase_target(seconds));
+        phase_done(t, seconds);
     }
+}
+
+thread_local! {
+    /// Seconds the compute phases so far ran past their length (the OS wakes a sleeper
+    /// late), paid back from the next phase so a step's phases sum to the predicted
+    /// compute.
+    static OVERRUN: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+/// How long a compute phase of `seconds` should still sleep: its length less the overrun.
+fn phase_target(seconds: f64) -> Duration {
+    Duration::from_secs_f64((seconds - OVERRUN.with(|o| o.get())).max(0.0))
+}
+
+/// A phase of `seconds` begun at `start` has ended: carries its overrun (or what was
+/// left of the previous one) to the next.
+fn phase_done(start: Instant, seconds: f64) {
+    OVERRUN.with(|o| o.set(o.get() + start.elapsed().as_secs_f64() - seconds));
+}
+
+/// A new step starts with no overrun.
+fn phase_reset() {
+    OVERRUN.with(|o| o.set(0.0));
 }
