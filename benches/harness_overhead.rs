@@ -236,6 +236,9 @@ fn paired(a: &[f64], b: &[f64]) -> (f64, f64, f64, f64) {
     (median(r), q1, q3, median(d))
 }
 
+// `times` is indexed [side][round][size] with the side rotated by round and size: the
+// indices are the point, an iterator would hide them.
+#[allow(clippy::needless_range_loop)]
 fn overhead(world: &MpiWorld, backend: &mut MpiBackend, rounds: usize) {
     let rank = world.rank();
     let sizes = SIZES;

@@ -3,11 +3,15 @@
 //! Why: a prediction is only as good as its step model. This runs the schedule the model
 //! assumes on the real communicators (MPI backend): per micro-batch and stage, compute as
 //! calibrated waits of the predicted length with the TP collectives (and EP alltoalls) in
-//! the layer path, PP send/recv in Megatron's 1F1B order (warm-up, steady
-//! send-forward-recv-backward / send-backward-recv-forward, cool-down), and the DP
+//! the layer path, PP send/recv in the order of `xccl_train::schedule` (Megatron's 1F1B,
+//! or its interleaved 1F1B with vp model chunks per stage; each pipeline call's sends and
+//! receives posted together and waited for together, [`StepComm::batch`]), and the DP
 //! gradient reduction in buckets issued through the last backward as non-blocking
 //! collectives: all-reduce, or with ZeRO ≥ 1 reduce-scatter, then the parameter
-//! all-gather after the optimizer (ZeRO-3: one more before the first forward). Each
+//! all-gather after the optimizer. ZeRO-3 works layer by layer instead
+//! (`xccl_train::comm::zero3_units`): each layer's parameters all-gathered before its
+//! forward and backward (one-deep prefetch), its gradients reduce-scattered after the
+//! chunk's last backward, all non-blocking and tested every ≤ 1 ms. Each
 //! dimension has its own sub-communicator. The measured step time is printed beside the
 //! predicted one with the error.
 //!
@@ -17,31 +21,35 @@
 //! the step times for a reader to hold against `predict --json`'s `comm`.
 //!
 //! The waits sleep (the emulated cluster's ranks share a few cores: spinning would steal
-//! them from the ranks moving data) in slices of at most 1 ms while DP reductions are in
-//! flight, testing them between slices so MPI progresses them, as a GPU's copy engine
-//! would.
+//! them from the ranks moving data); a sleep that wakes late (measured 10-30 ms over the
+//! 64 phases of the emulated DP+TP step on the loaded 2-core CI VM) is paid back from the
+//! next phase, so a step's compute adds up to the predicted length. They sleep in slices
+//! of at most 1 ms while DP reductions are in flight, testing them between slices so MPI
+//! progresses them, as a GPU's copy engine would.
 //!
 //! The communication goes through [`crate::train_comm::StepComm`]: `--backend mpi`
 //! (default), `nccl` or `hccl`. On NCCL and HCCL the messages are real library calls on
 //! device buffers, each group on its own stream, but compute is still the host-side wait
 //! on every backend (no matrix products run on the device), and DP buckets are issued at
 //! the end of the backward phase in which they become ready rather than by the clock
-//! ([`crate::train_comm::StepComm::ordered_issue`]).
+//! ([`crate::train_comm::StepComm::ordered_issue`]); ZeRO-3's per-layer messages are
+//! issued at layer boundaries, the same place on every rank, on every backend.
 
 use crate::cli::BackendKind;
 use crate::error::BenchError;
 use crate::predict_cmd::{build, TrainSimArgs};
-use crate::train_comm::{hccl::HcclStep, mpi::MpiStep, nccl::NcclStep, Op, StepComm};
+use crate::train_comm::{hccl::HcclStep, mpi::MpiStep, nccl::NcclStep, Op, StepComm, Xfer};
 use crate::world::{agree, MpiWorld};
 use anyhow::Result;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use std::time::{Duration, Instant};
 use xccl_schema::CollKind;
-use xccl_train::comm::Dim;
+use xccl_train::comm::{zero3_units, Dim};
 use xccl_train::layout::Recompute;
 use xccl_train::output::{IssuedOp, ScaleResult, TrainSimReport};
 use xccl_train::predict::{predict, Job, Prediction};
+use xccl_train::schedule::{pipeline, Action, P2p};
 
 fn usage(s: String) -> anyhow::Error {
     BenchError::Usage(s).into()
@@ -88,11 +96,6 @@ fn run_on<C: StepComm>(w: &MpiWorld, a: &TrainSimArgs, mut comm: C) -> Result<i3
             d,
             d.devices()
         )));
-    }
-    if d.vp > 1 {
-        return Err(usage(
-            "train-sim runs plain 1F1B only (vp=1); the interleaved schedule is predicted, not simulated".into(),
-        ));
     }
     if a.steps == 0 {
         return Err(usage("--steps must be > 0".into()));
@@ -233,7 +236,8 @@ struct Comms<C: StepComm> {
     edp: Option<C::Group>,
     stage: u64,
     pp: u64,
-    /// Neighbour ranks in `all`.
+    /// Neighbour ranks in `all` (a ring: the interleaved schedule sends from the last
+    /// stage to the first).
     prev: usize,
     next: usize,
 }
@@ -285,11 +289,16 @@ fn run_scale<C: StepComm>(
     };
     let stride = (d.tp * d.dp) as usize;
     let me = t.rank(&all);
+    let span = stride * (d.pp as usize - 1);
     let c = Comms::<C> {
         stage: pi,
         pp: d.pp,
-        prev: me.wrapping_sub(stride),
-        next: me + stride,
+        prev: if pi == 0 { me + span } else { me - stride },
+        next: if pi + 1 == d.pp {
+            me - span
+        } else {
+            me + stride
+        },
         all,
         tp,
         dp,
@@ -314,6 +323,8 @@ fn run_scale<C: StepComm>(
 /// Buffers and phase lengths of the simulated step.
 struct Sim<C: StepComm> {
     m: u64,
+    vp: u64,
+    /// Layers per model chunk (per stage when vp = 1).
     layers: u64,
     t_f: f64,
     t_b: f64,
@@ -331,14 +342,17 @@ struct Sim<C: StepComm> {
     a2a_bytes: usize,
     p2p_send: C::Buf,
     p2p_recv: C::Buf,
+    p2p_recv2: C::Buf,
     a2a_send: C::Buf,
     a2a_recv: C::Buf,
     /// DP reductions issued under the last backward.
     buckets: Vec<DpMsg<C>>,
     /// DP reductions after the last backward (`--no-overlap`).
     serial: Vec<DpMsg<C>>,
-    /// ZeRO-3's parameter all-gather before the first forward.
-    gather_before: Vec<DpMsg<C>>,
+    /// ZeRO-3's messages per chunk and layer (`comm::zero3_units`): parameter
+    /// all-gathers (dense, and expert when ep > 1) and gradient reduce-scatters.
+    z3_gather: Vec<Vec<Vec<DpMsg<C>>>>,
+    z3_rs: Vec<Vec<Vec<DpMsg<C>>>>,
     /// ZeRO's parameter all-gather after the optimizer.
     gather_after: Vec<DpMsg<C>>,
     /// Messages of the current step.
@@ -423,41 +437,61 @@ impl<C: StepComm> Sim<C> {
         let pp_bytes = bytes_of(Dim::Pp).unwrap_or(1);
         let ep_bytes = bytes_of(Dim::Ep).unwrap_or(1);
         let (mut buckets, mut serial) = (Vec::new(), Vec::new());
-        let (mut gather_before, mut gather_after) = (Vec::new(), Vec::new());
-        let dp = job.layout.dims.dp;
-        for t in p.comm.iter().filter(|t| t.op.dim == Dim::Dp) {
+        let mut gather_after = Vec::new();
+        let lay = &job.layout;
+        let dp = lay.dims.dp;
+        // ZeRO-3 issues per layer (its ops are `per_layer`); ZeRO-1/2 in buckets.
+        for t in p
+            .comm
+            .iter()
+            .filter(|t| t.op.dim == Dim::Dp && !t.op.per_layer)
+        {
             let (coll, g) = (t.op.collective, t.op.group.nranks);
-            for i in 0..t.op.count {
+            for _ in 0..t.op.count {
                 let msg = DpMsg::new(tr, coll, t.op.bytes, g, g != dp)?;
                 match coll {
-                    // The last after the optimizer; ZeRO-3's other one before forward.
-                    CollKind::AllGather if i + 1 < t.op.count => gather_before.push(msg),
                     CollKind::AllGather => gather_after.push(msg),
                     _ if t.op.overlappable => buckets.push(msg),
                     _ => serial.push(msg),
                 }
             }
         }
-        let total = |dim: Dim| -> f64 {
-            p.comm
-                .iter()
-                .filter(|t| t.op.dim == dim)
-                .map(|t| t.time_total_s)
-                .sum()
-        };
+        let (mut z3_gather, mut z3_rs) = (Vec::new(), Vec::new());
+        if lay.zero == 3 && dp > 1 {
+            let dp_ex = dp / lay.dims.ep;
+            for chunk in zero3_units(&job.model, lay) {
+                let mut msgs = |coll: CollKind, per: u64| -> Result<Vec<Vec<DpMsg<C>>>> {
+                    chunk
+                        .iter()
+                        .map(|u| {
+                            let mut v = vec![DpMsg::new(tr, coll, u.dense * per, dp, false)?];
+                            if u.expert > 0 && dp_ex > 1 {
+                                v.push(DpMsg::new(tr, coll, u.expert * per, dp_ex, true)?);
+                            }
+                            Ok(v)
+                        })
+                        .collect()
+                };
+                z3_gather.push(msgs(CollKind::AllGather, lay.act_bytes)?);
+                z3_rs.push(msgs(CollKind::ReduceScatter, lay.grad_bytes)?);
+            }
+        }
         let m = p.microbatches;
         let tp_count = job.layout.dims.tp;
+        let vp = job.layout.dims.vp.max(1);
         let act_elems = floats(tp_bytes);
         // Sequence parallel: each rank holds 1/tp of the gathered activation.
         let sp_elems = floats(tp_bytes / tp_count.max(1));
         Ok(Sim {
             m,
-            layers: job.model.layers / job.layout.dims.pp,
-            t_f: p.t_forward_s,
-            t_b: p.t_backward_s,
+            vp,
+            layers: job.model.layers / (job.layout.dims.pp * vp),
+            // One chunk's share of a micro-batch's forward and backward.
+            t_f: p.t_forward_s / vp as f64,
+            t_b: p.t_backward_s / vp as f64,
             recompute_full: job.layout.recompute == Recompute::Full,
             sp: job.layout.sequence_parallel,
-            window: p.t_backward_s + (total(Dim::Tp) + total(Dim::Ep)) / m as f64 / 2.0,
+            window: p.dp_window_s,
             act_elems,
             sp_elems,
             act: tr.alloc(4 * act_elems)?,
@@ -467,11 +501,13 @@ impl<C: StepComm> Sim<C> {
             a2a_bytes: ep_bytes as usize,
             p2p_send: tr.alloc(pp_bytes as usize)?,
             p2p_recv: tr.alloc(pp_bytes as usize)?,
+            p2p_recv2: tr.alloc(pp_bytes as usize)?,
             a2a_send: tr.alloc(ep_bytes as usize)?,
             a2a_recv: tr.alloc(ep_bytes as usize)?,
             buckets,
             serial,
-            gather_before,
+            z3_gather,
+            z3_rs,
             gather_after,
             issued: Vec::new(),
         })
@@ -497,6 +533,25 @@ impl<C: StepComm> Sim<C> {
             self.count(Dim::Dp, m.coll, m.bytes(), tr.size(comm));
             tr.run(comm, m.op());
         }
+    }
+
+    /// Starts one ZeRO-3 unit's messages (all-gathers or reduce-scatters) and counts them.
+    ///
+    /// # Safety
+    /// `msgs` must stay alive and unmoved until every returned handle is waited for.
+    unsafe fn issue_dp(
+        &mut self,
+        tr: &mut C,
+        c: &Comms<C>,
+        msgs: &mut [DpMsg<C>],
+    ) -> Vec<C::Handle> {
+        msgs.iter_mut()
+            .map(|m| {
+                let comm = dp_comm(c, m.expert);
+                self.count(Dim::Dp, m.coll, m.bytes(), tr.size(comm));
+                tr.start(comm, m.op())
+            })
+            .collect()
     }
 
     fn tp_op(&mut self, tr: &mut C, c: &Comms<C>) {
@@ -551,9 +606,12 @@ impl<C: StepComm> Sim<C> {
         }
     }
 
-    /// Forward (or the recomputation forward) of one micro-batch on this stage.
-    fn forward(&mut self, tr: &mut C, c: &Comms<C>, t: f64) {
+    /// Forward (or the recomputation forward) of one micro-batch through one chunk.
+    fn forward(&mut self, tr: &mut C, c: &Comms<C>, t: f64, chunk: usize) {
         let per = t / self.layers as f64 / 2.0;
+        if !self.z3_gather.is_empty() {
+            return self.z3_pass(tr, c, chunk, per, false, false);
+        }
         for _ in 0..self.layers {
             for _ in 0..2 {
                 wait(per);
@@ -563,15 +621,77 @@ impl<C: StepComm> Sim<C> {
         }
     }
 
-    /// Backward of one micro-batch; the last one issues the DP buckets as they become
-    /// ready and waits for them at its end.
-    fn backward(&mut self, tr: &mut C, c: &Comms<C>, last: bool) {
+    /// One pass over a chunk's layers with ZeRO-3's gathers: the first layer's
+    /// parameters gathered and waited for, the next layer's issued as a layer starts
+    /// (one-deep prefetch) and waited for before it runs; with `reduce` (the chunk's last
+    /// backward of the step) each layer's gradients reduce-scattered as its backward
+    /// ends, all waited for at the end of the pass. In flight during the waits, tested
+    /// every ≤ 1 ms so MPI progresses them. Issued at layer boundaries: the same place
+    /// in the layer path on every rank, as the device backends require.
+    fn z3_pass(
+        &mut self,
+        tr: &mut C,
+        c: &Comms<C>,
+        chunk: usize,
+        per: f64,
+        reverse: bool,
+        reduce: bool,
+    ) {
+        let mut gathers = std::mem::take(&mut self.z3_gather[chunk]);
+        let mut rss = std::mem::take(&mut self.z3_rs[chunk]);
+        {
+            let mut g_refs: Vec<Option<&mut Vec<DpMsg<C>>>> =
+                gathers.iter_mut().map(Some).collect();
+            let mut r_refs: Vec<Option<&mut Vec<DpMsg<C>>>> = rss.iter_mut().map(Some).collect();
+            if reverse {
+                g_refs.reverse();
+                r_refs.reverse();
+            }
+            let n = g_refs.len();
+            // The messages live in `gathers` and `rss`, neither dropped nor moved (only
+            // the outer vectors are, by `take` and the restore below) before every handle
+            // is waited for in this block.
+            let mut next = unsafe { self.issue_dp(tr, c, g_refs[0].take().unwrap()) };
+            let mut rs_pending = Vec::new();
+            for i in 0..n {
+                for h in std::mem::take(&mut next) {
+                    tr.wait(h);
+                }
+                if i + 1 < n {
+                    next = unsafe { self.issue_dp(tr, c, g_refs[i + 1].take().unwrap()) };
+                }
+                for _ in 0..2 {
+                    wait_testing(tr, per, &mut next, &mut rs_pending);
+                    self.tp_op(tr, c);
+                    self.ep_op(tr, c);
+                }
+                if reduce {
+                    let mut more = unsafe { self.issue_dp(tr, c, r_refs[i].take().unwrap()) };
+                    rs_pending.append(&mut more);
+                }
+            }
+            for h in rs_pending {
+                tr.wait(h);
+            }
+        }
+        self.z3_gather[chunk] = gathers;
+        self.z3_rs[chunk] = rss;
+    }
+
+    /// Backward of one micro-batch through one chunk; the step's last one issues the DP
+    /// buckets as they become ready and waits for them at its end. ZeRO-3 gathers every
+    /// layer's parameters and, in the chunk's last backward (`reduce`), reduce-scatters
+    /// its gradients.
+    fn backward(&mut self, tr: &mut C, c: &Comms<C>, last: bool, chunk: usize, reduce: bool) {
         let mut t_b = self.t_b;
         if self.recompute_full {
-            self.forward(tr, c, self.t_f);
+            self.forward(tr, c, self.t_f, chunk);
             t_b -= self.t_f;
         }
         let per = t_b / self.layers as f64 / 2.0;
+        if !self.z3_gather.is_empty() {
+            return self.z3_pass(tr, c, chunk, per, true, reduce);
+        }
         if !last || self.buckets.is_empty() || tr.size(&c.dp) < 2 {
             for _ in 0..self.layers {
                 for _ in 0..2 {
@@ -612,7 +732,8 @@ impl<C: StepComm> Sim<C> {
             let mut phase = 0.0f64;
             for _ in 0..self.layers {
                 for _ in 0..2 {
-                    let end = Instant::now() + Duration::from_secs_f64(per);
+                    let begun = Instant::now();
+                    let end = begun + phase_target(per);
                     loop {
                         if !ordered {
                             issue!(start.elapsed().as_secs_f64());
@@ -620,6 +741,7 @@ impl<C: StepComm> Sim<C> {
                         pending.retain_mut(|h| !tr.test(h));
                         let now = Instant::now();
                         if now >= end {
+                            phase_done(begun, per);
                             break;
                         }
                         let left = end - now;
@@ -645,106 +767,80 @@ impl<C: StepComm> Sim<C> {
         self.buckets = buckets;
     }
 
-    /// `n` PP messages (a send or a receive each; an exchange is two).
-    fn count_p2p(&mut self, n: u64) {
-        for _ in 0..n {
-            self.count(Dim::Pp, CollKind::Sendrecv, self.p2p_bytes as u64, 2);
+    /// One point-to-point call of the schedule: its sends and receives all posted at
+    /// once and waited for together (Megatron's batched isend/irecv, [`StepComm::batch`]).
+    /// No tags (NCCL has none): with two stages both neighbours are one rank, and its
+    /// messages match in posting order, which is the same on both sides — receives from
+    /// prev (activation) before from next (gradient), sends to next (activation) before
+    /// to prev (gradient), so a stage's first message to its neighbour is the one the
+    /// neighbour receives first.
+    fn p2p(&mut self, tr: &mut C, c: &Comms<C>, x: P2p) {
+        let bytes = self.p2p_bytes;
+        for _ in 0..x.messages() {
+            self.count(Dim::Pp, CollKind::Sendrecv, bytes as u64, 2);
         }
-    }
-
-    fn send(&mut self, tr: &mut C, c: &Comms<C>, peer: usize) {
-        let (buf, bytes) = (&self.p2p_send, self.p2p_bytes);
-        tr.run(&c.all, Op::Send { buf, bytes, peer });
-    }
-    fn recv(&mut self, tr: &mut C, c: &Comms<C>, peer: usize) {
-        let (buf, bytes) = (&mut self.p2p_recv, self.p2p_bytes);
-        tr.run(&c.all, Op::Recv { buf, bytes, peer });
-    }
-    fn exchange(&mut self, tr: &mut C, c: &Comms<C>, peer: usize) {
-        let (send, recv, bytes) = (&self.p2p_send, &mut self.p2p_recv, self.p2p_bytes);
-        tr.run(
-            &c.all,
-            Op::SendRecv {
-                send,
-                recv,
+        let (send, r1, r2) = (&self.p2p_send, &mut self.p2p_recv, &mut self.p2p_recv2);
+        let mut items = Vec::with_capacity(4);
+        if x.recv_prev {
+            items.push(Xfer::Recv {
+                buf: r1,
                 bytes,
-                peer,
-            },
-        );
-    }
-
-    fn send_forward(&mut self, tr: &mut C, c: &Comms<C>) {
-        if c.stage + 1 < c.pp {
-            self.count_p2p(1);
-            self.send(tr, c, c.next);
+                peer: c.prev,
+            });
         }
-    }
-    fn recv_forward(&mut self, tr: &mut C, c: &Comms<C>) {
-        if c.stage > 0 {
-            self.count_p2p(1);
-            self.recv(tr, c, c.prev);
+        if x.recv_next {
+            items.push(Xfer::Recv {
+                buf: r2,
+                bytes,
+                peer: c.next,
+            });
         }
-    }
-    fn send_backward(&mut self, tr: &mut C, c: &Comms<C>) {
-        if c.stage > 0 {
-            self.count_p2p(1);
-            self.send(tr, c, c.prev);
+        if x.send_next {
+            items.push(Xfer::Send {
+                buf: send,
+                bytes,
+                peer: c.next,
+            });
         }
-    }
-    fn recv_backward(&mut self, tr: &mut C, c: &Comms<C>) {
-        if c.stage + 1 < c.pp {
-            self.count_p2p(1);
-            self.recv(tr, c, c.next);
+        if x.send_prev {
+            items.push(Xfer::Send {
+                buf: send,
+                bytes,
+                peer: c.prev,
+            });
         }
-    }
-    /// Megatron's send_forward_recv_backward: one exchange with the next stage.
-    fn send_forward_recv_backward(&mut self, tr: &mut C, c: &Comms<C>) {
-        if c.stage + 1 < c.pp {
-            self.count_p2p(2);
-            self.exchange(tr, c, c.next);
-        }
-    }
-    fn send_backward_recv_forward(&mut self, tr: &mut C, c: &Comms<C>) {
-        if c.stage > 0 {
-            self.count_p2p(2);
-            self.exchange(tr, c, c.prev);
+        if !items.is_empty() {
+            tr.batch(&c.all, &mut items);
         }
     }
 
-    /// One step: 1F1B (Megatron's forward_backward_pipelining_without_interleaving).
+    /// One step: the stage's list from `xccl_train::schedule::pipeline` (plain 1F1B, or
+    /// interleaved with vp chunks), then ZeRO's parameter gathers.
     fn step(&mut self, tr: &mut C, c: &Comms<C>) {
         self.issued.clear();
-        let mut before = std::mem::take(&mut self.gather_before);
-        self.blocking(tr, c, &mut before);
-        self.gather_before = before;
-        let m = self.m;
-        let warmup = (c.pp - c.stage - 1).min(m);
-        let remaining = m - warmup;
-        let mut backwards = 0u64;
-        for _ in 0..warmup {
-            self.recv_forward(tr, c);
-            self.forward(tr, c, self.t_f);
-            self.send_forward(tr, c);
-        }
-        if remaining > 0 {
-            self.recv_forward(tr, c);
-        }
-        for i in 0..remaining {
-            self.forward(tr, c, self.t_f);
-            self.send_forward_recv_backward(tr, c);
-            backwards += 1;
-            self.backward(tr, c, backwards == m);
-            if i + 1 == remaining {
-                self.send_backward(tr, c);
-            } else {
-                self.send_backward_recv_forward(tr, c);
+        phase_reset();
+        let actions = pipeline(c.pp, self.vp, self.m, c.stage);
+        let last_backward = actions
+            .iter()
+            .rposition(|a| matches!(a, Action::Backward { .. }));
+        // Each chunk's last backward of the step (ZeRO-3 reduce-scatters there).
+        let last_of = |chunk: u64| {
+            actions
+                .iter()
+                .rposition(|a| *a == Action::Backward { chunk })
+        };
+        for (i, a) in actions.iter().enumerate() {
+            match *a {
+                Action::Forward { chunk } => self.forward(tr, c, self.t_f, chunk as usize),
+                Action::Backward { chunk } => self.backward(
+                    tr,
+                    c,
+                    Some(i) == last_backward,
+                    chunk as usize,
+                    Some(i) == last_of(chunk),
+                ),
+                Action::P2p(x) => self.p2p(tr, c, x),
             }
-        }
-        for _ in 0..warmup {
-            self.recv_backward(tr, c);
-            backwards += 1;
-            self.backward(tr, c, backwards == m);
-            self.send_backward(tr, c);
         }
         // After the last backward: reductions not overlapped, the optimizer (no time of
         // its own in the prediction either), then ZeRO's parameter all-gather.
@@ -770,9 +866,59 @@ fn sleepy_barrier(c: &SimpleCommunicator) {
     }
 }
 
+/// A compute phase with operations in flight: sleeps in slices of ≤ 1 ms, testing them.
+fn wait_testing<C: StepComm>(
+    tr: &mut C,
+    seconds: f64,
+    a: &mut Vec<C::Handle>,
+    b: &mut Vec<C::Handle>,
+) {
+    let start = Instant::now();
+    let end = start + phase_target(seconds);
+    loop {
+        a.retain_mut(|h| !tr.test(h));
+        b.retain_mut(|h| !tr.test(h));
+        let now = Instant::now();
+        if now >= end {
+            return phase_done(start, seconds);
+        }
+        let left = end - now;
+        std::thread::sleep(if a.is_empty() && b.is_empty() {
+            left
+        } else {
+            left.min(Duration::from_millis(1))
+        });
+    }
+}
+
 /// A calibrated compute phase: sleep until the deadline.
 fn wait(seconds: f64) {
     if seconds > 0.0 {
-        std::thread::sleep(Duration::from_secs_f64(seconds));
+        let t = Instant::now();
+        std::thread::sleep(phase_target(seconds));
+        phase_done(t, seconds);
     }
+}
+
+thread_local! {
+    /// Seconds the compute phases so far ran past their length (the OS wakes a sleeper
+    /// late), paid back from the next phase so a step's phases sum to the predicted
+    /// compute.
+    static OVERRUN: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+/// How long a compute phase of `seconds` should still sleep: its length less the overrun.
+fn phase_target(seconds: f64) -> Duration {
+    Duration::from_secs_f64((seconds - OVERRUN.with(|o| o.get())).max(0.0))
+}
+
+/// A phase of `seconds` begun at `start` has ended: carries its overrun (or what was
+/// left of the previous one) to the next.
+fn phase_done(start: Instant, seconds: f64) {
+    OVERRUN.with(|o| o.set(o.get() + start.elapsed().as_secs_f64() - seconds));
+}
+
+/// A new step starts with no overrun.
+fn phase_reset() {
+    OVERRUN.with(|o| o.set(0.0));
 }

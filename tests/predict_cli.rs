@@ -165,7 +165,7 @@ fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
     // 786432) + 1000·256 = 3401728 parameters; bf16 gradients 6803456 B = 6 buckets of
     // 1 MiB (1048576 B) + a last one of 6803456 − 6·1048576 = 512000 B, each reduce-scattered
     // over the 4 DP ranks; then the bf16 parameters all-gathered (6803456 B output) once
-    // after the optimizer (ZeRO-1), and once more before forward (ZeRO-3).
+    // after the optimizer (ZeRO-1); ZeRO-3 below.
     // On dp=2,pp=2 (ZeRO-2), rank 0 is the first stage: 2 layers × 786432 + 256000 =
     // 1828864 parameters, 3657728 B of gradients = 3 buckets of 1 MiB + 512000 B over the
     // 2 DP ranks, one 3657728 B all-gather; 4 / 2 = 2 micro-batches, each sending its
@@ -183,12 +183,16 @@ fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
             ]),
         ),
         (
+            // ZeRO-3 layer by layer: 1 micro-batch; layer 0 with the embedding is
+            // (786432 + 256000) × 2 B = 2084864 B, the 3 others 1572864 B; each gathered
+            // before its forward and its backward, its gradients reduce-scattered once.
             "dp=4",
             "3",
             Msgs::from([
-                (k("dp", "reduce_scatter", 1048576, 4), 6),
-                (k("dp", "reduce_scatter", 512000, 4), 1),
-                (k("dp", "all_gather", 6803456, 4), 2),
+                (k("dp", "all_gather", 2084864, 4), 2),
+                (k("dp", "all_gather", 1572864, 4), 6),
+                (k("dp", "reduce_scatter", 2084864, 4), 1),
+                (k("dp", "reduce_scatter", 1572864, 4), 3),
             ]),
         ),
         (
@@ -199,6 +203,22 @@ fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
                 (k("dp", "reduce_scatter", 512000, 2), 1),
                 (k("dp", "all_gather", 3657728, 2), 1),
                 (k("pp", "sendrecv", 32768, 2), 4),
+            ]),
+        ),
+        (
+            // Interleaved: rank 0 holds chunks 0 and 2 (layers 0 and 2), the same 2 layers +
+            // embedding as above. 2 micro-batches over 2 stages (m = pp: all warm-up);
+            // per micro-batch rank 0 sends chunk 0's and chunk 2's activations, receives
+            // chunk 2's input from stage 1, and the same for gradients backward:
+            // 2 · (2·2 − 1) = 6 messages, 12 per step (Σ over both stages: 2·2·(2·2 − 1)·2
+            // = 24, the 3 chunk boundaries each way per micro-batch, a send + a receive).
+            "dp=2,pp=2,vp=2",
+            "1",
+            Msgs::from([
+                (k("dp", "reduce_scatter", 1048576, 2), 3),
+                (k("dp", "reduce_scatter", 512000, 2), 1),
+                (k("dp", "all_gather", 3657728, 2), 1),
+                (k("pp", "sendrecv", 32768, 2), 12),
             ]),
         ),
     ] {
@@ -252,7 +272,8 @@ fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
         let listed = per_step(&p["comm"], |x| x["group"]["nranks"].as_u64().unwrap());
         assert_eq!(listed, issued, "{layout} zero {zero}");
     }
-    // The interleaved schedule is refused in one line, on every rank.
+    // The interleaved schedule needs the micro-batches to be a multiple of pp
+    // (Megatron's rule): 3 on 2 stages is refused in one line, on every rank.
     let r = mpirun(
         2,
         &[
@@ -264,7 +285,7 @@ fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
             "--layout",
             "pp=2,vp=2",
             "--global-batch",
-            "4",
+            "3",
             "--seq",
             "64",
             "--device-step-time",
@@ -276,5 +297,59 @@ fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
         T,
     );
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("plain 1F1B only"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("3 micro-batches is not a multiple of pp=2"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn train_sim_runs_the_interleaved_schedule_with_the_messages_predict_counts() {
+    // pp=2, vp=2 on 2 ranks, 8 micro-batches (warm-up 4 on stage 0, 2 on stage 1, then
+    // the steady state): per micro-batch rank 0 sends 2 activations, receives 1, receives
+    // 2 gradients and sends 1: 6 × 8 = 48 messages of 64·256·2 = 32768 B.
+    let job = [
+        "--model",
+        "tests/train-sim/tiny.toml",
+        "--device",
+        "a100",
+        "--layout",
+        "pp=2,vp=2",
+        "--global-batch",
+        "8",
+        "--seq",
+        "64",
+        "--device-step-time",
+        "0.02",
+        "--topology",
+        "topologies/dgx-a100.toml",
+    ];
+    let sim = tmp("train-sim-vp2.json");
+    let mut a = vec!["train-sim"];
+    a.extend(job);
+    a.extend(["--steps", "1", "--json", sim.to_str().unwrap()]);
+    let r = mpirun(2, &a, &[], T);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("pp=2,vp=2"), "{}", r.stdout);
+    let j = read_json(&sim);
+    let issued = per_step(&j["messages"], |x| x["nranks"].as_u64().unwrap());
+    let want = Msgs::from([(("pp".into(), "sendrecv".into(), 32768, 2), 48)]);
+    assert_eq!(issued, want, "{}", j["messages"]);
+    let pred = tmp("predict-vp2.json");
+    let mut a = vec!["predict"];
+    a.extend(job);
+    a.extend(["--json", pred.to_str().unwrap()]);
+    let r = solo(&a, T);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let p = read_json(&pred);
+    let listed = per_step(&p["comm"], |x| x["group"]["nranks"].as_u64().unwrap());
+    assert_eq!(listed, issued);
+    // Narayanan et al.'s bubble: (p − 1)/(v·m) = 1/16 of the ideal time, i.e.
+    // bubble / (step − bubble) with no DP here.
+    let b = &p["breakdown"];
+    let bubble = b["bubble_s"].as_f64().unwrap();
+    let step = p["step_time_s"].as_f64().unwrap();
+    assert!((bubble / (step - bubble) - 1.0 / 16.0).abs() < 1e-9, "{b}");
 }

@@ -28,7 +28,7 @@ flock -w 600 9 || { echo "FAIL: another train-sim-emu-test holds the lock" >&2; 
 
 OUT=${XCCL_TRAIN_TEST_OUT:-$(mktemp -d /tmp/xccl-train-test.XXXXXX)}
 mkdir -p "$OUT"
-export XCCL_EMU_STATE=$OUT/state XCCL_EMU_PREFIX=xt
+export XCCL_EMU_STATE=$OUT/state XCCL_EMU_PREFIX=${XCCL_EMU_PREFIX:-xt}
 if [[ -z ${XCCL_BENCH:-} ]]; then
     cargo build -q --release --bin xccl-bench
     XCCL_BENCH=$ROOT/target/release/xccl-bench
@@ -57,7 +57,7 @@ COMMON=(--model "$MODEL" --device a100 --seq 256 --global-batch 8 --device-step-
     --bucket-size 2M --devices-per-node 2 --nics-per-node 1 --measured "${MEASURED[@]}")
 FAILED=0
 printf '%-22s %12s %12s %8s\n' layout predicted measured error | tee "$OUT/summary.txt"
-for layout in dp=4 dp=2,pp=2 dp=2,tp=2; do
+for layout in dp=4 dp=2,pp=2 dp=2,tp=2 dp=2,pp=2,vp=2; do
     tag=${layout//[=,]/_}
     "$XCCL_BENCH" predict --layout "$layout" "${COMMON[@]}" --json "$OUT/predict-$tag.json" >"$OUT/predict-$tag.txt"
     timeout 300 "$EMU" run -- -np 4 "$XCCL_BENCH" train-sim --layout "$layout" "${COMMON[@]}" \

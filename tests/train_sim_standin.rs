@@ -78,7 +78,12 @@ fn env(lib: Lib, log: &std::path::Path) -> Vec<(&'static str, String)> {
 /// Runs one timed step (plus the warm-up step) of tiny-test on `layout`; returns the
 /// messages per step and the stand-in's call log.
 fn run(lib: Lib, np: usize, layout: &str) -> (Msgs, String) {
-    let name = format!("{lib:?}-{layout}").replace([',', '=', '(', ')'], "_");
+    run_zero(lib, np, layout, "0")
+}
+
+/// [`run`] with `--zero ZERO`.
+fn run_zero(lib: Lib, np: usize, layout: &str, zero: &str) -> (Msgs, String) {
+    let name = format!("{lib:?}-{layout}-z{zero}").replace([',', '=', '(', ')'], "_");
     let json = tmp(&format!("{name}.json"));
     let log = tmp(&format!("{name}.log"));
     let _ = std::fs::remove_file(&log);
@@ -107,6 +112,8 @@ fn run(lib: Lib, np: usize, layout: &str) -> (Msgs, String) {
         "topologies/dgx-a100.toml",
         "--bucket-size",
         "1M",
+        "--zero",
+        zero,
         "--steps",
         "1",
         "--json",
@@ -202,6 +209,67 @@ fn dp_and_pp_on_four_ranks_issue_what_mpi_issues() {
                 "{log}"
             );
         }
+    }
+}
+
+#[test]
+fn interleaved_schedule_issues_what_mpi_issues_in_grouped_calls() {
+    // dp=2,pp=2,vp=2 (ZeRO-1): tests/predict_cli.rs derives rank 0's 12 PP messages per
+    // step of 32768 B (6 pipeline calls' sends and receives per micro-batch pair) beside
+    // 3 + 1 reduce-scatters and one all-gather.
+    let want = Msgs::from([
+        (k("dp", "reduce_scatter", 1048576, 2), 3),
+        (k("dp", "reduce_scatter", 512000, 2), 1),
+        (k("dp", "all_gather", 3657728, 2), 1),
+        (k("pp", "sendrecv", 32768, 2), 12),
+    ]);
+    let (mpi, _) = run_zero(Lib::Mpi, 4, "dp=2,pp=2,vp=2", "1");
+    assert_eq!(mpi, want);
+    for lib in [Lib::Nccl(NEW), Lib::Hccl] {
+        let (got, log) = run_zero(lib, 4, "dp=2,pp=2,vp=2", "1");
+        assert_eq!(got, want, "{lib:?}");
+        // Every rank issues 12 PP messages a step (by symmetry of the two stages' lists:
+        // Σ 24 per DP replica, tests/predict_cli.rs), so 4 ranks × 12 × 2 steps = 96
+        // sends and receives of 32768 uint8.
+        if let Lib::Nccl(_) = lib {
+            let p2p = calls(&log, "ncclSend", "count=32768 datatype=1")
+                + calls(&log, "ncclRecv", "count=32768 datatype=1");
+            assert_eq!(p2p, 96, "{log}");
+            // Each pipeline call is one group: a call that both sends and receives (the
+            // steady state) puts several in one ncclGroupEnd.
+            assert!(
+                log.lines().any(|l| l.contains("ncclGroupEnd ops=2")
+                    || l.contains("ncclGroupEnd ops=3")
+                    || l.contains("ncclGroupEnd ops=4")),
+                "{log}"
+            );
+        } else {
+            assert_eq!(
+                calls(&log, "HcclBatchSendRecv", "count=32768 dataType=7"),
+                96,
+                "{log}"
+            );
+        }
+    }
+}
+
+#[test]
+fn zero3_layer_by_layer_issues_what_mpi_issues() {
+    // dp=2, ZeRO-3: tiny-test's layer 0 with the embedding is (786432 + 256000) × 2 B =
+    // 2084864 B, layers 1-3 1572864 B (tests/predict_cli.rs); 4 / 2 = 2 micro-batches,
+    // each gathering every layer before its forward and its backward: 4 gathers of layer
+    // 0 and 12 of the others; gradients reduce-scattered once per layer.
+    let want = Msgs::from([
+        (k("dp", "all_gather", 2084864, 2), 4),
+        (k("dp", "all_gather", 1572864, 2), 12),
+        (k("dp", "reduce_scatter", 2084864, 2), 1),
+        (k("dp", "reduce_scatter", 1572864, 2), 3),
+    ]);
+    let (mpi, _) = run_zero(Lib::Mpi, 2, "dp=2", "3");
+    assert_eq!(mpi, want);
+    for lib in [Lib::Nccl(NEW), Lib::Hccl] {
+        let (got, _) = run_zero(lib, 2, "dp=2", "3");
+        assert_eq!(got, want, "{lib:?}");
     }
 }
 

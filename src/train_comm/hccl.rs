@@ -3,7 +3,7 @@
 //! `HcclCreateSubCommConfig` on it (or, where the library lacks that, one root info per
 //! group), one `aclrtStream` per communicator, device buffers, completion by ACL events.
 
-use super::{fatal, Op, StepComm};
+use super::{fatal, Op, StepComm, Xfer};
 use crate::error::{BenchError, Result};
 use crate::world::{MpiWorld, World};
 use hccl_sys::hccl as h;
@@ -254,6 +254,35 @@ impl StepComm for HcclStep {
 
     fn run(&mut self, g: &HcclGroup, op: Op<'_, DevBuf>) {
         self.enqueue(g, op);
+        if let Err(e) = g.stream.synchronize() {
+            self.fail(g, e)
+        }
+    }
+
+    fn batch(&mut self, g: &HcclGroup, items: &mut [Xfer<'_, DevBuf>]) {
+        // One HcclBatchSendRecv: HCCL posts the items together, in this order per peer.
+        let mut list: Vec<h::HcclSendRecvItem> = items
+            .iter_mut()
+            .map(|x| {
+                let (kind, buf, bytes, peer) = match x {
+                    Xfer::Send { buf, bytes, peer } => (h::HCCL_SEND, buf.ptr_at(0), *bytes, *peer),
+                    Xfer::Recv { buf, bytes, peer } => (h::HCCL_RECV, buf.ptr_at(0), *bytes, *peer),
+                };
+                h::HcclSendRecvItem {
+                    sendRecvType: kind,
+                    buf,
+                    count: bytes as u64,
+                    dataType: h::HCCL_DATA_TYPE_UINT8,
+                    remoteRank: peer as u32,
+                }
+            })
+            .collect();
+        if list.is_empty() {
+            return;
+        }
+        if let Err(e) = unsafe { g.comm.batch_send_recv(&mut list, g.stream.raw()) } {
+            self.fail(g, e)
+        }
         if let Err(e) = g.stream.synchronize() {
             self.fail(g, e)
         }

@@ -87,6 +87,20 @@ pub enum Op<'a, B> {
     },
 }
 
+/// One send or receive of a [`StepComm::batch`], in bytes.
+pub enum Xfer<'a, B> {
+    Send {
+        buf: &'a B,
+        bytes: usize,
+        peer: usize,
+    },
+    Recv {
+        buf: &'a mut B,
+        bytes: usize,
+        peer: usize,
+    },
+}
+
 /// The transport `train-sim` runs its step on. All methods are called in the same order
 /// on every rank of the groups involved (split, collectives), as every library requires.
 pub trait StepComm {
@@ -120,6 +134,15 @@ pub trait StepComm {
 
     /// Runs `op` on `g` and returns when it is complete on this rank.
     fn run(&mut self, g: &Self::Group, op: Op<'_, Self::Buf>);
+
+    /// Posts every send and receive of `items` on `g` at once and returns when all are
+    /// complete: Megatron's batched isend/irecv of one pipeline call (the interleaved
+    /// schedule sends and receives in both directions at once; posted together they
+    /// cannot block on each other). Messages between two ranks match in the order each
+    /// rank posts them, as NCCL (which has no tags) matches them; the schedule posts both
+    /// sides in the same order. MPI: `MPI_Irecv`s and `MPI_Isend`s, then `MPI_Waitall`;
+    /// NCCL: one `ncclGroupStart`/`ncclGroupEnd` group; HCCL: one `HcclBatchSendRecv`.
+    fn batch(&mut self, g: &Self::Group, items: &mut [Xfer<'_, Self::Buf>]);
 
     /// Starts `op` on `g` (MPI: a non-blocking call; NCCL/HCCL: enqueued on the group's
     /// stream) and returns at once.

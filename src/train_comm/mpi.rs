@@ -5,7 +5,7 @@
 //! outlive the borrow of its buffers (rsmpi ties it to a scope); the caller keeps the
 //! buffers alive ([`StepComm::start`]'s contract).
 
-use super::{fatal, Op, StepComm};
+use super::{fatal, Op, StepComm, Xfer};
 use crate::error::Result;
 use mpi::ffi;
 use mpi::raw::AsRaw;
@@ -181,6 +181,51 @@ impl StepComm for MpiStep {
                 ),
             }
         }
+    }
+
+    fn batch(&mut self, g: &SimpleCommunicator, items: &mut [Xfer<'_, HostBuf>]) {
+        let c = g.as_raw();
+        let mut reqs: Vec<ffi::MPI_Request> = Vec::with_capacity(items.len());
+        // Receives first, then sends, each in the caller's order: one tag, so messages
+        // between two ranks match in posting order (as NCCL's do).
+        for pass in [false, true] {
+            for x in items.iter_mut() {
+                let mut req: ffi::MPI_Request = unsafe { std::mem::zeroed() };
+                match x {
+                    Xfer::Recv { buf, bytes, peer } if !pass => check("MPI_Irecv", unsafe {
+                        ffi::MPI_Irecv(
+                            buf.ptr(),
+                            n(*bytes),
+                            ffi::RSMPI_UINT8_T,
+                            *peer as i32,
+                            0,
+                            c,
+                            &mut req,
+                        )
+                    }),
+                    Xfer::Send { buf, bytes, peer } if pass => check("MPI_Isend", unsafe {
+                        ffi::MPI_Isend(
+                            buf.ptr(),
+                            n(*bytes),
+                            ffi::RSMPI_UINT8_T,
+                            *peer as i32,
+                            0,
+                            c,
+                            &mut req,
+                        )
+                    }),
+                    _ => continue,
+                }
+                reqs.push(req);
+            }
+        }
+        check("MPI_Waitall", unsafe {
+            ffi::MPI_Waitall(
+                reqs.len() as i32,
+                reqs.as_mut_ptr(),
+                ffi::RSMPI_STATUSES_IGNORE,
+            )
+        });
     }
 
     unsafe fn start(&mut self, g: &SimpleCommunicator, op: Op<'_, HostBuf>) -> ffi::MPI_Request {

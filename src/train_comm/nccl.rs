@@ -2,7 +2,7 @@
 //! world communicator, one CUDA stream per communicator, device buffers, completion by
 //! CUDA events. Launched by MPI, which carries the unique ids and the host bookkeeping.
 
-use super::{fatal, Op, StepComm};
+use super::{fatal, Op, StepComm, Xfer};
 use crate::backend::nccl::cuda::{self, DevMem, Event, Gpu, Stream};
 use crate::error::{BenchError, Result};
 use crate::world::{MpiWorld, World};
@@ -270,6 +270,38 @@ impl StepComm for NcclStep {
 
     fn run(&mut self, g: &NcclGroup, op: Op<'_, DevMem>) {
         self.enqueue(g, op);
+        if let Err(e) = g.stream.synchronize() {
+            self.fail(g, e)
+        }
+        if let Err(e) = g.comm.async_error() {
+            self.fail(g, e)
+        }
+    }
+
+    fn batch(&mut self, g: &NcclGroup, items: &mut [Xfer<'_, DevMem>]) {
+        let c = &g.comm;
+        let s = g.stream.raw() as n::cudaStream_t;
+        let u8_ = n::ncclUint8;
+        // One group: NCCL posts its sends and receives together (none waits for another).
+        let r = (|| {
+            let grp = Group::start(self.lib)?;
+            for x in items.iter_mut() {
+                unsafe {
+                    match x {
+                        Xfer::Send { buf, bytes, peer } => {
+                            c.send(buf.at(0), *bytes, u8_, *peer, s)?
+                        }
+                        Xfer::Recv { buf, bytes, peer } => {
+                            c.recv(buf.at(0), *bytes, u8_, *peer, s)?
+                        }
+                    }
+                }
+            }
+            grp.end()
+        })();
+        if let Err(e) = r {
+            self.fail(g, e)
+        }
         if let Err(e) = g.stream.synchronize() {
             self.fail(g, e)
         }

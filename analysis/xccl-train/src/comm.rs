@@ -94,6 +94,101 @@ pub struct CommOp {
     pub group: Group,
     /// Whether it can hide under compute (DP buckets under backward).
     pub overlappable: bool,
+    /// ZeRO-3: issued layer by layer around the layer's compute (parameter gathers
+    /// before each forward and backward, gradient reduce-scatters after each backward);
+    /// timed by [`prefetch_exposed`] and [`reduce_tail`], not as buckets.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub per_layer: bool,
+}
+
+/// ZeRO-3's unit of gathering: one layer's parameters on this device (the first layer of
+/// the first chunk also holds the embedding, as FSDP's root unit does), as elements.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Zero3Unit {
+    /// Parameters on the whole DP group.
+    pub dense: u64,
+    /// Expert parameters on the expert DP group (MoE with ep > 1), else 0.
+    pub expert: u64,
+}
+
+/// The ZeRO-3 units of this device (first pipeline stage), per model chunk in layer
+/// order: `layers / (pp·vp)` per chunk.
+pub fn zero3_units(m: &ModelSpec, lay: &Layout) -> Vec<Vec<Zero3Unit>> {
+    let d = lay.dims;
+    let vp = d.vp.max(1);
+    let per_chunk = m.layers / (d.pp * vp);
+    let expert = if m.is_moe() {
+        m.mlp_mats() * m.hidden * m.ffn * m.experts
+    } else {
+        0
+    };
+    let dense_layer = m.layer_params() - expert;
+    let dp_ex = d.dp / d.ep;
+    // Expert parameters go to their own DP group; without one (dp = ep) they stay put.
+    let (dense_l, expert_l) = if dp_ex > 1 || d.ep == 1 {
+        if d.ep > 1 {
+            (dense_layer / d.tp, expert / (d.tp * d.ep))
+        } else {
+            ((dense_layer + expert) / d.tp, 0)
+        }
+    } else {
+        (dense_layer / d.tp, 0)
+    };
+    (0..vp)
+        .map(|c| {
+            (0..per_chunk)
+                .map(|i| Zero3Unit {
+                    dense: dense_l
+                        + if c == 0 && i == 0 {
+                            m.vocab * m.hidden / d.tp
+                        } else {
+                            0
+                        },
+                    expert: expert_l,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Parameter gathers per micro-batch and unit: one before its forward, one before its
+/// backward, and one more before the recomputation forward with full recompute (the
+/// whole chunk is recomputed before its backward, so the parameters were freed).
+pub fn zero3_gathers_per_microbatch(lay: &Layout) -> u64 {
+    if lay.recompute == Recompute::Full {
+        3
+    } else {
+        2
+    }
+}
+
+/// Exposed seconds of one pass over layers whose parameters are gathered with one-deep
+/// prefetch: the first gather before anything (exposed whole), gather i issued when
+/// layer i − 1 starts its compute, so only what it takes beyond that layer's compute
+/// shows: g₀ + Σᵢ≥₁ max(0, gᵢ − cᵢ₋₁). `gathers` and `compute` in pass order.
+pub fn prefetch_exposed(gathers: &[f64], compute: &[f64]) -> f64 {
+    let Some(first) = gathers.first() else {
+        return 0.0;
+    };
+    first
+        + gathers
+            .iter()
+            .skip(1)
+            .zip(compute)
+            .map(|(g, c)| (g - c).max(0.0))
+            .sum::<f64>()
+}
+
+/// Seconds past the end of a backward pass until the last of its gradient
+/// reduce-scatters is done: each issued when its layer's backward ends, one after the
+/// other on the link. `rs` and `compute` in pass order.
+pub fn reduce_tail(rs: &[f64], compute: &[f64]) -> f64 {
+    let (mut now, mut done) = (0.0f64, 0.0f64);
+    for (r, c) in rs.iter().zip(compute) {
+        now += c;
+        done = done.max(now) + r;
+    }
+    (done - now).max(0.0)
 }
 
 /// The communication of one step on one device (the busiest: first pipeline stage,
@@ -125,6 +220,7 @@ pub fn step_ops(m: &ModelSpec, lay: &Layout) -> Vec<CommOp> {
                 count,
                 group: g,
                 overlappable: false,
+                per_layer: false,
             });
             ops.push(CommOp {
                 dim: Dim::Tp,
@@ -134,6 +230,7 @@ pub fn step_ops(m: &ModelSpec, lay: &Layout) -> Vec<CommOp> {
                 count,
                 group: g,
                 overlappable: false,
+                per_layer: false,
             });
         } else {
             ops.push(CommOp {
@@ -144,6 +241,7 @@ pub fn step_ops(m: &ModelSpec, lay: &Layout) -> Vec<CommOp> {
                 count,
                 group: g,
                 overlappable: false,
+                per_layer: false,
             });
         }
     }
@@ -161,22 +259,37 @@ pub fn step_ops(m: &ModelSpec, lay: &Layout) -> Vec<CommOp> {
             count: (2 * fwd_passes + 2) * l_stage * mbs,
             group: g,
             overlappable: false,
+            per_layer: false,
         });
     }
     if d.pp > 1 {
         let g = Group::strided(2, d.tp * d.dp, k).sharing(k, nics, d.tp * d.dp);
         ops.push(CommOp {
             dim: Dim::Pp,
-            what: "send/recv of b·s·h activations and gradients at a stage boundary".into(),
+            what: if d.vp > 1 {
+                format!(
+                    "send/recv of b·s·h activations and gradients at the {} chunk boundaries (interleaved, vp={})",
+                    d.pp * d.vp - 1,
+                    d.vp
+                )
+            } else {
+                "send/recv of b·s·h activations and gradients at a stage boundary".into()
+            },
             collective: CollKind::Sendrecv,
             bytes: act / sp_div,
-            count: 2 * mbs * d.vp,
+            // The first stage's sends and receives in the schedule train-sim runs.
+            count: crate::schedule::stage_messages(d.pp, d.vp, mbs, 0),
             group: g,
             overlappable: false,
+            per_layer: false,
         });
     }
     if d.dp > 1 {
         let g = Group::strided(d.dp, d.tp, k).sharing(k, nics, d.tp * d.pp);
+        if lay.zero == 3 {
+            zero3_ops(m, lay, g, &mut ops);
+            return ops;
+        }
         // Parameters on this device: its share of the layers of one stage + the embedding.
         let per_layer = m.layer_params() as f64;
         let expert = if m.is_moe() {
@@ -210,6 +323,7 @@ pub fn step_ops(m: &ModelSpec, lay: &Layout) -> Vec<CommOp> {
                 count: full,
                 group: g,
                 overlappable: lay.overlap_dp,
+                per_layer: false,
             });
             if rest > 0 {
                 ops.push(CommOp {
@@ -220,27 +334,23 @@ pub fn step_ops(m: &ModelSpec, lay: &Layout) -> Vec<CommOp> {
                     count: 1,
                     group: g,
                     overlappable: lay.overlap_dp,
+                    per_layer: false,
                 });
             }
             if lay.zero >= 1 {
                 let pbytes = (params * lay.act_bytes as f64) as u64;
-                let gathers = if lay.zero == 3 { 2 } else { 1 };
                 ops.push(CommOp {
                     dim: Dim::Dp,
                     what: format!(
-                        "{what} ZeRO-{} parameter all-gather{}",
-                        lay.zero,
-                        if lay.zero == 3 {
-                            " (after the optimizer and before forward)"
-                        } else {
-                            " after the optimizer"
-                        }
+                        "{what} ZeRO-{} parameter all-gather after the optimizer",
+                        lay.zero
                     ),
                     collective: CollKind::AllGather,
                     bytes: pbytes,
-                    count: gathers,
+                    count: 1,
                     group: g,
                     overlappable: false,
+                    per_layer: false,
                 });
             }
         };
@@ -257,4 +367,146 @@ pub fn step_ops(m: &ModelSpec, lay: &Layout) -> Vec<CommOp> {
         }
     }
     ops
+}
+
+/// ZeRO-3's per-layer messages (DeepSpeed stage 3, FSDP FULL_SHARD): each unit's
+/// parameters all-gathered before every forward and backward of every micro-batch (and
+/// before the recomputation with full recompute), its gradients reduce-scattered once
+/// per step, after its backward in the step's last micro-batch (gradients accumulate
+/// unsharded until then, as FSDP's `no_sync`). Same sizes are merged into one op.
+fn zero3_ops(m: &ModelSpec, lay: &Layout, g: Group, ops: &mut Vec<CommOp>) {
+    let d = lay.dims;
+    let k = lay.devices_per_node;
+    let eg = Group::strided(d.dp / d.ep, d.tp * d.ep, k);
+    let gathers = zero3_gathers_per_microbatch(lay) * lay.microbatches();
+    let mut add = |coll: CollKind, bytes: u64, count: u64, expert: bool| {
+        if bytes == 0 || count == 0 {
+            return;
+        }
+        let group = if expert { eg } else { g };
+        if group.nranks < 2 {
+            return;
+        }
+        if let Some(o) = ops
+            .iter_mut()
+            .find(|o| o.per_layer && o.collective == coll && o.bytes == bytes && o.group == group)
+        {
+            o.count += count;
+            return;
+        }
+        let what = if coll == CollKind::AllGather {
+            "ZeRO-3 per-layer parameter all-gather (before each forward and backward)"
+        } else {
+            "ZeRO-3 per-layer gradient reduce-scatter (after its last backward)"
+        };
+        ops.push(CommOp {
+            dim: Dim::Dp,
+            what: format!("{}{what}", if expert { "expert " } else { "" }),
+            collective: coll,
+            bytes,
+            count,
+            group,
+            overlappable: false,
+            per_layer: true,
+        });
+    };
+    for u in zero3_units(m, lay).iter().flatten() {
+        add(CollKind::AllGather, u.dense * lay.act_bytes, gathers, false);
+        add(CollKind::ReduceScatter, u.dense * lay.grad_bytes, 1, false);
+        add(CollKind::AllGather, u.expert * lay.act_bytes, gathers, true);
+        add(CollKind::ReduceScatter, u.expert * lay.grad_bytes, 1, true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{Dims, Layout, Recompute};
+    use crate::model::ModelSpec;
+
+    fn tiny() -> ModelSpec {
+        // tests/train-sim/tiny.toml: 4 layers of 4·256² + 2·256·1024 = 786432
+        // parameters, vocabulary 1000 × 256 = 256000 embedding parameters.
+        let p = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/train-sim/tiny.toml"
+        );
+        ModelSpec::from_toml(&std::fs::read_to_string(p).unwrap(), "tiny").unwrap()
+    }
+
+    fn layout(dims: &str, batch: u64, recompute: Recompute) -> Layout {
+        Layout {
+            dims: Dims::parse(dims).unwrap(),
+            global_batch: batch,
+            seq: 64,
+            sequence_parallel: false,
+            zero: 3,
+            recompute,
+            grad_bytes: 4,
+            act_bytes: 2,
+            overlap_dp: true,
+            bucket_bytes: 1 << 20,
+            devices_per_node: 8,
+            nics_per_node: 8,
+        }
+    }
+
+    #[test]
+    fn prefetch_hides_a_gather_behind_the_previous_layer() {
+        // Gathers 3, 1, 5 ms behind layers of 2 ms: the first shows whole (3), the second
+        // hides under layer 0 (1 < 2), the third shows 5 − 2 = 3: 6 ms.
+        let e = prefetch_exposed(&[3.0, 1.0, 5.0], &[2.0, 2.0, 2.0]);
+        assert!((e - 6.0).abs() < 1e-12, "{e}");
+        assert_eq!(prefetch_exposed(&[], &[]), 0.0);
+    }
+
+    #[test]
+    fn reduce_scatters_run_past_the_pass_by_their_backlog() {
+        // Layers of 2 ms end at 2, 4, 6; reduce-scatters of 3 ms each start at 2, 5 (after
+        // the first), 8: done at 11, 5 ms past the pass's end at 6.
+        let t = reduce_tail(&[3.0, 3.0, 3.0], &[2.0, 2.0, 2.0]);
+        assert!((t - 5.0).abs() < 1e-12, "{t}");
+        // Shorter than the layers: only the last one's 1 ms shows.
+        assert!((reduce_tail(&[1.0, 1.0], &[2.0, 2.0]) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn zero3_gathers_every_layer_per_microbatch_and_pass() {
+        // dp=4, 8 sequences: 2 micro-batches. Layer 0 + embedding: (786432 + 256000) × 2 B
+        // = 2084864 B gathered 2 × 2 = 4 times, reduce-scattered once in fp32
+        // (× 4 B = 4169728 B); layers 1-3: 1572864 B gathered 3 × 4 = 12 times, their
+        // gradients 3145728 B reduce-scattered 3 times. Total gathered per step:
+        // 4·2084864 + 12·1572864 = 27213824 B = 2 × 2 micro-batches × all 3401728 params × 2 B.
+        let ops = step_ops(&tiny(), &layout("dp=4", 8, Recompute::None));
+        let got: Vec<(CollKind, u64, u64)> = ops
+            .iter()
+            .map(|o| {
+                assert!(o.per_layer && o.dim == Dim::Dp && o.group.nranks == 4);
+                (o.collective, o.bytes, o.count)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (CollKind::AllGather, 2084864, 4),
+                (CollKind::ReduceScatter, 4169728, 1),
+                (CollKind::AllGather, 1572864, 12),
+                (CollKind::ReduceScatter, 3145728, 3),
+            ]
+        );
+        // Full recompute gathers once more per micro-batch: 3 × 2 = 6 and 3 × 6 = 18.
+        let ops = step_ops(&tiny(), &layout("dp=4", 8, Recompute::Full));
+        let gathers: Vec<u64> = ops
+            .iter()
+            .filter(|o| o.collective == CollKind::AllGather)
+            .map(|o| o.count)
+            .collect();
+        assert_eq!(gathers, vec![6, 18]);
+        // dp=2, pp=2, vp=2: rank 0 holds chunks of one layer each (layers 0 and 2); the
+        // embedding rides with chunk 0. 8 / 2 = 4 micro-batches: 8 gathers each.
+        let units = zero3_units(&tiny(), &layout("dp=2,pp=2,vp=2", 8, Recompute::None));
+        assert_eq!(units.len(), 2);
+        assert_eq!(units[0][0].dense, 1042432);
+        assert_eq!(units[1][0].dense, 786432);
+    }
 }

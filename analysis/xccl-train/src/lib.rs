@@ -13,6 +13,7 @@
 //! - [`timer`]: collective times from measured sweeps (α–β fit, interpolation) or the
 //!   topology model.
 //! - [`predict`]: step time, breakdown, throughput, linearity.
+//! - [`schedule`]: the pipeline schedule (plain and interleaved 1F1B) as actions.
 //! - [`output`]: the typed `predict --json` and `train-sim --json` files.
 
 pub mod comm;
@@ -22,6 +23,7 @@ pub mod layout;
 pub mod model;
 pub mod output;
 pub mod predict;
+pub mod schedule;
 pub mod timer;
 
 pub use error::{Result, TrainError};

@@ -2,22 +2,24 @@
 //!
 //! The step model (1F1B pipeline, the schedule train-sim runs):
 //! - per micro-batch and stage: forward t_f and backward t_b compute (backward holds the
-//!   recomputation), plus the TP and EP collectives of its layers and two PP transfers
-//!   (exchanges with each neighbour, both directions at once), all on the critical path:
-//!   t_stage;
+//!   recomputation), plus the TP and EP collectives of its layers and the PP transfers
+//!   (an exchange with each neighbour, both directions at once; interleaved, one per
+//!   chunk: vp times as many), all on the critical path: t_stage;
 //! - a step: m·t_stage for the micro-batches, plus the bubble (p−1)·t_stage/v
 //!   (REFERENCE §4: (p−1)/(m+p−1) of the step for v = 1, (p−1)/(v·m) of the ideal time);
 //! - then the DP gradient reduction: buckets that become ready evenly through the last
 //!   backward (t_b) and are reduced one after the other; what runs past that backward is
 //!   exposed. ZeRO's parameter all-gathers are exposed.
 
-use crate::comm::{step_ops, CommOp, Dim, Group};
+use crate::comm::{prefetch_exposed, reduce_tail, step_ops, zero3_units, CommOp, Dim, Group};
 use crate::error::{bad, Result};
 use crate::flops::{hfu, mfu, step_flops, FlopsForm, StepFlops};
+use crate::layout::Recompute;
 use crate::layout::{Dims, Layout};
 use crate::model::{DeviceSpec, ModelSpec, Precision};
 use crate::timer::{CommTimer, Timed};
 use serde::{Deserialize, Serialize};
+use xccl_schema::CollKind;
 
 /// Where compute time comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -86,6 +88,10 @@ pub struct Prediction {
     /// Per micro-batch and stage: forward and backward compute (seconds).
     pub t_forward_s: f64,
     pub t_backward_s: f64,
+    /// How long the DP buckets have to hide under: the last backward of the step (the
+    /// last chunk's, interleaved), with its TP/EP. train-sim issues them over the same.
+    #[serde(default)]
+    pub dp_window_s: f64,
     pub comm: Vec<TimedOp>,
     pub comm_source: String,
 }
@@ -117,6 +123,66 @@ fn compute_times(job: &Job, f: &StepFlops) -> Result<(f64, f64)> {
         }
     };
     Ok((per_mb * fwd_share, per_mb * (1.0 - fwd_share)))
+}
+
+/// ZeRO-3 per-layer gathers and reduce-scatters (`comm::zero3_ops`): the exposed part
+/// of the gathers per micro-batch (every chunk's forward and backward passes, each with
+/// one-deep prefetch behind the previous layer's compute) and the reduce-scatters' tail
+/// past the step's last backward pass (the first chunk's; the other chunks' hide under
+/// the backwards after theirs). (0, 0) without ZeRO-3.
+fn zero3_exposed(job: &Job, timed: &[TimedOp], t_f: f64, t_b: f64) -> (f64, f64) {
+    let lay = &job.layout;
+    if lay.zero != 3 || lay.dims.dp < 2 {
+        return (0.0, 0.0);
+    }
+    let d = lay.dims;
+    let each = |coll: CollKind, elems: u64, bytes_per: u64, expert: bool| -> f64 {
+        let bytes = elems * bytes_per;
+        timed
+            .iter()
+            .find(|t| {
+                t.op.per_layer
+                    && t.op.collective == coll
+                    && t.op.bytes == bytes
+                    && t.op.what.starts_with("expert") == expert
+            })
+            .map_or(0.0, |t| t.time_each_s)
+    };
+    let units = zero3_units(&job.model, lay);
+    let per_chunk = units.first().map_or(1, |u| u.len().max(1)) as f64;
+    let vp = d.vp.max(1) as f64;
+    // One layer's compute in a pass: the chunk's share of a micro-batch, per layer.
+    let c_f = t_f / vp / per_chunk;
+    let full = lay.recompute == Recompute::Full;
+    let c_b = if full { t_b - t_f } else { t_b } / vp / per_chunk;
+    let (mut per_mb, mut tail) = (0.0, 0.0);
+    for (ci, chunk) in units.iter().enumerate() {
+        let g: Vec<f64> = chunk
+            .iter()
+            .map(|u| {
+                each(CollKind::AllGather, u.dense, lay.act_bytes, false)
+                    + each(CollKind::AllGather, u.expert, lay.act_bytes, true)
+            })
+            .collect();
+        let rs: Vec<f64> = chunk
+            .iter()
+            .rev()
+            .map(|u| {
+                each(CollKind::ReduceScatter, u.dense, lay.grad_bytes, false)
+                    + each(CollKind::ReduceScatter, u.expert, lay.grad_bytes, true)
+            })
+            .collect();
+        let g_rev: Vec<f64> = g.iter().rev().copied().collect();
+        let n = g.len();
+        let fwd = prefetch_exposed(&g, &vec![c_f; n]);
+        // Backward runs the layers in reverse (after the recomputation forward).
+        let bwd = prefetch_exposed(&g_rev, &vec![c_b; n]);
+        per_mb += fwd + bwd + if full { fwd } else { 0.0 };
+        if ci == 0 {
+            tail = reduce_tail(&rs, &vec![c_b; n]);
+        }
+    }
+    (per_mb, tail)
 }
 
 /// Predicts one layout.
@@ -183,7 +249,7 @@ pub fn predict(job: &Job, timer: &dyn CommTimer) -> Result<Prediction> {
     let total = |dim: Dim| -> f64 {
         timed
             .iter()
-            .filter(|t| t.op.dim == dim && !t.op.overlappable)
+            .filter(|t| t.op.dim == dim && !t.op.overlappable && !t.op.per_layer)
             .map(|t| t.time_total_s)
             .sum()
     };
@@ -191,12 +257,24 @@ pub fn predict(job: &Job, timer: &dyn CommTimer) -> Result<Prediction> {
     // PP messages go both ways at once (Megatron's send_forward_recv_backward and
     // send_backward_recv_forward): per micro-batch a stage makes one exchange with each
     // neighbour, so end stages wait for one and middle stages for two.
-    let pp = total(Dim::Pp) / 2.0 * (d.pp - 1).min(2) as f64;
+    // Interleaved (vp > 1): per micro-batch and chunk the same exchanges as plain 1F1B
+    // per micro-batch (each of the vp steady-state calls sends forward and backward at
+    // once), so vp times as many. (On the emulated cluster, pp=2, vp=2: predicted
+    // within 2% of train-sim; counting the two messages a call sends to its two
+    // neighbours one after the other, 2·vp, overshot by 8%.)
     let mf = m as f64;
-    let t_stage = t_f + t_b + (tp + ep + pp) / mf;
+    let pp_msg = timed
+        .iter()
+        .find(|t| t.op.dim == Dim::Pp)
+        .map_or(0.0, |t| t.time_each_s);
+    let pp = mf * pp_msg * d.vp as f64 * (d.pp - 1).min(2) as f64;
+    let (z3_mb, z3_tail) = zero3_exposed(job, &timed, t_f, t_b);
+    let t_stage = t_f + t_b + (tp + ep + pp) / mf + z3_mb;
+    // Narayanan et al.: (p − 1)/(v·m) of the ideal m·t_stage.
     let bubble = (d.pp - 1) as f64 * t_stage / d.vp as f64;
-    // DP buckets under the last backward (its compute and the backward half of TP/EP).
-    let window = t_b + (tp + ep) / mf / 2.0;
+    // DP buckets under the last backward (its compute and the backward half of TP/EP);
+    // interleaved, under the last chunk's backward (1/vp of it).
+    let window = (t_b + (tp + ep) / mf / 2.0) / d.vp as f64;
     let buckets: Vec<f64> = timed
         .iter()
         .filter(|t| t.op.dim == Dim::Dp && t.op.overlappable)
@@ -217,7 +295,7 @@ pub fn predict(job: &Job, timer: &dyn CommTimer) -> Result<Prediction> {
         }
     };
     let dp_serial = total(Dim::Dp);
-    let dp_exposed = dp_exposed_overlap + dp_serial;
+    let dp_exposed = dp_exposed_overlap + dp_serial + z3_tail;
     let step = mf * t_stage + bubble + dp_exposed;
     let peak = job.device.peak_flops(job.precision)?;
     let n = d.devices();
@@ -243,13 +321,15 @@ pub fn predict(job: &Job, timer: &dyn CommTimer) -> Result<Prediction> {
             tp_exposed_s: tp,
             ep_exposed_s: ep,
             pp_exposed_s: pp,
-            dp_exposed_s: dp_exposed,
+            // ZeRO-3's exposed gathers sit in every micro-batch (inside t_stage).
+            dp_exposed_s: dp_exposed + mf * z3_mb,
             dp_hidden_s: dp_overlap_total - dp_exposed_overlap,
             bubble_s: bubble,
             bubble_fraction: bubble / step,
         },
         t_forward_s: t_f,
         t_backward_s: t_b,
+        dp_window_s: window,
         comm: timed,
         comm_source: timer.describe(),
     })
