@@ -2,7 +2,10 @@
 //! a raw-FFI MPI_Allreduce loop, interleaved in one run with the harness, as ratios to
 //! OSU's method. `cargo bench --bench timing_diag` (re-launches itself under mpirun;
 //! NP=4 for 4 ranks). `THREADS=single|multiple` instead runs OSU's loop alone under MPI
-//! initialized at that thread level (run the two alternately and compare).
+//! initialized at that thread level (run the two alternately and compare). `BACKEND=1`
+//! runs only the variants that split the harness's cost from the backend's (its
+//! `run_timed` alone, OSU's loop on its buffers); `SIZES=8,512` and `ITERS=N` choose
+//! the sizes and iterations.
 //! Figures and conclusions: docs/PERFORMANCE.md.
 
 use mpi::ffi;
@@ -110,8 +113,11 @@ enum V {
     OsuFresh,
     OsuUnaligned,
     OsuAfterInPlace,
+    BackendPerCall,
+    BackendLoop,
+    OsuHostBuf,
 }
-const ALL: [V; 12] = [
+const ALL: [V; 15] = [
     V::Harness,
     V::HarnessDefault,
     V::OsuStd,
@@ -124,6 +130,9 @@ const ALL: [V; 12] = [
     V::OsuFresh,
     V::OsuUnaligned,
     V::OsuAfterInPlace,
+    V::BackendPerCall,
+    V::BackendLoop,
+    V::OsuHostBuf,
 ];
 fn name(v: V) -> &'static str {
     match v {
@@ -139,6 +148,9 @@ fn name(v: V) -> &'static str {
         V::OsuFresh => "osu, fresh bufs",
         V::OsuUnaligned => "osu, +8 B offset",
         V::OsuAfterInPlace => "osu, after in-place",
+        V::BackendPerCall => "backend run_timed per-call",
+        V::BackendLoop => "backend run_timed loop",
+        V::OsuHostBuf => "osu on backend bufs",
     }
 }
 
@@ -244,6 +256,45 @@ fn run_variant(
             osu(f.s, f.r, n, iters)
         }
         V::OsuUnaligned => unsafe { osu(s.add(8), r.add(8), n, iters) },
+        V::BackendPerCall | V::BackendLoop | V::OsuHostBuf => {
+            // The backend's own loop (no sweep, fill or check around it) on a pair of its
+            // buffers, or OSU's loop on those buffers: splits harness from backend cost.
+            use xccl_bench::backend::{Backend, Bufs, Call, Timing};
+            let mut sb = backend.alloc(bytes.max(8)).unwrap();
+            let mut rb = backend.alloc(bytes.max(8)).unwrap();
+            backend.write(&mut sb, 0, &vec![1u8; bytes.max(8)]).unwrap();
+            backend.write(&mut rb, 0, &vec![1u8; bytes.max(8)]).unwrap();
+            if v == V::OsuHostBuf {
+                return osu(sb.as_mut_ptr(), rb.as_mut_ptr(), n, iters);
+            }
+            let call = Call {
+                coll: CollKind::AllReduce,
+                counts: xccl_bench::coll::Counts {
+                    count: n,
+                    send: n,
+                    recv: n,
+                },
+                dtype: xccl_bench::types::DataType::Float,
+                op: xccl_bench::types::ReduceOp::Sum,
+                root: 0,
+                in_place: false,
+            };
+            let timing = if v == V::BackendLoop {
+                Timing::Loop
+            } else {
+                Timing::PerCall
+            };
+            let mut run = |k: usize| {
+                let bufs = Bufs::Separate {
+                    send: &mut sb,
+                    recv: &mut rb,
+                };
+                backend.run_timed(&call, bufs, k, timing).unwrap()
+            };
+            run(5);
+            let t = run(iters);
+            t.iter().sum::<f64>() / t.len() as f64
+        }
         V::OsuAfterInPlace => {
             let ip = unsafe { xccl_in_place() };
             for _ in 0..iters.min(50) {
@@ -295,7 +346,10 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(11);
-    let sizes = [8usize, 512, 32 << 10, 256 << 10];
+    let sizes: Vec<usize> = std::env::var("SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| vec![8, 512, 32 << 10, 256 << 10]);
     let pair = Pair::new(*sizes.last().unwrap() + 64);
     let _ = pair.len;
     if world.rank() == 0 {
@@ -304,14 +358,30 @@ fn main() {
             world.size()
         );
     }
+    // BACKEND=1: only the variants that split the harness's cost from the backend's.
+    let active: Vec<V> = if std::env::var_os("BACKEND").is_some() {
+        vec![
+            V::OsuRef,
+            V::LoopRef,
+            V::Harness,
+            V::BackendPerCall,
+            V::BackendLoop,
+            V::OsuHostBuf,
+        ]
+    } else {
+        ALL.to_vec()
+    };
     for &bytes in &sizes {
-        let iters = if bytes >= 1 << 20 { 40 } else { 200 };
-        let mut t: Vec<Vec<f64>> = vec![vec![]; ALL.len()];
+        let iters = std::env::var("ITERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(if bytes >= 1 << 20 { 40 } else { 200 });
+        let mut t: Vec<Vec<f64>> = vec![vec![]; active.len()];
         for round in 0..rounds {
-            for k in 0..ALL.len() {
-                let i = (k + round) % ALL.len();
+            for k in 0..active.len() {
+                let i = (k + round) % active.len();
                 t[i].push(run_variant(
-                    ALL[i],
+                    active[i],
                     &pair,
                     bytes,
                     iters,
@@ -326,9 +396,9 @@ fn main() {
             }
         }
         if world.rank() == 0 {
-            let osu = &t[4];
+            let osu = &t[active.iter().position(|&v| v == V::OsuRef).unwrap()];
             let mut line = format!("{bytes:>8} B osu {:9.3} us |", median(osu.clone()));
-            for (i, v) in ALL.iter().enumerate() {
+            for (i, v) in active.iter().enumerate() {
                 let r: Vec<f64> = t[i].iter().zip(osu).map(|(a, b)| a / b).collect();
                 line += &format!(" {} {:.3};", name(*v), median(r));
             }
