@@ -153,7 +153,17 @@ pub fn validation(i: usize, t: &Named<ValidateReport>) -> String {
         v.wall_s
     );
     for (k, host) in v.hosts.iter().enumerate() {
-        let inferred = group_of(host).map_or("none".to_string(), group_name);
+        // A node none of whose flows could testify (a slow NIC cannot load an uplink).
+        let undetermined = v.undetermined.iter().find(|u| &u.host == host).map(|u| {
+            format!(
+                "not determinable (best flow alone {:.2} of expected)",
+                u.best_alone
+            )
+        });
+        let inferred = group_of(host)
+            .map(group_name)
+            .or(undetermined)
+            .unwrap_or_else(|| "none".to_string());
         let misplaced = v.findings.iter().any(|f| {
             f.kind == FindingKind::MisplacedNode
                 && matches!(&f.subject, Subject::Placement { host: x, .. } if x == host)
@@ -169,8 +179,11 @@ pub fn validation(i: usize, t: &Named<ValidateReport>) -> String {
         );
     }
     h += "</table>\n";
-    if v.findings.is_empty() {
+    h += &uplink_tests(i, v);
+    if v.findings.is_empty() && v.undetermined.is_empty() {
         h += "<p>No finding: every host sits where the file declares it.</p>\n";
+    } else if v.findings.is_empty() {
+        h += "<p>No finding; the hosts marked not determinable could not be placed.</p>\n";
     } else {
         let _ = writeln!(h, "<ul class=\"findings\" id=\"validate-findings-{i}\">");
         for f in &v.findings {
@@ -185,6 +198,40 @@ pub fn validation(i: usize, t: &Named<ValidateReport>) -> String {
         h += "</ul>\n";
     }
     h += "</section>\n";
+    h
+}
+
+/// `topo validate`'s load test of each declared uplink: flows across it at once, what
+/// they carried together against the topology model's rate, and the verdict.
+fn uplink_tests(i: usize, v: &ValidateReport) -> String {
+    if v.uplinks.is_empty() {
+        return String::new();
+    }
+    let mut h = format!(
+        "<table class=\"uplinks\" id=\"validate-uplinks-{i}\"><tr><th class=\"l\">uplink</th><th class=\"l\">direction</th><th class=\"l\">flows at once</th><th>measured GB/s</th><th>expected GB/s</th><th>efficiency</th><th class=\"l\"></th></tr>\n"
+    );
+    for u in &v.uplinks {
+        let (class, verdict) = match (&u.not_judged, u.low) {
+            (Some(why), _) => ("", format!("not judged: {why}")),
+            (None, true) => (" bad", "LOW".to_string()),
+            (None, false) => ("", String::new()),
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.2}</td><td class=\"l{class}\">{}</td></tr>",
+            esc(&u.uplink.join(" <-> ")),
+            match u.dir {
+                xccl_diag::uplink::Dir::Up => "up",
+                xccl_diag::uplink::Dir::Down => "down",
+            },
+            esc(&u.flows.join(", ")),
+            u.measured_gbs,
+            u.expected_gbs,
+            u.efficiency,
+            esc(&verdict)
+        );
+    }
+    h += "</table>\n";
     h
 }
 
@@ -576,6 +623,44 @@ hosts = ["n1"]
         assert!(h.contains("group 2: n3, n4"));
         let clean = validation(0, &validate_report(None));
         assert_eq!(clean.matches("misplaced</td>").count(), 0);
-        assert!(clean.contains("No finding"));
+        assert!(clean.contains("No finding: every host"));
+        assert!(!clean.contains("validate-uplinks-0"));
+    }
+
+    #[test]
+    fn validation_shows_uplink_tests_and_undetermined_hosts() {
+        use xccl_diag::leaf::UndeterminedRecord;
+        use xccl_diag::uplink::{Dir, UplinkRecord};
+        let mut t = validate_report(None);
+        t.data.groups = vec![];
+        t.data.undetermined = vec![UndeterminedRecord {
+            host: "n3".into(),
+            best_alone: 0.24,
+            note: "slow".into(),
+        }];
+        t.data.uplinks = vec![UplinkRecord {
+            uplink: vec!["sw1".into(), "sw2".into()],
+            dir: Dir::Up,
+            flows: vec!["n1->n3".into(), "n2->n4".into()],
+            measured_gbs: 0.0061,
+            flow_gbs: vec![0.003, 0.0031],
+            expected_gbs: 0.025,
+            bottleneck: "uplink sw1".into(),
+            efficiency: 0.244,
+            low: true,
+            not_judged: None,
+        }];
+        let h = validation(0, &t);
+        assert!(
+            h.contains("<td class=\"l\">not determinable (best flow alone 0.24 of expected)</td>"),
+            "{h}"
+        );
+        assert!(
+            h.contains("<table class=\"uplinks\" id=\"validate-uplinks-0\">"),
+            "{h}"
+        );
+        assert!(h.contains("<td class=\"l\">sw1 &lt;-&gt; sw2</td><td class=\"l\">up</td><td class=\"l\">n1-&gt;n3, n2-&gt;n4</td><td>0.0061</td><td>0.0250</td><td>0.24</td><td class=\"l bad\">LOW</td>"), "{h}");
+        assert!(h.contains("could not be placed"), "{h}");
+        assert!(!h.contains("every host sits where"), "{h}");
     }
 }
