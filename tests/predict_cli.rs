@@ -353,3 +353,49 @@ fn train_sim_runs_the_interleaved_schedule_with_the_messages_predict_counts() {
     let step = p["step_time_s"].as_f64().unwrap();
     assert!((bubble / (step - bubble) - 1.0 / 16.0).abs() < 1e-9, "{b}");
 }
+
+#[test]
+fn train_sim_runs_expert_parallel_alltoalls_as_predict_lists_them() {
+    // tiny-moe-test on dp=4,ep=2 (hand count in tests/train_sim_standin.rs): 16 EP
+    // alltoalls of 65536 B per step over 2 ranks; every message train-sim issues, DP
+    // buckets on the dense and the expert DP groups included, is in predict's list.
+    let job = [
+        "--model",
+        "tests/train-sim/tiny-moe.toml",
+        "--device",
+        "a100",
+        "--layout",
+        "dp=4,ep=2",
+        "--global-batch",
+        "4",
+        "--seq",
+        "64",
+        "--device-step-time",
+        "0.02",
+        "--topology",
+        "topologies/dgx-a100.toml",
+        "--bucket-size",
+        "1M",
+    ];
+    let sim = tmp("train-sim-moe.json");
+    let mut a = vec!["train-sim"];
+    a.extend(job);
+    a.extend(["--steps", "1", "--json", sim.to_str().unwrap()]);
+    let r = mpirun(4, &a, &[], T);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let issued = per_step(&read_json(&sim)["messages"], |x| {
+        x["nranks"].as_u64().unwrap()
+    });
+    let ep = ("ep".to_string(), "alltoall".to_string(), 65536, 2);
+    assert_eq!(issued.get(&ep), Some(&16), "{issued:?}");
+    let pred = tmp("predict-moe.json");
+    let mut a = vec!["predict"];
+    a.extend(job);
+    a.extend(["--json", pred.to_str().unwrap()]);
+    let r = solo(&a, T);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let listed = per_step(&read_json(&pred)["comm"], |x| {
+        x["group"]["nranks"].as_u64().unwrap()
+    });
+    assert_eq!(listed, issued);
+}

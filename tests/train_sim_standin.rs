@@ -83,7 +83,16 @@ fn run(lib: Lib, np: usize, layout: &str) -> (Msgs, String) {
 
 /// [`run`] with `--zero ZERO`.
 fn run_zero(lib: Lib, np: usize, layout: &str, zero: &str) -> (Msgs, String) {
-    let name = format!("{lib:?}-{layout}-z{zero}").replace([',', '=', '(', ')'], "_");
+    run_model(lib, np, layout, zero, "tests/train-sim/tiny.toml")
+}
+
+/// [`run_zero`] of another model file.
+fn run_model(lib: Lib, np: usize, layout: &str, zero: &str, model: &str) -> (Msgs, String) {
+    let stem = std::path::Path::new(model)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy();
+    let name = format!("{lib:?}-{stem}-{layout}-z{zero}").replace([',', '=', '(', ')'], "_");
     let json = tmp(&format!("{name}.json"));
     let log = tmp(&format!("{name}.log"));
     let _ = std::fs::remove_file(&log);
@@ -97,7 +106,7 @@ fn run_zero(lib: Lib, np: usize, layout: &str, zero: &str) -> (Msgs, String) {
         "--backend",
         backend,
         "--model",
-        "tests/train-sim/tiny.toml",
+        model,
         "--device",
         "a100",
         "--layout",
@@ -270,6 +279,38 @@ fn zero3_layer_by_layer_issues_what_mpi_issues() {
     for lib in [Lib::Nccl(NEW), Lib::Hccl] {
         let (got, _) = run_zero(lib, 2, "dp=2", "3");
         assert_eq!(got, want, "{lib:?}");
+    }
+}
+
+#[test]
+fn moe_expert_parallel_alltoalls_issue_what_mpi_issues() {
+    // tiny-moe-test on dp=4,ep=2: 4 / 4 = 1 sample per replica, one micro-batch of
+    // b·s·h = 64·256 bf16 = 32768 B of activations; each MoE layer dispatches and combines
+    // top_k = 2 copies, forward and backward: 4 alltoalls of 65536 B per layer over the 2
+    // ranks of an EP group, × 4 layers = 16 per step (the DP reductions, on the dense and
+    // the expert DP groups, are held to MPI's below).
+    let (mpi, _) = run_model(
+        Lib::Mpi,
+        4,
+        "dp=4,ep=2",
+        "0",
+        "tests/train-sim/tiny-moe.toml",
+    );
+    assert_eq!(
+        mpi.get(&k("ep", "alltoall", 65536, 2)),
+        Some(&16),
+        "{mpi:?}"
+    );
+    assert!(mpi.keys().any(|(dim, ..)| dim == "dp"), "{mpi:?}");
+    for lib in [Lib::Nccl(NEW), Lib::Hccl] {
+        let (got, log) = run_model(lib, 4, "dp=4,ep=2", "0", "tests/train-sim/tiny-moe.toml");
+        assert_eq!(got, mpi, "{lib:?}");
+        let f = match lib {
+            Lib::Hccl => "HcclAlltoAll",
+            _ => "ncclAlltoAll",
+        };
+        // 4 ranks × 16 per step × 2 steps (warm-up + timed).
+        assert_eq!(calls(&log, f, ""), 128, "{lib:?}: {log}");
     }
 }
 
