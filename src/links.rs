@@ -483,9 +483,7 @@ pub(crate) fn one_way(
     t
 }
 
-/// Both send and receive `iters` messages at once, every message posted up front so that
-/// the rendezvous handshakes of the next message do not wait for the previous one (waiting
-/// per message halved the rate on the emulated links); this side's time.
+/// Both send and receive `iters` messages at once with `peer`; this side's time.
 #[cfg(feature = "mpi")]
 fn both_ways(
     comm: &mpi::topology::SimpleCommunicator,
@@ -494,22 +492,41 @@ fn both_ways(
     rbuf: &mut [u8],
     iters: usize,
 ) -> f64 {
+    exchange(comm, peer, peer, sbuf, rbuf, iters)
+}
+
+/// Sends `iters` messages to `to` and receives as many from `from`, every message posted
+/// up front so that the rendezvous handshakes of the next message do not wait for the
+/// previous one (waiting per message halved the rate on the emulated links), after one
+/// warm-up exchange; this rank's time for the timed ones. `links` runs it with one peer
+/// both ways, the screen around a ring.
+#[cfg(feature = "mpi")]
+pub(crate) fn exchange(
+    comm: &mpi::topology::SimpleCommunicator,
+    to: usize,
+    from: usize,
+    sbuf: &[u8],
+    rbuf: &mut [u8],
+    iters: usize,
+) -> f64 {
     use mpi::point_to_point::{Destination, Source};
     use mpi::request::{scope, WaitGuard};
     use mpi::topology::Communicator;
-    let p = comm.process_at_rank(peer as i32);
+    let (pt, pf) = (
+        comm.process_at_rank(to as i32),
+        comm.process_at_rank(from as i32),
+    );
     let size = sbuf.len();
     let mut t = 0.0;
-    // One warm-up exchange, then the timed ones.
     for n in [1, iters] {
         let t0 = std::time::Instant::now();
         scope(|s| {
             let mut guards = Vec::with_capacity(2 * n);
             for chunk in rbuf[..n * size].chunks_mut(size) {
-                guards.push(WaitGuard::from(p.immediate_receive_into(s, chunk)));
+                guards.push(WaitGuard::from(pf.immediate_receive_into(s, chunk)));
             }
             for _ in 0..n {
-                guards.push(WaitGuard::from(p.immediate_send(s, sbuf)));
+                guards.push(WaitGuard::from(pt.immediate_send(s, sbuf)));
             }
         });
         t = t0.elapsed().as_secs_f64();

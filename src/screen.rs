@@ -104,7 +104,9 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
         });
         world.barrier();
         let t = match mine {
-            Some((next, prev)) => ring(comm, next, prev, &sbuf, &mut rbuf, a.iters),
+            Some((next, prev)) => {
+                crate::links::exchange(comm, next, prev, &sbuf, &mut rbuf, a.iters)
+            }
             None => 0.0,
         };
         let times: Vec<f64> = world
@@ -251,40 +253,4 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     }
     world.broadcast_bytes(0, &mut code);
     Ok(i32::from_le_bytes(code))
-}
-
-/// Sends `iters` messages to `next` and receives as many from `prev`, all posted at once
-/// after one warm-up exchange; this rank's time for the timed ones.
-#[cfg(feature = "mpi")]
-fn ring(
-    comm: &mpi::topology::SimpleCommunicator,
-    next: usize,
-    prev: usize,
-    sbuf: &[u8],
-    rbuf: &mut [u8],
-    iters: usize,
-) -> f64 {
-    use mpi::point_to_point::{Destination, Source};
-    use mpi::request::{scope, WaitGuard};
-    use mpi::topology::Communicator;
-    let (pn, pp) = (
-        comm.process_at_rank(next as i32),
-        comm.process_at_rank(prev as i32),
-    );
-    let size = sbuf.len();
-    let mut t = 0.0;
-    for n in [1, iters] {
-        let t0 = std::time::Instant::now();
-        scope(|s| {
-            let mut guards = Vec::with_capacity(2 * n);
-            for chunk in rbuf[..n * size].chunks_mut(size) {
-                guards.push(WaitGuard::from(pp.immediate_receive_into(s, chunk)));
-            }
-            for _ in 0..n {
-                guards.push(WaitGuard::from(pn.immediate_send(s, sbuf)));
-            }
-        });
-        t = t0.elapsed().as_secs_f64();
-    }
-    t
 }
