@@ -27,6 +27,7 @@ use crate::harness::Harness;
 use crate::judge::Judge;
 use crate::output::Sink;
 use crate::result::{Placement, Row, RunMeta, Summary};
+#[cfg(feature = "mpi")]
 use crate::types::format_size;
 use crate::world::World;
 use xccl_diag::split::{self, Judged, Parts, WholeModel};
@@ -162,6 +163,7 @@ pub fn run<B: Backend>(
 
 /// A part's sweep: the whole's sizes, dtypes and ops on `n` ranks; roots the part does
 /// not have are dropped (root 0 when none is left); no data check, one cycle.
+#[cfg(feature = "mpi")]
 fn part_sweep(
     coll: CollKind,
     args: &crate::cli::BenchArgs,
