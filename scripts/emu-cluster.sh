@@ -126,7 +126,7 @@ cmd_up() {
     [[ -f $topo ]] || die "no topology file $topo"
     need_root
     [[ ! -e $STATE ]] || die "an emulated cluster is already up ($STATE); run '$0 down' first"
-    if ip -br link show 2>/dev/null | grep -q "^${PFX}br"; then
+    if ip -br link show 2>/dev/null | grep "^${PFX}br" >/dev/null; then
         die "bridges ${PFX}br* exist: another emulated cluster is up (other XCCL_EMU_STATE?);" \
             "take it down or set XCCL_EMU_PREFIX"
     fi
@@ -160,7 +160,7 @@ cmd_up() {
     done
     local maddr0
     maddr0=$(awk '$1 == "mpirun_addr" {print $2}' <<<"$plan")
-    if ip -o addr show 2>/dev/null | grep -q " inet $maddr0/"; then
+    if ip -o addr show 2>/dev/null | grep " inet $maddr0/" >/dev/null; then
         die "address $maddr0 (subnet of $topo) is already on an interface: another emulated" \
             "cluster uses it; set XCCL_EMU_SUBNET=A.B.C"
     fi

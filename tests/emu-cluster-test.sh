@@ -51,7 +51,7 @@ export XCCL_BENCH
 OFFLINE=${XCCL_EMU_TEST_OFFLINE:-0}
 if ((OFFLINE)); then
     echo "offline mode: verdicts from 'xccl-bench judge' on the saved reports, not from the harness"
-elif ! "$XCCL_BENCH" all_reduce --help 2>&1 | grep -q -- --topology; then
+elif ! "$XCCL_BENCH" all_reduce --help 2>&1 | grep -- --topology >/dev/null; then
     echo "FAIL: $XCCL_BENCH has no --topology flag (harness integration missing;" \
         "XCCL_EMU_TEST_OFFLINE=1 judges saved reports instead)" >&2
     exit 1

@@ -11,7 +11,10 @@ command -v mpicc.mpich >/dev/null && command -v mpiexec.mpich >/dev/null || { ec
 TARGET=${XCCL_MPICH_TARGET:-target/mpich}
 MPICC=mpicc.mpich CARGO_TARGET_DIR="$TARGET" cargo build -q --bin xccl-bench
 BIN="$TARGET/debug/xccl-bench"
-ldd "$BIN" | grep -q libmpich || { echo "FAIL: $BIN is not linked against MPICH" >&2; exit 1; }
+# ldd's output is held first: `ldd | grep -q` under pipefail fails when grep exits at the
+# first match and ldd's `| cat` then dies of SIGPIPE (seen once in CI). On failure, show it.
+libs=$(ldd "$BIN" 2>&1) || true
+grep -q libmpich <<<"$libs" || { echo "FAIL: $BIN is not linked against MPICH; ldd says:" >&2; echo "$libs" >&2; exit 1; }
 fail=0
 for coll in all_reduce all_gather reduce_scatter broadcast reduce alltoall sendrecv gather scatter; do
     out=$(timeout 120 mpiexec.mpich -n 2 "$BIN" "$coll" -b 8 -e 1000 -f 125 -d int8,int32,half,bfloat16,float,double -o all -r all -n 2 -w 1 -c 1 2>&1) || { echo "FAIL: $coll under MPICH exited non-zero"; echo "$out" | tail -5; fail=1; continue; }

@@ -8,14 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v srun >/dev/null && command -v slurmd >/dev/null || { echo "SKIP: Slurm not installed" >&2; exit 77; }
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to start Slurm" >&2; exit 77; }
-if ! sinfo -h -o %T 2>/dev/null | grep -qE "idle|mixed|alloc"; then
+if ! sinfo -h -o %T 2>/dev/null | grep -E "idle|mixed|alloc" >/dev/null; then
     # Stop what we start, on failure and on ^C too; a Slurm that answered already is left
     # alone (this branch is not taken for it, and stop touches only what start recorded).
     trap 'bash tests/slurm/stop-local-slurm.sh' EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
     bash tests/slurm/start-local-slurm.sh >/dev/null 2>&1 || true
-    if ! sinfo -h -o %T 2>/dev/null | grep -qE "idle|mixed|alloc"; then
+    if ! sinfo -h -o %T 2>/dev/null | grep -E "idle|mixed|alloc" >/dev/null; then
         echo "SKIP: could not start a local Slurm here:" >&2
         tail -n 5 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2 2>/dev/null || true
         exit 77

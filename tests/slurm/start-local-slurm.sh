@@ -67,7 +67,7 @@ start_daemon munged sh -c 'su -s /bin/sh munge -c munged || munged --force'
 start_daemon slurmctld slurmctld
 start_daemon slurmd slurmd
 for _ in $(seq 1 30); do
-  sinfo -h -o %T 2>/dev/null | grep -qE "idle|mixed" && break
+  sinfo -h -o %T 2>/dev/null | grep -E "idle|mixed" >/dev/null && break
   sleep 1
 done
 sinfo
