@@ -13,9 +13,16 @@ use std::time::{Duration, Instant};
 static TICKS: AtomicU64 = AtomicU64::new(0);
 static ARMED: Mutex<Option<String>> = Mutex::new(None);
 
-/// Records progress; cheap enough to call once per iteration.
+/// Records progress; cheap enough to call once per iteration. A plain load and store,
+/// not `fetch_add`: a locked add is a full fence on x86, which waits for the collective's
+/// last stores to shared memory to leave the core before the next call may start (tens
+/// of ns per call at 8 B). Progress is all the watchdog reads: an increment lost to a
+/// racing writer still changes the value.
 pub fn tick() {
-    TICKS.fetch_add(1, Ordering::Relaxed);
+    TICKS.store(
+        TICKS.load(Ordering::Relaxed).wrapping_add(1),
+        Ordering::Relaxed,
+    );
 }
 
 /// Names the operation in flight (None: idle, e.g. between rows or while checking).

@@ -493,28 +493,49 @@ impl Backend for MpiBackend {
             }
         };
         let p = self.prepare(call)?;
-        let mut times = Vec::with_capacity(iters);
+        let mut times = Vec::new();
+        let stamp_base = self.stamps.len();
+        match timing {
+            Timing::PerCall => {
+                // The sample stores are written (pages faulted in) before the first
+                // barrier: a page fault in the bookkeeping between calls delays one rank
+                // at the next barrier, and the barrier's exit skew then lands in the next
+                // call's time. `vec![0.0; n]` would map zero pages lazily, so fill them.
+                times.reserve_exact(iters);
+                times.resize(iters, 0.0);
+                if self.record {
+                    self.stamps.reserve_exact(iters);
+                    self.stamps.resize(stamp_base + iters, (0.0, 0.0));
+                }
+            }
+            Timing::Loop => times.reserve_exact(iters),
+        }
         // Ranks start together, as in OSU and nccl-tests: without it the first timed
         // call absorbs whatever a peer was still doing (fill, check, output).
         self.barrier()?;
         match timing {
             Timing::PerCall => {
                 let off = self.clock.offset_s;
-                self.stamps.reserve(iters);
-                for _ in 0..iters {
+                for (i, sample) in times.iter_mut().enumerate() {
                     // A barrier before every call, so a call's time is its own and not
                     // the wait for a peer's previous call or bookkeeping (OSU's method).
-                    self.barrier()?;
+                    let failed = |me: &mut Self, e| {
+                        // No zero stamps of calls that never ran.
+                        me.stamps.truncate(stamp_base + i);
+                        e
+                    };
+                    self.barrier().map_err(|e| failed(self, e))?;
                     self.late();
                     // SAFETY: MPI is initialized.
                     let t0 = unsafe { ffi::RSMPI_Wtime() };
-                    self.call(call, &p, send, recv)?;
+                    self.call(call, &p, send, recv)
+                        .map_err(|e| failed(self, e))?;
                     let t1 = unsafe { ffi::RSMPI_Wtime() };
-                    // Bookkeeping after t1, before the next barrier: the entry and exit
-                    // on the aligned clock (capacity reserved above: no allocation).
-                    times.push(t1 - t0);
+                    // Bookkeeping after t1, before the next barrier, into storage
+                    // touched above: the entry and exit on the aligned clock.
+                    *sample = t1 - t0;
                     if self.record {
-                        self.stamps.push((t0 + off, t1 + off));
+                        self.stamps[stamp_base + i] = (t0 + off, t1 + off);
                     }
                     crate::watchdog::tick();
                 }
