@@ -105,6 +105,16 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
     // contend with): the own-leaf check of the uplink rule.
     let mut best_rate = alone.clone();
     let plan = leaf::plan(n);
+    if me == 0 {
+        // The plan grows as N⁴/4: say up front what the wait will be, from the pace of
+        // the flows just measured (a test is REPS phases of two flows).
+        let per_phase = start.elapsed().as_secs_f64() / (n * (n - 1)) as f64;
+        eprintln!(
+            "xccl-bench: topo validate: {} contention tests of two flows at once x{REPS} next, about {:.0} s at the pace of the flows alone (the count grows as N^4/4 with N nodes; for large clusters use `links --screen`)",
+            plan.len(),
+            plan.len() as f64 * REPS as f64 * per_phase
+        );
+    }
     let mut tests = vec![];
     for &(a, b, c, d) in &plan {
         let mut best = (0.0f64, 0.0f64);
