@@ -183,7 +183,27 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
     if me == 0 {
         let inference = leaf::infer(n, &tests, &alone_eff);
         let groups = &inference.groups;
-        let mut findings = leaf::compare(groups, &declared, &hosts);
+        // Placements are judged only between leaves a test can tell apart by the file's
+        // own rates (a non-blocking uplink never contends).
+        let classes = leaf::leaf_classes(&topo, &topo_idx, &declared);
+        let mut findings = leaf::compare(groups, &classes, &hosts);
+        for f in findings.iter_mut() {
+            if let xccl_diag::Subject::Placement {
+                host, declared: d, ..
+            } = &mut f.subject
+            {
+                if let Some(k) = hosts.iter().position(|h| h == host) {
+                    d.clone_from(&declared[k]);
+                }
+            }
+        }
+        let mut merged: Vec<String> = classes
+            .iter()
+            .filter(|c| c.contains('+'))
+            .cloned()
+            .collect();
+        merged.sort();
+        merged.dedup();
         findings.extend(leaf::undetermined_findings(&inference.undetermined, &hosts));
         let misplaced: Vec<bool> = hosts
             .iter()
@@ -235,6 +255,11 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
         for u in &inference.undetermined {
             println!("# {}", leaf::undetermined_note(u, &hosts));
         }
+        for m in &merged {
+            println!(
+                "# leaves {m}: by the file's rates two crossing flows do not slow each other down there (an uplink of 1.5 NICs or more), so contention cannot tell these leaves apart and a node placed wrongly among them is not detected"
+            );
+        }
         if !up_tests.is_empty() {
             println!(
                 "# uplink load tests ({} MiB per flow, best of up to {UPLINK_REPS} runs, {:.1} s); aggregate GB/s over what the declared rates allow",
@@ -253,8 +278,9 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
             );
         } else if findings.is_empty() {
             println!(
-                "# no finding: every node sits where {} declares it and every uplink tested reaches 0.8 of its declared rate",
-                file.display()
+                "# no finding: every node sits where {} declares it{} and every uplink tested reaches 0.8 of its declared rate",
+                file.display(),
+                if merged.is_empty() { "" } else { " (among the leaves contention tells apart)" }
             );
         }
         for f in &findings {
@@ -297,6 +323,10 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
                     })
                     .collect(),
                 uplinks: uplink::records(&topo, &hosts, &up_tests, &up_measured, &up_judged),
+                indistinguishable: merged
+                    .iter()
+                    .map(|m| m.split('+').map(str::to_string).collect())
+                    .collect(),
                 findings: findings.clone(),
             };
             if let Err(e) = std::fs::write(p, serde_json::to_string_pretty(&doc).expect("json")) {

@@ -20,7 +20,9 @@
 #  8. `links --screen` (O(log N) screen): healthy → no finding (exit 0); emu-n3 slow →
 #     slow_node emu-n3 only (exit 4), and the rounds used are printed;
 #  9. the traffic between emu-n1 and emu-n2 only at a quarter (`--slow-link`): `links` gives
-#     one slow_link naming that pair (exit 4).
+#     one slow_link naming that pair (exit 4);
+# 10. a non-blocking fabric (the uplink at 1:1, so declared and shaped): `topo validate`
+#     cannot tell the leaves apart by contention, says so, and gives no finding (exit 0).
 # Needs root (network namespaces, tc), OpenMPI and jq. Exit 0 pass, 1 fail, 77 skipped.
 # Environment: XCCL_BENCH (a built binary; default cargo build --release), XCCL_DIAG_TEST_OUT
 # (keep reports there).
@@ -170,6 +172,19 @@ links slow-link
 expect slow-link 4 "slow_link emu-n1<->emu-n2"
 jq -e '.findings[0].evidence | test("confirmed alone: [0-9.]+ of expected")' "$OUT/slow-link.json" >/dev/null \
     || fail "slow-link: the finding does not say it was confirmed alone"
+
+echo "# a non-blocking fabric: the uplink carries both NICs (1:1)"
+# Two crossing flows never slow each other down here: contention cannot tell the two
+# leaves apart, which is no misplaced_node (before, one measured group was compared with
+# the file and two nodes were called misplaced).
+sed -e 's/^uplink_gbps = 0.4 .*/uplink_gbps = 0.8/' "$TOPO" >"$OUT/nonblocking.toml"
+grep -q '^uplink_gbps = 0.8$' "$OUT/nonblocking.toml" || fail "could not write the non-blocking topology"
+"$EMU" up "$OUT/nonblocking.toml"
+bench validate-nonblocking topo validate "$OUT/nonblocking.toml"
+"$EMU" down
+expect validate-nonblocking 0
+jq -e '.indistinguishable == [["emu-sw1", "emu-sw2"]]' "$OUT/validate-nonblocking.json" >/dev/null \
+    || fail "validate-nonblocking: the JSON does not say emu-sw1 and emu-sw2 cannot be told apart"
 
 if ((FAILED)); then
     echo "diag-emu-test: FAILED (reports in $OUT)" >&2

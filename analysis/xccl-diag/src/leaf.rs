@@ -99,6 +99,11 @@ pub struct ValidateReport {
     /// Load tests of the declared uplinks (`crate::uplink`); absent in older files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub uplinks: Vec<crate::uplink::UplinkRecord>,
+    /// Classes of declared leaves that contention cannot tell apart by the file's rates
+    /// ([`leaf_classes`]); placements among a class's leaves are not judged. Absent in
+    /// older files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indistinguishable: Vec<Vec<String>>,
     pub findings: Vec<Finding>,
 }
 
@@ -295,6 +300,101 @@ pub fn alone_efficiency(
                 })
                 .collect()
         })
+        .collect()
+}
+
+/// A crossing shows in a test only when the file's rates predict each of its two flows
+/// at this share of its rate alone or less: well under [`CONTENDED`], so that noise on a
+/// predicted 0.75 cannot decide a placement.
+pub const VISIBLE: f64 = 0.6;
+
+/// Declared leaves that two-flow contention cannot tell apart, merged into classes.
+///
+/// Two crossing flows slow each other down only when an uplink on their path carries less
+/// than both at full rate. On a non-blocking fabric (or under an uplink of 1.5 NICs or
+/// more) no test contends, every node lands in one measured group, and comparing that
+/// group with the file would call most nodes misplaced. So a placement is judged only
+/// between leaves the file's own rates say a test can separate: leaves `X` and `Y` are
+/// *visible* to each other when some disjoint flow beside `x → y` (from `X` to `Y`, from
+/// `X` elsewhere, or from elsewhere into `Y`) is predicted ([`xccl_topo::model::node_flows`])
+/// to leave both flows at [`VISIBLE`] of their rate alone or less, in either direction.
+/// Leaves not visible to each other are merged (transitively, as the measured groups
+/// are). Returns each node's class label: its leaf's name, or the class's leaf names
+/// joined by `+`. `declared[i]` is node `i`'s leaf; `nodes[i]` its index in `topo`.
+pub fn leaf_classes(
+    topo: &xccl_topo::Topology,
+    nodes: &[usize],
+    declared: &[String],
+) -> Vec<String> {
+    let mut leaves: Vec<&str> = declared.iter().map(String::as_str).collect();
+    leaves.sort_unstable();
+    leaves.dedup();
+    let members: Vec<Vec<usize>> = leaves
+        .iter()
+        .map(|l| (0..declared.len()).filter(|&i| declared[i] == *l).collect())
+        .collect();
+    let time = |flows: &[(usize, usize)]| {
+        let f: Vec<(usize, usize)> = flows.iter().map(|&(a, b)| (nodes[a], nodes[b])).collect();
+        let r = xccl_topo::model::node_flows(topo, &f, 1e9);
+        r.unknown.is_none().then_some(r.time_s)
+    };
+    // Is a crossing from leaf x to leaf y predicted to show in some test?
+    let visible = |x: usize, y: usize| -> bool {
+        let (mx, my) = (&members[x], &members[y]);
+        let (x1, y1) = (mx[0], my[0]);
+        let outside =
+            |m: &[usize], not: usize| (0..declared.len()).find(|i| !m.contains(i) && *i != not);
+        let mut partners = vec![];
+        if let (Some(&x2), Some(&y2)) = (mx.get(1), my.get(1)) {
+            partners.push((x2, y2));
+        }
+        if let (Some(&x2), Some(w)) = (mx.get(1), outside(mx, y1)) {
+            partners.push((x2, w));
+        }
+        if let (Some(&y2), Some(v)) = (my.get(1), outside(my, x1)) {
+            partners.push((v, y2));
+        }
+        let Some(alone_f) = time(&[(x1, y1)]) else {
+            return false;
+        };
+        partners.iter().any(|&g| {
+            match (time(&[g]), time(&[(x1, y1), g])) {
+                // Both flows' shares at most the larger alone time over the time together.
+                (Some(alone_g), Some(both)) if both > 0.0 => alone_f.max(alone_g) / both <= VISIBLE,
+                _ => false,
+            }
+        })
+    };
+    let mut parent: Vec<usize> = (0..leaves.len()).collect();
+    fn root(p: &mut [usize], x: usize) -> usize {
+        let mut r = x;
+        while p[r] != r {
+            r = p[r];
+        }
+        p[x] = r;
+        r
+    }
+    for x in 0..leaves.len() {
+        for y in x + 1..leaves.len() {
+            if !visible(x, y) && !visible(y, x) {
+                let (rx, ry) = (root(&mut parent, x), root(&mut parent, y));
+                parent[rx.max(ry)] = rx.min(ry);
+            }
+        }
+    }
+    let label: Vec<String> = (0..leaves.len())
+        .map(|x| {
+            let r = root(&mut parent, x);
+            (0..leaves.len())
+                .filter(|&y| root(&mut parent, y) == r)
+                .map(|y| leaves[y])
+                .collect::<Vec<_>>()
+                .join("+")
+        })
+        .collect();
+    declared
+        .iter()
+        .map(|d| label[leaves.iter().position(|l| l == d).expect("a leaf")].clone())
         .collect()
 }
 
@@ -586,5 +686,83 @@ mod tests {
             assert!(compare(&inf.groups, &file, &names(n)).is_empty());
             assert!(undetermined_findings(&inf.undetermined, &names(n)).is_empty());
         }
+    }
+
+    /// Declared leaf of each node, as `topo validate` passes it.
+    fn leaves(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn classes_of(sw: &[(&str, &[&str], Option<&str>, f64)], declared: &[&str]) -> Vec<String> {
+        let hosts: Vec<String> = names(declared.len());
+        let h: Vec<&str> = hosts.iter().map(String::as_str).collect();
+        let t = crate::uplink::tests::topo(&h, sw);
+        let idx: Vec<usize> = (0..declared.len()).collect();
+        leaf_classes(&t, &idx, &leaves(declared))
+    }
+
+    #[test]
+    fn an_oversubscribed_uplink_keeps_its_leaves_apart() {
+        // 2:1 as on the emulated cluster: the uplink carries one NIC's rate, two crossing
+        // flows get half each (0.5 <= VISIBLE).
+        let c = classes_of(
+            &[
+                ("sw1", &["n1", "n2"], Some("sw2"), 0.4),
+                ("sw2", &["n3", "n4"], None, 0.0),
+            ],
+            &["sw1", "sw1", "sw2", "sw2"],
+        );
+        assert_eq!(c, leaves(&["sw1", "sw1", "sw2", "sw2"]));
+    }
+
+    #[test]
+    fn a_non_blocking_fabric_is_not_judged_misplaced() {
+        // The uplink carries both NICs (0.8 Gbit/s, 1:1) or more: no test can contend, one
+        // measured group, and against the raw file two nodes would be "misplaced".
+        for uplink in [0.8, 0.6, 100.0] {
+            let declared = ["sw1", "sw1", "sw2", "sw2"];
+            let c = classes_of(
+                &[
+                    ("sw1", &["n1", "n2"], Some("sw2"), uplink),
+                    ("sw2", &["n3", "n4"], None, 0.0),
+                ],
+                &declared,
+            );
+            assert_eq!(c, leaves(&["sw1+sw2"; 4]), "uplink {uplink}");
+            let one_group = vec![vec![0, 1, 2, 3]];
+            assert_eq!(compare(&one_group, &leaves(&declared), &names(4)).len(), 2);
+            assert!(compare(&one_group, &c, &names(4)).is_empty());
+        }
+    }
+
+    #[test]
+    fn only_leaves_that_contention_separates_are_compared() {
+        // leaf1 climbs a one-NIC uplink (visible from both others); leaf2 and leaf3 sit
+        // under non-blocking uplinks: they form one class.
+        let sw: &[(&str, &[&str], Option<&str>, f64)] = &[
+            ("leaf1", &["n1", "n2"], Some("core"), 0.4),
+            ("leaf2", &["n3", "n4"], Some("core"), 10.0),
+            ("leaf3", &["n5", "n6"], Some("core"), 10.0),
+            ("core", &[], None, 0.0),
+        ];
+        let declared = ["leaf1", "leaf1", "leaf2", "leaf2", "leaf3", "leaf3"];
+        let c = classes_of(sw, &declared);
+        assert_eq!(
+            c,
+            leaves(&[
+                "leaf1",
+                "leaf1",
+                "leaf2+leaf3",
+                "leaf2+leaf3",
+                "leaf2+leaf3",
+                "leaf2+leaf3"
+            ])
+        );
+        // Healthy: leaf2 and leaf3 measure as one group, which is no finding.
+        assert!(compare(&[vec![0, 1], vec![2, 3, 4, 5]], &c, &names(6)).is_empty());
+        // n3 really sits under leaf1: it is named, and only it.
+        let f = compare(&[vec![0, 1, 2], vec![3, 4, 5]], &c, &names(6));
+        assert_eq!(f.len(), 1);
+        assert!(matches!(&f[0].subject, Subject::Placement { host, .. } if host == "n3"));
     }
 }

@@ -489,12 +489,12 @@ pub fn render(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// `n` emulated-style nodes (400 Mbit/s = 0.05 GB/s NICs, one device) under the
     /// switches `sw` = (name, hosts, parent, uplink Gbit/s).
-    fn topo(hosts: &[&str], sw: &[(&str, &[&str], Option<&str>, f64)]) -> Topology {
+    pub(crate) fn topo(hosts: &[&str], sw: &[(&str, &[&str], Option<&str>, f64)]) -> Topology {
         let q = |v: &[&str]| {
             v.iter()
                 .map(|h| format!("\"{h}\""))

@@ -179,9 +179,20 @@ pub fn validation(i: usize, t: &Named<ValidateReport>) -> String {
         );
     }
     h += "</table>\n";
+    for class in &v.indistinguishable {
+        let _ = writeln!(
+            h,
+            "<p class=\"note\">Leaves {} are not told apart: by the file's rates two crossing flows do not slow each other down there, so a host placed wrongly among them is not detected.</p>",
+            esc(&class.join(", "))
+        );
+    }
     h += &uplink_tests(i, v);
     if v.findings.is_empty() && v.undetermined.is_empty() {
-        h += "<p>No finding: every host sits where the file declares it.</p>\n";
+        h += if v.indistinguishable.is_empty() {
+            "<p>No finding: every host sits where the file declares it.</p>\n"
+        } else {
+            "<p>No finding: every host sits where the file declares it, among the leaves told apart.</p>\n"
+        };
     } else if v.findings.is_empty() {
         h += "<p>No finding; the hosts marked not determinable could not be placed.</p>\n";
     } else {
@@ -607,6 +618,7 @@ hosts = ["n1"]
                 ],
                 undetermined: vec![],
                 uplinks: vec![],
+                indistinguishable: vec![],
                 findings,
             },
         }
@@ -625,6 +637,16 @@ hosts = ["n1"]
         assert_eq!(clean.matches("misplaced</td>").count(), 0);
         assert!(clean.contains("No finding: every host"));
         assert!(!clean.contains("validate-uplinks-0"));
+        assert!(!clean.contains("are not told apart"));
+    }
+
+    #[test]
+    fn validation_says_which_leaves_it_cannot_tell_apart() {
+        let mut t = validate_report(None);
+        t.data.indistinguishable = vec![vec!["sw1".into(), "sw2".into()]];
+        let h = validation(0, &t);
+        assert!(h.contains("Leaves sw1, sw2 are not told apart"), "{h}");
+        assert!(h.contains("among the leaves told apart"), "{h}");
     }
 
     #[test]
