@@ -222,29 +222,15 @@ fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
             ]),
         ),
     ] {
-        let job = [
-            "--model",
-            "tests/train-sim/tiny.toml",
-            "--device",
-            "a100",
-            "--layout",
+        let job = train_job::job(
+            train_job::TINY,
             layout,
-            "--global-batch",
             "4",
-            "--seq",
-            "64",
-            "--device-step-time",
-            "0.02",
-            "--topology",
-            "topologies/dgx-a100.toml",
-            "--bucket-size",
-            "1M",
-            "--zero",
-            zero,
-        ];
+            &["--bucket-size", "1M", "--zero", zero],
+        );
         let sim = tmp(&format!("train-sim-zero{zero}-{}.json", layout.len()));
         let mut a = vec!["train-sim"];
-        a.extend(job);
+        a.extend(&job);
         a.extend(["--steps", "1", "--json", sim.to_str().unwrap()]);
         let r = mpirun(4, &a, &[], T);
         assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
@@ -264,7 +250,7 @@ fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
         // The same job through predict: the same list.
         let pred = tmp(&format!("predict-zero{zero}-{}.json", layout.len()));
         let mut a = vec!["predict"];
-        a.extend(job);
+        a.extend(&job);
         a.extend(["--json", pred.to_str().unwrap()]);
         let r = solo(&a, T);
         assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
@@ -274,28 +260,9 @@ fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
     }
     // The interleaved schedule needs the micro-batches to be a multiple of pp
     // (Megatron's rule): 3 on 2 stages is refused in one line, on every rank.
-    let r = mpirun(
-        2,
-        &[
-            "train-sim",
-            "--model",
-            "tests/train-sim/tiny.toml",
-            "--device",
-            "a100",
-            "--layout",
-            "pp=2,vp=2",
-            "--global-batch",
-            "3",
-            "--seq",
-            "64",
-            "--device-step-time",
-            "0.02",
-            "--topology",
-            "topologies/dgx-a100.toml",
-        ],
-        &[],
-        T,
-    );
+    let mut a = vec!["train-sim"];
+    a.extend(train_job::job(train_job::TINY, "pp=2,vp=2", "3", &[]));
+    let r = mpirun(2, &a, &[], T);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stderr
@@ -310,25 +277,10 @@ fn train_sim_runs_the_interleaved_schedule_with_the_messages_predict_counts() {
     // pp=2, vp=2 on 2 ranks, 8 micro-batches (warm-up 4 on stage 0, 2 on stage 1, then
     // the steady state): per micro-batch rank 0 sends 2 activations, receives 1, receives
     // 2 gradients and sends 1: 6 × 8 = 48 messages of 64·256·2 = 32768 B.
-    let job = [
-        "--model",
-        "tests/train-sim/tiny.toml",
-        "--device",
-        "a100",
-        "--layout",
-        "pp=2,vp=2",
-        "--global-batch",
-        "8",
-        "--seq",
-        "64",
-        "--device-step-time",
-        "0.02",
-        "--topology",
-        "topologies/dgx-a100.toml",
-    ];
+    let job = train_job::job(train_job::TINY, "pp=2,vp=2", "8", &[]);
     let sim = tmp("train-sim-vp2.json");
     let mut a = vec!["train-sim"];
-    a.extend(job);
+    a.extend(&job);
     a.extend(["--steps", "1", "--json", sim.to_str().unwrap()]);
     let r = mpirun(2, &a, &[], T);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
@@ -339,7 +291,7 @@ fn train_sim_runs_the_interleaved_schedule_with_the_messages_predict_counts() {
     assert_eq!(issued, want, "{}", j["messages"]);
     let pred = tmp("predict-vp2.json");
     let mut a = vec!["predict"];
-    a.extend(job);
+    a.extend(&job);
     a.extend(["--json", pred.to_str().unwrap()]);
     let r = solo(&a, T);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
@@ -359,27 +311,15 @@ fn train_sim_runs_expert_parallel_alltoalls_as_predict_lists_them() {
     // tiny-moe-test on dp=4,ep=2 (hand count in tests/train_sim_standin.rs): 16 EP
     // alltoalls of 65536 B per step over 2 ranks; every message train-sim issues, DP
     // buckets on the dense and the expert DP groups included, is in predict's list.
-    let job = [
-        "--model",
-        "tests/train-sim/tiny-moe.toml",
-        "--device",
-        "a100",
-        "--layout",
+    let job = train_job::job(
+        train_job::TINY_MOE,
         "dp=4,ep=2",
-        "--global-batch",
         "4",
-        "--seq",
-        "64",
-        "--device-step-time",
-        "0.02",
-        "--topology",
-        "topologies/dgx-a100.toml",
-        "--bucket-size",
-        "1M",
-    ];
+        &["--bucket-size", "1M"],
+    );
     let sim = tmp("train-sim-moe.json");
     let mut a = vec!["train-sim"];
-    a.extend(job);
+    a.extend(&job);
     a.extend(["--steps", "1", "--json", sim.to_str().unwrap()]);
     let r = mpirun(4, &a, &[], T);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
@@ -390,7 +330,7 @@ fn train_sim_runs_expert_parallel_alltoalls_as_predict_lists_them() {
     assert_eq!(issued.get(&ep), Some(&16), "{issued:?}");
     let pred = tmp("predict-moe.json");
     let mut a = vec!["predict"];
-    a.extend(job);
+    a.extend(&job);
     a.extend(["--json", pred.to_str().unwrap()]);
     let r = solo(&a, T);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);

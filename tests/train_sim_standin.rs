@@ -7,6 +7,8 @@
 
 #[path = "standin/support.rs"]
 mod support;
+#[path = "common/train_job.rs"]
+mod train_job;
 
 use std::collections::BTreeMap;
 use support::{mpirun_env, nccl_standin_dir, standin_dir, text};
@@ -83,7 +85,7 @@ fn run(lib: Lib, np: usize, layout: &str) -> (Msgs, String) {
 
 /// [`run`] with `--zero ZERO`.
 fn run_zero(lib: Lib, np: usize, layout: &str, zero: &str) -> (Msgs, String) {
-    run_model(lib, np, layout, zero, "tests/train-sim/tiny.toml")
+    run_model(lib, np, layout, zero, train_job::TINY)
 }
 
 /// [`run_zero`] of another model file.
@@ -101,33 +103,22 @@ fn run_model(lib: Lib, np: usize, layout: &str, zero: &str, model: &str) -> (Msg
         Lib::Nccl(_) => "nccl",
         Lib::Hccl => "hccl",
     };
-    let args = [
-        "train-sim",
-        "--backend",
-        backend,
-        "--model",
+    let mut args = vec!["train-sim", "--backend", backend];
+    args.extend(train_job::job(
         model,
-        "--device",
-        "a100",
-        "--layout",
         layout,
-        "--global-batch",
         "4",
-        "--seq",
-        "64",
-        "--device-step-time",
-        "0.02",
-        "--topology",
-        "topologies/dgx-a100.toml",
-        "--bucket-size",
-        "1M",
-        "--zero",
-        zero,
-        "--steps",
-        "1",
-        "--json",
-        json.to_str().unwrap(),
-    ];
+        &[
+            "--bucket-size",
+            "1M",
+            "--zero",
+            zero,
+            "--steps",
+            "1",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    ));
     let out = mpirun_env(np, &args, &env(lib, &log));
     let t = text(&out);
     assert!(out.status.success(), "{lib:?} {layout}: {t}");
@@ -289,13 +280,7 @@ fn moe_expert_parallel_alltoalls_issue_what_mpi_issues() {
     // top_k = 2 copies, forward and backward: 4 alltoalls of 65536 B per layer over the 2
     // ranks of an EP group, × 4 layers = 16 per step (the DP reductions, on the dense and
     // the expert DP groups, are held to MPI's below).
-    let (mpi, _) = run_model(
-        Lib::Mpi,
-        4,
-        "dp=4,ep=2",
-        "0",
-        "tests/train-sim/tiny-moe.toml",
-    );
+    let (mpi, _) = run_model(Lib::Mpi, 4, "dp=4,ep=2", "0", train_job::TINY_MOE);
     assert_eq!(
         mpi.get(&k("ep", "alltoall", 65536, 2)),
         Some(&16),
@@ -303,7 +288,7 @@ fn moe_expert_parallel_alltoalls_issue_what_mpi_issues() {
     );
     assert!(mpi.keys().any(|(dim, ..)| dim == "dp"), "{mpi:?}");
     for lib in [Lib::Nccl(NEW), Lib::Hccl] {
-        let (got, log) = run_model(lib, 4, "dp=4,ep=2", "0", "tests/train-sim/tiny-moe.toml");
+        let (got, log) = run_model(lib, 4, "dp=4,ep=2", "0", train_job::TINY_MOE);
         assert_eq!(got, mpi, "{lib:?}");
         let f = match lib {
             Lib::Hccl => "HcclAlltoAll",
@@ -328,29 +313,9 @@ fn dp_and_tp_on_four_ranks_issue_what_mpi_issues() {
 fn a_missing_library_is_one_line_and_exit_1_on_every_rank() {
     for (backend, var) in [("nccl", "XCCL_NCCL_LIB"), ("hccl", "XCCL_ACL_LIB")] {
         let env = vec![(var, "/nonexistent/lib.so".to_string())];
-        let out = mpirun_env(
-            2,
-            &[
-                "train-sim",
-                "--backend",
-                backend,
-                "--model",
-                "tests/train-sim/tiny.toml",
-                "--device",
-                "a100",
-                "--layout",
-                "dp=2",
-                "--global-batch",
-                "4",
-                "--seq",
-                "64",
-                "--device-step-time",
-                "0.02",
-                "--topology",
-                "topologies/dgx-a100.toml",
-            ],
-            &env,
-        );
+        let mut args = vec!["train-sim", "--backend", backend];
+        args.extend(train_job::job(train_job::TINY, "dp=2", "4", &[]));
+        let out = mpirun_env(2, &args, &env);
         let t = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{backend}: {}", text(&out));
         let errors: Vec<&str> = t.lines().filter(|l| l.contains("error:")).collect();

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 mod session;
+pub mod train_job;
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
