@@ -336,32 +336,16 @@ pub fn leaf_classes(
         .iter()
         .map(|&i| fabric.nic_gbs[i])
         .fold(f64::INFINITY, f64::min);
-    let switch = |name: &str| topo.switches.iter().position(|s| s.name == name);
-    let chain = |mut s: usize| {
-        let mut v = vec![s];
-        while let Some(p) = topo.switches[s].parent {
-            v.push(p);
-            s = p;
-        }
-        v
-    };
+    let switch = |name: &str| fabric.switches.iter().position(|s| s.name == name);
     let visible = |x: &str, y: &str| -> bool {
         let (Some(sx), Some(sy)) = (switch(x), switch(y)) else {
             return false;
         };
-        let (cx, cy) = (chain(sx), chain(sy));
-        // Uplinks below the common ancestor, on either side.
-        let below = |c: &[usize], other: &[usize]| -> Vec<usize> {
-            c.iter()
-                .take_while(|s| !other.contains(s))
-                .copied()
-                .collect()
-        };
-        below(&cx, &cy)
-            .into_iter()
-            .chain(below(&cy, &cx))
-            .filter_map(|s| topo.switches[s].uplink_gbps.map(|g| g / 8.0))
-            .any(|up| nic.is_finite() && nic > 0.0 && up / (2.0 * nic) <= VISIBLE)
+        let (up, down) = fabric.switch_route(sx, sy);
+        up.into_iter()
+            .chain(down)
+            .filter_map(|s| fabric.switches[s].uplink_gbs)
+            .any(|gbs| nic.is_finite() && nic > 0.0 && gbs / (2.0 * nic) <= VISIBLE)
     };
     let mut parent: Vec<usize> = (0..leaves.len()).collect();
     fn root(p: &mut [usize], x: usize) -> usize {

@@ -163,18 +163,22 @@ impl Fabric {
     /// Uplinks climbed and descended from node a to node b.
     pub fn route(&self, a: usize, b: usize) -> (Vec<usize>, Vec<usize>) {
         match (self.leaf[a], self.leaf[b]) {
-            (Some(la), Some(lb)) => {
-                let (ca, cb) = (self.chain(la), self.chain(lb));
-                let Some(lca) = ca.iter().find(|s| cb.contains(s)).copied() else {
-                    return (vec![], vec![]);
-                };
-                (
-                    ca.iter().take_while(|s| **s != lca).copied().collect(),
-                    cb.iter().take_while(|s| **s != lca).copied().collect(),
-                )
-            }
+            (Some(la), Some(lb)) => self.switch_route(la, lb),
             _ => (vec![], vec![]),
         }
+    }
+
+    /// Uplinks climbed from switch `la` and descended into switch `lb`, below their
+    /// common ancestor (none without one).
+    pub fn switch_route(&self, la: usize, lb: usize) -> (Vec<usize>, Vec<usize>) {
+        let (ca, cb) = (self.chain(la), self.chain(lb));
+        let Some(lca) = ca.iter().find(|s| cb.contains(s)).copied() else {
+            return (vec![], vec![]);
+        };
+        (
+            ca.iter().take_while(|s| **s != lca).copied().collect(),
+            cb.iter().take_while(|s| **s != lca).copied().collect(),
+        )
     }
 
     /// Expected GB/s of each flow `from → to` running at once: the slower NIC, and each
