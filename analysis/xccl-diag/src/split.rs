@@ -9,7 +9,9 @@
 //! neighbour, all at once), i.e. exactly what the links can do for this job.
 //!
 //! Per size in the bandwidth regime, the whole's efficiency `busbw / expected` decides:
-//! - ≥ threshold: the limiting class is the model's bottleneck, at *bandwidth*;
+//! - ≥ threshold: the class with the larger share of the whole's time at the measured
+//!   rates ([`Weights`], below) limits, at *bandwidth* (the model's bottleneck at declared
+//!   rates when the classes cannot be weighed); the shares are shown either way;
 //! - below: each class is weighed by its share of the whole's time ([`Weights`]). The
 //!   topology's flow model (xccl-topo `model`, the one the verdicts use) is run again for
 //!   the whole with each class's declared rates scaled by its part's efficiency: the
@@ -338,7 +340,7 @@ pub fn decide(p: &Parts, threshold: f64) -> Vec<SizeLimit> {
                     (Limit::None, None)
                 }
             } else if eff >= threshold {
-                (Limit::Bandwidth(w.bottleneck), None)
+                reached(w, p)
             } else {
                 short(w, p, threshold)
             };
@@ -359,13 +361,14 @@ pub fn limits(p: &Parts, threshold: f64) -> Vec<(u64, Limit)> {
         .collect()
 }
 
-/// A row in the bandwidth regime below the threshold.
-fn short(w: &Judged, p: &Parts, threshold: f64) -> (Limit, Option<Weights>) {
+/// The classes of one size weighed at their parts' measured rates (`None` without the
+/// whole's model or without any part at this size).
+fn weigh(w: &Judged, p: &Parts) -> Option<Weights> {
     let (intra, inter) = (at(&p.intra, w.size_bytes), at(&p.inter, w.size_bytes));
     if intra.is_none() && inter.is_none() {
-        return (Limit::None, None);
+        return None;
     }
-    let weighed = p.model.as_ref().and_then(|m| {
+    p.model.as_ref().and_then(|m| {
         weights(
             m,
             w.size_bytes,
@@ -373,8 +376,34 @@ fn short(w: &Judged, p: &Parts, threshold: f64) -> (Limit, Option<Weights>) {
             intra.map(Judged::efficiency),
             inter.map(Judged::efficiency),
         )
-    });
-    let Some(wt) = weighed else {
+    })
+}
+
+/// A row in the bandwidth regime that reaches the threshold: bandwidth-bound, by the
+/// class that takes most of the whole's time at the rates its part measured (the model's
+/// bottleneck, at declared rates, when the classes cannot be weighed). The weights are
+/// kept so the limit line shows the shares whether or not the whole fell short.
+fn reached(w: &Judged, p: &Parts) -> (Limit, Option<Weights>) {
+    match weigh(w, p) {
+        Some(wt) if wt.sdma_us + wt.rdma_us > 0.0 => {
+            let c = if wt.share(LinkClass::Sdma) > wt.share(LinkClass::Rdma) {
+                LinkClass::Sdma
+            } else {
+                LinkClass::Rdma
+            };
+            (Limit::Bandwidth(c), Some(wt))
+        }
+        wt => (Limit::Bandwidth(w.bottleneck), wt),
+    }
+}
+
+/// A row in the bandwidth regime below the threshold.
+fn short(w: &Judged, p: &Parts, threshold: f64) -> (Limit, Option<Weights>) {
+    let (intra, inter) = (at(&p.intra, w.size_bytes), at(&p.inter, w.size_bytes));
+    if intra.is_none() && inter.is_none() {
+        return (Limit::None, None);
+    }
+    let Some(wt) = weigh(w, p) else {
         return (unweighted(w, intra, inter, threshold), None);
     };
     let classes = [LinkClass::Sdma, LinkClass::Rdma];
@@ -861,11 +890,37 @@ latency_us = 5000.0
         assert!(close(f[0].metrics["links_allow"], 0.9));
         assert!(close(f[0].metrics["max_efficiency"], 0.5));
         assert!(close(f[0].metrics["parts_min_efficiency"], 0.9));
-        // The whole at 0.85: bandwidth of the model's bottleneck class, no finding.
+        // The whole at 0.85: bandwidth of the class with the larger share, no finding.
         assert_eq!(
             limits(&parts_2x2(0.85, 0.15, 0.9), 0.8),
             vec![(S16, Limit::Bandwidth(LinkClass::Rdma))]
         );
+    }
+
+    #[test]
+    fn a_whole_that_reaches_the_threshold_still_shows_the_shares() {
+        // Whole at 0.85, SDMA part at 0.15, RDMA at 0.9 (as in the small-share case):
+        // RDMA 1.111111 D of 1.194444 D → 93 %, SDMA 7 %; the line says so.
+        let d = decide(&parts_2x2(0.85, 0.15, 0.9), 0.8);
+        assert_eq!(d[0].limit, Limit::Bandwidth(LinkClass::Rdma));
+        let w = d[0].weights.unwrap();
+        assert!(close(
+            w.share(LinkClass::Rdma),
+            (1.0 / 0.9) / (0.0125 / 0.15 + 1.0 / 0.9)
+        ));
+        assert!(d[0].describe().starts_with(
+            "RDMA bandwidth (SDMA at 0.15 of its links, 7% of the time; RDMA at 0.90, 93%"
+        ));
+        // SDMA slower than the NIC (part at 0.01 → 1.875 D against 1.666667 D) and the
+        // whole still at 0.85: the class that takes most of the time is SDMA.
+        let d = decide(&parts_2x2(0.85, 0.01, 0.9), 0.8);
+        assert_eq!(d[0].limit, Limit::Bandwidth(LinkClass::Sdma));
+        // Without the whole's model: the model's bottleneck at declared rates, no shares.
+        let mut p = parts_2x2(0.85, 0.15, 0.9);
+        p.model = None;
+        let d = decide(&p, 0.8);
+        assert_eq!(d[0].limit, Limit::Bandwidth(LinkClass::Rdma));
+        assert!(d[0].weights.is_none());
     }
 
     #[test]
