@@ -22,7 +22,11 @@
 #  9. the traffic between emu-n1 and emu-n2 only at a quarter (`--slow-link`): `links` gives
 #     one slow_link naming that pair (exit 4);
 # 10. a non-blocking fabric (the uplink at 1:1, so declared and shaped): `topo validate`
-#     cannot tell the leaves apart by contention, says so, and gives no finding (exit 0).
+#     cannot tell the leaves apart by contention, says so, and gives no finding (exit 0);
+# 11. 8 nodes on 2 leaves of 4 (topologies/emu-8node-2sw.toml, 4:1 uplink), `topo validate`
+#     with a copy that declares emu-n3 under emu-sw2: the plan chosen with the declared
+#     leaves (fewer than the 420 tests of every two disjoint flows), the two measured
+#     groups, and one misplaced_node naming emu-n3 (exit 4).
 # Needs root (network namespaces, tc), OpenMPI and jq. Exit 0 pass, 1 fail, 77 skipped.
 # Environment: XCCL_BENCH (a built binary; default cargo build --release), XCCL_DIAG_TEST_OUT
 # (keep reports there).
@@ -185,6 +189,22 @@ bench validate-nonblocking topo validate "$OUT/nonblocking.toml"
 expect validate-nonblocking 0
 jq -e '.indistinguishable == [["emu-sw1", "emu-sw2"]]' "$OUT/validate-nonblocking.json" >/dev/null \
     || fail "validate-nonblocking: the JSON does not say emu-sw1 and emu-sw2 cannot be told apart"
+
+echo "# 8 nodes on 2 leaves: the plan that grows as N x leaves"
+TOPO8=topologies/emu-8node-2sw.toml
+sed -e 's/^hosts = \["emu-n1", "emu-n2", "emu-n3", "emu-n4"\]/hosts = ["emu-n1", "emu-n2", "emu-n4"]/' \
+    -e 's/^hosts = \["emu-n5", "emu-n6", "emu-n7", "emu-n8"\]/hosts = ["emu-n3", "emu-n5", "emu-n6", "emu-n7", "emu-n8"]/' \
+    "$TOPO8" >"$OUT/misplaced8.toml"
+grep -q '"emu-n3", "emu-n5"' "$OUT/misplaced8.toml" || fail "could not write the 8-node misplaced topology"
+"$EMU" up "$TOPO8"
+bench validate8-misplaced topo validate "$OUT/misplaced8.toml"
+"$EMU" down
+expect validate8-misplaced 4 "misplaced_node emu-n3"
+tests8=$(sed -n 's/^xccl-bench: topo validate: \([0-9]*\) contention tests.*/\1/p' "$OUT/validate8-misplaced.log")
+[[ -n $tests8 && $tests8 -lt 420 ]] || fail "validate8-misplaced: ${tests8:-no} contention tests, want fewer than 420"
+jq -e '.groups == [["emu-n1", "emu-n2", "emu-n3", "emu-n4"], ["emu-n5", "emu-n6", "emu-n7", "emu-n8"]]' \
+    "$OUT/validate8-misplaced.json" >/dev/null \
+    || fail "validate8-misplaced: the measured groups are not the two leaves of four"
 
 if ((FAILED)); then
     echo "diag-emu-test: FAILED (reports in $OUT)" >&2

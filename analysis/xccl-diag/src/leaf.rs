@@ -25,6 +25,13 @@
 //! two nodes on each side of an uplink (a node alone under a leaf has its NIC as its
 //! uplink: the same caveat as `slow_uplink` in [`crate::links`]).
 //!
+//! Which tests run ([`plan_for`]): on a few nodes every two disjoint flows ([`plan`],
+//! about N⁴/4 tests); beyond, each node is paired with two nodes of every declared leaf
+//! and each such pair runs beside four *witnesses* (pairs leaving either end's declared
+//! leaf, themselves tested pairs), O(N × leaves) tests: 422 instead of 10,920 at 16 nodes
+//! on 2 leaves, 3,292 instead of 3.8 × 10⁶ at 64 on 4. The file only chooses the tests;
+//! the grouping is measured.
+//!
 //! [`compare`] maps each measured group to the declared leaf holding most of its nodes
 //! (greedily, the largest overlap first, each leaf used once) and names every node that
 //! sits elsewhere than declared: `misplaced_node`.
@@ -139,6 +146,140 @@ pub fn plan(n: usize) -> Vec<(usize, usize, usize, usize)> {
             out.push((a, b, c, d));
             out.push((a, b, d, c));
         }
+    }
+    out
+}
+
+/// Partners per node and declared leaf in [`plan_for`]: two, so that one misplaced
+/// partner still leaves a true leaf-mate to join.
+pub const PARTNERS_PER_LEAF: usize = 2;
+/// Witness flows per tested pair in [`plan_for`] (each run in both directions): two from
+/// each end's declared leaf, so one misplaced witness end still leaves a witness that
+/// loads the pair's uplink.
+pub const WITNESSES: usize = 4;
+
+/// Up to this many nodes [`plan_for`] runs the exhaustive [`plan`] (at most 90 tests).
+pub const EXHAUSTIVE_UP_TO: usize = 6;
+
+/// Number of tests of the exhaustive [`plan`] for `n` nodes: C(n,2) × C(n−2,2), about
+/// n⁴/4.
+pub fn exhaustive_count(n: usize) -> usize {
+    let c2 = |k: usize| k * k.saturating_sub(1) / 2;
+    c2(n) * c2(n.saturating_sub(2))
+}
+
+/// The tests to run for nodes on the declared leaves `declared[i]`: O(n × leaves)
+/// instead of the exhaustive [`plan`]'s n⁴/4, which it returns up to
+/// [`EXHAUSTIVE_UP_TO`] nodes and wherever it costs at most twice as many tests.
+///
+/// Why it is enough. A pair `a → b` that crosses leaves climbs `a`'s uplink and descends
+/// into `b`'s; a flow leaving `a`'s leaf (or entering `b`'s) shares one of those in one
+/// of its two directions. So each tested pair needs only such *witnesses*, not every
+/// disjoint flow: [`WITNESSES`] flows from a declared leaf-mate of `a` (then of `b`) to a
+/// node declared elsewhere, distinct sources first, then flows between any two declared
+/// leaves, then any flows. And a node needs pairs only with a few nodes of each declared
+/// leaf ([`PARTNERS_PER_LEAF`]) to join its measured group: the groups are connected
+/// components. The file is used to choose witnesses and partners only; the placement is
+/// still measured, and with two partners per leaf and witnesses from both ends a single
+/// misplaced node neither hides itself nor joins two leaves. A file wrong in most places
+/// can leave a crossing pair without a true witness (it would then join two leaves);
+/// for that case the exhaustive [`plan`] is the reference.
+pub fn plan_for(declared: &[String]) -> Vec<(usize, usize, usize, usize)> {
+    let n = declared.len();
+    let mut leaves: Vec<&str> = declared.iter().map(String::as_str).collect();
+    leaves.sort_unstable();
+    leaves.dedup();
+    let members: Vec<Vec<usize>> = leaves
+        .iter()
+        .map(|l| (0..n).filter(|&i| declared[i] == *l).collect())
+        .collect();
+    let leaf_of: Vec<usize> = declared
+        .iter()
+        .map(|d| leaves.iter().position(|l| l == d).expect("a leaf"))
+        .collect();
+    // Pairs: each node with up to PARTNERS_PER_LEAF nodes of every declared leaf, chosen
+    // in a rotation by the node's index so that the partners spread over the leaf.
+    let mut pairs = std::collections::BTreeSet::new();
+    for x in 0..n {
+        for m in &members {
+            let others: Vec<usize> = m.iter().copied().filter(|&y| y != x).collect();
+            for k in 0..others.len().min(PARTNERS_PER_LEAF) {
+                let y = others[(x + k) % others.len()];
+                pairs.insert((x.min(y), x.max(y)));
+            }
+        }
+    }
+    // Witnesses are themselves tested pairs. A flow only ever run beside flows that share
+    // nothing with it would "never contend" and join two leaves; a tested pair also runs
+    // beside its own witnesses, one of which loads its uplink when it crosses.
+    let mut partners = vec![vec![]; n];
+    for &(a, b) in &pairs {
+        partners[a].push(b);
+        partners[b].push(a);
+    }
+    // Each node's partners declared under another leaf.
+    let outside: Vec<Vec<usize>> = (0..n)
+        .map(|c| {
+            partners[c]
+                .iter()
+                .copied()
+                .filter(|&y| leaf_of[y] != leaf_of[c])
+                .collect()
+        })
+        .collect();
+    let mut out = vec![];
+    let mut seen = std::collections::BTreeSet::new();
+    for &(a, b) in &pairs {
+        let free = |c: usize| c != a && c != b;
+        // Pairs from `end`'s declared leaf-mates to nodes declared elsewhere, one per
+        // leaf-mate, the partner rotated.
+        let leaving = |end: usize| -> Vec<(usize, usize)> {
+            members[leaf_of[end]]
+                .iter()
+                .copied()
+                .filter(|&c| free(c))
+                .enumerate()
+                .filter_map(|(i, c)| {
+                    let out = &outside[c];
+                    (0..out.len())
+                        .map(|k| out[(i + end + k) % out.len()])
+                        .find(|&y| free(y))
+                        .map(|y| (c, y))
+                })
+                .collect()
+        };
+        let (from_a, from_b) = (leaving(a), leaving(b));
+        let mut cands = vec![];
+        for i in 0..from_a.len().max(from_b.len()) {
+            cands.extend(from_a.get(i));
+            cands.extend(from_b.get(i));
+        }
+        // Lazily: the loop below stops at WITNESSES, normally within the first few.
+        let crossing = pairs
+            .iter()
+            .copied()
+            .filter(|&(c, d)| leaf_of[c] != leaf_of[d]);
+        let rest = pairs.iter().copied();
+        let mut chosen: Vec<(usize, usize)> = vec![];
+        for (c, d) in cands.into_iter().chain(crossing).chain(rest) {
+            if chosen.len() == WITNESSES {
+                break;
+            }
+            let key = (c.min(d), c.max(d));
+            if free(c) && free(d) && !chosen.contains(&key) {
+                chosen.push(key);
+            }
+        }
+        for (c, d) in chosen {
+            // One test (both relative directions) per unordered pair of pairs.
+            if seen.insert(((a, b).min((c, d)), (a, b).max((c, d)))) {
+                out.push((a, b, c, d));
+                out.push((a, b, d, c));
+            }
+        }
+    }
+    if n <= EXHAUSTIVE_UP_TO || exhaustive_count(n) <= 2 * out.len() {
+        return plan(n);
     }
     out
 }
@@ -453,8 +594,12 @@ mod tests {
     /// What a fabric with leaves `leaf[node]` and oversubscribed uplinks measures: flows
     /// climbing the same leaf's uplink (or descending into the same leaf) get half.
     fn measure(leaf: &[usize]) -> Vec<Test> {
-        plan(leaf.len())
-            .into_iter()
+        measure_plan(leaf, plan(leaf.len()))
+    }
+
+    /// [`measure`] of the tests of `plan`.
+    fn measure_plan(leaf: &[usize], plan: Vec<(usize, usize, usize, usize)>) -> Vec<Test> {
+        plan.into_iter()
             .map(|(a, b, c, d)| {
                 let cross1 = leaf[a] != leaf[b];
                 let cross2 = leaf[c] != leaf[d];
@@ -525,6 +670,135 @@ mod tests {
             ]
         );
         assert!(plan(3).is_empty());
+    }
+
+    /// Leaf names `sw{leaf[i]}`.
+    fn files(leaf: &[usize]) -> Vec<String> {
+        leaf.iter().map(|l| format!("sw{l}")).collect()
+    }
+
+    /// Every unordered pair of nodes that some test of `plan` carries as a flow.
+    fn flows_of(
+        plan: &[(usize, usize, usize, usize)],
+    ) -> std::collections::BTreeSet<(usize, usize)> {
+        plan.iter()
+            .flat_map(|&(a, b, c, d)| [(a.min(b), a.max(b)), (c.min(d), c.max(d))])
+            .collect()
+    }
+
+    #[test]
+    fn the_declared_plan_is_exhaustive_where_that_costs_little() {
+        // 4 and 6 nodes: the exhaustive plan is at most twice the reduced one.
+        assert_eq!(plan_for(&files(&[0, 0, 1, 1])), plan(4));
+        assert_eq!(plan_for(&files(&[0, 1, 1, 1])), plan(4));
+        assert_eq!(plan_for(&files(&[0, 0, 1, 1, 2, 2])), plan(6));
+        // Every file of 4 to 6 nodes on up to 3 leaves.
+        for n in 4..=6usize {
+            for code in 0..3usize.pow(n as u32) {
+                let leaf: Vec<usize> = (0..n).map(|i| code / 3usize.pow(i as u32) % 3).collect();
+                assert_eq!(plan_for(&files(&leaf)), plan(n), "{leaf:?}");
+            }
+        }
+        assert_eq!(exhaustive_count(4), plan(4).len());
+        assert_eq!(exhaustive_count(9), plan(9).len());
+    }
+
+    #[test]
+    fn the_declared_plan_grows_with_nodes_times_leaves() {
+        // 16 nodes on 2 leaves: 10,920 tests exhaustive; each node names ≤ 4 partners
+        // (≤ 64 pairs), each pair ≤ 4 witnesses × 2 directions → ≤ 512 tests.
+        let leaf: Vec<usize> = (0..16).map(|i| i / 8).collect();
+        let p = plan_for(&files(&leaf));
+        assert_eq!(exhaustive_count(16), 10_920);
+        assert!(p.len() <= 512, "{}", p.len());
+        // 256 nodes on 16 leaves: ≤ 256 × 32 pairs × 8 = 65,536 tests (the exhaustive
+        // plan: 1.0 × 10⁹).
+        let leaf: Vec<usize> = (0..256).map(|i| i / 16).collect();
+        let p = plan_for(&files(&leaf));
+        assert!(p.len() <= 65_536, "{}", p.len());
+        // Every test is of four distinct nodes, and every node is in some pair.
+        for &(a, b, c, d) in &p {
+            let mut v = [a, b, c, d];
+            v.sort_unstable();
+            assert!(v.windows(2).all(|w| w[0] != w[1]));
+        }
+        let mut in_a_pair = [false; 256];
+        for (a, b) in flows_of(&p) {
+            (in_a_pair[a], in_a_pair[b]) = (true, true);
+        }
+        assert!(in_a_pair.iter().all(|&x| x));
+    }
+
+    #[test]
+    fn the_declared_plan_infers_what_the_exhaustive_one_does() {
+        // Fabrics measured through the oracle with the file right, and with one or two
+        // nodes declared under the wrong leaf: the reduced plan (chosen from the file)
+        // gives the same groups as the exhaustive plan, and the same findings.
+        let cases: Vec<(Vec<usize>, Vec<usize>)> = vec![
+            // (true leaf per node, declared leaf per node)
+            (
+                (0..12).map(|i| i / 6).collect(),
+                (0..12).map(|i| i / 6).collect(),
+            ),
+            ((0..12).map(|i| i / 4).collect(), {
+                let mut d: Vec<usize> = (0..12).map(|i| i / 4).collect();
+                d[5] = 2;
+                d
+            }),
+            ((0..12).map(|i| i % 3).collect(), {
+                let mut d: Vec<usize> = (0..12).map(|i| i % 3).collect();
+                d[0] = 1;
+                d[7] = 0;
+                d
+            }),
+            // 9 nodes on leaves of 5, 3 and 1, the lone node declared with the 3.
+            (
+                vec![0, 0, 0, 0, 0, 1, 1, 1, 2],
+                vec![0, 0, 0, 0, 0, 1, 1, 1, 1],
+            ),
+        ];
+        for (truth, decl) in cases {
+            let n = truth.len();
+            let p = plan_for(&files(&decl));
+            assert!(p.len() < plan(n).len(), "{n} nodes: not reduced");
+            let reduced = infer(n, &measure_plan(&truth, p), &fine(n)).groups;
+            let full = infer(n, &measure(&truth), &fine(n)).groups;
+            assert_eq!(reduced, full, "truth {truth:?}, file {decl:?}");
+            let find = |g: &[Vec<usize>]| {
+                let mut h: Vec<String> = compare(g, &files(&decl), &names(n))
+                    .into_iter()
+                    .map(|f| f.subject.to_string())
+                    .collect();
+                h.sort();
+                h
+            };
+            assert_eq!(find(&reduced), find(&full));
+            let wrong = (0..n).filter(|&i| truth[i] != decl[i]).count();
+            assert_eq!(
+                find(&reduced).len(),
+                wrong,
+                "truth {truth:?}, file {decl:?}"
+            );
+        }
+        // 64 nodes on 4 leaves, two misplaced: exactly those two (the exhaustive plan
+        // would be 3.8 × 10⁶ tests).
+        let truth: Vec<usize> = (0..64).map(|i| i / 16).collect();
+        let mut decl = truth.clone();
+        decl[3] = 2;
+        decl[40] = 0;
+        let p = plan_for(&files(&decl));
+        let g = infer(64, &measure_plan(&truth, p), &fine(64)).groups;
+        assert_eq!(g.len(), 4);
+        let f = compare(&g, &files(&decl), &names(64));
+        let mut hosts: Vec<String> = f
+            .iter()
+            .map(|f| match &f.subject {
+                Subject::Placement { host, .. } => host.clone(),
+                s => panic!("{s:?}"),
+            })
+            .collect();
+        hosts.sort();
+        assert_eq!(hosts, vec!["n4".to_string(), "n41".to_string()]);
     }
 
     #[test]
