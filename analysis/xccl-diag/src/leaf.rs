@@ -629,13 +629,22 @@ mod tests {
     /// 0.72 of its own (measured on the emulated cluster: 0.70..0.80), so no test with
     /// it has both flows below 0.75.
     fn measure_slow(leaf: &[usize], slow: usize) -> (Vec<Test>, Vec<Vec<f64>>) {
+        measure_slow_plan(leaf, slow, plan(leaf.len()))
+    }
+
+    /// [`measure_slow`] of the tests of `plan`.
+    fn measure_slow_plan(
+        leaf: &[usize],
+        slow: usize,
+        plan: Vec<(usize, usize, usize, usize)>,
+    ) -> (Vec<Test>, Vec<Vec<f64>>) {
         let n = leaf.len();
         let mut eff = fine(n);
         for row in eff.iter_mut() {
             row[slow] = 0.25;
         }
         eff[slow] = vec![0.25; n];
-        let tests = measure(leaf)
+        let tests = measure_plan(leaf, plan)
             .into_iter()
             .map(|mut t| {
                 let ab_slow = t.a == slow || t.b == slow;
@@ -799,6 +808,21 @@ mod tests {
             .collect();
         hosts.sort();
         assert_eq!(hosts, vec!["n4".to_string(), "n41".to_string()]);
+    }
+
+    #[test]
+    fn the_declared_plan_with_a_slow_node_places_the_others() {
+        // 16 nodes on 2 leaves of 8, node 5's NIC at a quarter: its tests say nothing, it
+        // is undetermined (slow), and the 15 others still fall into their two leaves,
+        // though the slow node is a witness of some of their pairs.
+        let truth: Vec<usize> = (0..16).map(|i| i / 8).collect();
+        let (tests, eff) = measure_slow_plan(&truth, 5, plan_for(&files(&truth)));
+        let inf = infer(16, &tests, &eff);
+        let mut left: Vec<usize> = (0..8).collect();
+        left.retain(|&i| i != 5);
+        assert_eq!(inf.groups, vec![left, (8..16).collect::<Vec<_>>()]);
+        assert_eq!(inf.undetermined.len(), 1);
+        assert!(inf.undetermined[0].node == 5 && inf.undetermined[0].slow());
     }
 
     #[test]
