@@ -11,9 +11,11 @@ mod support;
 mod train_job;
 
 use std::collections::BTreeMap;
-use support::{mpirun_env, nccl_standin_dir, standin_dir, text};
+use support::{mpirun_env, nccl_standin_dir, standin_dir, standin_no_subcomm_dir, text};
 
 const NEW: u32 = 22803;
+/// Before ncclCommSplit (2.18).
+const OLD_NO_SPLIT: u32 = 21703;
 
 /// (dim, collective, bytes, ranks) → messages per step, from a train-sim JSON file.
 type Msgs = BTreeMap<(String, String, u64, u64), u64>;
@@ -46,6 +48,8 @@ enum Lib {
     Mpi,
     Nccl(u32),
     Hccl,
+    /// An HCCL without `HcclCreateSubCommConfig`.
+    HcclNoSubComm,
 }
 
 fn env(lib: Lib, log: &std::path::Path) -> Vec<(&'static str, String)> {
@@ -63,8 +67,12 @@ fn env(lib: Lib, log: &std::path::Path) -> Vec<(&'static str, String)> {
                 log,
             ]
         }
-        Lib::Hccl => {
-            let d = standin_dir();
+        Lib::Hccl | Lib::HcclNoSubComm => {
+            let d = if lib == Lib::Hccl {
+                standin_dir()
+            } else {
+                standin_no_subcomm_dir()
+            };
             vec![
                 (
                     "XCCL_ACL_LIB",
@@ -101,7 +109,7 @@ fn run_model(lib: Lib, np: usize, layout: &str, zero: &str, model: &str) -> (Msg
     let backend = match lib {
         Lib::Mpi => "mpi",
         Lib::Nccl(_) => "nccl",
-        Lib::Hccl => "hccl",
+        Lib::Hccl | Lib::HcclNoSubComm => "hccl",
     };
     let mut args = vec!["train-sim", "--backend", backend];
     args.extend(train_job::job(
@@ -126,8 +134,9 @@ fn run_model(lib: Lib, np: usize, layout: &str, zero: &str, model: &str) -> (Msg
     // they reject; none may appear.
     assert!(!t.contains("stand-in]"), "{lib:?} {layout}: {t}");
     assert!(t.contains("predicted(s)"), "{t}");
-    if let Lib::Nccl(_) = lib {
-        assert!(t.contains("NCCL 2.28.3"), "{t}");
+    if let Lib::Nccl(v) = lib {
+        let version = format!("NCCL {}.{}.{}", v / 10000, v / 100 % 100, v % 100);
+        assert!(t.contains(&version), "{t}");
     }
     let calls = std::fs::read_to_string(&log).unwrap_or_default();
     (messages(&json), calls)
@@ -297,6 +306,48 @@ fn moe_expert_parallel_alltoalls_issue_what_mpi_issues() {
         // 4 ranks × 16 per step × 2 steps (warm-up + timed).
         assert_eq!(calls(&log, f, ""), 128, "{lib:?}: {log}");
     }
+}
+
+#[test]
+fn nccl_before_2_18_builds_each_group_from_its_own_unique_id() {
+    // NCCL 2.17 has no ncclCommSplit: every dimension's groups come from a unique id
+    // broadcast on the MPI split of the same color. dp=2,pp=2 issues what MPI issues.
+    let want = Msgs::from([
+        (k("dp", "all_reduce", 1048576, 2), 3),
+        (k("dp", "all_reduce", 512000, 2), 1),
+        (k("pp", "sendrecv", 32768, 2), 4),
+    ]);
+    let (got, log) = run(Lib::Nccl(OLD_NO_SPLIT), 4, "dp=2,pp=2");
+    assert_eq!(got, want);
+    assert_eq!(calls(&log, "ncclCommSplit", ""), 0, "{log}");
+    // Per rank: the root communicator, the world and the active ranks' group (4 ranks
+    // each), its tp group (1 rank) and its dp group (2 ranks); PP runs on the active
+    // group. The stand-in meets each group's ranks by its id and checks its ranks.
+    assert_eq!(calls(&log, "ncclCommInitRank", "nranks=4 "), 12, "{log}");
+    assert_eq!(calls(&log, "ncclCommInitRank", "nranks=1 "), 4, "{log}");
+    assert_eq!(calls(&log, "ncclCommInitRank", "nranks=2 "), 4, "{log}");
+}
+
+#[test]
+fn hccl_without_sub_comm_config_builds_each_group_from_its_own_root_info() {
+    // The same on an HCCL without HcclCreateSubCommConfig: each group from a root info
+    // broadcast on the MPI split of the same color.
+    let want = Msgs::from([
+        (k("dp", "all_reduce", 1048576, 2), 3),
+        (k("dp", "all_reduce", 512000, 2), 1),
+        (k("pp", "sendrecv", 32768, 2), 4),
+    ]);
+    let (got, log) = run(Lib::HcclNoSubComm, 4, "dp=2,pp=2");
+    assert_eq!(got, want);
+    assert_eq!(calls(&log, "HcclCreateSubCommConfig", ""), 0, "{log}");
+    // Per rank, as on NCCL before 2.18: 3 of 4 ranks, its tp group (1), its dp group (2).
+    assert_eq!(
+        calls(&log, "HcclCommInitRootInfo", "nRanks=4 "),
+        12,
+        "{log}"
+    );
+    assert_eq!(calls(&log, "HcclCommInitRootInfo", "nRanks=1 "), 4, "{log}");
+    assert_eq!(calls(&log, "HcclCommInitRootInfo", "nRanks=2 "), 4, "{log}");
 }
 
 #[test]

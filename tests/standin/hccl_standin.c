@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "rendezvous.h"
 
 #ifdef __cplusplus
 #define EXTERN_C extern "C"
@@ -230,7 +231,7 @@ EXTERN_C HcclResult HcclGetRootInfo(HcclRootInfo *ri) {
     if (!init) return (HcclResult)fail(HCCL_E_INTERNAL, "HcclGetRootInfo: the stand-in needs MPI initialized by its caller");
     /* Magic, then a seeded pattern over every byte, so a short or partial broadcast of
      * the 4108 bytes is caught in HcclCommInitRootInfo. */
-    uint32_t seed = (uint32_t)getpid() ^ 0x9e3779b9u;
+    uint32_t seed = standin_fresh_id(); /* per call: it names a group's rendezvous */
     memset(ri->internal, 0, ROOT_INFO_BYTES);
     memcpy(ri->internal, "XCCLSTANDIN", 11);
     memcpy(ri->internal + 12, &seed, 4);
@@ -251,17 +252,26 @@ EXTERN_C HcclResult HcclCommInitRootInfo(uint32_t nRanks, const HcclRootInfo *ri
     int wr, ws;
     MPI_Comm_rank(MPI_COMM_WORLD, &wr);
     MPI_Comm_size(MPI_COMM_WORLD, &ws);
-    if ((int)nRanks != ws || (int)rank != wr)
+    if ((int)nRanks > ws || rank >= nRanks || ((int)nRanks == ws && (int)rank != wr))
         return (HcclResult)fail(HCCL_E_PARA, "HcclCommInitRootInfo: nRanks %u rank %u, but the MPI world is rank %d of %d", nRanks, rank, wr, ws);
+    MPI_Comm mpi;
+    if ((int)nRanks < ws) {
+        /* A group of some world ranks, from its own root info (no HcclCreateSubCommConfig). */
+        char err[256];
+        if (standin_rendezvous("hccl", seed, (int)nRanks, (int)rank, &mpi, err, sizeof err) != 0)
+            return (HcclResult)fail(HCCL_E_INTERNAL, "HcclCommInitRootInfo: %s", err);
+    } else {
+        MPI_Comm_dup(MPI_COMM_WORLD, &mpi);
+    }
     uint32_t lo = seed, hi = seed;
-    MPI_Allreduce(&seed, &lo, 1, MPI_UINT32_T, MPI_MIN, MPI_COMM_WORLD);
-    MPI_Allreduce(&seed, &hi, 1, MPI_UINT32_T, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Allreduce(&seed, &lo, 1, MPI_UINT32_T, MPI_MIN, mpi);
+    MPI_Allreduce(&seed, &hi, 1, MPI_UINT32_T, MPI_MAX, mpi);
     if (lo != hi) return (HcclResult)fail(HCCL_E_PARA, "HcclCommInitRootInfo: ranks hold different root infos");
     struct comm *c = (struct comm *)calloc(1, sizeof *c);
     c->magic = COMM_MAGIC;
-    MPI_Comm_dup(MPI_COMM_WORLD, &c->mpi);
-    c->rank = wr;
-    c->size = ws;
+    c->mpi = mpi;
+    c->rank = (int)rank;
+    c->size = (int)nRanks;
     *comm = c;
     logf_(c, "HcclCommInitRootInfo nRanks=%u rank=%u device=%d", nRanks, rank, xccl_standin_current_device());
     return HCCL_SUCCESS;
@@ -272,6 +282,7 @@ EXTERN_C HcclResult HcclCommInitRootInfo(uint32_t nRanks, const HcclRootInfo *ri
  * same on every member, subCommRankId this rank's index in rankIds. Collective over the
  * members only. config, when given, must have been set by HcclCommConfigInit (the
  * header's inline function writes size, magic word 0xf0f0f0f0 and version first). */
+#ifndef STANDIN_HCCL_NO_SUBCOMM /* defined: a CANN without it (groups by root info) */
 struct config_head { size_t size; uint32_t magicWord; uint32_t version; uint64_t reserved; };
 static uint64_t mix(uint64_t h, uint64_t v) { h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2); return h; }
 
@@ -322,6 +333,7 @@ EXTERN_C HcclResult HcclCreateSubCommConfig(HcclComm *comm, uint32_t rankNum, ui
     *subComm = n;
     return HCCL_SUCCESS;
 }
+#endif
 
 EXTERN_C HcclResult HcclCommDestroy(HcclComm comm) {
     struct comm *c = (struct comm *)comm;

@@ -18,6 +18,7 @@
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
+#include "rendezvous.h"
 
 #ifndef STANDIN_NCCL_VERSION
 #define STANDIN_NCCL_VERSION 22803
@@ -121,7 +122,8 @@ static uint32_t pattern(uint32_t seed, int i) { return (seed * 2246822519u + (ui
 
 ncclResult_t ncclGetUniqueId(ncclUniqueId *id) {
     if (!id) return ncclInvalidArgument;
-    uint32_t seed = (uint32_t)getpid() * 2654435761u;
+    /* Distinct per call and per run: the id names the rendezvous of a group. */
+    uint32_t seed = standin_fresh_id();
     memcpy(id->internal, "XCCLNCCL", 8);
     memcpy(id->internal + 8, &seed, 4);
     for (int i = 12; i < 128; i++) id->internal[i] = (char)pattern(seed, i);
@@ -144,13 +146,23 @@ ncclResult_t ncclCommInitRank(void **comm, int nranks, ncclUniqueId id, int rank
     MPI_Comm_rank(MPI_COMM_WORLD, &wr);
     MPI_Comm_size(MPI_COMM_WORLD, &ws);
     int local = ws == 1 && nranks > 1;
-    if (!local && (nranks != ws || rank != wr))
-        return fail(ncclInvalidArgument, "ncclCommInitRank: nranks %d rank %d, but the MPI world is rank %d of %d (the stand-in runs one GPU per process, or all ranks in one process)", nranks, rank, wr, ws);
-    if (local && (rank < 0 || rank >= nranks)) return fail(ncclInvalidArgument, "ncclCommInitRank: rank %d of %d", rank, nranks);
+    if (rank < 0 || rank >= nranks) return fail(ncclInvalidArgument, "ncclCommInitRank: rank %d of %d", rank, nranks);
+    if (!local && nranks > ws)
+        return fail(ncclInvalidArgument, "ncclCommInitRank: nranks %d, but the MPI world has %d ranks (the stand-in runs one GPU per process, or all ranks in one process)", nranks, ws);
+    if (!local && nranks == ws && rank != wr)
+        return fail(ncclInvalidArgument, "ncclCommInitRank: rank %d, but the MPI world rank is %d (the stand-in keeps the world's order)", rank, wr);
+    MPI_Comm group = MPI_COMM_NULL;
+    if (!local && nranks < ws) {
+        /* A group of some world ranks (before 2.18, one unique id per group). */
+        char err[256];
+        if (standin_rendezvous("nccl", seed, nranks, rank, &group, err, sizeof err) != 0)
+            return fail(ncclSystemError, "ncclCommInitRank: %s", err);
+    }
     struct comm *c = (struct comm *)calloc(1, sizeof *c);
     c->magic = COMM_MAGIC;
     c->local = local;
-    if (!local) MPI_Comm_dup(MPI_COMM_WORLD, &c->mpi);
+    if (group != MPI_COMM_NULL) c->mpi = group;
+    else if (!local) MPI_Comm_dup(MPI_COMM_WORLD, &c->mpi);
     c->rank = rank;
     c->size = nranks;
     c->dev = dev;

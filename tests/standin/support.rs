@@ -33,40 +33,50 @@ fn run_ok(cmd: &mut Command) {
 #[allow(dead_code)]
 pub fn standin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir =
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("standin-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let src = src_dir();
-        let flags = [
-            "-std=c11",
-            "-D_GNU_SOURCE",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-shared",
-            "-fPIC",
-            "-O1",
-        ];
-        run_ok(
-            Command::new("cc")
-                .args(flags)
-                .arg("-o")
-                .arg(dir.join("libascendcl.so"))
-                .arg(src.join("acl_standin.c")),
-        );
-        run_ok(
-            Command::new("mpicc")
-                .args(flags)
-                .arg("-o")
-                .arg(dir.join("libhccl.so"))
-                .arg(src.join("hccl_standin.c"))
-                .arg(format!("-L{}", dir.display()))
-                .arg("-lascendcl")
-                .arg("-Wl,-rpath,$ORIGIN"),
-        );
-        dir
-    })
+    DIR.get_or_init(|| build_acl_hccl("standin", &[]))
+}
+
+/// [`standin_dir`] with an HCCL that has no `HcclCreateSubCommConfig` (as a CANN before
+/// it): groups are then built from their own root info.
+#[allow(dead_code)]
+pub fn standin_no_subcomm_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| build_acl_hccl("standin-no-subcomm", &["-DSTANDIN_HCCL_NO_SUBCOMM"]))
+}
+
+fn build_acl_hccl(name: &str, defines: &[&str]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = src_dir();
+    let flags = [
+        "-std=c11",
+        "-D_GNU_SOURCE",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-shared",
+        "-fPIC",
+        "-O1",
+    ];
+    run_ok(
+        Command::new("cc")
+            .args(flags)
+            .arg("-o")
+            .arg(dir.join("libascendcl.so"))
+            .arg(src.join("acl_standin.c")),
+    );
+    run_ok(
+        Command::new("mpicc")
+            .args(flags)
+            .args(defines)
+            .arg("-o")
+            .arg(dir.join("libhccl.so"))
+            .arg(src.join("hccl_standin.c"))
+            .arg(format!("-L{}", dir.display()))
+            .arg("-lascendcl")
+            .arg("-Wl,-rpath,$ORIGIN"),
+    );
+    dir
 }
 
 /// The stand-in `libcuda.so` and `libnccl.so.2` reporting NCCL `version` (e.g. 22803;
