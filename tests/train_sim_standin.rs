@@ -16,6 +16,8 @@ use support::{mpirun_env, nccl_standin_dir, standin_dir, standin_no_subcomm_dir,
 const NEW: u32 = 22803;
 /// Before ncclCommSplit (2.18).
 const OLD_NO_SPLIT: u32 = 21703;
+/// Before ncclAlltoAll (2.28).
+const OLD_NO_ALLTOALL: u32 = 22703;
 
 /// (dim, collective, bytes, ranks) → messages per step, from a train-sim JSON file.
 type Msgs = BTreeMap<(String, String, u64, u64), u64>;
@@ -306,6 +308,28 @@ fn moe_expert_parallel_alltoalls_issue_what_mpi_issues() {
         // 4 ranks × 16 per step × 2 steps (warm-up + timed).
         assert_eq!(calls(&log, f, ""), 128, "{lib:?}: {log}");
     }
+    // NCCL before 2.28 has no ncclAlltoAll: each alltoall is grouped send/recv, 32768 B
+    // to and from each of the 2 ranks of the group (itself included, as nccl-tests does):
+    // 4 ranks × 16 × 2 steps × 2 peers = 256 ncclSend and as many ncclRecv.
+    let (got, log) = run_model(
+        Lib::Nccl(OLD_NO_ALLTOALL),
+        4,
+        "dp=4,ep=2",
+        "0",
+        train_job::TINY_MOE,
+    );
+    assert_eq!(got, mpi);
+    assert_eq!(calls(&log, "ncclAlltoAll", ""), 0, "{log}");
+    assert_eq!(
+        calls(&log, "ncclSend", "count=32768 datatype=1"),
+        256,
+        "{log}"
+    );
+    assert_eq!(
+        calls(&log, "ncclRecv", "count=32768 datatype=1"),
+        256,
+        "{log}"
+    );
 }
 
 #[test]
