@@ -28,8 +28,8 @@
 //! Which tests run ([`plan_for`]): on a few nodes every two disjoint flows ([`plan`],
 //! about N⁴/4 tests); beyond, each node is paired with two nodes of every declared leaf
 //! and each such pair runs beside four *witnesses* (pairs leaving either end's declared
-//! leaf, themselves tested pairs), O(N × leaves) tests: 422 instead of 10,920 at 16 nodes
-//! on 2 leaves, 3,292 instead of 3.8 × 10⁶ at 64 on 4. The file only chooses the tests;
+//! leaf, themselves tested pairs), O(N × leaves) tests: 434 instead of 10,920 at 16 nodes
+//! on 2 leaves, 3,298 instead of 3.8 × 10⁶ at 64 on 4. The file only chooses the tests;
 //! the grouping is measured.
 //!
 //! [`compare`] maps each measured group to the declared leaf holding most of its nodes
@@ -175,9 +175,11 @@ pub fn exhaustive_count(n: usize) -> usize {
 /// Why it is enough. A pair `a → b` that crosses leaves climbs `a`'s uplink and descends
 /// into `b`'s; a flow leaving `a`'s leaf (or entering `b`'s) shares one of those in one
 /// of its two directions. So each tested pair needs only such *witnesses*, not every
-/// disjoint flow: [`WITNESSES`] flows from a declared leaf-mate of `a` (then of `b`) to a
-/// node declared elsewhere, distinct sources first, then flows between any two declared
-/// leaves, then any flows. And a node needs pairs only with a few nodes of each declared
+/// disjoint flow: [`WITNESSES`] tested pairs from a declared leaf-mate of `a` (then of
+/// `b`, alternately) to a node declared elsewhere, distinct sources, then tested pairs
+/// between two declared leaves, then any. Witnesses must be tested pairs: a flow only
+/// ever run beside flows sharing nothing with it would "never contend" and join two
+/// leaves. And a node needs pairs only with a few nodes of each declared
 /// leaf ([`PARTNERS_PER_LEAF`]) to join its measured group: the groups are connected
 /// components. The file is used to choose witnesses and partners only; the placement is
 /// still measured, and with two partners per leaf and witnesses from both ends a single
@@ -232,10 +234,14 @@ pub fn plan_for(declared: &[String]) -> Vec<(usize, usize, usize, usize)> {
     for &(a, b) in &pairs {
         let free = |c: usize| c != a && c != b;
         // Pairs from `end`'s declared leaf-mates to nodes declared elsewhere, one per
-        // leaf-mate, the partner rotated.
+        // leaf-mate; the mates in a rotation by the pair (so that no few nodes witness
+        // every pair of their leaf), the partner rotated too.
         let leaving = |end: usize| -> Vec<(usize, usize)> {
-            members[leaf_of[end]]
+            let mates = &members[leaf_of[end]];
+            let from = (a + b) % mates.len();
+            mates[from..]
                 .iter()
+                .chain(&mates[..from])
                 .copied()
                 .filter(|&c| free(c))
                 .enumerate()
