@@ -94,7 +94,7 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
     };
     let start = std::time::Instant::now();
     // The tests, chosen with the declared leaves (every pair of disjoint flows up to a few
-    // nodes, then O(N × leaves): `leaf::plan_for`); each of their node pairs runs alone
+    // nodes, then O(N × leaves²): `leaf::plan_for`); each of their node pairs runs alone
     // first, in both directions (0: not run).
     let plan = leaf::plan_for(&declared);
     let mut used = vec![vec![false; n]; n];

@@ -190,7 +190,7 @@ expect validate-nonblocking 0
 jq -e '.indistinguishable == [["emu-sw1", "emu-sw2"]]' "$OUT/validate-nonblocking.json" >/dev/null \
     || fail "validate-nonblocking: the JSON does not say emu-sw1 and emu-sw2 cannot be told apart"
 
-echo "# 8 nodes on 2 leaves: the plan that grows as N x leaves"
+echo "# 8 nodes on 2 leaves: the plan that grows as N x leaves^2"
 TOPO8=topologies/emu-8node-2sw.toml
 sed -e 's/^hosts = \["emu-n1", "emu-n2", "emu-n3", "emu-n4"\]/hosts = ["emu-n1", "emu-n2", "emu-n4"]/' \
     -e 's/^hosts = \["emu-n5", "emu-n6", "emu-n7", "emu-n8"\]/hosts = ["emu-n3", "emu-n5", "emu-n6", "emu-n7", "emu-n8"]/' \
