@@ -195,7 +195,8 @@ pub enum TopoCmd {
     },
     /// Check by measurement (under mpirun, one rank per node carries the traffic) that the
     /// nodes sit under the leaf switches FILE declares: flows that slow each other down
-    /// share an uplink. Names each misplaced node (exit 4); exit 0 when all match.
+    /// share an uplink. Then loads each declared uplink. Names each misplaced node and each
+    /// uplink slower than declared (exit 4); exit 0 when all match.
     Validate {
         file: PathBuf,
         /// Write the tests, groups and findings to FILE (JSON).
