@@ -45,6 +45,22 @@ pub fn standin_no_subcomm_dir() -> &'static Path {
 }
 
 fn build_acl_hccl(name: &str, defines: &[&str]) -> PathBuf {
+    build_pair(
+        name,
+        ("libascendcl.so", "acl_standin.c"),
+        ("libhccl.so", "hccl_standin.c"),
+        &[defines, &["-lascendcl"]].concat(),
+    )
+}
+
+/// Compiles a host-side runtime stand-in (`cc`) and the collective library over MPI
+/// (`mpicc`, with `mpi_args`) that links it, into `CARGO_TARGET_TMPDIR/NAME-PID`.
+fn build_pair(
+    name: &str,
+    runtime: (&str, &str),
+    library: (&str, &str),
+    mpi_args: &[&str],
+) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let src = src_dir();
@@ -62,18 +78,17 @@ fn build_acl_hccl(name: &str, defines: &[&str]) -> PathBuf {
         Command::new("cc")
             .args(flags)
             .arg("-o")
-            .arg(dir.join("libascendcl.so"))
-            .arg(src.join("acl_standin.c")),
+            .arg(dir.join(runtime.0))
+            .arg(src.join(runtime.1)),
     );
     run_ok(
         Command::new("mpicc")
             .args(flags)
-            .args(defines)
             .arg("-o")
-            .arg(dir.join("libhccl.so"))
-            .arg(src.join("hccl_standin.c"))
+            .arg(dir.join(library.0))
+            .arg(src.join(library.1))
             .arg(format!("-L{}", dir.display()))
-            .arg("-lascendcl")
+            .args(mpi_args)
             .arg("-Wl,-rpath,$ORIGIN"),
     );
     dir
@@ -88,38 +103,12 @@ pub fn nccl_standin_dir(version: u32) -> PathBuf {
     if let Some((_, d)) = dirs.iter().find(|(v, _)| *v == version) {
         return d.clone();
     }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("nccl-standin-{version}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = src_dir();
-    let flags = [
-        "-std=c11",
-        "-D_GNU_SOURCE",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-shared",
-        "-fPIC",
-        "-O1",
-    ];
-    run_ok(
-        Command::new("cc")
-            .args(flags)
-            .arg("-o")
-            .arg(dir.join("libcuda.so"))
-            .arg(src.join("cuda_standin.c")),
-    );
-    run_ok(
-        Command::new("mpicc")
-            .args(flags)
-            .arg(format!("-DSTANDIN_NCCL_VERSION={version}"))
-            .arg("-o")
-            .arg(dir.join("libnccl.so.2"))
-            .arg(src.join("nccl_standin.c"))
-            .arg(format!("-L{}", dir.display()))
-            .arg("-lcuda")
-            .arg("-lm")
-            .arg("-Wl,-rpath,$ORIGIN"),
+    let define = format!("-DSTANDIN_NCCL_VERSION={version}");
+    let dir = build_pair(
+        &format!("nccl-standin-{version}"),
+        ("libcuda.so", "cuda_standin.c"),
+        ("libnccl.so.2", "nccl_standin.c"),
+        &[&define, "-lcuda", "-lm"],
     );
     dirs.push((version, dir.clone()));
     dir
