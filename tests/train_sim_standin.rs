@@ -186,11 +186,7 @@ fn dp_and_pp_on_four_ranks_issue_what_mpi_issues() {
     // dp=2,pp=2: the first stage's 1828864 parameters = 3 buckets of 1 MiB + 512000 B
     // over 2 DP ranks; 2 micro-batches, each sending 64·256·2 = 32768 B forward and
     // receiving as much gradient: 4 PP messages on rank 0 (tests/predict_cli.rs).
-    let want = Msgs::from([
-        (k("dp", "all_reduce", 1048576, 2), 3),
-        (k("dp", "all_reduce", 512000, 2), 1),
-        (k("pp", "sendrecv", 32768, 2), 4),
-    ]);
+    let want = dp2_pp2_messages();
     let (mpi, _) = run(Lib::Mpi, 4, "dp=2,pp=2");
     assert_eq!(mpi, want);
     for lib in [Lib::Nccl(NEW), Lib::Hccl] {
@@ -332,46 +328,50 @@ fn moe_expert_parallel_alltoalls_issue_what_mpi_issues() {
     );
 }
 
-#[test]
-fn nccl_before_2_18_builds_each_group_from_its_own_unique_id() {
-    // NCCL 2.17 has no ncclCommSplit: every dimension's groups come from a unique id
-    // broadcast on the MPI split of the same color. dp=2,pp=2 issues what MPI issues.
-    let want = Msgs::from([
+/// What dp=2,pp=2 of tiny-test issues per step on rank 0 (derived in
+/// `dp_and_pp_on_four_ranks_issue_what_mpi_issues`).
+fn dp2_pp2_messages() -> Msgs {
+    Msgs::from([
         (k("dp", "all_reduce", 1048576, 2), 3),
         (k("dp", "all_reduce", 512000, 2), 1),
         (k("pp", "sendrecv", 32768, 2), 4),
-    ]);
-    let (got, log) = run(Lib::Nccl(OLD_NO_SPLIT), 4, "dp=2,pp=2");
-    assert_eq!(got, want);
-    assert_eq!(calls(&log, "ncclCommSplit", ""), 0, "{log}");
-    // Per rank: the root communicator, the world and the active ranks' group (4 ranks
-    // each), its tp group (1 rank) and its dp group (2 ranks); PP runs on the active
-    // group. The stand-in meets each group's ranks by its id and checks its ranks.
-    assert_eq!(calls(&log, "ncclCommInitRank", "nranks=4 "), 12, "{log}");
-    assert_eq!(calls(&log, "ncclCommInitRank", "nranks=1 "), 4, "{log}");
-    assert_eq!(calls(&log, "ncclCommInitRank", "nranks=2 "), 4, "{log}");
+    ])
+}
+
+/// dp=2,pp=2 on a library without a split call (`split`): every group comes from its
+/// own id, broadcast on the MPI split of the same color, and `init` (counting ranks by
+/// `nranks`, e.g. `nranks=`) is called per rank for the root communicator, the world and
+/// the active ranks' group (4 ranks each), its tp group (1 rank) and its dp group (2
+/// ranks); PP runs on the active group. The stand-in meets each group's ranks by its id.
+fn groups_from_their_own_ids(lib: Lib, split: &str, init: &str, nranks: &str) {
+    let (got, log) = run(lib, 4, "dp=2,pp=2");
+    assert_eq!(got, dp2_pp2_messages());
+    assert_eq!(calls(&log, split, ""), 0, "{log}");
+    for (size, per_job) in [(4, 12), (1, 4), (2, 4)] {
+        let arg = format!("{nranks}{size} ");
+        assert_eq!(calls(&log, init, &arg), per_job, "{arg}: {log}");
+    }
+}
+
+#[test]
+fn nccl_before_2_18_builds_each_group_from_its_own_unique_id() {
+    // NCCL 2.17 has no ncclCommSplit.
+    groups_from_their_own_ids(
+        Lib::Nccl(OLD_NO_SPLIT),
+        "ncclCommSplit",
+        "ncclCommInitRank",
+        "nranks=",
+    );
 }
 
 #[test]
 fn hccl_without_sub_comm_config_builds_each_group_from_its_own_root_info() {
-    // The same on an HCCL without HcclCreateSubCommConfig: each group from a root info
-    // broadcast on the MPI split of the same color.
-    let want = Msgs::from([
-        (k("dp", "all_reduce", 1048576, 2), 3),
-        (k("dp", "all_reduce", 512000, 2), 1),
-        (k("pp", "sendrecv", 32768, 2), 4),
-    ]);
-    let (got, log) = run(Lib::HcclNoSubComm, 4, "dp=2,pp=2");
-    assert_eq!(got, want);
-    assert_eq!(calls(&log, "HcclCreateSubCommConfig", ""), 0, "{log}");
-    // Per rank, as on NCCL before 2.18: 3 of 4 ranks, its tp group (1), its dp group (2).
-    assert_eq!(
-        calls(&log, "HcclCommInitRootInfo", "nRanks=4 "),
-        12,
-        "{log}"
+    groups_from_their_own_ids(
+        Lib::HcclNoSubComm,
+        "HcclCreateSubCommConfig",
+        "HcclCommInitRootInfo",
+        "nRanks=",
     );
-    assert_eq!(calls(&log, "HcclCommInitRootInfo", "nRanks=1 "), 4, "{log}");
-    assert_eq!(calls(&log, "HcclCommInitRootInfo", "nRanks=2 "), 4, "{log}");
 }
 
 #[test]
