@@ -240,25 +240,30 @@ pub fn plan_for(declared: &[String]) -> Vec<(usize, usize, usize, usize)> {
         // Pairs from the members of declared leaf `l` to nodes declared elsewhere, one
         // per member; the members in a rotation by the pair (so that no few nodes
         // witness every pair of their leaf), the partner rotated too.
-        let leaving = |l: usize, rot: usize| -> Vec<(usize, usize)> {
+        // Lazy: only the first few are used.
+        let (members, outside) = (&members, &outside);
+        let leaving = move |l: usize, rot: usize| {
             let mates = &members[l];
             let from = (a + b) % mates.len();
             mates[from..]
                 .iter()
                 .chain(&mates[..from])
                 .copied()
-                .filter(|&c| free(c))
+                .filter(move |&c| free(c))
                 .enumerate()
-                .filter_map(|(i, c)| {
+                .filter_map(move |(i, c)| {
                     let out = &outside[c];
                     (0..out.len())
                         .map(|k| out[(i + rot + k) % out.len()])
                         .find(|&y| free(y))
                         .map(|y| (c, y))
                 })
-                .collect()
         };
-        let (from_a, from_b) = (leaving(leaf_of[a], a), leaving(leaf_of[b], b));
+        // The interleaving below stops within the first WITNESSES of each side.
+        let side = |end: usize| -> Vec<(usize, usize)> {
+            leaving(leaf_of[end], end).take(WITNESSES).collect()
+        };
+        let (from_a, from_b) = (side(a), side(b));
         let mut cands = vec![];
         for i in 0..from_a.len().max(from_b.len()) {
             cands.extend(from_a.get(i));
@@ -290,11 +295,7 @@ pub fn plan_for(declared: &[String]) -> Vec<(usize, usize, usize, usize)> {
         // flow leaving their true leaf is among these.
         for l in 0..leaves.len() {
             if l != leaf_of[a] && l != leaf_of[b] {
-                for f in leaving(l, a + b) {
-                    if take(f, &mut chosen) {
-                        break;
-                    }
-                }
+                leaving(l, a + b).find(|&f| take(f, &mut chosen));
             }
         }
         for (c, d) in chosen {
