@@ -10,9 +10,12 @@
 //!    each rank's mean averaged over ranks, with OSU's iteration counts. The harness runs
 //!    as the binary does for `-b S -e S` (in-place row and the check included) with
 //!    `--timing per-call` against (a) and `--timing loop` against (b). Every round
-//!    measures every size on every side back to back, in an order rotated by round and
-//!    size, plus each reference once more as a control (its ratio to itself is the noise
-//!    floor); reported are medians of the per-round paired ratios.
+//!    measures, per size and method, reference, harness, reference, back to back (the
+//!    method order alternating by round and size); reported are medians over rounds of
+//!    the harness against the geometric mean of the two references around it (a drift of
+//!    the host's speed cancels to first order), and the second reference against the
+//!    first as a control (the noise floor of two measurements). `XCCL_BENCH_ROUNDS` sets
+//!    the rounds, `XCCL_BENCH_SIZES` (byte counts, comma-separated) the sizes.
 //! 2. (2 ranks) Wall time of a sweep 8 B–128 MiB with fixed `-n 20` against adaptive
 //!    mode, with the precision each achieved.
 
@@ -68,6 +71,16 @@ fn sweep(sizes: Vec<u64>, iters: usize, adaptive: Option<Adaptive>, timing: Timi
 /// are short (a one-off hiccup of the host then moves the mean little), fewer where they
 /// are long. At 4 ranks (oversubscribed, every call ~10x longer) a fifth as many.
 const SIZES: [u64; 8] = [8, 64, 512, 4 << 10, 32 << 10, 256 << 10, 1 << 20, 4 << 20];
+
+/// `SIZES`, or the byte counts listed in `XCCL_BENCH_SIZES` (comma-separated) to look
+/// closer at a few.
+fn sizes() -> Vec<u64> {
+    std::env::var("XCCL_BENCH_SIZES").map_or(SIZES.to_vec(), |s| {
+        s.split(',')
+            .map(|x| x.trim().parse().expect("XCCL_BENCH_SIZES: byte counts"))
+            .collect()
+    })
+}
 
 fn iters_for(size: u64, nranks: usize) -> usize {
     let base = if size <= 32 << 10 { 10_000 } else { 100 };
@@ -178,24 +191,37 @@ fn mean_over_ranks(secs: f64) -> f64 {
     sum / n as f64 * 1e6
 }
 
-/// The sides of one round; each measures every size once.
+/// The two timing methods compared, each harness side against its own reference loop.
 #[derive(Clone, Copy, PartialEq)]
-enum Side {
-    HarnessPerCall,
-    HarnessLoop,
-    RefPerCall,
-    RefLoop,
-    ControlPerCall,
-    ControlLoop,
+enum Method {
+    /// `--timing per-call` against reference (a), OSU's.
+    PerCall,
+    /// `--timing loop` against reference (b), nccl-tests'.
+    Loop,
 }
-const SIDES: [Side; 6] = [
-    Side::HarnessPerCall,
-    Side::HarnessLoop,
-    Side::RefPerCall,
-    Side::RefLoop,
-    Side::ControlPerCall,
-    Side::ControlLoop,
-];
+
+/// One measurement triple: reference, harness, reference again (in µs).
+#[derive(Clone, Copy)]
+struct Triple {
+    ref_before: f64,
+    harness: f64,
+    ref_after: f64,
+}
+
+impl Triple {
+    /// The harness against the geometric mean of the references on either side of it: a
+    /// drift of the host's speed across the triple cancels to first order.
+    fn ratio(&self) -> f64 {
+        self.harness / (self.ref_before * self.ref_after).sqrt()
+    }
+    fn diff(&self) -> f64 {
+        self.harness - (self.ref_before + self.ref_after) / 2.0
+    }
+    /// The reference against itself two measurements apart: the noise floor.
+    fn control(&self) -> f64 {
+        self.ref_after / self.ref_before
+    }
+}
 
 /// Out-of-place `time_us.avg` of one size from one harness run (as `-b S -e S` runs).
 fn harness_time(world: &MpiWorld, backend: &mut MpiBackend, timing: Timing, size: u64) -> f64 {
@@ -216,90 +242,98 @@ fn harness_time(world: &MpiWorld, backend: &mut MpiBackend, timing: Timing, size
         .map_or(0.0, |r| r.time_us.avg)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+fn median(v: Vec<f64>) -> f64 {
+    spread(v).0
+}
+
+/// Median and quartiles.
+fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
+    let q = |f: f64| v[((v.len() - 1) as f64 * f).round() as usize];
+    (q(0.5), q(0.25), q(0.75))
 }
 
-fn quartiles(v: &[f64]) -> (f64, f64) {
-    let mut s = v.to_vec();
-    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let q = |f: f64| s[((s.len() - 1) as f64 * f).round() as usize];
-    (q(0.25), q(0.75))
-}
-
-/// Median paired ratio a/b with quartiles, and the median paired difference.
-fn paired(a: &[f64], b: &[f64]) -> (f64, f64, f64, f64) {
-    let r: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
-    let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
-    let (q1, q3) = quartiles(&r);
-    (median(r), q1, q3, median(d))
-}
-
-// `times` is indexed [side][round][size] with the side rotated by round and size: the
-// indices are the point, an iterator would hide them.
-#[allow(clippy::needless_range_loop)]
 fn overhead(world: &MpiWorld, backend: &mut MpiBackend, rounds: usize) {
     let rank = world.rank();
-    let sizes = SIZES;
-    let bufs = RefBufs::new(*sizes.last().unwrap() as usize);
-    // times[side][round][size]. Sides alternate per size, in an order rotated by round
-    // and size, so a pair compared was measured seconds apart, not a whole round apart.
-    let mut times: Vec<Vec<Vec<f64>>> = vec![vec![vec![0.0; sizes.len()]; rounds]; SIDES.len()];
+    let sizes = sizes();
+    let bufs = RefBufs::new(*sizes.iter().max().unwrap() as usize);
+    let reference = |m: Method, size: u64, iters: usize| match m {
+        Method::PerCall => bufs.per_call(size as usize, iters),
+        Method::Loop => bufs.loop_timed(size as usize, iters),
+    };
+    // triples[method][size], one per round: per size, each method as reference, harness,
+    // reference, so every harness number sits between two reference numbers measured
+    // next to it; the order of the two methods alternates by round and size.
+    let mut triples = vec![vec![Vec::with_capacity(rounds); sizes.len()]; 2];
     for round in 0..rounds {
         for (j, &size) in sizes.iter().enumerate() {
             let iters = iters_for(size, world.size());
-            for k in 0..SIDES.len() {
-                let i = (k + round + j) % SIDES.len();
-                times[i][round][j] = match SIDES[i] {
-                    Side::HarnessPerCall => harness_time(world, backend, Timing::PerCall, size),
-                    Side::HarnessLoop => harness_time(world, backend, Timing::Loop, size),
-                    Side::RefPerCall | Side::ControlPerCall => bufs.per_call(size as usize, iters),
-                    Side::RefLoop | Side::ControlLoop => bufs.loop_timed(size as usize, iters),
+            let order = if (round + j) % 2 == 0 {
+                [Method::PerCall, Method::Loop]
+            } else {
+                [Method::Loop, Method::PerCall]
+            };
+            for m in order {
+                let timing = match m {
+                    Method::PerCall => Timing::PerCall,
+                    Method::Loop => Timing::Loop,
                 };
+                let ref_before = reference(m, size, iters);
+                let harness = harness_time(world, backend, timing, size);
+                let ref_after = reference(m, size, iters);
+                triples[m as usize][j].push(Triple {
+                    ref_before,
+                    harness,
+                    ref_after,
+                });
             }
         }
     }
     if rank != 0 {
         return;
     }
-    let col = |side: Side, j: usize| -> Vec<f64> {
-        let i = SIDES.iter().position(|&s| s == side).unwrap();
-        times[i].iter().map(|r| r[j]).collect()
-    };
     println!(
-        "# {} ranks, {rounds} rounds; iterations per measurement: {} (<= 32 KiB), {} (larger); per size: median of per-round paired ratios (quartiles), median paired difference",
+        "# {} ranks, {rounds} rounds; iterations per measurement: {} (<= 32 KiB), {} (larger); per size and method, each round measures reference, harness, reference",
         world.size(),
         iters_for(8, world.size()),
         iters_for(1 << 20, world.size())
     );
-    println!("# per-call: harness --timing per-call / reference (a) OSU; loop: harness --timing loop / reference (b) nccl-tests");
+    println!("# ratio: median over rounds of harness / geometric mean of the two references around it (quartiles); diff: median of harness - their mean; control: median of second reference / first");
+    println!("# per-call: harness --timing per-call against reference (a) OSU; loop: harness --timing loop against reference (b) nccl-tests");
     println!(
-        "{:>8} {:>10} {:>10} | {:>24} {:>10} {:>15} | {:>24} {:>10} {:>15} | {:>9}",
+        "{:>8} {:>10} {:>10} | {:>24} {:>10} {:>24} | {:>24} {:>10} {:>24}",
         "size",
         "ref a us",
         "ref b us",
         "per-call ratio (q1..q3)",
         "diff us",
-        "control a/a",
+        "control a/a (q1..q3)",
         "loop ratio (q1..q3)",
         "diff us",
-        "control b/b",
-        "ref b/a"
+        "control b/b (q1..q3)",
     );
     for (j, &size) in sizes.iter().enumerate() {
-        let (ra, rb) = (col(Side::RefPerCall, j), col(Side::RefLoop, j));
-        let (pr, pq1, pq3, pd) = paired(&col(Side::HarnessPerCall, j), &ra);
-        let (ca, ..) = paired(&col(Side::ControlPerCall, j), &ra);
-        let (lr, lq1, lq3, ld) = paired(&col(Side::HarnessLoop, j), &rb);
-        let (cb, ..) = paired(&col(Side::ControlLoop, j), &rb);
-        let (ba, ..) = paired(&rb, &ra);
-        println!(
-            "{:>8} {:>10.3} {:>10.3} | {pr:>7.4} ({pq1:.3}..{pq3:.3}) {pd:>+10.3} {ca:>15.4} | {lr:>7.4} ({lq1:.3}..{lq3:.3}) {ld:>+10.3} {cb:>15.4} | {ba:>9.3}",
-            xccl_bench::types::format_size(size),
-            median(ra.clone()),
-            median(rb.clone()),
-        );
+        let mut line = format!("{:>8}", xccl_bench::types::format_size(size));
+        for m in [Method::PerCall, Method::Loop] {
+            let t = &triples[m as usize][j];
+            line += &format!(
+                " {:>10.3}",
+                median(
+                    t.iter()
+                        .map(|t| (t.ref_before + t.ref_after) / 2.0)
+                        .collect()
+                )
+            );
+        }
+        for m in [Method::PerCall, Method::Loop] {
+            let t = &triples[m as usize][j];
+            let (r, q1, q3) = spread(t.iter().map(Triple::ratio).collect());
+            let (c, c1, c3) = spread(t.iter().map(Triple::control).collect());
+            let d = median(t.iter().map(Triple::diff).collect());
+            line +=
+                &format!(" | {r:>7.4} ({q1:.3}..{q3:.3}) {d:>+10.3} {c:>7.4} ({c1:.3}..{c3:.3})");
+        }
+        println!("{line}");
     }
 }
 

@@ -151,6 +151,41 @@ fn check(rc: c_int, what: &str) -> Result<()> {
     }
 }
 
+/// Scales `count` elements at `p` by 1/n: the second half of avg.
+///
+/// # Safety
+/// `p` points at `count` elements of type `t` inside a live buffer.
+unsafe fn scale(t: DataType, p: *mut c_void, count: usize, n: usize) {
+    // SAFETY: p points at `count` elements of type t inside a live buffer.
+    unsafe {
+        match t {
+            DataType::Int8 => sc(p as *mut i8, count, |v| v / n as i8),
+            DataType::Uint8 => sc(p as *mut u8, count, |v| v / n as u8),
+            DataType::Int32 => sc(p as *mut i32, count, |v| v / n as i32),
+            DataType::Uint32 => sc(p as *mut u32, count, |v| v / n as u32),
+            DataType::Int64 => sc(p as *mut i64, count, |v| v / n as i64),
+            DataType::Uint64 => sc(p as *mut u64, count, |v| v / n as u64),
+            DataType::Half => sc(p as *mut f16, count, |v| {
+                f16::from_f64(v.to_f64() / n as f64)
+            }),
+            DataType::Bfloat16 => sc(p as *mut bf16, count, |v| {
+                bf16::from_f64(v.to_f64() / n as f64)
+            }),
+            DataType::Float => sc(p as *mut f32, count, |v| (v as f64 / n as f64) as f32),
+            DataType::Double => sc(p as *mut f64, count, |v| v / n as f64),
+            DataType::F8e4m3 | DataType::F8e5m2 => {
+                unreachable!("fp8 reductions are refused in support()")
+            }
+        }
+    }
+    unsafe fn sc<T: Copy>(p: *mut T, count: usize, f: impl Fn(T) -> T) {
+        for x in std::slice::from_raw_parts_mut(p, count) {
+            *x = f(*x);
+        }
+    }
+}
+
+/// The MPI arguments of `c`, looked up once before the timed calls.
 fn mpi_count(n: usize, what: &str) -> Result<c_int> {
     c_int::try_from(n).map_err(|_| {
         BenchError::Usage(format!(
@@ -218,22 +253,15 @@ impl MpiBackend {
         self.clock
     }
 
-    /// Sleeps for this rank's `--delay`, if it is the delayed rank. A sleep, not a spin:
-    /// on an oversubscribed machine a spinning rank takes a core from the ranks that wait
-    /// for it, which then arrive late as well (measured: with a 2 ms spin on 4 ranks over
-    /// 2 cores, a second rank entered 1–2 ms late). The wake-up may overshoot: the rank is
-    /// at least this late.
-    fn late(&self) {
-        let Some(d) = self.delay.filter(|d| d.rank == self.rank) else {
-            return;
-        };
+    /// How late this rank arrives at each timed call (`--delay`), if it is the delayed
+    /// rank.
+    fn delay_s(&self) -> Option<f64> {
+        let d = self.delay.filter(|d| d.rank == self.rank)?;
         let s = match d.amount {
             DelayAmount::Micros(us) => us * 1e-6,
             DelayAmount::Percent(p) => p / 100.0 * self.prev_mean_s,
         };
-        if s > 0.0 {
-            std::thread::sleep(std::time::Duration::from_secs_f64(s));
-        }
+        (s > 0.0).then_some(s)
     }
 
     fn datatype(&self, t: DataType) -> ffi::MPI_Datatype {
@@ -276,39 +304,6 @@ impl MpiBackend {
         }
     }
 
-    /// Scales `count` elements at `p` by 1/n: the second half of avg.
-    fn scale(&self, t: DataType, p: *mut c_void, count: usize) {
-        let n = self.nranks;
-        // SAFETY: p points at `count` elements of type t inside a live buffer.
-        unsafe {
-            match t {
-                DataType::Int8 => sc(p as *mut i8, count, |v| v / n as i8),
-                DataType::Uint8 => sc(p as *mut u8, count, |v| v / n as u8),
-                DataType::Int32 => sc(p as *mut i32, count, |v| v / n as i32),
-                DataType::Uint32 => sc(p as *mut u32, count, |v| v / n as u32),
-                DataType::Int64 => sc(p as *mut i64, count, |v| v / n as i64),
-                DataType::Uint64 => sc(p as *mut u64, count, |v| v / n as u64),
-                DataType::Half => sc(p as *mut f16, count, |v| {
-                    f16::from_f64(v.to_f64() / n as f64)
-                }),
-                DataType::Bfloat16 => sc(p as *mut bf16, count, |v| {
-                    bf16::from_f64(v.to_f64() / n as f64)
-                }),
-                DataType::Float => sc(p as *mut f32, count, |v| (v as f64 / n as f64) as f32),
-                DataType::Double => sc(p as *mut f64, count, |v| v / n as f64),
-                DataType::F8e4m3 | DataType::F8e5m2 => {
-                    unreachable!("fp8 reductions are refused in support()")
-                }
-            }
-        }
-        unsafe fn sc<T: Copy>(p: *mut T, count: usize, f: impl Fn(T) -> T) {
-            for x in std::slice::from_raw_parts_mut(p, count) {
-                *x = f(*x);
-            }
-        }
-    }
-
-    /// The MPI arguments of `c`, looked up once before the timed calls.
     fn prepare(&self, c: &Call) -> Result<Prepared> {
         Ok(Prepared {
             dt: self.datatype(c.dtype),
@@ -317,85 +312,219 @@ impl MpiBackend {
         })
     }
 
+    /// Runs `timed` on the call with every argument resolved: one closure per collective,
+    /// so a timed iteration is the MPI call alone, with nothing left to decide. (A `match`
+    /// on the collective inside the timed loop cost 20–25 ns per call at 8 B on the
+    /// reference VM, 2–3 % of the time reported; docs/PERFORMANCE.md.) `send`/`recv` are
+    /// element pointers; `in_place` selects MPI_IN_PLACE where MPI defines it.
+    fn bound<L: TimedLoop>(
+        &self,
+        c: &Call,
+        p: &Prepared,
+        send: *mut c_void,
+        recv: *mut c_void,
+        timed: L,
+    ) -> Result<Vec<f64>> {
+        let (dt, op, count) = (p.dt, p.op, p.count);
+        let root = c.root as c_int;
+        let is_root = self.rank == c.root;
+        let comm = self.comm;
+        let ip = self.in_place;
+        // MPI_IN_PLACE as the send buffer where the call's placement asks for it.
+        let send_or_ip = |in_place: bool| if in_place { ip } else { send };
+        let n = self.nranks;
+        let (dtype, recv_count) = (c.dtype, c.counts.recv);
+        let avg = c.op == ReduceOp::Avg
+            && c.coll.imp().has_op()
+            && (c.coll != CollKind::Reduce || is_root);
+        // SAFETY (each closure's body): recv holds `recv_count` elements of dtype.
+        let then_scale = move |rc: c_int| {
+            if avg && rc == 0 {
+                unsafe { scale(dtype, recv, recv_count, n) };
+            }
+            rc
+        };
+        // SAFETY (every closure's body): buffers were sized by the harness from the same
+        // counts; MPI is initialized.
+        unsafe {
+            match c.coll {
+                CollKind::AllReduce => {
+                    let s = send_or_ip(c.in_place);
+                    timed.run(move || then_scale(ffi::MPI_Allreduce(s, recv, count, dt, op, comm)))
+                }
+                CollKind::AllGather => {
+                    let s = send_or_ip(c.in_place);
+                    timed.run(move || ffi::MPI_Allgather(s, count, dt, recv, count, dt, comm))
+                }
+                CollKind::ReduceScatter => {
+                    let s = send_or_ip(c.in_place);
+                    timed.run(move || {
+                        then_scale(ffi::MPI_Reduce_scatter_block(s, recv, count, dt, op, comm))
+                    })
+                }
+                CollKind::Broadcast => {
+                    // NCCL's out-of-place broadcast: the root's result lands in recv too.
+                    let copy = (is_root && !c.in_place).then_some(c.counts.count * dtype.size());
+                    timed.run(move || {
+                        if let Some(bytes) = copy {
+                            std::ptr::copy_nonoverlapping(
+                                send as *const u8,
+                                recv as *mut u8,
+                                bytes,
+                            );
+                        }
+                        ffi::MPI_Bcast(recv, count, dt, root, comm)
+                    })
+                }
+                CollKind::Reduce => {
+                    let s = send_or_ip(c.in_place && is_root);
+                    timed.run(move || {
+                        then_scale(ffi::MPI_Reduce(s, recv, count, dt, op, root, comm))
+                    })
+                }
+                CollKind::Alltoall => {
+                    timed.run(move || ffi::MPI_Alltoall(send, count, dt, recv, count, dt, comm))
+                }
+                CollKind::Sendrecv => {
+                    let to = ((self.rank + 1) % n) as c_int;
+                    let from = ((self.rank + n - 1) % n) as c_int;
+                    timed.run(move || {
+                        ffi::MPI_Sendrecv(
+                            send,
+                            count,
+                            dt,
+                            to,
+                            0,
+                            recv,
+                            count,
+                            dt,
+                            from,
+                            0,
+                            comm,
+                            ffi::RSMPI_STATUS_IGNORE,
+                        )
+                    })
+                }
+                CollKind::Gather => {
+                    let s = send_or_ip(c.in_place && is_root);
+                    timed.run(move || ffi::MPI_Gather(s, count, dt, recv, count, dt, root, comm))
+                }
+                CollKind::Scatter => {
+                    let r = if c.in_place && is_root { ip } else { recv };
+                    timed.run(move || ffi::MPI_Scatter(send, count, dt, r, count, dt, root, comm))
+                }
+            }
+        }
+    }
+}
+
+/// A timed loop over one bound call (a closure returning MPI's return code), generic so
+/// that the call is inlined into the loop.
+trait TimedLoop {
+    fn run<F: FnMut() -> c_int>(self, call: F) -> Result<Vec<f64>>;
+}
+
+/// The two timing methods (`--timing`) of one timed batch.
+struct Batch<'a> {
+    comm: ffi::MPI_Comm,
+    iters: usize,
+    timing: Timing,
+    what: &'static str,
+    /// This rank's `--delay` before each call, if it is the delayed rank.
+    delay_s: Option<f64>,
+    /// Where to record (entry, exit) on the aligned clock, and that clock's offset.
+    stamps: Option<(&'a mut Vec<(f64, f64)>, f64)>,
+}
+
+impl Batch<'_> {
     fn barrier(&self) -> Result<()> {
         // SAFETY: MPI is initialized.
         check(unsafe { ffi::MPI_Barrier(self.comm) }, "MPI_Barrier")
     }
 
-    /// One collective call. `send`/`recv` are element pointers; `in_place` selects
-    /// MPI_IN_PLACE where MPI defines it.
-    fn call(&self, c: &Call, p: &Prepared, send: *mut c_void, recv: *mut c_void) -> Result<()> {
-        let (dt, op, count) = (p.dt, p.op, p.count);
-        let root = c.root as c_int;
-        let is_root = self.rank == c.root;
-        let ip = self.in_place;
-        let comm = self.comm;
-        let elem = c.dtype.size();
-        // SAFETY: buffers were sized by the harness from the same counts; MPI is initialized.
-        let rc = unsafe {
-            match c.coll {
-                CollKind::AllReduce => {
-                    let s = if c.in_place { ip } else { send };
-                    ffi::MPI_Allreduce(s, recv, count, dt, op, comm)
-                }
-                CollKind::AllGather => {
-                    let s = if c.in_place { ip } else { send };
-                    ffi::MPI_Allgather(s, count, dt, recv, count, dt, comm)
-                }
-                CollKind::ReduceScatter => {
-                    let s = if c.in_place { ip } else { send };
-                    ffi::MPI_Reduce_scatter_block(s, recv, count, dt, op, comm)
-                }
-                CollKind::Broadcast => {
-                    if is_root && !c.in_place {
-                        std::ptr::copy_nonoverlapping(
-                            send as *const u8,
-                            recv as *mut u8,
-                            c.counts.count * elem,
-                        );
-                    }
-                    ffi::MPI_Bcast(recv, count, dt, root, comm)
-                }
-                CollKind::Reduce => {
-                    let s = if c.in_place && is_root { ip } else { send };
-                    ffi::MPI_Reduce(s, recv, count, dt, op, root, comm)
-                }
-                CollKind::Alltoall => ffi::MPI_Alltoall(send, count, dt, recv, count, dt, comm),
-                CollKind::Sendrecv => {
-                    let n = self.nranks;
-                    let to = ((self.rank + 1) % n) as c_int;
-                    let from = ((self.rank + n - 1) % n) as c_int;
-                    ffi::MPI_Sendrecv(
-                        send,
-                        count,
-                        dt,
-                        to,
-                        0,
-                        recv,
-                        count,
-                        dt,
-                        from,
-                        0,
-                        comm,
-                        ffi::RSMPI_STATUS_IGNORE,
-                    )
-                }
-                CollKind::Gather => {
-                    let s = if c.in_place && is_root { ip } else { send };
-                    ffi::MPI_Gather(s, count, dt, recv, count, dt, root, comm)
-                }
-                CollKind::Scatter => {
-                    let r = if c.in_place && is_root { ip } else { recv };
-                    ffi::MPI_Scatter(send, count, dt, r, count, dt, root, comm)
+    /// Sleeps for this rank's `--delay`. A sleep, not a spin: on an oversubscribed machine
+    /// a spinning rank takes a core from the ranks that wait for it, which then arrive
+    /// late as well (measured: with a 2 ms spin on 4 ranks over 2 cores, a second rank
+    /// entered 1–2 ms late). The wake-up may overshoot: the rank is at least this late.
+    fn late(&self) {
+        if let Some(s) = self.delay_s {
+            std::thread::sleep(std::time::Duration::from_secs_f64(s));
+        }
+    }
+}
+
+impl TimedLoop for Batch<'_> {
+    fn run<F: FnMut() -> c_int>(mut self, mut call: F) -> Result<Vec<f64>> {
+        let iters = self.iters;
+        let mut times = Vec::new();
+        match self.timing {
+            Timing::PerCall => {
+                // The sample stores are written (pages faulted in) before the first
+                // barrier: a page fault in the bookkeeping between calls delays one rank
+                // at the next barrier, and the barrier's exit skew then lands in the next
+                // call's time. `vec![0.0; n]` would map zero pages lazily, so fill them.
+                times.reserve_exact(iters);
+                times.resize(iters, 0.0);
+                if let Some((st, _)) = self.stamps.as_mut() {
+                    st.reserve_exact(iters);
+                    st.resize(st.len() + iters, (0.0, 0.0));
                 }
             }
-        };
-        check(rc, c.coll.name())?;
-        if c.op == ReduceOp::Avg && c.coll.imp().has_op() && (c.coll != CollKind::Reduce || is_root)
-        {
-            self.scale(c.dtype, recv, c.counts.recv);
+            Timing::Loop => times.reserve_exact(iters),
         }
-        Ok(())
+        // Ranks start together, as in OSU and nccl-tests: without it the first timed
+        // call absorbs whatever a peer was still doing (fill, check, output).
+        self.barrier()?;
+        match self.timing {
+            Timing::PerCall => {
+                let stamp_base = self.stamps.as_ref().map_or(0, |(st, _)| st.len() - iters);
+                for i in 0..iters {
+                    // A barrier before every call, so a call's time is its own and not
+                    // the wait for a peer's previous call or bookkeeping (OSU's method).
+                    let rc = match self.barrier() {
+                        Ok(()) => {
+                            self.late();
+                            // SAFETY: MPI is initialized.
+                            let t0 = unsafe { ffi::RSMPI_Wtime() };
+                            let rc = call();
+                            let t1 = unsafe { ffi::RSMPI_Wtime() };
+                            // Bookkeeping after t1, before the next barrier, into storage
+                            // touched above: the entry and exit on the aligned clock.
+                            times[i] = t1 - t0;
+                            if let Some((st, off)) = self.stamps.as_mut() {
+                                st[stamp_base + i] = (t0 + *off, t1 + *off);
+                            }
+                            crate::watchdog::tick();
+                            check(rc, self.what)
+                        }
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = rc {
+                        // No stamps of calls that never ran (nor of the one that failed).
+                        if let Some((st, _)) = self.stamps.as_mut() {
+                            st.truncate(stamp_base + i);
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            Timing::Loop => {
+                // SAFETY: MPI is initialized.
+                let t0 = unsafe { ffi::RSMPI_Wtime() };
+                for _ in 0..iters {
+                    self.late();
+                    let rc = call();
+                    if rc != 0 {
+                        return check(rc, self.what).map(|_| vec![]);
+                    }
+                    // One relaxed load and store, so -T still bounds each call.
+                    crate::watchdog::tick();
+                }
+                let t1 = unsafe { ffi::RSMPI_Wtime() };
+                times.resize(iters, (t1 - t0) / iters.max(1) as f64);
+            }
+        }
+        Ok(times)
     }
 }
 
@@ -493,66 +622,20 @@ impl Backend for MpiBackend {
             }
         };
         let p = self.prepare(call)?;
-        let mut times = Vec::new();
-        let stamp_base = self.stamps.len();
-        match timing {
-            Timing::PerCall => {
-                // The sample stores are written (pages faulted in) before the first
-                // barrier: a page fault in the bookkeeping between calls delays one rank
-                // at the next barrier, and the barrier's exit skew then lands in the next
-                // call's time. `vec![0.0; n]` would map zero pages lazily, so fill them.
-                times.reserve_exact(iters);
-                times.resize(iters, 0.0);
-                if self.record {
-                    self.stamps.reserve_exact(iters);
-                    self.stamps.resize(stamp_base + iters, (0.0, 0.0));
-                }
-            }
-            Timing::Loop => times.reserve_exact(iters),
-        }
-        // Ranks start together, as in OSU and nccl-tests: without it the first timed
-        // call absorbs whatever a peer was still doing (fill, check, output).
-        self.barrier()?;
-        match timing {
-            Timing::PerCall => {
-                let off = self.clock.offset_s;
-                for (i, sample) in times.iter_mut().enumerate() {
-                    // A barrier before every call, so a call's time is its own and not
-                    // the wait for a peer's previous call or bookkeeping (OSU's method).
-                    let failed = |me: &mut Self, e| {
-                        // No zero stamps of calls that never ran.
-                        me.stamps.truncate(stamp_base + i);
-                        e
-                    };
-                    self.barrier().map_err(|e| failed(self, e))?;
-                    self.late();
-                    // SAFETY: MPI is initialized.
-                    let t0 = unsafe { ffi::RSMPI_Wtime() };
-                    self.call(call, &p, send, recv)
-                        .map_err(|e| failed(self, e))?;
-                    let t1 = unsafe { ffi::RSMPI_Wtime() };
-                    // Bookkeeping after t1, before the next barrier, into storage
-                    // touched above: the entry and exit on the aligned clock.
-                    *sample = t1 - t0;
-                    if self.record {
-                        self.stamps[stamp_base + i] = (t0 + off, t1 + off);
-                    }
-                    crate::watchdog::tick();
-                }
-            }
-            Timing::Loop => {
-                // SAFETY: MPI is initialized.
-                let t0 = unsafe { ffi::RSMPI_Wtime() };
-                for _ in 0..iters {
-                    self.late();
-                    self.call(call, &p, send, recv)?;
-                    // One relaxed atomic add, so -T still bounds each call.
-                    crate::watchdog::tick();
-                }
-                let t1 = unsafe { ffi::RSMPI_Wtime() };
-                times.resize(iters, (t1 - t0) / iters.max(1) as f64);
-            }
-        }
+        // The batch records into a vector of its own: `bound` reads the backend.
+        let mut stamps = std::mem::take(&mut self.stamps);
+        let batch = Batch {
+            comm: self.comm,
+            iters,
+            timing,
+            what: call.coll.name(),
+            delay_s: self.delay_s(),
+            stamps: (self.record && timing == Timing::PerCall)
+                .then_some((&mut stamps, self.clock.offset_s)),
+        };
+        let times = self.bound(call, &p, send, recv, batch);
+        self.stamps = stamps;
+        let times = times?;
         if !times.is_empty() {
             self.prev_mean_s = times.iter().sum::<f64>() / times.len() as f64;
         }
