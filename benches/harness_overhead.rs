@@ -4,7 +4,7 @@
 //!
 //! 1. MPI all_reduce (float, sum), out-of-place `time_us.avg` (`-a 1`) at 8 B … 4 MiB,
 //!    against two reference loops written here with raw `mpi::ffi` calls and nothing of
-//!    the harness: one page-aligned buffer pair allocated once, then
+//!    the harness: one page-aligned buffer pair allocated once per measurement, then
 //!    (a) OSU's method: barrier; t0 = MPI_Wtime; call; t1; per call; and
 //!    (b) nccl-tests' method: barrier; t0; n calls; t1; (t1 − t0) / n;
 //!    each rank's mean averaged over ranks, with OSU's iteration counts. The harness runs
@@ -96,30 +96,45 @@ fn warmup_for(iters: usize) -> usize {
     (iters / 10).max(5)
 }
 
-/// The reference loops' buffers: one page-aligned pair, allocated once, every page
-/// written, as OSU allocates its buffers.
+/// The reference loops' buffers: one page-aligned pair, allocated once for a measurement
+/// and every page written, as OSU allocates its pair once when it runs one size
+/// (`-m S:S`). Each measurement maps a pair of its own, as the harness's `-b S -e S`
+/// does: where a pair lands in physical memory moved a run's 1–4 MiB times by 5–18 %
+/// on the reference VM, in either direction, and one pair kept for a whole run would
+/// turn that one draw into a bias of every round (docs/PERFORMANCE.md).
 struct RefBufs {
     send: *mut c_void,
     recv: *mut c_void,
+    len: usize,
 }
 
 impl RefBufs {
     fn new(len: usize) -> RefBufs {
         let alloc = || {
-            let mut p = std::ptr::null_mut();
-            // SAFETY: p receives the allocation; the alignment is a power of two.
-            assert_eq!(unsafe { libc::posix_memalign(&mut p, 4096, len) }, 0);
-            unsafe { std::ptr::write_bytes(p as *mut u8, 1, len) };
-            p
+            // SAFETY: an anonymous private mapping, checked below; written whole.
+            unsafe {
+                let p = libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                );
+                assert_ne!(p, libc::MAP_FAILED, "mmap of the reference buffers");
+                std::ptr::write_bytes(p as *mut u8, 1, len);
+                p
+            }
         };
         RefBufs {
             send: alloc(),
             recv: alloc(),
+            len,
         }
     }
 
     fn allreduce(&self, bytes: usize) {
-        // SAFETY: both buffers hold the largest size; MPI is initialized.
+        // SAFETY: both buffers hold `bytes`; MPI is initialized.
         unsafe {
             ffi::MPI_Allreduce(
                 self.send,
@@ -160,6 +175,16 @@ impl RefBufs {
             self.allreduce(bytes);
         }
         mean_over_ranks((wtime() - t0) / iters as f64)
+    }
+}
+
+impl Drop for RefBufs {
+    fn drop(&mut self) {
+        // SAFETY: both were mapped in `new` with this length.
+        unsafe {
+            libc::munmap(self.send, self.len);
+            libc::munmap(self.recv, self.len);
+        }
     }
 }
 
@@ -256,10 +281,12 @@ fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
 fn overhead(world: &MpiWorld, backend: &mut MpiBackend, rounds: usize) {
     let rank = world.rank();
     let sizes = sizes();
-    let bufs = RefBufs::new(*sizes.iter().max().unwrap() as usize);
-    let reference = |m: Method, size: u64, iters: usize| match m {
-        Method::PerCall => bufs.per_call(size as usize, iters),
-        Method::Loop => bufs.loop_timed(size as usize, iters),
+    let reference = |m: Method, size: u64, iters: usize| {
+        let bufs = RefBufs::new(size as usize);
+        match m {
+            Method::PerCall => bufs.per_call(size as usize, iters),
+            Method::Loop => bufs.loop_timed(size as usize, iters),
+        }
     };
     // triples[method][size], one per round: per size, each method as reference, harness,
     // reference, so every harness number sits between two reference numbers measured

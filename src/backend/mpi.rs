@@ -28,8 +28,9 @@ extern "C" {
 ///
 /// Always its own anonymous mapping, never the heap: where glibc puts a large block
 /// depends on what the process freed before (its mmap threshold moves), and a heap block
-/// measured up to 2× slower in MPI calls of 256 KiB–4 MiB than a fresh mapping (4 KiB
-/// pages against transparent huge pages; docs/PERFORMANCE.md). A fresh mapping is what
+/// measured up to 2× slower in MPI calls of 256 KiB–4 MiB than a fresh mapping
+/// (docs/PERFORMANCE.md; transparent huge pages played no part there: they were
+/// `madvise`-only). A fresh mapping is what
 /// OSU's `posix_memalign` gets in a fresh process, and it does not depend on the harness's
 /// own allocations.
 pub struct HostBuf {
