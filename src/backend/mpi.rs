@@ -318,13 +318,13 @@ impl MpiBackend {
     /// on the collective inside the timed loop cost 20–25 ns per call at 8 B on the
     /// reference VM, 2–3 % of the time reported; docs/PERFORMANCE.md.) `send`/`recv` are
     /// element pointers; `in_place` selects MPI_IN_PLACE where MPI defines it.
-    fn bound<L: TimedLoop>(
+    fn bound(
         &self,
         c: &Call,
         p: &Prepared,
         send: *mut c_void,
         recv: *mut c_void,
-        timed: L,
+        timed: Batch<'_>,
     ) -> Result<Vec<f64>> {
         let (dt, op, count) = (p.dt, p.op, p.count);
         let root = c.root as c_int;
@@ -419,12 +419,6 @@ impl MpiBackend {
     }
 }
 
-/// A timed loop over one bound call (a closure returning MPI's return code), generic so
-/// that the call is inlined into the loop.
-trait TimedLoop {
-    fn run<F: FnMut() -> c_int>(self, call: F) -> Result<Vec<f64>>;
-}
-
 /// One timed batch: `iters` calls, timed by `timing`'s method.
 struct Batch<'a> {
     comm: ffi::MPI_Comm,
@@ -452,9 +446,9 @@ impl Batch<'_> {
             std::thread::sleep(std::time::Duration::from_secs_f64(s));
         }
     }
-}
 
-impl TimedLoop for Batch<'_> {
+    /// Times `iters` calls of `call` (MPI's return code), generic over the closure so
+    /// that the call is inlined into the loop.
     fn run<F: FnMut() -> c_int>(mut self, mut call: F) -> Result<Vec<f64>> {
         let iters = self.iters;
         let mut times = Vec::new();
@@ -479,33 +473,17 @@ impl TimedLoop for Batch<'_> {
         match self.timing {
             Timing::PerCall => {
                 let stamp_base = self.stamps.as_ref().map_or(0, |(st, _)| st.len() - iters);
-                for i in 0..iters {
-                    // A barrier before every call, so a call's time is its own and not
-                    // the wait for a peer's previous call or bookkeeping (OSU's method).
-                    let rc = match self.barrier() {
-                        Ok(()) => {
-                            self.late();
-                            // SAFETY: MPI is initialized.
-                            let t0 = unsafe { ffi::RSMPI_Wtime() };
-                            let rc = call();
-                            let t1 = unsafe { ffi::RSMPI_Wtime() };
-                            // Bookkeeping after t1, before the next barrier, into storage
-                            // touched above: the entry and exit on the aligned clock.
-                            times[i] = t1 - t0;
-                            if let Some((st, off)) = self.stamps.as_mut() {
-                                st[stamp_base + i] = (t0 + *off, t1 + *off);
+                for (i, sample) in times.iter_mut().enumerate() {
+                    match self.one_call(&mut call, stamp_base + i) {
+                        Ok(t) => *sample = t,
+                        Err(e) => {
+                            // No stamps of calls that never ran (nor of the one that
+                            // failed).
+                            if let Some((st, _)) = self.stamps.as_mut() {
+                                st.truncate(stamp_base + i);
                             }
-                            crate::watchdog::tick();
-                            check(rc, self.what)
+                            return Err(e);
                         }
-                        Err(e) => Err(e),
-                    };
-                    if let Err(e) = rc {
-                        // No stamps of calls that never ran (nor of the one that failed).
-                        if let Some((st, _)) = self.stamps.as_mut() {
-                            st.truncate(stamp_base + i);
-                        }
-                        return Err(e);
                     }
                 }
             }
@@ -526,6 +504,27 @@ impl TimedLoop for Batch<'_> {
             }
         }
         Ok(times)
+    }
+
+    /// One call by OSU's method: a barrier before it, so that its time is its own and not
+    /// the wait for a peer's previous call or bookkeeping, then the call timed alone.
+    /// Its time in seconds; its entry and exit on the aligned clock go to stamp `stamp`.
+    #[inline]
+    fn one_call<F: FnMut() -> c_int>(&mut self, call: &mut F, stamp: usize) -> Result<f64> {
+        self.barrier()?;
+        self.late();
+        // SAFETY: MPI is initialized.
+        let t0 = unsafe { ffi::RSMPI_Wtime() };
+        let rc = call();
+        let t1 = unsafe { ffi::RSMPI_Wtime() };
+        // Bookkeeping after t1, before the next barrier, into storage touched before the
+        // first barrier.
+        if let Some((st, off)) = self.stamps.as_mut() {
+            st[stamp] = (t0 + *off, t1 + *off);
+        }
+        crate::watchdog::tick();
+        check(rc, self.what)?;
+        Ok(t1 - t0)
     }
 }
 
