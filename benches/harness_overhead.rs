@@ -22,7 +22,7 @@
 use mpi::ffi;
 use std::os::raw::c_void;
 use std::time::Instant;
-use xccl_bench::backend::mpi::MpiBackend;
+use xccl_bench::backend::mpi::{HostBuf, MpiBackend};
 use xccl_bench::backend::Timing;
 use xccl_bench::coll::CollKind;
 use xccl_bench::error::Result;
@@ -102,34 +102,25 @@ fn warmup_for(iters: usize) -> usize {
 /// does: where a pair lands in physical memory moved a run's 1–4 MiB times by 5–18 %
 /// on the reference VM, in either direction, and one pair kept for a whole run would
 /// turn that one draw into a bias of every round (docs/PERFORMANCE.md).
+///
+/// The same mapping as the harness's buffers (`HostBuf`), so the two sides differ only
+/// in how they call and time.
 struct RefBufs {
-    send: *mut c_void,
-    recv: *mut c_void,
-    len: usize,
+    send: HostBuf,
+    recv: HostBuf,
 }
 
 impl RefBufs {
     fn new(len: usize) -> RefBufs {
         let alloc = || {
-            // SAFETY: an anonymous private mapping, checked below; written whole.
-            unsafe {
-                let p = libc::mmap(
-                    std::ptr::null_mut(),
-                    len,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                    -1,
-                    0,
-                );
-                assert_ne!(p, libc::MAP_FAILED, "mmap of the reference buffers");
-                std::ptr::write_bytes(p as *mut u8, 1, len);
-                p
-            }
+            let b = HostBuf::new(len).expect("the reference buffers");
+            // SAFETY: the mapping holds `len` bytes.
+            unsafe { std::ptr::write_bytes(b.as_mut_ptr(), 1, len) };
+            b
         };
         RefBufs {
             send: alloc(),
             recv: alloc(),
-            len,
         }
     }
 
@@ -137,8 +128,8 @@ impl RefBufs {
         // SAFETY: both buffers hold `bytes`; MPI is initialized.
         unsafe {
             ffi::MPI_Allreduce(
-                self.send,
-                self.recv,
+                self.send.as_mut_ptr() as *const c_void,
+                self.recv.as_mut_ptr() as *mut c_void,
                 (bytes / 4) as i32,
                 ffi::RSMPI_FLOAT,
                 ffi::RSMPI_SUM,
@@ -175,16 +166,6 @@ impl RefBufs {
             self.allreduce(bytes);
         }
         mean_over_ranks((wtime() - t0) / iters as f64)
-    }
-}
-
-impl Drop for RefBufs {
-    fn drop(&mut self) {
-        // SAFETY: both were mapped in `new` with this length.
-        unsafe {
-            libc::munmap(self.send, self.len);
-            libc::munmap(self.recv, self.len);
-        }
     }
 }
 

@@ -39,7 +39,8 @@ pub struct HostBuf {
 }
 
 impl HostBuf {
-    fn new(len: usize) -> Result<Self> {
+    /// `len` bytes of their own mapping (public for the benchmarks' reference loops).
+    pub fn new(len: usize) -> Result<Self> {
         // SAFETY: an anonymous private mapping; checked for MAP_FAILED below.
         let p = unsafe {
             libc::mmap(
