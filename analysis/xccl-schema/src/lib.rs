@@ -11,12 +11,14 @@
 //! - [`result`]: typed rows, run metadata, summary; [`result::SCHEMA_VERSION`].
 //! - [`verdict`]: a row judged against the links (filled by xccl-topo).
 //! - [`finding`]: what diagnosis concluded (slow rank, slow link, ...).
+//! - [`rules`]: the thresholds (0.8, 0.2, ...) and the exit codes, each defined once.
 //! - [`read`]: the versioned reader that refuses foreign and newer files in one line.
 
 pub mod coll;
 pub mod finding;
 pub mod read;
 pub mod result;
+pub mod rules;
 pub mod types;
 pub mod verdict;
 
