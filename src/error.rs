@@ -1,6 +1,8 @@
-//! Library errors. Each carries one line a user can act on; the binary adds nothing but
-//! the exit code (see `main.rs`).
+//! The runtime's one error type. Each carries one line a user can act on; `main` prints
+//! it once and exits with its [`ExitCode`]. Every line a rank prints about itself goes
+//! through [`say`], so that lines from ranks failing together do not interleave.
 
+use crate::rules::ExitCode;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -24,15 +26,19 @@ pub enum BenchError {
         #[source]
         source: std::io::Error,
     },
+    /// A value that would not serialize (not expected of the typed results).
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
 }
 
 impl BenchError {
     /// Exit status: 2 for usage errors (as clap), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            BenchError::Usage(_) | BenchError::Unsupported(_) => 2,
-            _ => 1,
+            BenchError::Usage(_) | BenchError::Unsupported(_) => ExitCode::Usage,
+            _ => ExitCode::Failed,
         }
+        .code()
     }
 }
 
@@ -47,4 +53,11 @@ pub fn say(line: &str) {
     s.push_str(line);
     s.push('\n');
     let _ = std::io::stderr().write_all(s.as_bytes());
+}
+
+/// Writes `text`, which ends with its own newline(s), to stderr in one `write` (a block of
+/// lines that must stay together, e.g. the health check's list of rows).
+pub fn say_block(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }

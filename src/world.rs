@@ -165,9 +165,17 @@ pub struct SoloWorld {
 }
 
 impl SoloWorld {
+    /// The job's world when the binary has no MPI: refuses a launcher that started
+    /// several ranks (each would believe it is alone).
     pub fn new() -> Result<Self> {
         check_launcher(1, false)?;
-        Ok(SoloWorld { host: hostname() })
+        Ok(Self::for_files())
+    }
+
+    /// The world of a command that reads files only: one process, whatever launched it
+    /// (under mpirun, rank 0 answers and the others have already exited).
+    pub fn for_files() -> Self {
+        SoloWorld { host: hostname() }
     }
 }
 

@@ -10,10 +10,22 @@ use crate::error::Result;
 pub use crate::result::{BackendInfo, OpImpl};
 use crate::types::{DataType, ReduceOp};
 
+pub mod data;
 pub mod hccl;
 #[cfg(feature = "mpi")]
 pub mod mpi;
 pub mod nccl;
+
+/// The communication library a command drives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendKind {
+    /// MPI on host memory (the default; runs anywhere MPI does).
+    Mpi,
+    /// NVIDIA NCCL on GPUs (library loaded at run time).
+    Nccl,
+    /// Ascend HCCL on NPUs (libraries loaded at run time).
+    Hccl,
+}
 
 /// Device options of the NCCL and HCCL backends, from the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,24 +134,6 @@ pub struct Call {
 pub enum Bufs<'a, B> {
     Separate { send: &'a mut B, recv: &'a mut B },
     InPlace(&'a mut B),
-}
-
-/// Usability of every backend on this machine, for `xccl-bench list`.
-pub fn status() -> Vec<(&'static str, String)> {
-    let mpi = if cfg!(feature = "mpi") {
-        "usable (MPI built in; host memory)".to_string()
-    } else {
-        "not built (binary built with --no-default-features)".to_string()
-    };
-    let show = |r: std::result::Result<String, String>| match r {
-        Ok(s) => format!("usable: {s}"),
-        Err(e) => format!("not usable: {e}"),
-    };
-    vec![
-        ("mpi", mpi),
-        ("nccl", show(nccl::probe())),
-        ("hccl", show(hccl::probe())),
-    ]
 }
 
 pub trait Backend {

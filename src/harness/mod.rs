@@ -2,7 +2,7 @@
 //! iterations, correctness check, cross-rank aggregation. Measurement only; formatting
 //! belongs to the exporters in [`crate::output`].
 
-use crate::backend::{Backend, Bufs, Call, OpImpl};
+use crate::backend::{data, Backend, Bufs, Call, OpImpl};
 use crate::error::{BenchError, Result};
 use crate::output::Sink;
 use crate::result::{PerRank, Placement, Row, Summary, TimeStats};
@@ -11,11 +11,10 @@ use crate::watchdog;
 use crate::world::World;
 use std::time::Instant;
 
-mod data;
+mod rank_timing;
 mod stats;
 mod sweep;
 
-pub use data::{value, value_period};
 pub use stats::precision;
 pub use sweep::{average_from_flag, sizes, Adaptive, Average, Sweep};
 
@@ -366,7 +365,7 @@ impl<'a, B: Backend> Harness<'a, B> {
             per_rank.push(f64s(&b[16..16 + 8 * n]));
             stamps.push(f64s(&b[16 + 8 * n..]));
         }
-        let ranks_timing = crate::diag::ranks_timing(&stamps);
+        let ranks_timing = rank_timing::ranks_timing(&stamps);
         let stats::Aggregated {
             merged,
             means,

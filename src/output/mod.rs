@@ -10,7 +10,19 @@ pub mod hccl_test;
 pub mod json;
 pub mod markdown;
 pub mod progress;
+pub mod rank_diag;
 pub mod table;
+pub mod verdict;
+
+/// The table on stdout (`--format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// nccl-tests' table (default).
+    Nccl,
+    /// hccl_test's columns.
+    #[value(name = "hccl_test", alias = "hccl-test")]
+    HcclTest,
+}
 
 pub trait Sink {
     fn begin(&mut self, meta: &RunMeta) -> Result<()>;

@@ -16,11 +16,11 @@
 //!   every [`LINE_EVERY`]; `never` draws nothing.
 
 use super::Sink;
-use crate::cli::ProgressMode;
+use crate::coll::CollKind;
 use crate::error::Result;
-use crate::harness::Sweep;
 use crate::result::{Row, RunMeta, Summary};
 use crate::types::format_size;
+use crate::types::{DataType, ReduceOp};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -196,6 +196,14 @@ impl Order {
     }
 }
 
+/// When progress is shown (`--progress`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressMode {
+    Auto,
+    Always,
+    Never,
+}
+
 /// Rank 0's progress sink.
 pub struct Progress {
     target: Target,
@@ -211,9 +219,20 @@ pub struct Progress {
     last_line: Option<Instant>,
 }
 
+/// What progress needs to know of a sweep: the table lines it will print and their order.
+pub struct Layout<'a> {
+    pub coll: CollKind,
+    pub sizes: &'a [u64],
+    pub dtypes: &'a [DataType],
+    pub ops: &'a [ReduceOp],
+    pub roots: &'a [usize],
+    /// Sweeps run (`-N`); 0 runs until interrupted.
+    pub cycles: usize,
+}
+
 /// Table lines of a sweep: sizes × types × ops × roots (ops and roots only where the
 /// collective has them) × cycles.
-pub fn total_lines(sw: &Sweep) -> Option<u64> {
+pub fn total_lines(sw: &Layout) -> Option<u64> {
     let imp = sw.coll.imp();
     let ops = if imp.has_op() { sw.ops.len() } else { 1 };
     let roots = if imp.has_root() { sw.roots.len() } else { 1 };
@@ -222,11 +241,11 @@ pub fn total_lines(sw: &Sweep) -> Option<u64> {
 }
 
 impl Progress {
-    pub fn new(target: Target, sw: &Sweep) -> Self {
+    pub fn new(target: Target, sw: &Layout) -> Self {
         let imp = sw.coll.imp();
         let order = Order {
             coll: sw.coll.to_string(),
-            sizes: sw.sizes.clone(),
+            sizes: sw.sizes.to_vec(),
             dtypes: sw.dtypes.iter().map(|d| d.to_string()).collect(),
             ops: if imp.has_op() {
                 sw.ops.iter().map(|o| o.to_string()).collect()
@@ -234,7 +253,7 @@ impl Progress {
                 vec![String::new()]
             },
             roots: if imp.has_root() {
-                sw.roots.clone()
+                sw.roots.to_vec()
             } else {
                 vec![0]
             },

@@ -18,7 +18,7 @@
 //! With `-g N > 1`, the harness sees this process as one rank (the first of its GPUs):
 //! it fills and checks that GPU's buffers. So that the check covers the whole
 //! communicator, the other GPUs' inputs are filled here with the values their ranks
-//! would have ([`crate::harness::value`]) whenever the harness has rewritten the first
+//! would have ([`crate::backend::data::value`]) whenever the harness has rewritten the first
 //! GPU's input.
 
 pub mod cuda;
@@ -341,7 +341,7 @@ impl NcclBackend {
             let mut data = vec![0u8; call.counts.send * e];
             for (i, chunk) in data.chunks_exact_mut(e).enumerate() {
                 call.dtype.encode(
-                    crate::harness::value(call.dtype, op, self.nranks, l.rank, i),
+                    crate::backend::data::value(call.dtype, op, self.nranks, l.rank, i),
                     chunk,
                 );
             }

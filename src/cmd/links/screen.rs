@@ -14,20 +14,13 @@
 //! halved again (`xccl_diag::schedule::Screen`); nodes of failing groups of ≤ 3 nodes
 //! are suspects, each then confirmed by the pairwise test against a node of a group that
 //! passed: both directions alone, three times each (median), as `links` confirms its
-//! suspects (`crate::links::alone`). A confirmed suspect is `slow_node`.
+//! suspects (`crate::probe::alone`). A confirmed suspect is `slow_node`.
 
+use super::args::LinksArgs;
+use crate::cmd::diagnosis::{everyone, status};
 use crate::error::{BenchError, Result};
-use crate::links::LinksArgs;
 use crate::world::World;
 
-#[cfg(not(feature = "mpi"))]
-pub fn run(_world: &dyn World, _a: &LinksArgs) -> Result<i32> {
-    Err(BenchError::Unsupported(
-        "links --screen: this binary was built without MPI".into(),
-    ))
-}
-
-#[cfg(feature = "mpi")]
 pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     use crate::world::{agree, allgather_bytes, MpiWorld};
     use std::collections::BTreeMap;
@@ -71,7 +64,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
             }
             let t =
                 xccl_topo::Topology::load(path).map_err(|e| BenchError::Usage(e.to_string()))?;
-            crate::links::fabric_for(&t, &hosts)
+            crate::probe::fabric_for(&t, &hosts)
         })(),
     )?;
     let size = a.size as usize;
@@ -105,7 +98,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
         world.barrier();
         let t = match mine {
             Some((next, prev)) => {
-                crate::links::exchange(comm, next, prev, &sbuf, &mut rbuf, a.iters)
+                crate::probe::exchange(comm, next, prev, &sbuf, &mut rbuf, a.iters)
             }
             None => 0.0,
         };
@@ -168,7 +161,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
             // confirms its suspects); the lower direction counts.
             let mut eff = f64::INFINITY;
             for (x, y) in [(s, r), (r, s)] {
-                let times = crate::links::alone(
+                let times = crate::probe::alone(
                     world,
                     comm,
                     leader[x],
@@ -198,7 +191,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
         }
     }
     let wall_s = start.elapsed().as_secs_f64();
-    let mut code = [0u8; 4];
+    let mut code = 0;
     if me == 0 {
         let findings: Vec<Finding> = confirmed
             .iter()
@@ -239,18 +232,11 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
         for f in &findings {
             println!("finding: {f}");
         }
-        let mut c = xccl_diag::exit_code(&findings);
-        if let Some(p) = &a.json {
-            let doc = serde_json::json!({"tool": "xccl-bench", "kind": "links-screen",
+        code = status(&findings, a.json.as_deref(), || {
+            serde_json::json!({"tool": "xccl-bench", "kind": "links-screen",
                 "hosts": hosts, "rounds": screen.rounds(), "suspects": names,
-                "wall_s": wall_s, "log": log, "findings": findings});
-            if let Err(e) = std::fs::write(p, serde_json::to_string_pretty(&doc).expect("json")) {
-                eprintln!("xccl-bench: error: cannot write {}: {e}", p.display());
-                c = 1;
-            }
-        }
-        code = c.to_le_bytes();
+                "wall_s": wall_s, "log": log, "findings": findings})
+        });
     }
-    world.broadcast_bytes(0, &mut code);
-    Ok(i32::from_le_bytes(code))
+    Ok(everyone(world, code))
 }

@@ -9,6 +9,8 @@
 //! leaf are fine): `slow_uplink` per uplink slower than declared. One rank per node
 //! carries the traffic (local rank 0).
 
+#[cfg(feature = "mpi")]
+use crate::cmd::diagnosis::{everyone, status};
 use crate::error::{BenchError, Result};
 use crate::world::World;
 use std::path::Path;
@@ -54,7 +56,7 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
         (|| -> Result<Vec<String>> {
             let t =
                 xccl_topo::Topology::load(file).map_err(|e| BenchError::Usage(e.to_string()))?;
-            let f = crate::links::fabric_for(&t, &hosts)?;
+            let f = crate::probe::fabric_for(&t, &hosts)?;
             if n < 4 {
                 return Err(BenchError::Usage(format!(
                     "topo validate: {n} node(s); telling leaves apart by contention needs two disjoint pairs, i.e. at least 4 nodes"
@@ -75,10 +77,10 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
         let mut rate = 0.0;
         for &(a, b) in flows {
             if me == leader[a] {
-                let s = crate::links::one_way(comm, leader[b], true, &sbuf, &mut rbuf, iters);
+                let s = crate::probe::one_way(comm, leader[b], true, &sbuf, &mut rbuf, iters);
                 rate = (SIZE * iters) as f64 / s / 1e9;
             } else if me == leader[b] {
-                crate::links::one_way(comm, leader[a], false, &sbuf, &mut rbuf, iters);
+                crate::probe::one_way(comm, leader[a], false, &sbuf, &mut rbuf, iters);
             }
         }
         let g = world.gather_bytes(&rate.to_le_bytes());
@@ -190,7 +192,7 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
         up_measured.push(best);
     }
     let wall_s = start.elapsed().as_secs_f64();
-    let mut code = [0u8; 4];
+    let mut code = 0;
     if me == 0 {
         let inference = leaf::infer(n, &tests, &alone_eff);
         let groups = &inference.groups;
@@ -297,8 +299,7 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
         for f in &findings {
             println!("finding: {f}");
         }
-        let mut c = xccl_diag::exit_code(&findings);
-        if let Some(p) = json {
+        code = status(&findings, json, || {
             let name = |i: usize| hosts[i].clone();
             let doc = leaf::ValidateReport {
                 tool: "xccl-bench".into(),
@@ -340,13 +341,8 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
                     .collect(),
                 findings: findings.clone(),
             };
-            if let Err(e) = std::fs::write(p, serde_json::to_string_pretty(&doc).expect("json")) {
-                eprintln!("xccl-bench: error: cannot write {}: {e}", p.display());
-                c = 1;
-            }
-        }
-        code = c.to_le_bytes();
+            doc
+        });
     }
-    world.broadcast_bytes(0, &mut code);
-    Ok(i32::from_le_bytes(code))
+    Ok(everyone(world, code))
 }

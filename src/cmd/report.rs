@@ -4,14 +4,46 @@
 //! xccl-schema's versioned reader, so a foreign, newer or broken file is one line and
 //! exit 2; a partial file (interrupted run) is used as far as it goes and said so.
 
-use crate::cli::{CompareArgs, ReportArgs};
-use crate::error::BenchError;
-use anyhow::Result;
-use std::path::Path;
+use crate::cmd::parse::{parse_threshold, parse_unit_fraction};
+use crate::error::{say, BenchError, Result};
+use crate::rules::{ExitCode, BANDWIDTH_EFFICIENCY};
+use clap::Args;
+use std::path::{Path, PathBuf};
 use xccl_schema::Report;
 
-/// Exit status of `compare` when a row regressed.
-pub const REGRESSION: i32 = 5;
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// Files written by `--json`: benchmark results (several runs, collectives or
+    /// backends), `links`, `predict` and `train-sim` files, in any mix.
+    #[arg(required = true, value_name = "FILE.json")]
+    pub reports: Vec<PathBuf>,
+    /// The HTML file to write.
+    #[arg(short = 'o', long, value_name = "FILE", default_value = "report.html")]
+    pub output: PathBuf,
+    /// Title at the top of the report.
+    #[arg(long, default_value = "xccl-bench report")]
+    pub title: String,
+    /// The efficiency line drawn under the expected busbw (default 0.8).
+    #[arg(long, value_parser = parse_unit_fraction, default_value_t = BANDWIDTH_EFFICIENCY)]
+    pub threshold: f64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    /// The reference result (--json file).
+    pub base: PathBuf,
+    /// The result to check against it.
+    pub new: PathBuf,
+    /// Relative slowdown that counts as a regression, e.g. `5%` or `0.05` (default 5%).
+    #[arg(long, value_parser = parse_threshold, default_value = "5%")]
+    pub threshold: f64,
+    /// Also write the comparison as GitHub Markdown to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Also write the comparison as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
 
 fn read(p: &Path) -> Result<Report> {
     let r = xccl_schema::read_report(p).map_err(|e| BenchError::Usage(e.to_string()))?;
@@ -22,7 +54,7 @@ fn read(p: &Path) -> Result<Report> {
 }
 
 fn partial_note(p: &Path, r: &Report) {
-    eprintln!(
+    say(&format!(
         "xccl-bench: note: {} is from a run that did not finish{}: its {} row(s) are used",
         p.display(),
         r.summary
@@ -30,7 +62,7 @@ fn partial_note(p: &Path, r: &Report) {
             .as_ref()
             .map_or(String::new(), |e| format!(" ({e})")),
         r.rows.len()
-    );
+    ));
 }
 
 fn name(p: &Path) -> String {
@@ -42,7 +74,7 @@ fn name(p: &Path) -> String {
 
 fn write(p: &Path, text: &str) -> Result<()> {
     std::fs::write(p, text)
-        .map_err(|e| BenchError::Usage(format!("cannot write {}: {e}", p.display())).into())
+        .map_err(|e| BenchError::Usage(format!("cannot write {}: {e}", p.display())))
 }
 
 pub fn report(a: &ReportArgs) -> Result<i32> {
@@ -63,15 +95,15 @@ pub fn report(a: &ReportArgs) -> Result<i32> {
         threshold: a.threshold,
     };
     write(&a.output, &xccl_report::html(&inputs, &opts))?;
-    eprintln!(
+    say(&format!(
         "xccl-bench: wrote {} ({} run(s), {} link matrix(es), {} prediction(s), {} train-sim(s))",
         a.output.display(),
         inputs.runs.len(),
         inputs.links.len(),
         inputs.predictions.len(),
         inputs.sims.len()
-    );
-    Ok(0)
+    ));
+    Ok(ExitCode::Ok.code())
 }
 
 pub fn compare(a: &CompareArgs) -> Result<i32> {
@@ -85,5 +117,10 @@ pub fn compare(a: &CompareArgs) -> Result<i32> {
     if let Some(p) = &a.json {
         write(p, &serde_json::to_string_pretty(&c)?)?;
     }
-    Ok(if c.has_regression() { REGRESSION } else { 0 })
+    Ok(if c.has_regression() {
+        ExitCode::Regression
+    } else {
+        ExitCode::Ok
+    }
+    .code())
 }

@@ -1,4 +1,4 @@
-//! `--split`: which link class limits a collective over several nodes (issue 8).
+//! `--split`: which link class limits a collective over several nodes.
 //!
 //! After the sweep, the same sizes run again on parts of the job and every part is
 //! judged against the topology: the rule is `xccl_diag::split` (pure, unit-tested).
@@ -23,8 +23,8 @@
 use crate::backend::Backend;
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
-use crate::harness::Harness;
-use crate::judge::Judge;
+use crate::harness::{Harness, Sweep};
+use crate::output::verdict::Judge;
 use crate::output::Sink;
 use crate::result::{Placement, Row, RunMeta, Summary};
 #[cfg(feature = "mpi")]
@@ -104,14 +104,15 @@ pub fn check(meta: &RunMeta) -> Result<()> {
 pub fn run<B: Backend>(
     world: &dyn World,
     backend: &mut B,
-    coll: CollKind,
-    args: &crate::cli::BenchArgs,
+    sweep: &Sweep,
+    topology: &str,
     judge: &mut Judge<Capture>,
     whole: &[Row],
     meta: &RunMeta,
     threshold: f64,
 ) -> Result<(Vec<String>, Vec<Finding>)> {
     let nranks = world.size();
+    let coll = sweep.coll;
     // The whole's model, to weigh each class by its share of the whole's time.
     let model = judge.model().map(|(topo, placement)| WholeModel {
         topo: topo.clone(),
@@ -119,12 +120,10 @@ pub fn run<B: Backend>(
         collective: coll,
     });
     if meta.ranks_per_host.iter().any(|&n| n != 1) {
-        return by_parts(world, coll, args, whole, meta, threshold, model);
+        return by_parts(world, sweep, topology, whole, meta, threshold, model);
     }
     // The probe: sendrecv to the ring neighbour, same sizes, same timing settings.
-    let mut sw = args.sweep(CollKind::Sendrecv, nranks)?;
-    sw.check = 0;
-    sw.cycles = 1;
+    let sw = part_sweep(sweep, CollKind::Sendrecv, nranks);
     let mut h = Harness {
         world,
         backend,
@@ -163,20 +162,16 @@ pub fn run<B: Backend>(
 
 /// A part's sweep: the whole's sizes, dtypes and ops on `n` ranks; roots the part does
 /// not have are dropped (root 0 when none is left); no data check, one cycle.
-#[cfg(feature = "mpi")]
-fn part_sweep(
-    coll: CollKind,
-    args: &crate::cli::BenchArgs,
-    n: usize,
-) -> Result<crate::harness::Sweep> {
-    let mut sw = args.sweep(coll, n)?;
+fn part_sweep(whole: &Sweep, coll: CollKind, n: usize) -> Sweep {
+    let mut sw = whole.clone();
+    sw.coll = coll;
     sw.roots.retain(|&r| r < n);
     if sw.roots.is_empty() {
         sw.roots.push(0);
     }
     sw.check = 0;
     sw.cycles = 1;
-    Ok(sw)
+    sw
 }
 
 /// Several ranks per node: the sweep on each node's ranks (all nodes at once), then on
@@ -185,14 +180,15 @@ fn part_sweep(
 #[cfg(feature = "mpi")]
 fn by_parts(
     world: &dyn World,
-    coll: CollKind,
-    args: &crate::cli::BenchArgs,
+    sweep: &Sweep,
+    spec: &str,
     whole: &[Row],
     meta: &RunMeta,
     threshold: f64,
     model: Option<WholeModel>,
 ) -> Result<(Vec<String>, Vec<Finding>)> {
     use crate::world::{agree, MpiWorld, SubWorld};
+    let coll = sweep.coll;
     let mpi_world = world.as_any().downcast_ref::<MpiWorld>().ok_or_else(|| {
         BenchError::Unsupported("--split with several ranks per node needs an MPI world".into())
     })?;
@@ -212,7 +208,7 @@ fn by_parts(
         let sub = SubWorld::split(mpi_world, color, rank as i32, one_per_node);
         let r = match &sub {
             None => Ok(vec![]),
-            Some(sub) => run_part(world, sub, coll, args),
+            Some(sub) => run_part(world, sub, sweep),
         };
         // Ranks outside the part wait here for it to end.
         agree(world, r)
@@ -226,10 +222,6 @@ fn by_parts(
     let intra = intra.expect("rank 0 gathers");
 
     // Judge each part as a job of its own: the topology placed with its ranks.
-    let spec = args
-        .topology
-        .as_deref()
-        .expect("--split requires --topology (checked with the arguments)");
     let judge_part = |hosts: Vec<String>, blob: &[u8]| -> Result<Vec<Judged>> {
         let rows: Vec<Row> = serde_json::from_slice(blob)
             .map_err(|e| BenchError::Backend(format!("--split: a part's rows: {e}")))?;
@@ -239,7 +231,7 @@ fn by_parts(
             fabric: Some(xccl_topo::FabricKind::for_backend(&meta.backend.name)),
         };
         let j = Judge::new(
-            Some(crate::judge::topology_for(spec, &facts)?),
+            Some(crate::output::verdict::topology_for(spec, &facts)?),
             threshold,
             Capture::default(),
         );
@@ -321,18 +313,13 @@ fn by_parts(
 /// The sweep on one part (`sub`), with its own MPI backend; the part's rank 0 returns
 /// its rows as JSON, the others nothing.
 #[cfg(feature = "mpi")]
-fn run_part(
-    world: &dyn World,
-    sub: &crate::world::SubWorld,
-    coll: CollKind,
-    args: &crate::cli::BenchArgs,
-) -> Result<Vec<u8>> {
+fn run_part(world: &dyn World, sub: &crate::world::SubWorld, whole: &Sweep) -> Result<Vec<u8>> {
     use crate::world::agree;
     let mut b = agree(
         sub,
         crate::backend::mpi::MpiBackend::with_comm(sub.raw(), sub),
     )?;
-    let sw = part_sweep(coll, args, sub.size())?;
+    let sw = part_sweep(whole, whole.coll, sub.size());
     let mut h = Harness {
         world: sub,
         backend: &mut b,
@@ -361,8 +348,8 @@ fn run_part(
 #[cfg(not(feature = "mpi"))]
 fn by_parts(
     _world: &dyn World,
-    _coll: CollKind,
-    _args: &crate::cli::BenchArgs,
+    _sweep: &Sweep,
+    _spec: &str,
     _whole: &[Row],
     _meta: &RunMeta,
     _threshold: f64,

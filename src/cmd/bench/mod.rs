@@ -1,20 +1,60 @@
-//! Glue between the command line and the harness: builds the sweep, agrees on errors
-//! across ranks, assembles run metadata, wires the exporters, runs.
+//! The sweep command (`all_reduce`, `all_gather`, … one subcommand per collective): builds
+//! the plan from its arguments, agrees on errors across ranks, assembles run metadata,
+//! wires the exporters and verdict sinks, runs the harness, and with `--split` runs the
+//! collective's parts ([`split`]).
 
-use crate::backend::Backend;
-use crate::cli::{BenchArgs, OutputFormat};
+mod args;
+pub mod split;
+
+pub use args::BenchArgs;
+
+use crate::backend::hccl::HcclBackend;
+use crate::backend::nccl::NcclBackend;
+use crate::backend::{Backend, BackendKind, Timing};
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
-use crate::harness::{Average, Harness};
-use crate::judge::{topology_for, Judge};
+use crate::harness::{Average, Harness, Sweep};
 use crate::output::hccl_test::HcclTestSink;
+use crate::output::rank_diag::RankDiag;
+use crate::output::verdict::{topology_for, Judge};
 use crate::output::{
-    csv::CsvSink, json::JsonSink, markdown::MarkdownSink, progress, table::TableSink, Sink, Tee,
+    csv::CsvSink, json::JsonSink, markdown::MarkdownSink, progress, table::TableSink, OutputFormat,
+    Sink, Tee,
 };
 use crate::result::{RankInfo, RunMeta, Settings, Summary, TimingMethod, SCHEMA_VERSION};
+use crate::rules::{ExitCode, BANDWIDTH_EFFICIENCY};
 use crate::world::{agree, allgather_bytes, World};
 use std::time::Duration;
 use xccl_topo::{FabricKind, JobFacts};
+
+/// Runs one collective's sweep on the backend `args` names.
+pub fn run(world: &dyn World, coll: CollKind, args: &BenchArgs) -> Result<i32> {
+    match args.backend {
+        #[cfg(feature = "mpi")]
+        BackendKind::Mpi => {
+            let mpi_world = world
+                .as_any()
+                .downcast_ref::<crate::world::MpiWorld>()
+                .ok_or_else(|| BenchError::Launch("the MPI backend needs an MPI world".into()))?;
+            let mut b = agree(world, crate::backend::mpi::MpiBackend::new(mpi_world))?;
+            b.set_delay(args.delay);
+            run_bench(world, &mut b, coll, args, world.rank(), world.size())
+        }
+        #[cfg(not(feature = "mpi"))]
+        BackendKind::Mpi => Err(BenchError::Unsupported(
+            "--backend mpi: this binary was built without MPI (--no-default-features); use --backend nccl or hccl".into(),
+        )),
+        BackendKind::Nccl => {
+            let mut b = NcclBackend::new(world, &args.device_opts())?;
+            let (rank, nranks) = (b.rank(), b.nranks());
+            run_bench(world, &mut b, coll, args, rank, nranks)
+        }
+        BackendKind::Hccl => {
+            let mut b = HcclBackend::new(world, &args.device_opts())?;
+            run_bench(world, &mut b, coll, args, world.rank(), world.size())
+        }
+    }
+}
 
 fn settings(a: &BenchArgs) -> Settings {
     Settings {
@@ -36,10 +76,8 @@ fn settings(a: &BenchArgs) -> Settings {
         time_budget_s: a.time_budget,
         timeout_s: a.timeout,
         timing: Some(match (a.backend, a.timing) {
-            (crate::cli::BackendKind::Mpi, crate::backend::Timing::PerCall) => {
-                TimingMethod::PerCall
-            }
-            (crate::cli::BackendKind::Mpi, crate::backend::Timing::Loop) => TimingMethod::Loop,
+            (BackendKind::Mpi, Timing::PerCall) => TimingMethod::PerCall,
+            (BackendKind::Mpi, Timing::Loop) => TimingMethod::Loop,
             _ => TimingMethod::DeviceEvents,
         }),
     }
@@ -90,7 +128,7 @@ fn meta<B: Backend>(world: &dyn World, backend: &B, coll: CollKind, args: &Bench
 
 /// Rank 0's exporters: the table on stdout, plus JSON/CSV/Markdown files when asked, and
 /// progress on stderr (see [`crate::output::progress`]).
-fn sinks(args: &BenchArgs, sweep: &crate::harness::Sweep, rank0: bool) -> Tee {
+fn sinks(args: &BenchArgs, sweep: &Sweep, rank0: bool) -> Tee {
     let adaptive = args.precision.is_some() || args.time_budget.is_some();
     let mut v: Vec<Box<dyn Sink>> = match args.format {
         OutputFormat::Nccl => vec![Box::new(TableSink::new(
@@ -110,13 +148,18 @@ fn sinks(args: &BenchArgs, sweep: &crate::harness::Sweep, rank0: bool) -> Tee {
         v.push(Box::new(MarkdownSink::new(p.clone())));
     }
     if let Some(t) = rank0.then(|| progress::choose(args.progress)).flatten() {
-        v.push(Box::new(progress::Progress::new(t, sweep)));
+        let layout = progress::Layout {
+            coll: sweep.coll,
+            sizes: &sweep.sizes,
+            dtypes: &sweep.dtypes,
+            ops: &sweep.ops,
+            roots: &sweep.roots,
+            cycles: sweep.cycles,
+        };
+        v.push(Box::new(progress::Progress::new(t, &layout)));
     }
     Tee(v)
 }
-
-/// Exit status when a large-message row falls below --min-efficiency.
-pub const HEALTH_CHECK_FAILED: i32 = 4;
 
 /// What the topology check needs to know about the running job.
 pub fn job_facts(meta: &RunMeta) -> JobFacts {
@@ -128,14 +171,14 @@ pub fn job_facts(meta: &RunMeta) -> JobFacts {
 }
 
 /// Runs one collective's sweep; returns the exit status (1 when any element was wrong).
-pub fn run_bench<B: Backend>(
+fn run_bench<B: Backend>(
     world: &dyn World,
     backend: &mut B,
     coll: CollKind,
     args: &BenchArgs,
     rank: usize,
     nranks: usize,
-) -> anyhow::Result<i32> {
+) -> Result<i32> {
     let sweep = args.sweep(coll, nranks)?;
     let mut h = Harness {
         world,
@@ -147,20 +190,22 @@ pub fn run_bench<B: Backend>(
     let meta = meta(world, &*h.backend, coll, args);
     if args.split {
         // Every rank has the same meta: every rank refuses, before the sweep runs.
-        crate::split::check(&meta)?;
+        split::check(&meta)?;
     }
     let model = match (&args.topology, rank) {
         (Some(spec), 0) => agree(world, topology_for(spec, &job_facts(&meta)).map(Some))?,
         (Some(_), _) => agree(world, Ok(None))?,
         (None, _) => None,
     };
-    let threshold = args.threshold.or(args.min_efficiency).unwrap_or(0.8);
+    let threshold = args
+        .threshold
+        .or(args.min_efficiency)
+        .unwrap_or(BANDWIDTH_EFFICIENCY);
     // --split judges the sweep's rows and its parts' rows against the same model.
     let mut split_judge = args
         .split
-        .then(|| Judge::new(model.clone(), threshold, crate::split::Capture::default()));
-    let mut sink =
-        crate::diag::RankDiag::new(Judge::new(model, threshold, sinks(args, &sweep, rank == 0)));
+        .then(|| Judge::new(model.clone(), threshold, split::Capture::default()));
+    let mut sink = RankDiag::new(Judge::new(model, threshold, sinks(args, &sweep, rank == 0)));
     if args.split {
         sink.seen = Some(vec![]);
     }
@@ -187,11 +232,11 @@ pub fn run_bench<B: Backend>(
                     .collect();
                 let (lines, f) = agree(
                     world,
-                    crate::split::run(
+                    split::run(
                         world,
                         &mut *h.backend,
-                        coll,
-                        args,
+                        &sweep,
+                        args.topology.as_deref().unwrap_or_default(),
                         sj,
                         &whole,
                         &meta,
@@ -218,12 +263,12 @@ pub fn run_bench<B: Backend>(
                     eprint!("{text}");
                 }
                 code[0] = if !summary.check_ok {
-                    1
+                    ExitCode::Failed
                 } else if short.is_some() || !findings.is_empty() {
-                    HEALTH_CHECK_FAILED as u8
+                    ExitCode::Findings
                 } else {
-                    0
-                };
+                    ExitCode::Ok
+                } as u8;
             }
             world.broadcast_bytes(0, &mut code);
             Ok(i32::from(code[0]))
@@ -251,50 +296,5 @@ pub fn run_bench<B: Backend>(
             }
             std::process::exit(e.exit_code());
         }
-    }
-}
-
-/// `xccl-bench topo show` (detected) and `topo check FILE`, run under the job's launcher
-/// so the hosts and ranks per host are the job's own. Rank 0 prints. The other `topo`
-/// commands read files only ([`crate::offline`]).
-pub fn topo(world: &dyn World, cmd: &crate::cli::TopoCmd) -> Result<i32> {
-    use crate::cli::TopoCmd;
-    use xccl_topo::Topology;
-    let hostnames: Vec<String> = allgather_bytes(world, world.hostname().as_bytes())
-        .into_iter()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .collect();
-    let load =
-        |f: &std::path::Path| Topology::load(f).map_err(|e| BenchError::Usage(e.to_string()));
-    if world.rank() != 0 {
-        return Ok(0);
-    }
-    match cmd {
-        TopoCmd::Show { file: None } => {
-            let facts = JobFacts {
-                hostnames,
-                devices_per_node: None,
-                fabric: Some(FabricKind::for_backend("mpi")),
-            };
-            print!("{}", Topology::detect(&facts, std::path::Path::new("/sys")));
-            Ok(0)
-        }
-        TopoCmd::Check {
-            file,
-            devices_per_node,
-            backend,
-        } => {
-            let topo = load(file)?;
-            let name = format!("{backend:?}").to_lowercase();
-            let facts = JobFacts {
-                hostnames,
-                devices_per_node: *devices_per_node,
-                fabric: Some(FabricKind::for_backend(&name)),
-            };
-            let report = topo.validate(&facts);
-            print!("{report}");
-            Ok(if report.is_ok() { 0 } else { 1 })
-        }
-        _ => unreachable!("offline topo commands run in crate::offline"),
     }
 }

@@ -1,4 +1,4 @@
-//! `xccl-bench train-sim`: one model's training-step communication, run for real.
+//! The step simulator of `train-sim`: one model's training-step communication, run for real.
 //!
 //! Why: a prediction is only as good as its step model. This runs the schedule the model
 //! assumes on the real communicators (MPI backend): per micro-batch and stage, compute as
@@ -27,20 +27,20 @@
 //! of at most 1 ms while DP reductions are in flight, testing them between slices so MPI
 //! progresses them, as a GPU's copy engine would.
 //!
-//! The communication goes through [`crate::train_comm::StepComm`]: `--backend mpi`
+//! The communication goes through [`super::transport::StepComm`]: `--backend mpi`
 //! (default), `nccl` or `hccl`. On NCCL and HCCL the messages are real library calls on
 //! device buffers, each group on its own stream, but compute is still the host-side wait
 //! on every backend (no matrix products run on the device), and DP buckets are issued at
 //! the end of the backward phase in which they become ready rather than by the clock
-//! ([`crate::train_comm::StepComm::ordered_issue`]); ZeRO-3's per-layer messages are
+//! ([`super::transport::StepComm::ordered_issue`]); ZeRO-3's per-layer messages are
 //! issued at layer boundaries, the same place on every rank, on every backend.
 
-use crate::cli::BackendKind;
-use crate::error::BenchError;
-use crate::predict_cmd::{build, TrainSimArgs};
-use crate::train_comm::{hccl::HcclStep, mpi::MpiStep, nccl::NcclStep, Op, StepComm, Xfer};
+use super::transport::{hccl::HcclStep, mpi::MpiStep, nccl::NcclStep, Op, StepComm, Xfer};
+use super::TrainSimArgs;
+use crate::backend::BackendKind;
+use crate::cmd::job::build;
+use crate::error::{BenchError, Result};
 use crate::world::{agree, MpiWorld};
-use anyhow::Result;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use std::time::{Duration, Instant};
@@ -51,8 +51,8 @@ use xccl_train::output::{IssuedOp, ScaleResult, TrainSimReport};
 use xccl_train::predict::{predict, Job, Prediction};
 use xccl_train::schedule::{pipeline, Action, P2p};
 
-fn usage(s: String) -> anyhow::Error {
-    BenchError::Usage(s).into()
+fn usage(s: String) -> BenchError {
+    BenchError::Usage(s)
 }
 
 pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
@@ -267,7 +267,7 @@ fn run_scale<C: StepComm>(
     };
     let split = |t: &mut C, color: u64, key: u64, what: &str| -> Result<C::Group> {
         t.split(&all, Some(color as u32), key as u32)?
-            .ok_or_else(|| BenchError::Backend(format!("{what} split gave no group")).into())
+            .ok_or_else(|| BenchError::Backend(format!("{what} split gave no group")))
     };
     let tp = split(t, di + d.dp * pi, ti, "tp")?;
     let dp = split(t, ti + d.tp * pi, di, "dp")?;

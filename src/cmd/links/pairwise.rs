@@ -1,59 +1,14 @@
-//! `xccl-bench links`: the pairwise link matrix (issue 8, item 3).
-//!
-//! A collective's busbw says that something is slow, not what. This command measures
-//! every link alone, all disjoint pairs of a round at once (the circle method of
-//! `xccl_diag::schedule`: N−1 rounds for even N instead of N(N−1)/2 one after the other):
-//! between nodes, one rank per node (each node's local rank 0); within nodes, every device
-//! pair, all nodes in parallel. Each pair measures latency (8-byte ping-pong), one
-//! direction, then both directions at once; a world barrier starts every phase so that the
-//! pairs of a round really overlap. After the rounds, every suspect's lowest links are
-//! measured again alone, one after the other, three times each (median): a finding is
-//! reported only when that confirms it (a loaded host once made one pair of a healthy
-//! cluster look slow in its round). The decision (expected rates, attribution to a slow
-//! node, uplink or link, confirmation) is `xccl_diag::links`, which knows nothing of MPI.
+//! The pairwise phase of `links` (the default): every pair, in rounds.
 
+use super::args::LinksArgs;
+use crate::cmd::diagnosis::{everyone, status};
 use crate::error::{BenchError, Result};
-use crate::types::parse_size;
+use crate::probe::{alone, both_ways, fabric_for, one_way, pingpong, share_from_0};
 use crate::world::World;
-use clap::Args;
-#[cfg(feature = "mpi")]
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
-
-#[derive(Args, Debug, Clone)]
-pub struct LinksArgs {
-    /// Expected rates from this topology file (NICs, switch uplinks and their
-    /// oversubscription); without it each link is judged against the median of its class.
-    #[arg(long, value_name = "FILE")]
-    pub topology: Option<PathBuf>,
-    /// Bytes per message (K/M/G suffixes); large enough to reach bandwidth.
-    #[arg(long, default_value = "4M", value_parser = parse_size)]
-    pub size: u64,
-    /// Messages per direction and phase (after one warm-up message).
-    #[arg(short = 'n', long = "iters", default_value_t = 4)]
-    pub iters: usize,
-    /// Fraction of the expected bandwidth below which a link is low (default 0.8).
-    #[arg(long)]
-    pub threshold: Option<f64>,
-    /// Measure every node pair alone, one after the other (N(N−1)/2 rounds): the serial
-    /// baseline the round schedule is compared with.
-    #[arg(long)]
-    pub serial: bool,
-    /// The O(log N) screen instead of every pair: halves of the nodes run a ring at once,
-    /// groups that fall short are halved again, suspects are confirmed pairwise (needs
-    /// --topology). Prints the rounds used.
-    #[arg(long)]
-    pub screen: bool,
-    /// Write the matrix and findings to FILE (JSON).
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-}
-
-/// What `--json` writes (typed in xccl-diag, so that `report` reads it back).
-pub use xccl_diag::links::LinksReport;
+use xccl_diag::links::LinksReport;
 
 /// One side's measurement of one pair.
-#[cfg(feature = "mpi")]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Rec {
     intra: bool,
@@ -67,18 +22,8 @@ struct Rec {
     lat_us: f64,
 }
 
-#[cfg(not(feature = "mpi"))]
-pub fn run(_world: &dyn World, _a: &LinksArgs) -> Result<i32> {
-    Err(BenchError::Unsupported(
-        "links: this binary was built without MPI (--no-default-features)".into(),
-    ))
-}
-
-#[cfg(feature = "mpi")]
+/// Every pair measured, in rounds of disjoint pairs. Collective: every rank calls it.
 pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
-    if a.screen {
-        return crate::screen::run(world, a);
-    }
     use crate::world::{agree, MpiWorld};
     use std::time::Instant;
     use xccl_diag::links::{self as dl, Fabric, Link, Matrix};
@@ -282,7 +227,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
         })
         .collect();
     let confirm_s = t_confirm.elapsed().as_secs_f64();
-    let mut code = [0u8; 4];
+    let mut code = 0;
     if let Some((m, sus, plan)) = built {
         let bytes = (a.size as f64) * a.iters as f64;
         let rechecks: Vec<dl::Recheck> = plan
@@ -341,195 +286,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
             rechecks,
             unconfirmed,
         };
-        let mut c = xccl_diag::exit_code(&rep.findings);
-        if let Some(path) = &a.json {
-            if let Err(e) = std::fs::write(path, serde_json::to_string_pretty(&rep).expect("json"))
-            {
-                eprintln!("xccl-bench: error: cannot write {}: {e}", path.display());
-                c = 1;
-            }
-        }
-        code = c.to_le_bytes();
+        code = status(&rep.findings, a.json.as_deref(), || &rep);
     }
-    world.broadcast_bytes(0, &mut code);
-    Ok(i32::from_le_bytes(code))
-}
-
-/// Rank 0's `data` on every rank (length first, then the bytes).
-#[cfg(feature = "mpi")]
-fn share_from_0(world: &dyn World, mut data: Vec<u8>) -> Vec<u8> {
-    let mut len = (data.len() as u64).to_le_bytes();
-    world.broadcast_bytes(0, &mut len);
-    data.resize(u64::from_le_bytes(len) as usize, 0);
-    world.broadcast_bytes(0, &mut data);
-    data
-}
-
-/// Ranks `x` → `y` one way, alone (every other rank waits at the barrier), `repeats`
-/// times; each run's seconds (x's, with y's acknowledgement), on every rank. Collective:
-/// every rank calls it.
-#[cfg(feature = "mpi")]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn alone(
-    world: &dyn World,
-    comm: &mpi::topology::SimpleCommunicator,
-    x: usize,
-    y: usize,
-    sbuf: &[u8],
-    rbuf: &mut [u8],
-    iters: usize,
-    repeats: usize,
-) -> Vec<f64> {
-    let me = world.rank();
-    let size = sbuf.len();
-    (0..repeats)
-        .map(|_| {
-            world.barrier();
-            let mut t = 0.0;
-            if me == x {
-                t = one_way(comm, y, true, sbuf, &mut rbuf[..size], iters);
-            } else if me == y {
-                one_way(comm, x, false, sbuf, &mut rbuf[..size], iters);
-            }
-            let mut tb = t.to_le_bytes();
-            world.broadcast_bytes(x, &mut tb);
-            f64::from_le_bytes(tb)
-        })
-        .collect()
-}
-
-/// The topology's fabric indexed like `hosts` (the job's nodes).
-pub fn fabric_for(t: &xccl_topo::Topology, hosts: &[String]) -> Result<xccl_diag::links::Fabric> {
-    let mut f = xccl_diag::links::Fabric::from_topology(t);
-    let idx: Vec<usize> = hosts
-        .iter()
-        .map(|h| {
-            t.nodes.iter().position(|n| n == h).ok_or_else(|| {
-                BenchError::Usage(format!(
-                    "--topology {}: host `{h}` of this job is not among its hosts ({})",
-                    t.name,
-                    t.nodes.join(", ")
-                ))
-            })
-        })
-        .collect::<Result<_>>()?;
-    f.nic_gbs = idx.iter().map(|&i| f.nic_gbs[i]).collect();
-    f.leaf = idx.iter().map(|&i| f.leaf[i]).collect();
-    Ok(f)
-}
-
-#[cfg(feature = "mpi")]
-fn pingpong(comm: &mpi::topology::SimpleCommunicator, peer: usize, is_a: bool) -> f64 {
-    use mpi::point_to_point::{Destination, Source};
-    use mpi::topology::Communicator;
-    const REPS: usize = 10;
-    let p = comm.process_at_rank(peer as i32);
-    let mut b = [0u8; 8];
-    // The first exchanges open the connection; then average half round trips.
-    for _ in 0..2 {
-        if is_a {
-            p.send(&b[..]);
-            p.receive_into(&mut b[..]);
-        } else {
-            p.receive_into(&mut b[..]);
-            p.send(&b[..]);
-        }
-    }
-    let t1 = std::time::Instant::now();
-    for _ in 0..REPS {
-        if is_a {
-            p.send(&b[..]);
-            p.receive_into(&mut b[..]);
-        } else {
-            p.receive_into(&mut b[..]);
-            p.send(&b[..]);
-        }
-    }
-    t1.elapsed().as_secs_f64() * 1e6 / (2 * REPS) as f64
-}
-
-/// a sends `iters` messages to b after one warm-up; b acknowledges the last one. The
-/// time is a's (the sender's), acknowledgement included.
-#[cfg(feature = "mpi")]
-pub(crate) fn one_way(
-    comm: &mpi::topology::SimpleCommunicator,
-    peer: usize,
-    is_a: bool,
-    sbuf: &[u8],
-    rbuf: &mut [u8],
-    iters: usize,
-) -> f64 {
-    use mpi::point_to_point::{Destination, Source};
-    use mpi::topology::Communicator;
-    let p = comm.process_at_rank(peer as i32);
-    let mut ack = [0u8; 1];
-    let mut t = 0.0;
-    for k in 0..2 {
-        let n = if k == 0 { 1 } else { iters };
-        let t0 = std::time::Instant::now();
-        if is_a {
-            for _ in 0..n {
-                p.send(sbuf);
-            }
-            p.receive_into(&mut ack[..]);
-        } else {
-            for _ in 0..n {
-                p.receive_into(&mut *rbuf);
-            }
-            p.send(&ack[..]);
-        }
-        t = t0.elapsed().as_secs_f64();
-    }
-    t
-}
-
-/// Both send and receive `iters` messages at once with `peer`; this side's time.
-#[cfg(feature = "mpi")]
-fn both_ways(
-    comm: &mpi::topology::SimpleCommunicator,
-    peer: usize,
-    sbuf: &[u8],
-    rbuf: &mut [u8],
-    iters: usize,
-) -> f64 {
-    exchange(comm, peer, peer, sbuf, rbuf, iters)
-}
-
-/// Sends `iters` messages to `to` and receives as many from `from`, every message posted
-/// up front so that the rendezvous handshakes of the next message do not wait for the
-/// previous one (waiting per message halved the rate on the emulated links), after one
-/// warm-up exchange; this rank's time for the timed ones. `links` runs it with one peer
-/// both ways, the screen around a ring.
-#[cfg(feature = "mpi")]
-pub(crate) fn exchange(
-    comm: &mpi::topology::SimpleCommunicator,
-    to: usize,
-    from: usize,
-    sbuf: &[u8],
-    rbuf: &mut [u8],
-    iters: usize,
-) -> f64 {
-    use mpi::point_to_point::{Destination, Source};
-    use mpi::request::{scope, WaitGuard};
-    use mpi::topology::Communicator;
-    let (pt, pf) = (
-        comm.process_at_rank(to as i32),
-        comm.process_at_rank(from as i32),
-    );
-    let size = sbuf.len();
-    let mut t = 0.0;
-    for n in [1, iters] {
-        let t0 = std::time::Instant::now();
-        scope(|s| {
-            let mut guards = Vec::with_capacity(2 * n);
-            for chunk in rbuf[..n * size].chunks_mut(size) {
-                guards.push(WaitGuard::from(pf.immediate_receive_into(s, chunk)));
-            }
-            for _ in 0..n {
-                guards.push(WaitGuard::from(pt.immediate_send(s, sbuf)));
-            }
-        });
-        t = t0.elapsed().as_secs_f64();
-    }
-    t
+    Ok(everyone(world, code))
 }

@@ -1,0 +1,88 @@
+//! `xccl-bench judge`: the verdicts a saved result would have had with `--topology`
+//! (xccl-topo's model and the 0.8 rule), and the `--min-efficiency` health check, offline.
+
+use crate::cmd::parse::parse_unit_fraction;
+use crate::error::{BenchError, Result};
+use crate::rules::{ExitCode, BANDWIDTH_EFFICIENCY};
+use clap::Args;
+use std::path::PathBuf;
+use xccl_topo::{health, verdict, JudgeOptions, Topology};
+
+#[derive(Args, Debug, Clone)]
+pub struct JudgeArgs {
+    /// A result file written by `--json`.
+    pub report: PathBuf,
+    /// The topology to judge against (see docs/TOPOLOGY.md).
+    #[arg(long, value_name = "FILE")]
+    pub topology: PathBuf,
+    /// Efficiency at or above which a large-message row is bandwidth-bound (default 0.8,
+    /// or --min-efficiency when given).
+    #[arg(long, value_parser = parse_unit_fraction)]
+    pub threshold: Option<f64>,
+    /// Exit with status 4 when any large-message row falls below this efficiency.
+    #[arg(long = "min-efficiency", value_parser = parse_unit_fraction)]
+    pub min_efficiency: Option<f64>,
+    /// Write the result with every row's verdict to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+}
+
+/// `xccl-bench judge`: the verdicts a saved result would have had with `--topology`.
+pub fn run(a: &JudgeArgs) -> Result<i32> {
+    let mut report =
+        xccl_schema::read_report(&a.report).map_err(|e| BenchError::Usage(e.to_string()))?;
+    let topo = Topology::load(&a.topology).map_err(|e| BenchError::Usage(e.to_string()))?;
+    let hosts: Vec<&str> = report.meta.ranks.iter().map(|r| r.host.as_str()).collect();
+    let placement = topo
+        .place(&hosts)
+        .map_err(|e| BenchError::Usage(format!("{}: {e}", a.report.display())))?;
+    let threshold = a
+        .threshold
+        .or(a.min_efficiency)
+        .unwrap_or(BANDWIDTH_EFFICIENCY);
+    let opts = JudgeOptions::with_threshold(threshold);
+    println!(
+        "{:>12} {:>13} {:>10} {:>10} {:>width$}  note",
+        "size(B)",
+        "placement",
+        "busbw",
+        "expected",
+        verdict::CELL_HEADER,
+        width = verdict::CELL_WIDTH
+    );
+    let mut judged = Vec::with_capacity(report.rows.len());
+    for row in &mut report.rows {
+        let v = verdict::judge_row(&topo, &placement, row, &opts);
+        println!(
+            "{:>12} {:>13} {:>10.4} {:>10.4} {:>width$}  {}",
+            row.size_bytes,
+            row.placement,
+            row.busbw_gbs,
+            v.expected_busbw_gbs,
+            v.cell(),
+            v.note,
+            width = verdict::CELL_WIDTH
+        );
+        judged.push((row.label(), v.clone()));
+        row.verdict = Some(v);
+    }
+    if !report.summary.complete {
+        eprintln!(
+            "xccl-bench: note: {} is from a run that did not finish: {} row(s) judged",
+            a.report.display(),
+            report.rows.len()
+        );
+    }
+    if let Some(w) = &a.write {
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(w, text).map_err(|e| BenchError::Usage(format!("{}: {e}", w.display())))?;
+    }
+    if let Some(m) = a.min_efficiency {
+        let short = health::shortfalls(judged.iter().map(|(l, v)| (l, v)), m);
+        if !short.is_empty() {
+            eprint!("{}", health::summary(&short, m));
+            return Ok(ExitCode::Findings.code());
+        }
+    }
+    Ok(0)
+}

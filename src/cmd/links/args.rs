@@ -1,0 +1,34 @@
+//! The arguments of `links` (the pairwise matrix and its screen).
+
+use crate::types::parse_size;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug, Clone)]
+pub struct LinksArgs {
+    /// Expected rates from this topology file (NICs, switch uplinks and their
+    /// oversubscription); without it each link is judged against the median of its class.
+    #[arg(long, value_name = "FILE")]
+    pub topology: Option<PathBuf>,
+    /// Bytes per message (K/M/G suffixes); large enough to reach bandwidth.
+    #[arg(long, default_value = "4M", value_parser = parse_size)]
+    pub size: u64,
+    /// Messages per direction and phase (after one warm-up message).
+    #[arg(short = 'n', long = "iters", default_value_t = 4)]
+    pub iters: usize,
+    /// Fraction of the expected bandwidth below which a link is low (default 0.8).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Measure every node pair alone, one after the other (N(N−1)/2 rounds): the serial
+    /// baseline the round schedule is compared with.
+    #[arg(long)]
+    pub serial: bool,
+    /// The O(log N) screen instead of every pair: halves of the nodes run a ring at once,
+    /// groups that fall short are halved again, suspects are confirmed pairwise (needs
+    /// --topology). Prints the rounds used.
+    #[arg(long)]
+    pub screen: bool,
+    /// Write the matrix and findings to FILE (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}

@@ -1,0 +1,236 @@
+//! `xccl-bench topo`: what a topology file or this job's detected topology says, whether
+//! a file matches the job (`check`) or the fabric as measured (`validate`), what its model
+//! expects (`model`), and the emulated cluster's link plan (`emu-plan`). `show` without a
+//! file, `check` and `validate` need the job (its hosts and ranks); the others read FILE
+//! alone.
+
+pub mod validate;
+
+use crate::backend::BackendKind;
+use crate::cmd::parse::parse_slow_node;
+use crate::coll::CollKind;
+use crate::error::{BenchError, Result};
+use crate::rules::ExitCode;
+use crate::types::parse_size;
+use crate::world::{allgather_bytes, World};
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+use xccl_topo::{model, FabricKind, JobFacts, Placement, Topology};
+
+#[derive(Subcommand, Debug)]
+pub enum TopoCmd {
+    /// Print the topology loaded from FILE, or detected from this job (hosts and ranks per
+    /// host from MPI, NIC rates from sysfs) when no FILE is given.
+    Show { file: Option<PathBuf> },
+    /// Validate FILE against the running job: rank count, hosts, ranks per host against
+    /// devices per node. Exit 0 when it matches, 1 otherwise.
+    Check {
+        file: PathBuf,
+        /// Devices per node the job sees (GPUs/NPUs), checked against the file.
+        #[arg(long)]
+        devices_per_node: Option<usize>,
+        /// The backend the job will use: its intra-node fabric (shm, NVLink, HCCS) is
+        /// checked against the file's.
+        #[arg(long, value_enum, default_value_t = BackendKind::Mpi)]
+        backend: BackendKind,
+    },
+    /// Check by measurement (under mpirun, one rank per node carries the traffic) that the
+    /// nodes sit under the leaf switches FILE declares: flows that slow each other down
+    /// share an uplink. Then loads each declared uplink. Names each misplaced node and each
+    /// uplink slower than declared (exit 4); exit 0 when all match.
+    Validate {
+        file: PathBuf,
+        /// Write the tests, groups and findings to FILE (JSON).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// What the model of FILE expects for COLL at BYTES: busbw ceiling, bottleneck link,
+    /// α–β time. Ranks are placed one per device on every node, or by NODE_OF_RANK
+    /// (node index of each rank, e.g. `0 0 1 1`).
+    Model {
+        file: PathBuf,
+        collective: CollKind,
+        #[arg(value_parser = parse_size)]
+        bytes: u64,
+        node_of_rank: Vec<usize>,
+    },
+    /// Link rates and addresses for scripts/emu-cluster.sh, from FILE's `[emulation]`
+    /// table; `--slow-node HOST:FRACTION` (or XCCL_EMU_SLOW) slows one node's NIC.
+    EmuPlan {
+        file: PathBuf,
+        #[arg(long = "slow-node", value_name = "HOST:FRACTION", value_parser = parse_slow_node)]
+        slow_node: Vec<(String, f64)>,
+        /// Shape SWITCH's uplink to FRACTION of its declared rate (or XCCL_EMU_SLOW_UPLINK).
+        #[arg(long = "slow-uplink", value_name = "SWITCH:FRACTION", value_parser = parse_slow_node)]
+        slow_uplink: Vec<(String, f64)>,
+    },
+}
+
+impl TopoCmd {
+    /// Whether the question needs the job's hosts and ranks (else FILE alone answers).
+    pub fn needs_job(&self) -> bool {
+        matches!(
+            self,
+            TopoCmd::Check { .. } | TopoCmd::Show { file: None } | TopoCmd::Validate { .. }
+        )
+    }
+}
+
+/// Answers `cmd`; in `world` when it needs the job.
+pub fn run(world: &dyn World, cmd: &TopoCmd) -> Result<i32> {
+    match cmd {
+        TopoCmd::Show { file: Some(f) } => {
+            print!("{}", load(f)?);
+            Ok(ExitCode::Ok.code())
+        }
+        TopoCmd::Show { file: None } => show_detected(world),
+        TopoCmd::Check {
+            file,
+            devices_per_node,
+            backend,
+        } => check(world, file, *devices_per_node, *backend),
+        TopoCmd::Validate { file, json } => validate::run(world, file, json.as_deref()),
+        TopoCmd::Model {
+            file,
+            collective,
+            bytes,
+            node_of_rank,
+        } => print_expected(file, *collective, *bytes, node_of_rank),
+        TopoCmd::EmuPlan {
+            file,
+            slow_node,
+            slow_uplink,
+        } => emu_plan(file, slow_node, slow_uplink),
+    }
+}
+
+fn load(f: &Path) -> Result<Topology> {
+    Topology::load(f).map_err(|e| BenchError::Usage(e.to_string()))
+}
+
+/// The job's host of every rank, on every rank.
+fn job_hostnames(world: &dyn World) -> Vec<String> {
+    allgather_bytes(world, world.hostname().as_bytes())
+        .into_iter()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .collect()
+}
+
+/// `topo show` without FILE: the topology detected from the job (its hosts and ranks per
+/// host) and sysfs (NIC rates). Rank 0 prints.
+fn show_detected(world: &dyn World) -> Result<i32> {
+    let hostnames = job_hostnames(world);
+    if world.rank() == 0 {
+        let facts = JobFacts {
+            hostnames,
+            devices_per_node: None,
+            fabric: Some(FabricKind::for_backend("mpi")),
+        };
+        print!("{}", Topology::detect(&facts, Path::new("/sys")));
+    }
+    Ok(ExitCode::Ok.code())
+}
+
+/// `topo check FILE`: FILE against the running job (rank count, hosts, ranks per host,
+/// devices per node, the backend's intra-node fabric). Rank 0 prints and decides.
+fn check(
+    world: &dyn World,
+    file: &Path,
+    devices_per_node: Option<usize>,
+    backend: BackendKind,
+) -> Result<i32> {
+    let hostnames = job_hostnames(world);
+    if world.rank() != 0 {
+        return Ok(ExitCode::Ok.code());
+    }
+    let topo = load(file)?;
+    let name = format!("{backend:?}").to_lowercase();
+    let facts = JobFacts {
+        hostnames,
+        devices_per_node,
+        fabric: Some(FabricKind::for_backend(&name)),
+    };
+    let report = topo.validate(&facts);
+    print!("{report}");
+    Ok(if report.is_ok() {
+        ExitCode::Ok
+    } else {
+        ExitCode::Failed
+    }
+    .code())
+}
+
+/// `topo model`: what FILE's model expects for `collective` at `bytes`.
+fn print_expected(
+    file: &Path,
+    collective: CollKind,
+    bytes: u64,
+    node_of_rank: &[usize],
+) -> Result<i32> {
+    let topo = load(file)?;
+    let placement = if node_of_rank.is_empty() {
+        Placement::block(topo.node_count(), topo.devices_per_node)
+    } else {
+        if let Some(n) = node_of_rank
+            .iter()
+            .find(|n| **n >= topo.node_count() && !topo.open_ended)
+        {
+            return Err(BenchError::Usage(format!(
+                "node index {n} is out of range: {} has {} nodes",
+                file.display(),
+                topo.node_count()
+            )));
+        }
+        Placement::new(node_of_rank.to_vec())
+    };
+    print_model(&model::expected(&topo, &placement, collective, bytes));
+    Ok(ExitCode::Ok.code())
+}
+
+/// `topo emu-plan`: link rates and addresses for scripts/emu-cluster.sh.
+fn emu_plan(
+    file: &Path,
+    slow_node: &[(String, f64)],
+    slow_uplink: &[(String, f64)],
+) -> Result<i32> {
+    let topo = load(file)?;
+    let from_env = |var: &str, given: &[(String, f64)]| -> Result<Vec<(String, f64)>> {
+        let mut all = given.to_vec();
+        if let Ok(v) = std::env::var(var) {
+            for s in v.split([',', ' ']).filter(|s| !s.is_empty()) {
+                all.push(parse_slow_node(s).map_err(BenchError::Usage)?);
+            }
+        }
+        Ok(all)
+    };
+    let slow = from_env("XCCL_EMU_SLOW", slow_node)?;
+    let slow_up = from_env("XCCL_EMU_SLOW_UPLINK", slow_uplink)?;
+    let plan = xccl_topo::emu::plan_with_uplinks(&topo, &slow, &slow_up)
+        .map_err(|e| BenchError::Usage(e.to_string()))?;
+    print!("{plan}");
+    Ok(ExitCode::Ok.code())
+}
+
+fn print_model(e: &model::Expectation) {
+    match e.busbw_gbs {
+        Some(b) => println!("expected busbw {b:.4} GB/s"),
+        None => println!(
+            "expected busbw n/a ({})",
+            e.unknown.clone().unwrap_or_default()
+        ),
+    }
+    println!(
+        "algorithm {}  bottleneck {} ({})\nbusiest rank: SDMA {:.0} B, RDMA {:.0} B\nSDMA {:.1} us, RDMA {:.1} us; α {:.1} us + β {:.1} us = {:.1} us (best {:.1} us)",
+        e.algorithm,
+        e.bottleneck,
+        e.bottleneck_link,
+        e.sdma_bytes,
+        e.rdma_bytes,
+        e.sdma_time_us,
+        e.rdma_time_us,
+        e.alpha_time_us,
+        e.beta_time_us,
+        e.time_us,
+        e.best_time_us
+    );
+}
