@@ -2,7 +2,8 @@
 # OpenMPI launch agent for the emulated cluster (scripts/emu-cluster.sh), standing in for
 # ssh: mpirun runs `emu-agent.sh HOST COMMAND...`; the command runs inside network
 # namespace HOST with its own UTS namespace whose hostname is HOST, so each rank sees a
-# distinct node (REFERENCE §10). Like ssh, the words of COMMAND are joined and run by sh.
+# distinct node (docs/TOPOLOGY.md, "The emulated cluster"). Like ssh, the words of COMMAND
+# are joined and run by sh.
 # Leading ssh-style options (-x, -o ...) are skipped.
 while [ $# -gt 0 ]; do
     case $1 in

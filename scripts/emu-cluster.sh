@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# A cluster emulated on one machine (REFERENCE §10): nodes are network namespaces with
-# their own hostnames, NICs are veth pairs shaped with `tc tbf`, switches are Linux
-# bridges, switch uplinks are shaped veth pairs between bridges, and mpirun reaches the
-# nodes through scripts/emu-agent.sh. Link rates come from the topology file through
+# A cluster emulated on one machine (ip-netns(8), tc-tbf(8), unshare(1) and Open MPI's
+# launch agent: docs/SOURCES.md [linux-netns], [openmpi-41]): nodes are network
+# namespaces with their own hostnames, NICs are veth pairs shaped with `tc tbf`, switches
+# are Linux bridges, switch uplinks are shaped veth pairs between bridges, and mpirun
+# reaches the nodes through scripts/emu-agent.sh. Link rates come from the topology file through
 # `xccl-bench topo emu-plan`, so they are the rates the verdict compares against.
 #
 #   emu-cluster.sh up TOPOLOGY.toml [--slow-node HOST:FRACTION]... [--slow-uplink SWITCH:FRACTION]...

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetches the vendor Python wheels that carry the NCCL and HCCL/ACL headers (and the real
 # libnccl.so.2) into a cache outside the repository, and unpacks only the files the
-# project needs. Nothing fetched here is ever committed (see REFERENCE.md §9).
+# project needs. Nothing fetched here is ever committed (the wheels and the paths in them:
+# docs/SOURCES.md [nccl-h], [hccl-h], [acl-h]).
 #
 #   XCCL_VENDOR_CACHE  cache root (default ~/.cache/xccl-bench)
 #   NCCL_WHEEL_VERSION nvidia-nccl-cu12 version (default 2.32.3, the one the committed

@@ -4,9 +4,10 @@
 //! `alg_bandwidth(GB/s)` and `check_result` (success / failed / NULL when not checked),
 //! without bus bandwidth. Its data size is per NPU, and its algbw divides per-NPU bytes
 //! by time for all_reduce, broadcast, reduce and alltoall, but size × ranks for
-//! all_gather and reduce_scatter (REFERENCE.md §2). Those numbers therefore differ from
-//! the nccl-tests algbw in the main table for the same run; [`algbw_gbs`] computes
-//! hccl_test's figure from the per-rank count so the two are never mixed up.
+//! all_gather and reduce_scatter (hccl_test's sources, docs/SOURCES.md [hccl-test]). Those
+//! numbers therefore differ from the nccl-tests algbw in the main table for the same run;
+//! [`algbw_gbs`] computes hccl_test's figure from the per-rank count so the two are never
+//! mixed up.
 //!
 //! `--format hccl_test` prints them from the out-of-place measurement, one line per size,
 //! as hccl_test prints from its root rank.

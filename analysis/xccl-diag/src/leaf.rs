@@ -45,7 +45,8 @@ use xccl_schema::finding::{Finding, FindingKind, Subject};
 pub const CONTENDED: f64 = 0.75;
 
 /// A flow testifies (its test can show contention) when its rate alone reaches this share
-/// of what the topology model expects for it: the 0.8 verdict (REFERENCE §7).
+/// of what the topology model expects for it: the 0.8 verdict (docs/SOURCES.md
+/// [ascend-tuning]).
 pub const TESTIFY: f64 = 0.8;
 
 /// One contention test: flows `a → b` and `c → d` at once, each one's rate over its rate

@@ -31,7 +31,7 @@ pub mod uplink;
 
 pub use xccl_schema::finding::{Finding, FindingKind, Subject};
 
-/// REFERENCE §7: a link delivers 0.8 × its maximum in practice.
+/// A link delivers 0.8 × its maximum in practice (docs/SOURCES.md [ascend-tuning]).
 pub const DEFAULT_THRESHOLD: f64 = 0.8;
 
 /// Exit status of a diagnosing command: 0 no finding, 4 findings.

@@ -2,11 +2,11 @@
 //!
 //! Each link (pair of nodes, or pair of devices in one node) is measured in a round of
 //! disjoint pairs ([`crate::schedule::circle`]), one direction then both, and judged
-//! against 0.8 × its expected bandwidth (REFERENCE §7). Expected comes from the topology
-//! ([`Fabric`]): the slower NIC of the pair, and every switch uplink on the path divided
-//! among the pairs of the same round that cross it in the same direction (an oversubscribed
-//! uplink carrying two pairs gives each half). Without a topology the expectation is the
-//! median of the links of the same class (msprof's communication matrix compares links
+//! against 0.8 × its expected bandwidth (docs/SOURCES.md [ascend-tuning]). Expected comes
+//! from the topology ([`Fabric`]): the slower NIC of the pair, and every switch uplink on
+//! the path divided among the pairs of the same round that cross it in the same direction
+//! (an oversubscribed uplink carrying two pairs gives each half). Without a topology the
+//! expectation is the median of the links of the same class (msprof's communication matrix compares links
 //! with the mean of their transport; the median is not dragged down by the slow ones).
 //!
 //! Attribution ([`attribute`]), in this order, each step explaining low links the next

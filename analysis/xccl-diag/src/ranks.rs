@@ -1,11 +1,11 @@
 //! Slow ranks from when each rank entered and left each call.
 //!
-//! REFERENCE §7 splits a communication operation on each rank into *wait* (waiting for the
-//! slowest peer), *sync* (the wait before data moves) and *transit* (data moving). An MPI
-//! library hides its internal tasks, so only two instants per rank and call are visible:
-//! entry `e_i` and exit `x_i`, on a clock aligned across ranks (offset to rank 0 estimated
-//! by ping-pong; its residual error `ε` is the noise floor). With `L = max_j e_j` (the last
-//! rank's entry):
+//! Ascend's tuning guidance (docs/SOURCES.md [ascend-tuning]) splits a communication
+//! operation on each rank into *wait* (waiting for the slowest peer), *sync* (the wait
+//! before data moves) and *transit* (data moving). An MPI library hides its internal
+//! tasks, so only two instants per rank and call are visible: entry `e_i` and exit `x_i`,
+//! on a clock aligned across ranks (offset to rank 0 estimated by ping-pong; its residual
+//! error `ε` is the noise floor). With `L = max_j e_j` (the last rank's entry):
 //!
 //! - *sync* `s_i = L − e_i`: time before every rank is present, when no transfer can
 //!   complete. This is msprof's "wait before the first transit".
@@ -15,7 +15,7 @@
 //!   sync plus waiting inside the operation for a slower peer or link.
 //! - wait ratio `w/(w+T)`, sync ratio `s/(s+T)`, per rank averaged over the calls.
 //!
-//! The two-step 0.2 rule then reads as in REFERENCE §7: if a rank's wait ratio exceeds
+//! The two-step 0.2 rule then reads as in that guidance: if a rank's wait ratio exceeds
 //! 0.2, take the rank with the largest wait ratio; if its sync ratio also exceeds 0.2 the
 //! cause is a slow *rank* — the one with the smallest wait ratio, everyone waits for it —
 //! otherwise the waiting happens while data moves, a slow *link* (judged by `links`).
@@ -36,7 +36,7 @@ use xccl_schema::RankTiming;
 /// Share of the analysed rows of a run that must name the same rank (msprof votes over
 /// the operations of a run; one row's bad luck does not name a rank).
 pub const ROW_SHARE: f64 = 0.5;
-/// Threshold of the two-step rule (REFERENCE §7).
+/// Threshold of the two-step rule (docs/SOURCES.md [ascend-tuning]).
 pub const RATIO_THRESHOLD: f64 = 0.2;
 /// Share of calls a rank must be voted late in.
 pub const VOTE_SHARE: f64 = 0.5;
@@ -267,7 +267,7 @@ fn clear_lead(elapsed: &[f64]) -> Option<usize> {
     (gap > spread).then_some(order[0])
 }
 
-/// REFERENCE §7's two-step 0.2 rule on per-rank ratios.
+/// The two-step 0.2 rule (docs/SOURCES.md [ascend-tuning]) on per-rank ratios.
 pub fn two_step(ranks: &[RankStats]) -> Cause {
     let by = |f: fn(&RankStats) -> f64, max: bool| {
         ranks

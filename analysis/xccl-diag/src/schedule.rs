@@ -1,11 +1,11 @@
 //! Which pairs of nodes measure at the same time.
 //!
 //! Measuring every pair one after the other takes N(N−1)/2 rounds. The circle method
-//! (round-robin tournament; SuperBench schedules node pairs the same way, REFERENCE §7)
-//! pairs every node with every other exactly once in N−1 rounds of N/2 disjoint pairs for
-//! even N, and N rounds with one node idle ("bye") per round for odd N. Disjoint pairs do
-//! not share a NIC, so they can run at once; they may share a switch uplink, which the
-//! expected rates in [`crate::links`] account for.
+//! (round-robin tournament; SuperBench schedules node pairs the same way, docs/SOURCES.md
+//! [superbench]) pairs every node with every other exactly once in N−1 rounds of N/2
+//! disjoint pairs for even N, and N rounds with one node idle ("bye") per round for odd N.
+//! Disjoint pairs do not share a NIC, so they can run at once; they may share a switch
+//! uplink, which the expected rates in [`crate::links`] account for.
 //!
 //! [`Screen`] plans the O(log N) screen for large clusters: halves of the nodes run a
 //! collective at once, the groups that fall short are halved again, and the nodes of the

@@ -1,8 +1,8 @@
 //! Which link class limits a collective, from the collective run whole and in parts.
 //!
-//! A collective over several nodes moves data on two classes of links (REFERENCE §7):
-//! SDMA within a node, RDMA between nodes. `--split` runs the same sizes again on the
-//! intra-node groups (SDMA alone) and on the inter-node group, one rank per node (RDMA
+//! A collective over several nodes moves data on two classes of links (docs/SOURCES.md
+//! [ascend-tuning]): SDMA within a node, RDMA between nodes. `--split` runs the same sizes
+//! again on the intra-node groups (SDMA alone) and on the inter-node group, one rank per node (RDMA
 //! alone), and judges each part against 0.8 × what its links should give. With one rank
 //! per node there is no intra-node group and the inter-node group is the whole job: the
 //! RDMA part is then a point-to-point probe of the same ranks (sendrecv to the ring

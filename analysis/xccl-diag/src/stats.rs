@@ -2,8 +2,8 @@
 //!
 //! In a collective every rank leaves at about the same time, so the rank that *entered
 //! last* spends the *shortest* time in the call. msprof-analyze's slow-rank recipe
-//! (REFERENCE §7; `cluster_analyse/recipes/slow_rank/` of msprof-analyze) therefore tests
-//! each operation's per-rank times for a *low* outlier:
+//! (`cluster_analyse/recipes/slow_rank/` of msprof-analyze, docs/SOURCES.md
+//! [msprof-analyze]) therefore tests each operation's per-rank times for a *low* outlier:
 //! - n ≤ 100: Dixon's Q at 99.5 % confidence, with the ratio variant switching at n = 7,
 //!   10 and 13 (r10, r11, r21, r22: Dixon 1950/1951; critical values as tabulated by
 //!   msprof-analyze's `dixon_table.py`, which follow Rorabacher 1991 / Verma &

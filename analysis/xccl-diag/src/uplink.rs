@@ -10,7 +10,7 @@
 //! ([`xccl_topo::model::node_flows`]: each node's NICs, and every uplink on the path
 //! shared by the flows crossing it in the same direction), i.e. min(declared uplink,
 //! the participating NICs together) when nothing else is on the way. A test is *low*
-//! below 0.8 of that (REFERENCE §7).
+//! below 0.8 of that (docs/SOURCES.md [ascend-tuning]).
 //!
 //! A low test blames its uplink only when (in this order, [`diagnose`]):
 //! 1. every node of the test sits where the file says (a misplaced node's flows do not

@@ -26,7 +26,8 @@ pub struct Run {
 #[derive(Clone, Debug)]
 pub struct Options {
     pub title: String,
-    /// The efficiency line drawn under the expected busbw (0.8 = REFERENCE's rule).
+    /// The efficiency line drawn under the expected busbw (0.8: docs/SOURCES.md
+    /// [ascend-tuning]).
     pub threshold: f64,
 }
 
@@ -402,9 +403,10 @@ fn rank_spread(name: &str, runs: &[Run], idx: &[usize]) -> String {
     )
 }
 
-/// Wait ratio per rank (REFERENCE §7: wait / (wait + transit), from the aligned per-call
-/// stamps of `ranks_timing`), with the 0.2 line of the slow-rank rule. The slow rank
-/// itself waits least; the others wait for it. Drawn only for runs that recorded stamps.
+/// Wait ratio per rank (wait / (wait + transit), docs/SOURCES.md [ascend-tuning]; from the
+/// aligned per-call stamps of `ranks_timing`), with the 0.2 line of the slow-rank rule.
+/// The slow rank itself waits least; the others wait for it. Drawn only for runs that
+/// recorded stamps.
 fn wait_ratios(name: &str, runs: &[Run], idx: &[usize]) -> String {
     const MAX_RANKS: usize = 16;
     let mut lines = vec![];

@@ -368,7 +368,7 @@ pub fn prediction(inputs: &Inputs, opts: &Options) -> String {
         });
         h += &figure(
             "linearity",
-            &format!("Linearity against devices: throughput over (the base scale's throughput × the device ratio), tp and pp kept, dp grown. predict's points are relative to one device; train-sim's to its smallest scale, measured (solid) beside predicted (dashed). Below {:.1}: communication is the bottleneck (REFERENCE §3).", opts.threshold),
+            &format!("Linearity against devices: throughput over (the base scale's throughput × the device ratio), tp and pp kept, dp grown. predict's points are relative to one device; train-sim's to its smallest scale, measured (solid) beside predicted (dashed). Below {:.1}: communication is the bottleneck (docs/SOURCES.md [ascend-tuning]).", opts.threshold),
             &Chart {
                 title: "linearity",
                 x_desc: "devices",

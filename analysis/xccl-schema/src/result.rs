@@ -216,7 +216,8 @@ pub struct Row {
 }
 
 /// Per-rank wait, sync and transit of one row, from entry and exit times on a clock
-/// aligned to rank 0 (REFERENCE §7; xccl-diag `ranks`). Vectors are indexed by rank.
+/// aligned to rank 0 (docs/SOURCES.md [ascend-tuning]; xccl-diag `ranks`). Vectors are
+/// indexed by rank.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct RankTiming {
     /// Calls analysed.

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Which kind of link carries the traffic (REFERENCE §7's SDMA/RDMA split).
+/// Which kind of link carries the traffic (the SDMA/RDMA split of Ascend's tuning guidance,
+/// docs/SOURCES.md [ascend-tuning]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum LinkClass {
     /// Intra-node: NVLink/NVSwitch/HCCS/PCIe/shared memory.

@@ -3,7 +3,7 @@
 //! A busbw number alone does not say whether a cluster is healthy. This crate answers
 //! "what should the links give here, and does the measurement reach 0.8 of it?", split
 //! into intra-node (SDMA) and inter-node (RDMA) traffic as Ascend's tuning guidance does
-//! (REFERENCE §7):
+//! (docs/SOURCES.md [ascend-tuning]):
 //!
 //! 1. [`Topology`] — a versioned TOML description ([`Topology::load`], format in
 //!    `docs/TOPOLOGY.md`, presets in `topologies/`), or one detected from the running job

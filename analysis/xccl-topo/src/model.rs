@@ -20,11 +20,12 @@
 //! (alltoall, sendrecv, gather, scatter, the rails of the hierarchical all-reduce) use the
 //! NIC of their device (`device_nic`).
 //!
-//! Algorithms (REFERENCE §6): ring for all_reduce / all_gather / reduce_scatter (ring order
-//! groups ranks by node, as NCCL/HCCL build it), plus for all_reduce on several nodes with
-//! the same number of ranks each the hierarchical form (intra-node reduce-scatter,
-//! all-reduce across nodes per local rank, intra-node all-gather — phases in sequence);
-//! the faster one sets the ceiling. Broadcast and reduce: pipelined chain from/to the root.
+//! Algorithms (costs after Thakur, Rabenseifner and Gropp 2005, in Hockney's α–β model:
+//! docs/SOURCES.md [thakur2005], [hockney1994]): ring for all_reduce / all_gather /
+//! reduce_scatter (ring order groups ranks by node, as NCCL/HCCL build it), plus for
+//! all_reduce on several nodes with the same number of ranks each the hierarchical form
+//! (intra-node reduce-scatter, all-reduce across nodes per local rank, intra-node
+//! all-gather — phases in sequence); the faster one sets the ceiling. Broadcast and reduce: pipelined chain from/to the root.
 //! Alltoall: every pair directly. Sendrecv: rank r → r+1. Gather/scatter: every rank
 //! to/from the root directly.
 //!
@@ -32,9 +33,9 @@
 //! `latency_us` inside a node; NIC `latency_us` plus each crossed switch's `latency_us`
 //! between nodes). Ring all-reduce has 2(p−1) steps, ring all-gather p−1, the hierarchical
 //! form 2(k−1) intra + 2(N−1) inter, alltoall p−1, chain p−1, sendrecv 1, gather/scatter
-//! ⌈log2 p⌉. `best_time_us` also considers the latency-optimised forms of §6 (tree or
-//! recursive doubling all-reduce: 2⌈log2 p⌉α with the ring's β; binomial broadcast/reduce:
-//! ⌈log2 p⌉(α + nβ)).
+//! ⌈log2 p⌉. `best_time_us` also considers the latency-optimised forms of [thakur2005]
+//! (tree or recursive doubling all-reduce: 2⌈log2 p⌉α with the ring's β; binomial
+//! broadcast/reduce: ⌈log2 p⌉(α + nβ)).
 //!
 //! # Limits
 //!
@@ -55,7 +56,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use xccl_schema::CollKind;
 
-/// The link classes of REFERENCE §7.
+/// The link classes of Ascend's tuning guidance (docs/SOURCES.md [ascend-tuning]).
 pub use xccl_schema::verdict::LinkClass;
 
 /// Bytes one rank moves over each class (the larger of what it sends and receives).
@@ -542,7 +543,7 @@ pub fn expected_rooted(
         .unwrap_or(0);
     let c = &costs[best];
     let time_s = c.alpha_s + c.beta_s;
-    // Latency-optimised forms of REFERENCE §6 for the time estimate.
+    // Latency-optimised forms (docs/SOURCES.md [thakur2005]) for the time estimate.
     let amax = ctx.max_latency_us() * 1e-6;
     let lg = ceil_log2(p);
     let mut best_time = costs

@@ -1,10 +1,11 @@
 //! Verdict per result row: is the measurement as good as the links allow?
 //!
-//! REFERENCE §7: the empirical bandwidth of a link is 0.8 × its maximum, so a large-message
-//! row at or above 0.8 of the model's ceiling is *bandwidth-bound* (healthy, the bottleneck
-//! link is saturated) and below it *low efficiency*. Small messages cannot reach link speed
-//! whatever the health of the links, so they are *latency-bound* and judged on time against
-//! the α–β estimate, never on bandwidth.
+//! Ascend's tuning guidance (docs/SOURCES.md [ascend-tuning]): the empirical bandwidth of a
+//! link is 0.8 × its maximum, so a large-message row at or above 0.8 of the model's ceiling
+//! is *bandwidth-bound* (healthy, the bottleneck link is saturated) and below it *low
+//! efficiency*. Small messages cannot reach link speed whatever the health of the links, so
+//! they are *latency-bound* and judged on time against the α–β estimate, never on
+//! bandwidth.
 //!
 //! "Large" (see [`LargeRule`]): on real links, msprof's sizes — ≥ 32 MiB when SDMA is the
 //! bottleneck, ≥ 0.5 MiB when RDMA is. Those sizes assume 25–200 GB/s links; on the
@@ -27,7 +28,7 @@ use xccl_schema::Row;
 pub const MSPROF_SDMA_LARGE: u64 = 32 << 20;
 /// msprof's "large" threshold for RDMA-bound operators (0.5 MB).
 pub const MSPROF_RDMA_LARGE: u64 = 512 << 10;
-/// Default bandwidth-bound threshold (REFERENCE §7).
+/// Default bandwidth-bound threshold (docs/SOURCES.md [ascend-tuning]).
 pub const DEFAULT_THRESHOLD: f64 = 0.8;
 /// Default α share under which a row counts as large on scaled-down links.
 pub const DEFAULT_MAX_ALPHA_SHARE: f64 = 0.10;

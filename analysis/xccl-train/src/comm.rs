@@ -1,6 +1,8 @@
-//! The communication of one step, per parallel dimension (REFERENCE §5): which collective,
-//! what size (in the size column's convention of the sweeps, so a measured row answers it
-//! directly), how many per step, and on which communicator (ranks, nodes).
+//! The communication of one step, per parallel dimension (docs/SOURCES.md [shoeybi2019],
+//! [korthikanti2022], [narayanan2021], [rajbhandari2020-zero], [lepikhin2020-gshard]):
+//! which collective, what size (in the size column's convention of the sweeps, so a
+//! measured row answers it directly), how many per step, and on which communicator (ranks,
+//! nodes).
 
 use crate::layout::{Layout, Recompute};
 use crate::model::ModelSpec;

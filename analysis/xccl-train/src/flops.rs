@@ -1,4 +1,5 @@
-//! FLOPs of a training step, matrix by matrix (REFERENCE §4), and MFU/HFU.
+//! FLOPs of a training step, matrix by matrix, and MFU/HFU (docs/SOURCES.md
+//! [korthikanti2022], [narayanan2021], [chowdhery2022-palm]).
 //!
 //! Why matrix by matrix rather than the closed 72·b·l·s·h² form: GQA, SwiGLU and MoE
 //! change the per-layer counts, and the closed form only holds for a 4h GELU MLP with full

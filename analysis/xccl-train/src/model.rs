@@ -4,7 +4,7 @@
 //! Why here and not in the topology file: a prediction combines three independent
 //! things (what the model computes, what a device can do, how the job is laid out), and
 //! each is reused across the others. The formulas only need the shape of the GEMMs, so a
-//! model is the numbers that fix them (REFERENCE §4).
+//! model is the numbers that fix them (docs/SOURCES.md [korthikanti2022]).
 
 use crate::error::{bad, Result, TrainError};
 use serde::{Deserialize, Serialize};

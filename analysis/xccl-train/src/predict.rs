@@ -1,4 +1,5 @@
-//! Step time, MFU/HFU, throughput and linearity of a job (REFERENCE §1, §3–§5).
+//! Step time, MFU/HFU, throughput and linearity of a job (docs/SOURCES.md, "Training step"
+//! and [ascend-tuning]).
 //!
 //! The step model (1F1B pipeline, the schedule train-sim runs):
 //! - per micro-batch and stage: forward t_f and backward t_b compute (backward holds the
@@ -6,7 +7,8 @@
 //!   (an exchange with each neighbour, both directions at once; interleaved, one per
 //!   chunk: vp times as many), all on the critical path: t_stage;
 //! - a step: m·t_stage for the micro-batches, plus the bubble (p−1)·t_stage/v
-//!   (REFERENCE §4: (p−1)/(m+p−1) of the step for v = 1, (p−1)/(v·m) of the ideal time);
+//!   (Narayanan et al. 2021: (p−1)/(m+p−1) of the step for v = 1, (p−1)/(v·m) of the ideal
+//!   time);
 //! - then the DP gradient reduction: buckets that become ready evenly through the last
 //!   backward (t_b) and are reduced one after the other; what runs past that backward is
 //!   exposed. ZeRO's parameter all-gathers are exposed.
@@ -372,7 +374,8 @@ pub struct ScalePoint {
 }
 
 /// Linearity: the layout's tp and pp kept, dp grown from one device to the layout's
-/// scale; each DP replica keeps its micro-batches (weak scaling), as REFERENCE §3 measures.
+/// scale; each DP replica keeps its micro-batches (weak scaling: linearity as in
+/// docs/SOURCES.md [ascend-tuning]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Linearity {
     pub threshold: f64,
@@ -382,7 +385,8 @@ pub struct Linearity {
     pub verdict: Option<String>,
 }
 
-/// The linearity line below which communication is called the bottleneck (REFERENCE §3).
+/// The linearity line below which communication is called the bottleneck (docs/SOURCES.md
+/// [ascend-tuning]).
 pub const LINEARITY_THRESHOLD: f64 = 0.8;
 
 fn main_loss(p: &Prediction) -> String {

@@ -6,7 +6,8 @@
 //! outside the measured sizes it comes from a least-squares α–β fit
 //! (t = a + b·bytes) of that group. A rank or node count that was not measured takes α
 //! and β of the nearest measured group of the same collective and link class and rescales
-//! them with the ring cost of REFERENCE §6 (α-steps and the bus factor of the new count).
+//! them with the ring cost (α-steps and the bus factor of the new count; docs/SOURCES.md
+//! [thakur2005], [nccl-tests-perf]).
 //! Every answer says where it came from and whether it was extrapolated.
 
 use crate::comm::Group;
@@ -38,7 +39,7 @@ pub trait CommTimer {
     }
 }
 
-/// α steps of the ring algorithms (REFERENCE §6).
+/// α steps of the ring algorithms (docs/SOURCES.md [thakur2005]).
 pub fn alpha_steps(coll: CollKind, p: u64) -> f64 {
     let p = p.max(1) as f64;
     match coll {

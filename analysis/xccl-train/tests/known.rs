@@ -1,5 +1,6 @@
-//! Known answers: the Korthikanti et al. table (REFERENCE §4) from its inputs and step
-//! times, and small cases computed by hand (GQA, SwiGLU, MoE, volumes, bubble, DP overlap).
+//! Known answers: the Korthikanti et al. table (docs/SOURCES.md [korthikanti2022]) from its
+//! inputs and step times, and small cases computed by hand (GQA, SwiGLU, MoE, volumes,
+//! bubble, DP overlap).
 
 use xccl_schema::CollKind;
 use xccl_train::comm::{step_ops, Dim, Group};
@@ -70,7 +71,7 @@ fn korthikanti_table_exact_form() {
         let hw = closed + 4.0 * b as f64 * l * s * s * h;
         assert!((f.hardware / hw - 1.0).abs() < 1e-12);
         if name == "megatron-22b" {
-            // REFERENCE §4: 41.65% with the exact term instead of the published 41.5%.
+            // 41.65% with the exact logits term (6·b·s·h·V) instead of the published 41.5%.
             assert!((got - 41.65).abs() < 0.01, "22B exact MFU {got}");
         }
     }

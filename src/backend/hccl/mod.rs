@@ -445,8 +445,8 @@ mod tests {
 
     #[test]
     fn numbering_is_hccls_not_nccls() {
-        // REFERENCE.md §9: HCCL INT8 0, INT32 2, FP16 3, FP32 4, INT64 5, UINT64 6,
-        // UINT8 7, UINT32 9, FP64 10, BFP16 11.
+        // hccl_types.h's HcclDataType (docs/SOURCES.md [hccl-h]): INT8 0, INT32 2, FP16 3,
+        // FP32 4, INT64 5, UINT64 6, UINT8 7, UINT32 9, FP64 10, BFP16 11.
         let want = [
             (DataType::Int8, 0),
             (DataType::Int32, 2),

@@ -522,7 +522,7 @@ mod tests {
 
     #[test]
     fn numbering_is_nccls() {
-        // REFERENCE.md §9.
+        // nccl.h's ncclDataType_t (docs/SOURCES.md [nccl-h]).
         let want = [
             (DataType::Int8, 0),
             (DataType::Uint8, 1),

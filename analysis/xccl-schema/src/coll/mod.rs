@@ -183,7 +183,8 @@ pub(crate) fn per_rank(bytes: usize, elem: usize, nranks: usize) -> usize {
 mod tests {
     use super::*;
 
-    /// Known answers from REFERENCE.md §2, computed by hand independent of the modules.
+    /// Known answers from nccl-tests' doc/PERFORMANCE.md (docs/SOURCES.md
+    /// [nccl-tests-perf]), computed by hand independent of the modules.
     #[test]
     fn bus_factors_and_algbw_bytes_n1_to_8() {
         for n in 1..=8usize {

@@ -65,9 +65,10 @@ impl FabricKind {
     }
 
     /// Nominal one-direction GB/s per device used by detection when no file says better
-    /// (REFERENCE §8): NVLink3 300, NVSwitch (NVLink4) 450, HCCS 7 × 28 = 196, PCIe Gen4
-    /// x16 31.5. Shared memory has no nominal rate; 10 GB/s is a rough memcpy figure and is
-    /// flagged as a default wherever it is shown.
+    /// (docs/SOURCES.md [nvidia-datasheets], [msprof], [pcie4]): NVLink3 300, NVSwitch
+    /// (NVLink4) 450, HCCS 7 × 28 = 196, PCIe Gen4 x16 31.5. Shared memory has no nominal
+    /// rate; 10 GB/s is a rough memcpy figure and is flagged as a default wherever it is
+    /// shown.
     pub fn default_bw_gbs(self) -> f64 {
         match self {
             FabricKind::Nvlink => 300.0,
