@@ -3,7 +3,7 @@
 //! Commands that need no job (reading files only) run without MPI.
 
 use xccl_bench::cmd::{self, Invocation};
-use xccl_bench::error::BenchError;
+use xccl_bench::error::{say, BenchError};
 use xccl_bench::world::{self, SoloWorld, World};
 
 fn main() {
@@ -26,7 +26,7 @@ fn main() {
     let world = match world {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("xccl-bench: error: {e:#}");
+            say(&format!("xccl-bench: error: {e:#}"));
             std::process::exit(exit_code(&e));
         }
     };
@@ -56,7 +56,7 @@ fn run(world: &dyn World, parsed: Result<Invocation, clap::Error>) -> i32 {
         Ok(code) => code,
         Err(e) => {
             if rank0 {
-                eprintln!("xccl-bench: error: {e:#}");
+                say(&format!("xccl-bench: error: {e:#}"));
             }
             exit_code(&e)
         }

@@ -67,11 +67,11 @@ pub fn run(a: &JudgeArgs) -> Result<i32> {
         row.verdict = Some(v);
     }
     if !report.summary.complete {
-        eprintln!(
+        crate::error::say(&format!(
             "xccl-bench: note: {} is from a run that did not finish: {} row(s) judged",
             a.report.display(),
             report.rows.len()
-        );
+        ));
     }
     if let Some(w) = &a.write {
         let text = serde_json::to_string_pretty(&report)?;
@@ -80,7 +80,7 @@ pub fn run(a: &JudgeArgs) -> Result<i32> {
     if let Some(m) = a.min_efficiency {
         let short = health::shortfalls(judged.iter().map(|(l, v)| (l, v)), m);
         if !short.is_empty() {
-            eprint!("{}", health::summary(&short, m));
+            crate::error::say_block(&health::summary(&short, m));
             return Ok(ExitCode::Findings.code());
         }
     }

@@ -4,7 +4,7 @@
 
 use super::job::{build, usage, JobArgs};
 use crate::error::{BenchError, Result};
-use crate::rules::ExitCode;
+use crate::rules::{ExitCode, LINEARITY};
 use clap::Args;
 use std::path::PathBuf;
 use xccl_train::output::{MeasuredStep, PredictionReport};
@@ -179,7 +179,11 @@ pub fn render_linearity(l: &Linearity) -> String {
                 .map(|c| format!("{c:.3}"))
                 .unwrap_or_else(|| "-".into()),
             p.main_loss,
-            if p.below_threshold { "  < 0.8" } else { "" }
+            if p.below_threshold {
+                format!("  < {LINEARITY}")
+            } else {
+                String::new()
+            }
         );
     }
     match &l.verdict {

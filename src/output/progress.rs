@@ -314,12 +314,12 @@ impl Progress {
         let eta = self
             .eta()
             .map_or(String::new(), |e| format!(", ETA {}", secs(e)));
-        eprintln!(
+        crate::error::say(&format!(
             "[xccl-bench] {}{of} rows, elapsed {}{eta}; now {}",
             self.done,
             secs(self.start.elapsed()),
             self.order.describe(self.done)
-        );
+        ));
     }
 
     fn update(&mut self) {
@@ -372,13 +372,11 @@ impl Sink for Progress {
     fn end(&mut self, _: &Summary) -> Result<()> {
         match self.bar.take() {
             Some(b) => b.finish_and_clear(),
-            None if self.target == Target::Lines => {
-                eprintln!(
-                    "[xccl-bench] {} rows done in {}",
-                    self.done,
-                    secs(self.start.elapsed())
-                )
-            }
+            None if self.target == Target::Lines => crate::error::say(&format!(
+                "[xccl-bench] {} rows done in {}",
+                self.done,
+                secs(self.start.elapsed())
+            )),
             None => {}
         }
         Ok(())

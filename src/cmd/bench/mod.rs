@@ -260,7 +260,7 @@ fn run_bench<B: Backend>(
                     .min_efficiency
                     .and_then(|min| sink.inner.shortfalls(min));
                 if let Some(text) = &short {
-                    eprint!("{text}");
+                    crate::error::say_block(text);
                 }
                 code[0] = if !summary.check_ok {
                     ExitCode::Failed

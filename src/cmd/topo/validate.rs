@@ -12,6 +12,8 @@
 #[cfg(feature = "mpi")]
 use crate::cmd::diagnosis::{everyone, status};
 use crate::error::{BenchError, Result};
+#[cfg(feature = "mpi")]
+use crate::rules::BANDWIDTH_EFFICIENCY;
 use crate::world::World;
 use std::path::Path;
 
@@ -121,12 +123,12 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
         // Say up front what the wait will be, from the pace of the flows just measured
         // (a test is REPS phases of two flows).
         let per_phase = start.elapsed().as_secs_f64() / flows_alone.max(1) as f64;
-        eprintln!(
+        crate::error::say(&format!(
             "xccl-bench: topo validate: {} contention tests of two flows at once x{REPS} next, about {:.0} s at the pace of the flows alone ({} with every pair of disjoint flows)",
             plan.len(),
             plan.len() as f64 * REPS as f64 * per_phase,
             leaf::exhaustive_count(n)
-        );
+        ));
     }
     let mut tests = vec![];
     for &(a, b, c, d) in &plan {
@@ -291,7 +293,7 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
             );
         } else if findings.is_empty() {
             println!(
-                "# no finding: every node sits where {} declares it{} and every uplink tested reaches 0.8 of its declared rate",
+                "# no finding: every node sits where {} declares it{} and every uplink tested reaches {BANDWIDTH_EFFICIENCY} of its declared rate",
                 file.display(),
                 if merged.is_empty() { "" } else { " (among the leaves contention tells apart)" }
             );
