@@ -8,77 +8,22 @@
 //! MPI has no average: avg is sum, then each rank scales its result by 1/n (labelled
 //! `sum+scale` in results, and timed with the call).
 
-use super::{Backend, BackendInfo, Bufs, Call, Delay, DelayAmount, OpImpl, Timing};
+mod batch;
+mod ffi_util;
+mod host_buf;
+
+pub use host_buf::HostBuf;
+
+use crate::backend::{Backend, BackendInfo, Bufs, Call, Delay, DelayAmount, OpImpl, Timing};
 use crate::clock::Clock;
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
 use crate::types::{DataType, ReduceOp};
 use crate::world::MpiWorld;
-use half::{bf16, f16};
+use batch::Batch;
+use ffi_util::*;
 use mpi::ffi;
 use std::os::raw::{c_int, c_void};
-use std::ptr::NonNull;
-
-extern "C" {
-    fn xccl_mpi_in_place() -> *mut c_void;
-}
-
-/// Page-aligned, zero-initialized host memory that MPI reads and writes through raw
-/// pointers (send and receive may alias for in-place calls).
-///
-/// Always its own anonymous mapping, never the heap: where glibc puts a large block
-/// depends on what the process freed before (its mmap threshold moves), and a heap block
-/// measured up to 2× slower in MPI calls of 256 KiB–4 MiB than a fresh mapping
-/// (docs/PERFORMANCE.md; transparent huge pages played no part there: they were
-/// `madvise`-only). A fresh mapping is what
-/// OSU's `posix_memalign` gets in a fresh process, and it does not depend on the harness's
-/// own allocations.
-pub struct HostBuf {
-    ptr: NonNull<u8>,
-    len: usize,
-}
-
-impl HostBuf {
-    /// `len` bytes of their own mapping (public for the benchmarks' reference loops).
-    pub fn new(len: usize) -> Result<Self> {
-        // SAFETY: an anonymous private mapping; checked for MAP_FAILED below.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len.max(1),
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(BenchError::Memory(format!(
-                "could not map {len} bytes of host memory: {}",
-                std::io::Error::last_os_error()
-            )));
-        }
-        let ptr = NonNull::new(p as *mut u8).expect("mmap does not return null");
-        Ok(HostBuf { ptr, len })
-    }
-    /// Start of the buffer (for benchmarks that compare against bare MPI calls).
-    pub fn as_mut_ptr(&self) -> *mut u8 {
-        self.ptr.as_ptr()
-    }
-
-    fn at(&self, elem_offset: usize, elem: usize) -> *mut c_void {
-        debug_assert!(elem_offset * elem <= self.len);
-        // SAFETY: offsets are computed from the counts the buffer was sized for.
-        unsafe { self.ptr.as_ptr().add(elem_offset * elem) as *mut c_void }
-    }
-}
-
-impl Drop for HostBuf {
-    fn drop(&mut self) {
-        // SAFETY: mapped in `new` with this length.
-        unsafe { libc::munmap(self.ptr.as_ptr() as *mut c_void, self.len.max(1)) };
-    }
-}
 
 pub struct MpiBackend {
     comm: ffi::MPI_Comm,
@@ -101,99 +46,11 @@ pub struct MpiBackend {
     prev_mean_s: f64,
 }
 
-macro_rules! half_op {
-    ($name:ident, $t:ty, $f:expr) => {
-        unsafe extern "C" fn $name(
-            inv: *mut c_void,
-            inout: *mut c_void,
-            len: *mut c_int,
-            _dt: *mut ffi::MPI_Datatype,
-        ) {
-            let n = *len as usize;
-            let a = std::slice::from_raw_parts(inv as *const $t, n);
-            let b = std::slice::from_raw_parts_mut(inout as *mut $t, n);
-            let f: fn($t, $t) -> $t = $f;
-            for (x, y) in a.iter().zip(b.iter_mut()) {
-                *y = f(*x, *y);
-            }
-        }
-    };
-}
-half_op!(f16_sum, f16, |a, b| a + b);
-half_op!(f16_prod, f16, |a, b| a * b);
-half_op!(f16_max, f16, |a, b| if a > b { a } else { b });
-half_op!(f16_min, f16, |a, b| if a < b { a } else { b });
-half_op!(bf16_sum, bf16, |a, b| a + b);
-half_op!(bf16_prod, bf16, |a, b| a * b);
-half_op!(bf16_max, bf16, |a, b| if a > b { a } else { b });
-half_op!(bf16_min, bf16, |a, b| if a < b { a } else { b });
-
 /// A call's MPI datatype, op and count.
 struct Prepared {
     dt: ffi::MPI_Datatype,
     op: ffi::MPI_Op,
     count: c_int,
-}
-
-type UserFn = unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_int, *mut ffi::MPI_Datatype);
-
-fn check(rc: c_int, what: &str) -> Result<()> {
-    if rc == 0 {
-        Ok(())
-    } else {
-        let mut buf = vec![0u8; 512];
-        let mut len: c_int = 0;
-        // SAFETY: buffer is MPI_MAX_ERROR_STRING-sized or larger.
-        unsafe { ffi::MPI_Error_string(rc, buf.as_mut_ptr() as *mut _, &mut len) };
-        buf.truncate(len.max(0) as usize);
-        Err(BenchError::Backend(format!(
-            "{what} failed: {} (MPI error {rc})",
-            String::from_utf8_lossy(&buf)
-        )))
-    }
-}
-
-/// Scales `count` elements at `p` by 1/n: the second half of avg.
-///
-/// # Safety
-/// `p` points at `count` elements of type `t` inside a live buffer.
-unsafe fn scale(t: DataType, p: *mut c_void, count: usize, n: usize) {
-    // SAFETY: p points at `count` elements of type t inside a live buffer.
-    unsafe {
-        match t {
-            DataType::Int8 => sc(p as *mut i8, count, |v| v / n as i8),
-            DataType::Uint8 => sc(p as *mut u8, count, |v| v / n as u8),
-            DataType::Int32 => sc(p as *mut i32, count, |v| v / n as i32),
-            DataType::Uint32 => sc(p as *mut u32, count, |v| v / n as u32),
-            DataType::Int64 => sc(p as *mut i64, count, |v| v / n as i64),
-            DataType::Uint64 => sc(p as *mut u64, count, |v| v / n as u64),
-            DataType::Half => sc(p as *mut f16, count, |v| {
-                f16::from_f64(v.to_f64() / n as f64)
-            }),
-            DataType::Bfloat16 => sc(p as *mut bf16, count, |v| {
-                bf16::from_f64(v.to_f64() / n as f64)
-            }),
-            DataType::Float => sc(p as *mut f32, count, |v| (v as f64 / n as f64) as f32),
-            DataType::Double => sc(p as *mut f64, count, |v| v / n as f64),
-            DataType::F8e4m3 | DataType::F8e5m2 => {
-                unreachable!("fp8 reductions are refused in support()")
-            }
-        }
-    }
-    unsafe fn sc<T: Copy>(p: *mut T, count: usize, f: impl Fn(T) -> T) {
-        for x in std::slice::from_raw_parts_mut(p, count) {
-            *x = f(*x);
-        }
-    }
-}
-
-fn mpi_count(n: usize, what: &str) -> Result<c_int> {
-    c_int::try_from(n).map_err(|_| {
-        BenchError::Usage(format!(
-            "{what}: {n} elements exceed MPI's int count limit ({}); use a smaller -e or a larger type",
-            c_int::MAX
-        ))
-    })
 }
 
 impl MpiBackend {
@@ -417,115 +274,6 @@ impl MpiBackend {
                 }
             }
         }
-    }
-}
-
-/// One timed batch: `iters` calls, timed by `timing`'s method.
-struct Batch<'a> {
-    comm: ffi::MPI_Comm,
-    iters: usize,
-    timing: Timing,
-    what: &'static str,
-    /// This rank's `--delay` before each call, if it is the delayed rank.
-    delay_s: Option<f64>,
-    /// Where to record (entry, exit) on the aligned clock, and that clock's offset.
-    stamps: Option<(&'a mut Vec<(f64, f64)>, f64)>,
-}
-
-impl Batch<'_> {
-    fn barrier(&self) -> Result<()> {
-        // SAFETY: MPI is initialized.
-        check(unsafe { ffi::MPI_Barrier(self.comm) }, "MPI_Barrier")
-    }
-
-    /// Sleeps for this rank's `--delay`. A sleep, not a spin: on an oversubscribed machine
-    /// a spinning rank takes a core from the ranks that wait for it, which then arrive
-    /// late as well (measured: with a 2 ms spin on 4 ranks over 2 cores, a second rank
-    /// entered 1–2 ms late). The wake-up may overshoot: the rank is at least this late.
-    fn late(&self) {
-        if let Some(s) = self.delay_s {
-            std::thread::sleep(std::time::Duration::from_secs_f64(s));
-        }
-    }
-
-    /// Times `iters` calls of `call` (MPI's return code), generic over the closure so
-    /// that the call is inlined into the loop.
-    fn run<F: FnMut() -> c_int>(mut self, mut call: F) -> Result<Vec<f64>> {
-        let iters = self.iters;
-        let mut times = Vec::new();
-        match self.timing {
-            Timing::PerCall => {
-                // The sample stores are written (pages faulted in) before the first
-                // barrier: a page fault in the bookkeeping between calls delays one rank
-                // at the next barrier, and the barrier's exit skew then lands in the next
-                // call's time. `vec![0.0; n]` would map zero pages lazily, so fill them.
-                times.reserve_exact(iters);
-                times.resize(iters, 0.0);
-                if let Some((st, _)) = self.stamps.as_mut() {
-                    st.reserve_exact(iters);
-                    st.resize(st.len() + iters, (0.0, 0.0));
-                }
-            }
-            Timing::Loop => times.reserve_exact(iters),
-        }
-        // Ranks start together, as in OSU and nccl-tests: without it the first timed
-        // call absorbs whatever a peer was still doing (fill, check, output).
-        self.barrier()?;
-        match self.timing {
-            Timing::PerCall => {
-                let stamp_base = self.stamps.as_ref().map_or(0, |(st, _)| st.len() - iters);
-                for (i, sample) in times.iter_mut().enumerate() {
-                    match self.one_call(&mut call, stamp_base + i) {
-                        Ok(t) => *sample = t,
-                        Err(e) => {
-                            // No stamps of calls that never ran (nor of the one that
-                            // failed).
-                            if let Some((st, _)) = self.stamps.as_mut() {
-                                st.truncate(stamp_base + i);
-                            }
-                            return Err(e);
-                        }
-                    }
-                }
-            }
-            Timing::Loop => {
-                // SAFETY: MPI is initialized.
-                let t0 = unsafe { ffi::RSMPI_Wtime() };
-                for _ in 0..iters {
-                    self.late();
-                    let rc = call();
-                    if rc != 0 {
-                        check(rc, self.what)?;
-                    }
-                    // One relaxed load and store, so -T still bounds each call.
-                    crate::watchdog::tick();
-                }
-                let t1 = unsafe { ffi::RSMPI_Wtime() };
-                times.resize(iters, (t1 - t0) / iters.max(1) as f64);
-            }
-        }
-        Ok(times)
-    }
-
-    /// One call by OSU's method: a barrier before it, so that its time is its own and not
-    /// the wait for a peer's previous call or bookkeeping, then the call timed alone.
-    /// Its time in seconds; its entry and exit on the aligned clock go to stamp `stamp`.
-    #[inline]
-    fn one_call<F: FnMut() -> c_int>(&mut self, call: &mut F, stamp: usize) -> Result<f64> {
-        self.barrier()?;
-        self.late();
-        // SAFETY: MPI is initialized.
-        let t0 = unsafe { ffi::RSMPI_Wtime() };
-        let rc = call();
-        let t1 = unsafe { ffi::RSMPI_Wtime() };
-        // Bookkeeping after t1, before the next barrier, into storage touched before the
-        // first barrier.
-        if let Some((st, off)) = self.stamps.as_mut() {
-            st[stamp] = (t0 + *off, t1 + *off);
-        }
-        crate::watchdog::tick();
-        check(rc, self.what)?;
-        Ok(t1 - t0)
     }
 }
 
