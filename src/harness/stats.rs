@@ -1,7 +1,7 @@
 //! Statistics of timed iterations: per-rank means and percentiles, every rank's samples
 //! merged into one histogram, and the confidence of the mean.
 
-use super::Average;
+use crate::result::Average;
 use hdrhistogram::Histogram;
 
 /// Every rank's samples combined (times in microseconds).
