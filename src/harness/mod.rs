@@ -366,16 +366,8 @@ impl<'a, B: Backend> Harness<'a, B> {
             stamps.push(f64s(&b[16 + 8 * n..]));
         }
         let ranks_timing = rank_timing::ranks_timing(&stamps);
-        let stats::Aggregated {
-            merged,
-            means,
-            p50s,
-            p99s,
-            tmin,
-            tmax,
-            prec,
-            avg,
-        } = stats::aggregate(per_rank.iter().map(Vec::as_slice), sw.average);
+        let agg = stats::aggregate(per_rank.iter().map(Vec::as_slice), sw.average);
+        let (avg, tmin, tmax) = (agg.avg, agg.tmin, agg.tmax);
         let call = spec.call;
         let imp = call.coll.imp();
         let algbw = if avg > 0.0 {
@@ -403,17 +395,19 @@ impl<'a, B: Backend> Harness<'a, B> {
                 min: if tmin == f64::MAX { 0.0 } else { tmin },
                 max: tmax,
                 // Histogram buckets round; keep percentiles inside the observed range.
-                p50: (merged.value_at_quantile(0.5) as f64 / 1000.0).clamp(tmin.min(tmax), tmax),
-                p99: (merged.value_at_quantile(0.99) as f64 / 1000.0).clamp(tmin.min(tmax), tmax),
+                p50: (agg.merged.value_at_quantile(0.5) as f64 / 1000.0)
+                    .clamp(tmin.min(tmax), tmax),
+                p99: (agg.merged.value_at_quantile(0.99) as f64 / 1000.0)
+                    .clamp(tmin.min(tmax), tmax),
             },
             algbw_gbs: algbw,
             busbw_gbs: algbw * imp.bus_factor(self.nranks),
             wrong,
-            precision: prec,
+            precision: agg.prec,
             per_rank: PerRank {
-                mean_us: means,
-                p50_us: p50s,
-                p99_us: p99s,
+                mean_us: agg.means,
+                p50_us: agg.p50s,
+                p99_us: agg.p99s,
             },
             verdict: None,
             ranks_timing,
