@@ -186,7 +186,9 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     }
     world.barrier();
     let wall_s = start.elapsed().as_secs_f64();
-    let threshold = a.threshold.unwrap_or(xccl_diag::DEFAULT_THRESHOLD);
+    let threshold = a
+        .threshold
+        .unwrap_or(xccl_schema::rules::BANDWIDTH_EFFICIENCY);
     let gathered = world.gather_bytes(&serde_json::to_vec(&recs).expect("json"));
     // Rank 0: the matrix of the rounds, judged, its suspects, and the links to measure
     // again (as the ranks of their two ends).

@@ -123,7 +123,7 @@ fn judge(a: &JudgeArgs) -> Result<i32> {
     let threshold = a
         .threshold
         .or(a.min_efficiency)
-        .unwrap_or(verdict::DEFAULT_THRESHOLD);
+        .unwrap_or(xccl_schema::rules::BANDWIDTH_EFFICIENCY);
     let opts = JudgeOptions::with_threshold(threshold);
     println!(
         "{:>12} {:>13} {:>10} {:>10} {:>width$}  note",

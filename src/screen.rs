@@ -55,7 +55,9 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
         .map(|h| all.iter().position(|x| x == h).expect("host"))
         .collect();
     let nn = hosts.len();
-    let threshold = a.threshold.unwrap_or(xccl_diag::DEFAULT_THRESHOLD);
+    let threshold = a
+        .threshold
+        .unwrap_or(xccl_schema::rules::BANDWIDTH_EFFICIENCY);
     let fabric = agree(
         world,
         (|| -> Result<xccl_diag::links::Fabric> {

@@ -171,7 +171,7 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
         for _ in 0..UPLINK_REPS {
             // Rates are known on rank 0 only: it decides for every rank.
             let mut done = [u8::from(
-                best.aggregate_gbs >= xccl_diag::DEFAULT_THRESHOLD * ut.expected_gbs,
+                best.aggregate_gbs >= xccl_schema::rules::BANDWIDTH_EFFICIENCY * ut.expected_gbs,
             )];
             world.broadcast_bytes(0, &mut done);
             if done[0] == 1 {
@@ -233,7 +233,7 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
             &up_measured,
             &own,
             &misplaced,
-            xccl_diag::DEFAULT_THRESHOLD,
+            xccl_schema::rules::BANDWIDTH_EFFICIENCY,
         );
         findings.extend(up_findings);
         println!(

@@ -19,6 +19,6 @@ mod sections;
 #[cfg(test)]
 mod testdata;
 
-pub use compare::{compare, Comparison, Status, DEFAULT_THRESHOLD};
+pub use compare::{compare, Comparison, Status};
 pub use html::{html, Options, Run};
 pub use input::Inputs;
