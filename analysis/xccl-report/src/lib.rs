@@ -13,6 +13,7 @@ pub mod compare;
 pub mod html;
 pub mod input;
 pub mod markdown;
+mod page;
 mod plot;
 mod sections;
 
@@ -20,5 +21,6 @@ mod sections;
 mod testdata;
 
 pub use compare::{compare, Comparison, Status};
-pub use html::{html, Options, Run};
-pub use input::Inputs;
+pub use html::html;
+pub use input::{Inputs, Run};
+pub use page::Options;
