@@ -14,6 +14,7 @@ mod all_gather;
 mod all_reduce;
 mod alltoall;
 mod broadcast;
+mod dispatch;
 mod gather;
 mod reduce;
 mod reduce_scatter;
@@ -116,30 +117,6 @@ impl CollKind {
             CollKind::Sendrecv => &["send-recv", "send_recv", "p2p"],
             CollKind::Broadcast => &["bcast"],
             CollKind::Reduce | CollKind::Gather | CollKind::Scatter => &[],
-        }
-    }
-
-    /// busbw = algbw × this factor for `n` ranks (nccl-tests PERFORMANCE.md).
-    pub fn bus_factor(self, n: usize) -> f64 {
-        self.imp().bus_factor(n.max(1))
-    }
-
-    /// Whether the collective reduces (where in-network reduction, NVLS/SHARP, applies).
-    pub fn reduces(self) -> bool {
-        self.imp().has_op()
-    }
-
-    pub fn imp(self) -> &'static dyn Collective {
-        match self {
-            CollKind::AllReduce => &all_reduce::AllReduce,
-            CollKind::AllGather => &all_gather::AllGather,
-            CollKind::ReduceScatter => &reduce_scatter::ReduceScatter,
-            CollKind::Broadcast => &broadcast::Broadcast,
-            CollKind::Reduce => &reduce::Reduce,
-            CollKind::Alltoall => &alltoall::Alltoall,
-            CollKind::Sendrecv => &sendrecv::Sendrecv,
-            CollKind::Gather => &gather::Gather,
-            CollKind::Scatter => &scatter::Scatter,
         }
     }
 }
