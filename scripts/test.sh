@@ -15,6 +15,25 @@ optional() { # SCRIPT WHAT-IT-NEEDS
     exit "$rc"
   fi
 }
+# What a test below needs from apt, installed only when COMMAND is missing, and then only the
+# packages not installed yet; a failed install is tried again after `apt-get update` (once a
+# run: a stale package index is the usual cause). Fails when the packages cannot be had.
+apt_updated=0
+install_for() { # COMMAND PACKAGE...
+  local cmd=$1 p
+  local missing=()
+  shift
+  command -v "$cmd" >/dev/null && return 0
+  for p in "$@"; do
+    [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == *" installed" ]] || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  until DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; do
+    [ "$apt_updated" = 0 ] || return 1
+    apt_updated=1
+    apt-get update -qq || return 1
+  done
+}
 # Vendor wheels for the bindings check and the real-libnccl loader test (cached).
 if [ -x scripts/fetch-vendor-wheels.sh ] || [ -f scripts/fetch-vendor-wheels.sh ]; then
   bash scripts/fetch-vendor-wheels.sh || echo "[test] vendor wheels unavailable: tests that need them will say they skipped"
@@ -32,21 +51,13 @@ echo "[test] cargo test"
 # mpirun jobs oversubscribe the cores: run at most two test binaries' tests at once.
 cargo test --workspace --quiet --no-fail-fast -- --test-threads="${TEST_THREADS:-2}"
 echo "[test] HTML report in headless Chromium (DOM, console, screenshot in target/test-artifacts/)"
-if ! command -v chromium >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null \
-    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
-    || echo "[test] chromium could not be installed"
-fi
+install_for chromium chromium || echo "[test] chromium could not be installed"
 optional tests/report-browser-test.sh "Chromium"
 echo "[test] MPICH (a second MPI implementation, built and launched by its own mpiexec)"
-if ! command -v mpicc.mpich >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mpich libmpich-dev >/dev/null
-fi
+install_for mpicc.mpich mpich libmpich-dev
 bash tests/mpich-test.sh
 echo "[test] Slurm (srun --mpi=pmix on a one-node Slurm started here)"
-if ! command -v slurmd >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurmd slurmctld slurm-client munge >/dev/null
-fi
+install_for slurmd slurmd slurmctld slurm-client munge
 optional tests/slurm-test.sh "slurmd, slurmctld, munge"
 echo "[test] emulated cluster (3 nodes in network namespaces, 2 switches, tc-shaped links)"
 optional tests/emu-cluster-test.sh "root, ip, tc, unshare, jq"

@@ -4,18 +4,7 @@
 mod common;
 use common::*;
 use std::time::Duration;
-
-const COLLS: [&str; 9] = [
-    "all_reduce",
-    "all_gather",
-    "reduce_scatter",
-    "broadcast",
-    "reduce",
-    "alltoall",
-    "sendrecv",
-    "gather",
-    "scatter",
-];
+use xccl_schema::coll::CollKind;
 
 fn sweep(np: usize, coll: &str) {
     let json = tmp(&format!("{coll}-{np}.json"));
@@ -102,8 +91,8 @@ macro_rules! ranks_test {
     ($name:ident, $np:expr) => {
         #[test]
         fn $name() {
-            for coll in COLLS {
-                sweep($np, coll);
+            for coll in CollKind::ALL {
+                sweep($np, coll.name());
             }
         }
     };
@@ -115,7 +104,7 @@ ranks_test!(every_collective_type_op_4_ranks, 4);
 
 #[test]
 fn corrupted_element_is_counted() {
-    for coll in COLLS {
+    for coll in CollKind::ALL.map(CollKind::name) {
         let json = tmp(&format!("corrupt-{coll}.json"));
         let r = mpirun(
             3,

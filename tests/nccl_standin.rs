@@ -12,20 +12,10 @@
 mod support;
 
 use support::{nccl_standin_dir, text};
+use xccl_schema::coll::CollKind;
 
 const NEW: u32 = 22803; // has ncclAlltoAll/ncclGather/ncclScatter
 const OLD: u32 = 22703; // does not: grouped send/recv
-const COLLS: [&str; 9] = [
-    "all_reduce",
-    "all_gather",
-    "reduce_scatter",
-    "broadcast",
-    "reduce",
-    "alltoall",
-    "sendrecv",
-    "gather",
-    "scatter",
-];
 
 fn env(version: u32, log: Option<&str>) -> Vec<(&'static str, String)> {
     let d = nccl_standin_dir(version);
@@ -65,7 +55,7 @@ fn solo(version: u32, args: &[&str], log: Option<&str>) -> std::process::Output 
 fn every_collective_under_mpirun_with_and_without_native_alltoall() {
     for (version, nps) in [(NEW, &[2usize, 3][..]), (OLD, &[3][..])] {
         for &np in nps {
-            for c in COLLS {
+            for c in CollKind::ALL.map(CollKind::name) {
                 let args = [
                     c,
                     "--backend",
@@ -93,7 +83,7 @@ fn every_collective_under_mpirun_with_and_without_native_alltoall() {
 #[test]
 fn one_process_driving_three_gpus() {
     for version in [NEW, OLD] {
-        for c in COLLS {
+        for c in CollKind::ALL.map(CollKind::name) {
             let out = solo(
                 version,
                 &[

@@ -51,8 +51,9 @@ fn solo_ok(args: &[&str]) -> Run {
 #[test]
 fn report_of_three_collectives_with_topology() {
     let _one = one_at_a_time();
+    let colls = ["all_reduce", "all_gather", "broadcast"];
     let mut files = vec![];
-    for c in ["all_reduce", "all_gather", "broadcast"] {
+    for c in colls {
         let f = tmp(&format!("rep-{c}.json"));
         bench(c, &f, &[]);
         files.push(f);
@@ -77,7 +78,7 @@ fn report_of_three_collectives_with_topology() {
         r.stderr
     );
     let h = std::fs::read_to_string(&html).unwrap();
-    for c in ["all_reduce", "all_gather", "broadcast"] {
+    for c in colls {
         for plot in ["busbw", "latency", "ranks", "wait"] {
             let id = format!("<figure id=\"{plot}-{c}\" class=\"plot\"><svg");
             assert_eq!(h.matches(&id).count(), 1, "{id}");

@@ -9,16 +9,17 @@
 //! a leaf. Leaves are then the connected components of "never contends" ([`infer`]).
 //!
 //! Only flows that can show contention testify. A flow whose rate alone is well below what
-//! the topology model expects for it (a slow NIC or host, a slow link: below [`TESTIFY`]
-//! of expected) cannot load an uplink: beside another flow it keeps its own low rate and
-//! the other gets the rest, so neither drops to half, whether they share an uplink or not.
-//! Such a test says nothing either way; only tests whose two flows both reach
-//! [`TESTIFY`] of expected alone count ([`infer`]). A pair joins a group only when it
-//! was in such a test and never contended; a node in no such test is *undetermined*: a
-//! node none of whose flows reaches [`TESTIFY`] alone is reported as `slow_node`
-//! ("placement not determinable"), never as misplaced, and a node whose own flows are
-//! fine but all of whose partners were slow is only noted (with 4 nodes and one slow,
-//! every test involves the slow node: nobody's placement can be told).
+//! the topology model expects for it (a slow NIC or host, a slow link: below
+//! [`BANDWIDTH_EFFICIENCY`] of expected, the 0.8 verdict) cannot load an uplink: beside
+//! another flow it keeps its own low rate and the other gets the rest, so neither drops to
+//! half, whether they share an uplink or not. Such a test says nothing either way; only
+//! tests whose two flows both reach [`BANDWIDTH_EFFICIENCY`] of expected alone count
+//! ([`infer`]). A pair joins a group only when it was in such a test and never contended;
+//! a node in no such test is *undetermined*: a node none of whose flows reaches
+//! [`BANDWIDTH_EFFICIENCY`] alone is reported as `slow_node` ("placement not
+//! determinable"), never as misplaced, and a node whose own flows are fine but all of
+//! whose partners were slow is only noted (with 4 nodes and one slow, every test involves
+//! the slow node: nobody's placement can be told).
 //!
 //! Limits: it needs contention, i.e. an oversubscribed uplink (a non-blocking fabric shows
 //! none, and then nothing can be inferred: every node looks like one leaf) and at least
@@ -39,15 +40,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use xccl_schema::finding::{Finding, FindingKind, Subject};
-
-/// A flow slowed to below this share of its rate alone counts as contended: two flows on
-/// one bottleneck get about half each; 0.75 leaves room for noise on either side.
-pub const CONTENDED: f64 = 0.75;
-
-/// A flow testifies (its test can show contention) when its rate alone reaches this share
-/// of what the topology model expects for it: the 0.8 verdict (docs/SOURCES.md
-/// [ascend-tuning]).
-pub const TESTIFY: f64 = 0.8;
+use xccl_schema::rules::{BANDWIDTH_EFFICIENCY, CONTENDED};
 
 /// One contention test: flows `a → b` and `c → d` at once, each one's rate over its rate
 /// alone.
@@ -322,9 +315,9 @@ pub struct Undetermined {
 }
 
 impl Undetermined {
-    /// None of its flows reaches [`TESTIFY`] alone: the node itself is slow.
+    /// None of its flows reaches [`BANDWIDTH_EFFICIENCY`] alone: the node itself is slow.
     pub fn slow(&self) -> bool {
-        self.best_alone < TESTIFY
+        self.best_alone < BANDWIDTH_EFFICIENCY
     }
 }
 
@@ -336,10 +329,10 @@ pub struct Inference {
     pub undetermined: Vec<Undetermined>,
 }
 
-/// Does test `t` count: both its flows reach [`TESTIFY`] of expected alone?
+/// Does test `t` count: both its flows reach [`BANDWIDTH_EFFICIENCY`] of expected alone?
 /// `alone_eff[a][b]`: flow `a → b`'s rate alone over the model's rate for it.
 pub fn informative(t: &Test, alone_eff: &[Vec<f64>]) -> bool {
-    alone_eff[t.a][t.b] >= TESTIFY && alone_eff[t.c][t.d] >= TESTIFY
+    alone_eff[t.a][t.b] >= BANDWIDTH_EFFICIENCY && alone_eff[t.c][t.d] >= BANDWIDTH_EFFICIENCY
 }
 
 /// Leaf groups of `0..n` from the tests that count ([`informative`]): nodes joined by a
@@ -403,8 +396,9 @@ pub fn infer(n: usize, tests: &[Test], alone_eff: &[Vec<f64>]) -> Inference {
     }
 }
 
-/// `slow_node` for each undetermined node none of whose flows reaches [`TESTIFY`] of
-/// expected alone (the same kind and subject as `links` uses); `names`: host per node.
+/// `slow_node` for each undetermined node none of whose flows reaches
+/// [`BANDWIDTH_EFFICIENCY`] of expected alone (the same kind and subject as `links` uses);
+/// `names`: host per node.
 pub fn undetermined_findings(und: &[Undetermined], names: &[String]) -> Vec<Finding> {
     und.iter()
         .filter(|u| u.slow())
@@ -418,8 +412,8 @@ pub fn undetermined_findings(und: &[Undetermined], names: &[String]) -> Vec<Find
                 },
                 evidence: format!(
                     "placement not determinable: its own flows reach only {:.2} of expected \
-                     alone (best of its flows, sending and receiving; below {TESTIFY}): its \
-                     NIC, PCIe or host (run links)",
+                     alone (best of its flows, sending and receiving; below \
+                     {BANDWIDTH_EFFICIENCY}): its NIC, PCIe or host (run links)",
                     u.best_alone
                 ),
                 metrics,
@@ -438,8 +432,8 @@ pub fn undetermined_note(u: &Undetermined, names: &[String]) -> String {
     } else {
         format!(
             "{}: placement not determinable: its flows reach {:.2} of expected alone, but \
-             every test pairs them with a flow below {TESTIFY} of expected (a slow node or \
-             link), which cannot show contention",
+             every test pairs them with a flow below {BANDWIDTH_EFFICIENCY} of expected (a \
+             slow node or link), which cannot show contention",
             names[u.node], u.best_alone
         )
     }

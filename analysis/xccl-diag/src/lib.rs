@@ -30,15 +30,15 @@ pub mod stats;
 pub mod uplink;
 
 pub use xccl_schema::finding::{Finding, FindingKind, Subject};
+use xccl_schema::rules::ExitCode;
 
-/// A link delivers 0.8 × its maximum in practice (docs/SOURCES.md [ascend-tuning]).
-pub const DEFAULT_THRESHOLD: f64 = 0.8;
-
-/// Exit status of a diagnosing command: 0 no finding, 4 findings.
+/// Exit status of a diagnosing command: [`ExitCode::Ok`] without a finding,
+/// [`ExitCode::Findings`] with one.
 pub fn exit_code(findings: &[Finding]) -> i32 {
     if findings.is_empty() {
-        0
+        ExitCode::Ok
     } else {
-        4
+        ExitCode::Findings
     }
+    .code()
 }

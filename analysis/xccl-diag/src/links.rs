@@ -26,10 +26,10 @@
 //! ([`expected_alone`]), and only what that confirms is a finding ([`confirm`]).
 
 use crate::stats::median;
-use crate::DEFAULT_THRESHOLD;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use xccl_schema::finding::{Finding, FindingKind, Subject};
+use xccl_schema::rules::BANDWIDTH_EFFICIENCY;
 use xccl_schema::LinkClass;
 
 /// Share of an uplink's crossing links that must be low to blame the uplink.
@@ -351,8 +351,9 @@ pub fn suspects(m: &Matrix, fabric: Option<&Fabric>) -> Vec<Suspect> {
                     switches: vec![sw.name.clone(), parent.clone()],
                 },
                 evidence: format!(
-                    "{low} of {} links crossing {} <-> {parent} are below 0.8 of expected \
-                     (median {:.2}) while the {} links within either side are fine",
+                    "{low} of {} links crossing {} <-> {parent} are below \
+                     {BANDWIDTH_EFFICIENCY} of expected (median {:.2}) while the {} links \
+                     within either side are fine",
                     cross.len(),
                     sw.name,
                     median(&eff),
@@ -397,8 +398,9 @@ pub fn suspects(m: &Matrix, fabric: Option<&Fabric>) -> Vec<Suspect> {
                 host: m.names[n].clone(),
             },
             evidence: format!(
-                "{low} of its {deg} links are below 0.8 of expected (median efficiency {:.2}) \
-                 while the other nodes' links among themselves are fine: its NIC, PCIe or host",
+                "{low} of its {deg} links are below {BANDWIDTH_EFFICIENCY} of expected (median \
+                 efficiency {:.2}) while the other nodes' links among themselves are fine: its \
+                 NIC, PCIe or host",
                 median(&eff)
             ),
             metrics,
@@ -618,7 +620,7 @@ pub fn confirm(
 
 /// Judges and attributes in one step with the default threshold.
 pub fn diagnose(m: &mut Matrix, fabric: Option<&Fabric>) -> Vec<Finding> {
-    judge(m, fabric, DEFAULT_THRESHOLD);
+    judge(m, fabric, BANDWIDTH_EFFICIENCY);
     attribute(m, fabric)
 }
 

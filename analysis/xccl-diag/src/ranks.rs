@@ -31,13 +31,12 @@
 
 use crate::stats::{low_outlier, Test};
 use xccl_schema::finding::{Finding, FindingKind, Subject};
+use xccl_schema::rules::WAIT_RATIO;
 use xccl_schema::RankTiming;
 
 /// Share of the analysed rows of a run that must name the same rank (msprof votes over
 /// the operations of a run; one row's bad luck does not name a rank).
 pub const ROW_SHARE: f64 = 0.5;
-/// Threshold of the two-step rule (docs/SOURCES.md [ascend-tuning]).
-pub const RATIO_THRESHOLD: f64 = 0.2;
 /// Share of calls a rank must be voted late in.
 pub const VOTE_SHARE: f64 = 0.5;
 /// Fewest calls a row needs before it may name a rank (half of them must vote for it:
@@ -286,10 +285,10 @@ pub fn two_step(ranks: &[RankStats]) -> Cause {
     let Some(top) = by(|s| s.wait_ratio, true) else {
         return Cause::None;
     };
-    if ranks[top].wait_ratio <= RATIO_THRESHOLD {
+    if ranks[top].wait_ratio <= WAIT_RATIO {
         return Cause::None;
     }
-    if ranks[top].sync_ratio > RATIO_THRESHOLD {
+    if ranks[top].sync_ratio > WAIT_RATIO {
         Cause::SlowRank(by(|s| s.wait_ratio, false).expect("non-empty"))
     } else {
         Cause::SlowLink
@@ -353,7 +352,7 @@ pub fn findings(rows: &[(String, RowAnalysis)], who: &[Who]) -> Vec<Finding> {
             evidence: format!(
                 "entered last in {votes} of {calls} calls (outlier test at 99.5%); the other ranks \
                  waited {:.2} of their time for it, before any data moved (two-step rule: wait \
-                 and sync ratio > {RATIO_THRESHOLD}); up to {:.0} us late; rows: {}",
+                 and sync ratio > {WAIT_RATIO}); up to {:.0} us late; rows: {}",
                 others,
                 late,
                 labels.join(", ")

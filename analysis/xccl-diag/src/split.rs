@@ -44,9 +44,9 @@
 //! topology) the classes cannot be weighed and the unweighted order applies: the model's
 //! bottleneck class if its part is low, else the other class if its part is low.
 
-use crate::DEFAULT_THRESHOLD;
 use std::collections::BTreeMap;
 use xccl_schema::finding::{Finding, FindingKind, Subject};
+use xccl_schema::rules::BANDWIDTH_EFFICIENCY;
 use xccl_schema::{CollKind, LinkClass};
 use xccl_topo::{Placement, Topology};
 
@@ -550,7 +550,7 @@ pub fn findings(coll: CollKind, p: &Parts, threshold: f64) -> Vec<Finding> {
 
 /// Judges with the default threshold.
 pub fn diagnose(coll: CollKind, p: &Parts) -> Vec<Finding> {
-    findings(coll, p, DEFAULT_THRESHOLD)
+    findings(coll, p, BANDWIDTH_EFFICIENCY)
 }
 
 #[cfg(test)]

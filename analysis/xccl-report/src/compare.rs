@@ -15,9 +15,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use xccl_schema::{CollKind, DataType, Placement, Report, Row};
 
-/// Default relative slowdown that counts as a regression (5%).
-pub const DEFAULT_THRESHOLD: f64 = 0.05;
-
 /// What identifies a row across runs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RowKey {
@@ -333,7 +330,7 @@ mod tests {
         ]);
         let mut new = base.clone();
         new.rows[1] = row(2048, 40.0, 0.01);
-        let c = compare("base", &base, "new", &new, DEFAULT_THRESHOLD);
+        let c = compare("base", &base, "new", &new, xccl_schema::rules::REGRESSION);
         assert_eq!(c.regressions, 1);
         let bad: Vec<_> = c
             .rows

@@ -10,51 +10,13 @@
 //! grouping declared (and inferred, once diagnosis infers it), and predicted against
 //! measured step time and linearity ([`crate::sections`]).
 
-use crate::input::Inputs;
-use crate::plot::{self, Band, Chart, Line};
+use crate::input::{Inputs, Run};
+use crate::page::{esc, figure, Options};
+use crate::plot::{Band, Chart, Line};
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use xccl_schema::rules::WAIT_RATIO;
 use xccl_schema::{CollKind, Placement, Report, Row};
-
-/// One input file.
-pub struct Run {
-    /// How the report names the run (the file name).
-    pub name: String,
-    pub report: Report,
-}
-
-#[derive(Clone, Debug)]
-pub struct Options {
-    pub title: String,
-    /// The efficiency line drawn under the expected busbw (0.8: docs/SOURCES.md
-    /// [ascend-tuning]).
-    pub threshold: f64,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            title: "xccl-bench report".into(),
-            threshold: 0.8,
-        }
-    }
-}
-
-/// HTML-escapes text from the files (host names, notes, arguments).
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o += "&amp;",
-            '<' => o += "&lt;",
-            '>' => o += "&gt;",
-            '"' => o += "&quot;",
-            '\'' => o += "&#39;",
-            c => o.push(c),
-        }
-    }
-    o
-}
 
 /// A start time as RFC 3339 UTC (`2023-11-14T22:13:20Z`).
 pub fn date(unix: u64) -> String {
@@ -184,25 +146,6 @@ fn line_rows(r: &Report) -> Vec<&Row> {
     }
     v.sort_by_key(|x| x.size_bytes);
     v
-}
-
-pub(crate) fn figure(id: &str, caption: &str, chart: &Chart, size: (u32, u32)) -> String {
-    figure_svg(id, caption, plot::render(chart, size))
-}
-
-/// A drawn SVG (or why it is not drawn) as a captioned figure.
-pub(crate) fn figure_svg(id: &str, caption: &str, svg: Result<String, String>) -> String {
-    match svg {
-        Ok(svg) => format!(
-            "<figure id=\"{id}\" class=\"plot\">{svg}<figcaption>{}</figcaption></figure>\n",
-            esc(caption)
-        ),
-        Err(e) => format!(
-            "<figure id=\"{id}\"><p>Not drawn: {}</p><figcaption>{}</figcaption></figure>\n",
-            esc(&e),
-            esc(caption)
-        ),
-    }
 }
 
 fn collective_section(name: &str, runs: &[Run], idx: &[usize], opts: &Options) -> String {
@@ -440,14 +383,14 @@ fn wait_ratios(name: &str, runs: &[Run], idx: &[usize]) -> String {
         return String::new();
     }
     lines.push(Line {
-        label: "0.2: slow-rank threshold".into(),
-        points: vec![(xmin, 0.2), (xmax, 0.2)],
+        label: format!("{WAIT_RATIO}: slow-rank threshold"),
+        points: vec![(xmin, WAIT_RATIO), (xmax, WAIT_RATIO)],
         color: 7,
         dashed: true,
     });
     figure(
         &format!("wait-{name}"),
-        "Wait ratio per rank, out-of-place rows (wait / (wait + transit) from per-call entry and exit on a clock aligned to rank 0). Above 0.2 a rank spends much of the call waiting; the slow rank is the one that waits least (xccl-bench names it as a slow_rank finding when the rule and the outlier vote agree).",
+        &format!("Wait ratio per rank, out-of-place rows (wait / (wait + transit) from per-call entry and exit on a clock aligned to rank 0). Above {WAIT_RATIO} a rank spends much of the call waiting; the slow rank is the one that waits least (xccl-bench names it as a slow_rank finding when the rule and the outlier vote agree)."),
         &Chart {
             title: &format!("{name}: wait ratio per rank"),
             x_desc: "message size (bytes)",
@@ -657,13 +600,5 @@ mod tests {
         assert!(h.contains("a.json: expected (model)"));
         assert!(h.contains("a.json: 0.8× expected"));
         assert_eq!(h.matches("<td class=\"l bad\">LOW").count(), 3);
-    }
-
-    #[test]
-    fn escaping_covers_markup() {
-        assert_eq!(
-            esc("<a href='x'>&\""),
-            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;"
-        );
     }
 }

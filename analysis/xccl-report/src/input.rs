@@ -4,12 +4,19 @@
 //! declared switch grouping of a link matrix is looked up here, in the topology file the
 //! matrix was judged against, so that the HTML stays a pure function of the data.
 
-use crate::html::Run;
 use std::path::Path;
 use xccl_diag::leaf::{ValidateReport, VALIDATE_SCHEMA_VERSION};
 use xccl_diag::links::{LinksReport, LINKS_SCHEMA_VERSION};
 use xccl_schema::read::{self, Kind, ReadError};
+use xccl_schema::Report;
 use xccl_train::output::{PredictionReport, TrainSimReport, SCHEMA_VERSION as TRAIN_VERSION};
+
+/// One benchmark result file.
+pub struct Run {
+    /// How the report names the run (the file name).
+    pub name: String,
+    pub report: Report,
+}
 
 /// A file's data and the name the report gives it (the file name).
 #[derive(Clone, Debug)]
@@ -136,7 +143,7 @@ pub fn group_hosts(t: &xccl_topo::Topology, hosts: &[String]) -> Vec<Group> {
 /// The grouping inferred from a link matrix alone: none, since `links` measures one pair
 /// per uplink direction at a time and so never loads an uplink with several flows. The
 /// inference by contention is `topo validate`'s ([`xccl_diag::leaf`]); its file gets its
-/// own section ([`crate::sections::validation`]).
+/// own section of the report.
 pub fn inferred_grouping(_l: &LinksReport) -> Option<Vec<Group>> {
     None
 }

@@ -13,12 +13,14 @@ pub mod compare;
 pub mod html;
 pub mod input;
 pub mod markdown;
+mod page;
 mod plot;
 mod sections;
 
 #[cfg(test)]
 mod testdata;
 
-pub use compare::{compare, Comparison, Status, DEFAULT_THRESHOLD};
-pub use html::{html, Options, Run};
-pub use input::Inputs;
+pub use compare::{compare, Comparison, Status};
+pub use html::html;
+pub use input::{Inputs, Run};
+pub use page::Options;

@@ -3,8 +3,8 @@
 //! predicted against measured step time and linearity from `predict --json` and
 //! `train-sim --json`. Each is drawn only from what the files hold.
 
-use crate::html::{esc, figure, figure_svg, Options};
 use crate::input::{inferred_grouping, Inputs, LinksFile, Named};
+use crate::page::{esc, figure, figure_svg, Options};
 use crate::plot::{self, Bars, Chart, Heat, Line};
 use std::fmt::Write;
 use xccl_diag::leaf::ValidateReport;
@@ -416,7 +416,7 @@ mod tests {
             expected_gbs: 10.0,
             efficiency: eff,
             bi_efficiency: eff,
-            low: eff < 0.8,
+            low: eff < xccl_schema::rules::BANDWIDTH_EFFICIENCY,
         }
     }
 

@@ -22,14 +22,13 @@
 use crate::model::{self, Expectation, LinkClass};
 use crate::topology::{Placement, Topology};
 use serde::{Deserialize, Serialize};
+use xccl_schema::rules::BANDWIDTH_EFFICIENCY;
 use xccl_schema::Row;
 
 /// msprof's "large" threshold for SDMA-bound operators (32 MB).
 pub const MSPROF_SDMA_LARGE: u64 = 32 << 20;
 /// msprof's "large" threshold for RDMA-bound operators (0.5 MB).
 pub const MSPROF_RDMA_LARGE: u64 = 512 << 10;
-/// Default bandwidth-bound threshold (docs/SOURCES.md [ascend-tuning]).
-pub const DEFAULT_THRESHOLD: f64 = 0.8;
 /// Default α share under which a row counts as large on scaled-down links.
 pub const DEFAULT_MAX_ALPHA_SHARE: f64 = 0.10;
 /// Header of the table column, and its width.
@@ -62,7 +61,7 @@ pub struct JudgeOptions {
 impl Default for JudgeOptions {
     fn default() -> Self {
         JudgeOptions {
-            threshold: DEFAULT_THRESHOLD,
+            threshold: BANDWIDTH_EFFICIENCY,
             large: LargeRule::Auto,
             above_model: 1.05,
         }

@@ -21,6 +21,7 @@ use crate::layout::{Dims, Layout};
 use crate::model::{DeviceSpec, ModelSpec, Precision};
 use crate::timer::{CommTimer, Timed};
 use serde::{Deserialize, Serialize};
+use xccl_schema::rules::LINEARITY;
 use xccl_schema::CollKind;
 
 /// Where compute time comes from.
@@ -385,10 +386,6 @@ pub struct Linearity {
     pub verdict: Option<String>,
 }
 
-/// The linearity line below which communication is called the bottleneck (docs/SOURCES.md
-/// [ascend-tuning]).
-pub const LINEARITY_THRESHOLD: f64 = 0.8;
-
 fn main_loss(p: &Prediction) -> String {
     let b = &p.breakdown;
     let parts = [
@@ -487,17 +484,17 @@ pub fn linearity(job: &Job, timer: &dyn CommTimer) -> Result<Linearity> {
             linearity: lin,
             cluster_linearity: cl,
             main_loss: main_loss(&p),
-            below_threshold: lin < LINEARITY_THRESHOLD,
+            below_threshold: lin < LINEARITY,
         });
     }
     let verdict = points.iter().find(|p| p.below_threshold).map(|p| {
         format!(
-            "linearity {:.2} < {LINEARITY_THRESHOLD} at {}: with data loading and host ruled out, communication (or the pipeline schedule) is the bottleneck there; largest loss: {}",
+            "linearity {:.2} < {LINEARITY} at {}: with data loading and host ruled out, communication (or the pipeline schedule) is the bottleneck there; largest loss: {}",
             p.linearity, p.label, p.main_loss
         )
     });
     Ok(Linearity {
-        threshold: LINEARITY_THRESHOLD,
+        threshold: LINEARITY,
         points,
         verdict,
     })

@@ -3,47 +3,20 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "../../common/regen.rs"]
+#[allow(dead_code)] // the example searches, the test compares
+pub mod regen;
+
 /// The include root holding `third_party/hccl/inc/hccl/hccl.h` (torch-npu's layout):
 /// `$TORCH_NPU_INCLUDE_DIR`, else the newest unpacked torch-npu wheel in the vendor cache
 /// that `scripts/fetch-vendor-wheels.sh` fills.
 pub fn find_include_root() -> Result<PathBuf, String> {
-    let ok = |p: &Path| p.join("third_party/hccl/inc/hccl/hccl.h").is_file();
-    if let Ok(d) = std::env::var("TORCH_NPU_INCLUDE_DIR") {
-        let p = PathBuf::from(d);
-        return if ok(&p) {
-            Ok(p)
-        } else {
-            Err(format!(
-                "TORCH_NPU_INCLUDE_DIR={} has no third_party/hccl/inc/hccl/hccl.h",
-                p.display()
-            ))
-        };
-    }
-    let cache = std::env::var("XCCL_VENDOR_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/xccl-bench")
-        });
-    let vendor = cache.join("vendor");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&vendor)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("torch_npu-"))
-                        && ok(p)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    found.pop().ok_or_else(|| {
-        format!(
-            "no hccl.h: set TORCH_NPU_INCLUDE_DIR or run scripts/fetch-vendor-wheels.sh (looked in {}/torch_npu-*)",
-            vendor.display()
-        )
-    })
+    regen::find_headers(
+        "TORCH_NPU_INCLUDE_DIR",
+        "third_party/hccl/inc/hccl/hccl.h",
+        "torch_npu-",
+        "",
+    )
 }
 
 fn wheel_name(root: &Path) -> String {
@@ -101,9 +74,9 @@ pub fn generate_hccl(root: &Path) -> Result<String, String> {
 }
 
 pub fn acl_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/acl.rs")
+    regen::src_file("acl.rs")
 }
 
 pub fn hccl_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/hccl.rs")
+    regen::src_file("hccl.rs")
 }

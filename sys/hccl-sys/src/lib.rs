@@ -10,32 +10,16 @@
 //! Newer CANN moves communicator set-up (`HcclGetRootInfo`, `HcclCommInitRootInfo`)
 //! into `libhcomm.so`; a symbol missing from `libhccl.so` is looked up there.
 
-#[allow(
-    non_camel_case_types,
-    non_upper_case_globals,
-    non_snake_case,
-    dead_code,
-    clippy::all,
-    clippy::pedantic,
-    rustdoc::all
-)]
-pub mod acl {
-    include!("acl.rs");
-}
+#[macro_use]
+#[path = "../../common/generated.rs"]
+mod generated;
 
-#[allow(
-    non_camel_case_types,
-    non_upper_case_globals,
-    non_snake_case,
-    dead_code,
-    clippy::all,
-    clippy::pedantic,
-    rustdoc::all
-)]
-pub mod hccl {
-    include!("hccl.rs");
-}
+generated_module!(acl, "acl.rs");
+generated_module!(hccl, "hccl.rs");
 
+#[macro_use]
+#[path = "../../common/failure.rs"]
+mod failure;
 #[path = "../../common/libsearch.rs"]
 #[allow(dead_code)]
 mod libsearch;

@@ -1,9 +1,9 @@
 //! ACL and HCCL return codes as errors that say what failed, in the vendor's words, and
 //! where.
 
+use crate::failure::{cstr, write_failed};
 use crate::libsearch;
 use crate::{hccl, Ascend};
-use std::ffi::CStr;
 use std::fmt;
 
 /// A failed ACL or HCCL call.
@@ -55,11 +55,7 @@ pub fn hccl_code_name(code: u32) -> &'static str {
 
 impl fmt::Display for AscendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} failed", self.call)?;
-        match self.rank {
-            Some(r) => write!(f, " on rank {r} ({})", self.host)?,
-            None => write!(f, " on {}", self.host)?,
-        }
+        write_failed(f, self.call, self.rank, &self.host)?;
         write!(f, ": {} ({})", self.name, self.code)?;
         if let Some(m) = self.message.as_deref().filter(|m| !m.is_empty()) {
             write!(f, ": {}", m.replace('\n', " "))?;
@@ -68,41 +64,21 @@ impl fmt::Display for AscendError {
     }
 }
 
-impl std::error::Error for AscendError {}
-
-impl AscendError {
-    pub fn with_rank(mut self, rank: usize) -> Self {
-        self.rank = Some(rank);
-        self
-    }
-}
-
-fn cstr(p: *const std::os::raw::c_char) -> Option<String> {
-    if p.is_null() {
-        None
-    } else {
-        Some(
-            unsafe { CStr::from_ptr(p) }
-                .to_string_lossy()
-                .trim()
-                .to_string(),
-        )
-    }
-}
+failure_type!(AscendError);
 
 impl Ascend {
+    /// The runtime's most recent detailed error message (`aclGetRecentErrMsg`), if any.
+    fn recent_message(&self) -> Option<String> {
+        let f = self.acl.raw.aclGetRecentErrMsg.as_ref().ok()?;
+        cstr(unsafe { f() })
+    }
+
     /// `Ok` for ACL_SUCCESS, else the code with `aclGetRecentErrMsg`'s text.
     pub fn check_acl(&self, call: &'static str, code: i32) -> AscendResult<()> {
         if code == 0 {
             return Ok(());
         }
-        let message = self
-            .acl
-            .raw
-            .aclGetRecentErrMsg
-            .as_ref()
-            .ok()
-            .and_then(|f| cstr(unsafe { f() }));
+        let message = self.recent_message();
         Err(AscendError {
             call,
             code: code as i64,
@@ -134,13 +110,7 @@ impl Ascend {
         // HCCL's text for the code, then the runtime's most recent detailed message
         // (CANN routes HCCL's own diagnostics there too).
         let text = crate::hccl_fn!(h, HcclGetErrorString).and_then(|f| cstr(unsafe { f(code) }));
-        let recent = self
-            .acl
-            .raw
-            .aclGetRecentErrMsg
-            .as_ref()
-            .ok()
-            .and_then(|f| cstr(unsafe { f() }));
+        let recent = self.recent_message();
         let message = match (text, recent) {
             (Some(t), Some(r)) => Some(format!("{t}; {r}")),
             (t, r) => t.or(r),

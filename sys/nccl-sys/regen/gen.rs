@@ -4,43 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "../../common/regen.rs"]
+#[allow(dead_code)] // the example searches, the test compares
+pub mod regen;
+
 /// Where `nccl.h` is: `$NCCL_INCLUDE_DIR`, else the newest unpacked wheel under the
 /// vendor cache that `scripts/fetch-vendor-wheels.sh` fills.
 pub fn find_header_dir() -> Result<PathBuf, String> {
-    if let Ok(d) = std::env::var("NCCL_INCLUDE_DIR") {
-        let p = PathBuf::from(d);
-        return if p.join("nccl.h").is_file() {
-            Ok(p)
-        } else {
-            Err(format!("NCCL_INCLUDE_DIR={} has no nccl.h", p.display()))
-        };
-    }
-    let cache = std::env::var("XCCL_VENDOR_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/xccl-bench")
-        });
-    let vendor = cache.join("vendor");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&vendor)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.path().join("include"))
-                .filter(|p| {
-                    p.join("nccl.h").is_file()
-                        && p.parent()
-                            .and_then(|q| q.file_name())
-                            .is_some_and(|n| n.to_string_lossy().starts_with("nccl-"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    found.pop().ok_or_else(|| {
-        format!(
-            "no nccl.h: set NCCL_INCLUDE_DIR or run scripts/fetch-vendor-wheels.sh (looked in {}/nccl-*/include)",
-            vendor.display()
-        )
-    })
+    regen::find_headers("NCCL_INCLUDE_DIR", "nccl.h", "nccl-", "include")
 }
 
 fn header_version(header: &Path) -> String {
@@ -90,5 +61,5 @@ pub fn generate(header_dir: &Path) -> Result<String, String> {
 }
 
 pub fn bindings_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/bindings.rs")
+    regen::src_file("bindings.rs")
 }

@@ -13,19 +13,15 @@
 //! runtime, which the benchmark drives through `cudarc`. NCCL only sees a stream as the
 //! opaque `cudaStream_t` pointer, which is ABI-identical to the driver's `CUstream`.
 
-#[allow(
-    non_camel_case_types,
-    non_upper_case_globals,
-    non_snake_case,
-    dead_code,
-    clippy::all,
-    clippy::pedantic,
-    rustdoc::all
-)]
-pub mod sys {
-    include!("bindings.rs");
-}
+#[macro_use]
+#[path = "../../common/generated.rs"]
+mod generated;
 
+generated_module!(sys, "bindings.rs");
+
+#[macro_use]
+#[path = "../../common/failure.rs"]
+mod failure;
 #[path = "../../common/libsearch.rs"]
 #[allow(dead_code)]
 mod libsearch;

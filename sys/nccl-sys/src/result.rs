@@ -1,9 +1,9 @@
 //! NCCL return codes as errors that say what failed, in NCCL's own words, and where.
 
+use crate::failure::{cstr, write_failed};
 use crate::libsearch;
 use crate::sys;
 use crate::NcclLib;
-use std::ffi::CStr;
 use std::fmt;
 
 /// A failed NCCL call.
@@ -41,11 +41,7 @@ pub fn code_name(code: u32) -> &'static str {
 
 impl fmt::Display for NcclError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} failed", self.call)?;
-        match self.rank {
-            Some(r) => write!(f, " on rank {r} ({})", self.host)?,
-            None => write!(f, " on {}", self.host)?,
-        }
+        write_failed(f, self.call, self.rank, &self.host)?;
         write!(
             f,
             ": {} ({}): {}",
@@ -60,27 +56,7 @@ impl fmt::Display for NcclError {
     }
 }
 
-impl std::error::Error for NcclError {}
-
-impl NcclError {
-    pub fn with_rank(mut self, rank: usize) -> Self {
-        self.rank = Some(rank);
-        self
-    }
-}
-
-fn cstr(p: *const std::os::raw::c_char) -> Option<String> {
-    if p.is_null() {
-        None
-    } else {
-        Some(
-            unsafe { CStr::from_ptr(p) }
-                .to_string_lossy()
-                .trim()
-                .to_string(),
-        )
-    }
-}
+failure_type!(NcclError);
 
 impl NcclLib {
     /// `Ok` for ncclSuccess, otherwise an [`NcclError`] carrying NCCL's strings.

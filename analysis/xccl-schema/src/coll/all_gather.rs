@@ -2,7 +2,7 @@
 //!
 //! Bus factor (n−1)/n: each rank must receive the n−1 blocks it does not own; algbw
 //! counts the whole output (count × n).
-use super::kind::{per_rank, CollKind, Collective, Counts, Source};
+use super::{per_rank, CollKind, Collective, Counts, Source};
 
 pub struct AllGather;
 

@@ -2,7 +2,7 @@
 //!
 //! Bus factor 2(n−1)/n: a ring all-reduce is a reduce-scatter followed by an all-gather,
 //! each moving (n−1)/n of the buffer over every rank's link.
-use super::kind::{CollKind, Collective, Counts, Source};
+use super::{CollKind, Collective, Counts, Source};
 
 pub struct AllReduce;
 

@@ -2,7 +2,7 @@
 //!
 //! Bus factor (n−1)/n: each rank sends all but its own block; algbw counts the whole
 //! buffer (count × n). Out-of-place only: an in-place exchange is not defined by NCCL.
-use super::kind::{per_rank, CollKind, Collective, Counts, Source};
+use super::{per_rank, CollKind, Collective, Counts, Source};
 
 pub struct Alltoall;
 

@@ -1,7 +1,7 @@
 //! broadcast: every rank ends with the root's buffer.
 //!
 //! Bus factor 1: a pipelined broadcast moves the whole buffer over every link once.
-use super::kind::{CollKind, Collective, Counts, Source};
+use super::{CollKind, Collective, Counts, Source};
 
 pub struct Broadcast;
 

@@ -2,7 +2,7 @@
 //!
 //! Bus factor (n−1)/n: the root's link receives n−1 of the n blocks; algbw counts the
 //! whole output (count × n).
-use super::kind::{per_rank, CollKind, Collective, Counts, Source};
+use super::{per_rank, CollKind, Collective, Counts, Source};
 
 pub struct Gather;
 

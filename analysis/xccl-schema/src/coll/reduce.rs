@@ -1,7 +1,7 @@
 //! reduce: the root ends with the reduction of all inputs.
 //!
 //! Bus factor 1: a pipelined reduce moves the whole buffer over every link once.
-use super::kind::{CollKind, Collective, Counts, Source};
+use super::{CollKind, Collective, Counts, Source};
 
 pub struct Reduce;
 

@@ -2,7 +2,7 @@
 //!
 //! Bus factor (n−1)/n: the mirror image of all_gather; algbw counts the whole input
 //! (count × n).
-use super::kind::{per_rank, CollKind, Collective, Counts, Source};
+use super::{per_rank, CollKind, Collective, Counts, Source};
 
 pub struct ReduceScatter;
 

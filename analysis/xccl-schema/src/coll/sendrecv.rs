@@ -2,7 +2,7 @@
 //!
 //! Bus factor 1: every link carries the whole buffer once, in each direction.
 //! Out-of-place only: sending and receiving the same buffer at once is a race.
-use super::kind::{CollKind, Collective, Counts, Source};
+use super::{CollKind, Collective, Counts, Source};
 
 pub struct Sendrecv;
 

@@ -1,7 +1,7 @@
 //! Loading: TOML text → [`Topology`], checking the file's internal consistency step by
 //! step; every error points at the file, line and key.
 
-use super::{
+use super::types::{
     Emulation, Fabric, FabricKind, Nics, Switch, Topology, Transport, MAX_DEVICES_PER_NODE,
     MAX_NICS_PER_NODE, MAX_NODES,
 };

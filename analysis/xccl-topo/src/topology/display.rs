@@ -1,6 +1,7 @@
 //! What `xccl-bench topo show` and `topo check` print.
 
-use super::{CheckReport, FabricKind, Topology};
+use super::placement::CheckReport;
+use super::types::{FabricKind, Topology};
 use std::fmt;
 
 impl fmt::Display for FabricKind {

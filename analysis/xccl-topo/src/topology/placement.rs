@@ -1,7 +1,7 @@
 //! A job on a topology: the facts the harness knows, where each rank runs, and
 //! [`Topology::validate`] (`xccl-bench topo check FILE`).
 
-use super::{FabricKind, Topology};
+use super::types::{FabricKind, Topology};
 use crate::error::TopoError;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
