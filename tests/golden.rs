@@ -3,7 +3,8 @@
 //! each case prints on stdout and stderr, its exit status and every file it writes are
 //! compared byte for byte with what the binary of c7a7e9e (the commit before the move of
 //! src/ into src/cmd/) produced on the same arguments, kept under `tests/golden/<case>/`:
-//! `argv` (one argument a line), `exit`, `stdout`, `stderr` and `files/<name>`.
+//! `argv` (one argument a line), `exit`, `stdout`, `stderr` and `files/<name>.out` (the
+//! suffix keeps recorded outputs, HTML among them, from being read as the project's source).
 //!
 //! It guards refactors that must not change behaviour: any difference in output, exit
 //! status or the set of files written fails, with the case and the first differing lines.
@@ -286,6 +287,9 @@ fn run(bin: &Path, scratch: &Path, name: &str, args: &[&str]) -> Outcome {
     }
 }
 
+/// Suffix of a recorded output file under `files/`.
+const RECORDED: &str = ".out";
+
 /// Every file under `dir` but the links of [`LINKS`] (at the top).
 fn collect(dir: &Path, prefix: &str, files: &mut Vec<(String, Vec<u8>)>) {
     for e in std::fs::read_dir(dir).unwrap() {
@@ -321,7 +325,7 @@ fn bless(case_dir: &Path, args: &[&str], o: &Outcome) {
     std::fs::write(case_dir.join("stdout"), &o.stdout).unwrap();
     std::fs::write(case_dir.join("stderr"), &o.stderr).unwrap();
     for (rel, bytes) in &o.files {
-        let p = case_dir.join("files").join(rel);
+        let p = case_dir.join("files").join(format!("{rel}{RECORDED}"));
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, bytes).unwrap();
     }
@@ -352,6 +356,9 @@ fn check(name: &str, case_dir: &Path, args: &[&str], o: &Outcome) -> Vec<String>
     let files_dir = case_dir.join("files");
     if files_dir.is_dir() {
         collect(&files_dir, "", &mut expected_files);
+    }
+    for f in &mut expected_files {
+        f.0 = f.0.strip_suffix(RECORDED).unwrap_or(&f.0).to_string();
     }
     expected_files.sort();
     let names = |v: &[(String, Vec<u8>)]| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
