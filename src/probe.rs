@@ -5,6 +5,16 @@
 
 use crate::error::{BenchError, Result};
 use crate::world::World;
+use mpi::point_to_point::{Destination, Source};
+use mpi::topology::{Communicator, SimpleCommunicator};
+
+/// A probe's messages on this rank: what it sends, where it receives, and how many of
+/// each are timed (after one warm-up).
+pub struct Msgs<'a> {
+    pub send: &'a [u8],
+    pub recv: &'a mut [u8],
+    pub iters: usize,
+}
 
 /// Rank 0's `data` on every rank (length first, then the bytes).
 pub fn share_from_0(world: &dyn World, mut data: Vec<u8>) -> Vec<u8> {
@@ -21,7 +31,7 @@ pub fn share_from_0(world: &dyn World, mut data: Vec<u8>) -> Vec<u8> {
 #[allow(clippy::too_many_arguments)]
 pub fn alone(
     world: &dyn World,
-    comm: &mpi::topology::SimpleCommunicator,
+    comm: &SimpleCommunicator,
     x: usize,
     y: usize,
     sbuf: &[u8],
@@ -36,9 +46,29 @@ pub fn alone(
             world.barrier();
             let mut t = 0.0;
             if me == x {
-                t = one_way(comm, y, true, sbuf, &mut rbuf[..size], iters);
+                let recv = &mut rbuf[..size];
+                t = one_way(
+                    comm,
+                    y,
+                    true,
+                    Msgs {
+                        send: sbuf,
+                        recv,
+                        iters,
+                    },
+                );
             } else if me == y {
-                one_way(comm, x, false, sbuf, &mut rbuf[..size], iters);
+                let recv = &mut rbuf[..size];
+                one_way(
+                    comm,
+                    x,
+                    false,
+                    Msgs {
+                        send: sbuf,
+                        recv,
+                        iters,
+                    },
+                );
             }
             let mut tb = t.to_le_bytes();
             world.broadcast_bytes(x, &mut tb);
@@ -67,47 +97,36 @@ pub fn fabric_for(t: &xccl_topo::Topology, hosts: &[String]) -> Result<xccl_diag
     Ok(f)
 }
 
-pub fn pingpong(comm: &mpi::topology::SimpleCommunicator, peer: usize, is_a: bool) -> f64 {
-    use mpi::point_to_point::{Destination, Source};
-    use mpi::topology::Communicator;
+pub fn pingpong(comm: &SimpleCommunicator, peer: usize, is_a: bool) -> f64 {
     const REPS: usize = 10;
     let p = comm.process_at_rank(peer as i32);
     let mut b = [0u8; 8];
+    let mut round_trips = |n: usize| {
+        for _ in 0..n {
+            if is_a {
+                p.send(&b[..]);
+                p.receive_into(&mut b[..]);
+            } else {
+                p.receive_into(&mut b[..]);
+                p.send(&b[..]);
+            }
+        }
+    };
     // The first exchanges open the connection; then average half round trips.
-    for _ in 0..2 {
-        if is_a {
-            p.send(&b[..]);
-            p.receive_into(&mut b[..]);
-        } else {
-            p.receive_into(&mut b[..]);
-            p.send(&b[..]);
-        }
-    }
+    round_trips(2);
     let t1 = std::time::Instant::now();
-    for _ in 0..REPS {
-        if is_a {
-            p.send(&b[..]);
-            p.receive_into(&mut b[..]);
-        } else {
-            p.receive_into(&mut b[..]);
-            p.send(&b[..]);
-        }
-    }
+    round_trips(REPS);
     t1.elapsed().as_secs_f64() * 1e6 / (2 * REPS) as f64
 }
 
 /// a sends `iters` messages to b after one warm-up; b acknowledges the last one. The
 /// time is a's (the sender's), acknowledgement included.
-pub fn one_way(
-    comm: &mpi::topology::SimpleCommunicator,
-    peer: usize,
-    is_a: bool,
-    sbuf: &[u8],
-    rbuf: &mut [u8],
-    iters: usize,
-) -> f64 {
-    use mpi::point_to_point::{Destination, Source};
-    use mpi::topology::Communicator;
+pub fn one_way(comm: &SimpleCommunicator, peer: usize, is_a: bool, m: Msgs) -> f64 {
+    let Msgs {
+        send: sbuf,
+        recv: rbuf,
+        iters,
+    } = m;
     let p = comm.process_at_rank(peer as i32);
     let mut ack = [0u8; 1];
     let mut t = 0.0;
@@ -131,14 +150,8 @@ pub fn one_way(
 }
 
 /// Both send and receive `iters` messages at once with `peer`; this side's time.
-pub fn both_ways(
-    comm: &mpi::topology::SimpleCommunicator,
-    peer: usize,
-    sbuf: &[u8],
-    rbuf: &mut [u8],
-    iters: usize,
-) -> f64 {
-    exchange(comm, peer, peer, sbuf, rbuf, iters)
+pub fn both_ways(comm: &SimpleCommunicator, peer: usize, m: Msgs) -> f64 {
+    exchange(comm, peer, peer, m)
 }
 
 /// Sends `iters` messages to `to` and receives as many from `from`, every message posted
@@ -146,17 +159,13 @@ pub fn both_ways(
 /// previous one (waiting per message halved the rate on the emulated links), after one
 /// warm-up exchange; this rank's time for the timed ones. `links` runs it with one peer
 /// both ways, the screen around a ring.
-pub fn exchange(
-    comm: &mpi::topology::SimpleCommunicator,
-    to: usize,
-    from: usize,
-    sbuf: &[u8],
-    rbuf: &mut [u8],
-    iters: usize,
-) -> f64 {
-    use mpi::point_to_point::{Destination, Source};
+pub fn exchange(comm: &SimpleCommunicator, to: usize, from: usize, m: Msgs) -> f64 {
+    let Msgs {
+        send: sbuf,
+        recv: rbuf,
+        iters,
+    } = m;
     use mpi::request::{scope, WaitGuard};
-    use mpi::topology::Communicator;
     let (pt, pf) = (
         comm.process_at_rank(to as i32),
         comm.process_at_rank(from as i32),

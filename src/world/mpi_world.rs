@@ -25,6 +25,14 @@ fn mpi_abort(code: i32) -> ! {
 }
 
 impl MpiWorld {
+    /// The MPI world behind `world`, for `what`, which needs MPI's communicator.
+    pub fn of<'a>(world: &'a dyn World, what: &str) -> Result<&'a MpiWorld> {
+        world
+            .as_any()
+            .downcast_ref::<MpiWorld>()
+            .ok_or_else(|| BenchError::Launch(format!("{what} needs an MPI world")))
+    }
+
     /// Initializes MPI for one thread's calls (MPI_THREAD_FUNNELED), as OSU and
     /// nccl-tests do.
     pub fn new() -> Result<Self> {

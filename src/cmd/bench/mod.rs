@@ -32,10 +32,7 @@ pub fn run(world: &dyn World, coll: CollKind, args: &BenchArgs) -> Result<i32> {
     match args.backend {
         #[cfg(feature = "mpi")]
         BackendKind::Mpi => {
-            let mpi_world = world
-                .as_any()
-                .downcast_ref::<crate::world::MpiWorld>()
-                .ok_or_else(|| BenchError::Launch("the MPI backend needs an MPI world".into()))?;
+            let mpi_world = crate::world::MpiWorld::of(world, "the MPI backend")?;
             let mut b = agree(world, crate::backend::mpi::MpiBackend::new(mpi_world))?;
             b.set_delay(args.delay);
             run_bench(world, &mut b, coll, args, world.rank(), world.size())

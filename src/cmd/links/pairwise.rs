@@ -3,7 +3,7 @@
 use super::args::LinksArgs;
 use crate::cmd::diagnosis::{everyone, status};
 use crate::error::{BenchError, Result};
-use crate::probe::{alone, both_ways, fabric_for, one_way, pingpong, share_from_0};
+use crate::probe::{alone, both_ways, fabric_for, one_way, pingpong, share_from_0, Msgs};
 use crate::world::World;
 use serde::{Deserialize, Serialize};
 use xccl_diag::links::LinksReport;
@@ -29,10 +29,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     use xccl_diag::links::{self as dl, Fabric, Link, Matrix};
     use xccl_schema::LinkClass;
 
-    let mw = world
-        .as_any()
-        .downcast_ref::<MpiWorld>()
-        .ok_or_else(|| BenchError::Launch("links needs an MPI world".into()))?;
+    let mw = MpiWorld::of(world, "links")?;
     let comm = mw.comm();
     let me = world.rank();
     // Who is where.
@@ -100,12 +97,17 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
             r.lat_us = pingpong(comm, q, is_a);
         }
         world.barrier();
+        let msgs = |recv| Msgs {
+            send: &sbuf,
+            recv,
+            iters: a.iters,
+        };
         if let (Some((q, is_a)), Some(r)) = (peer, rec.as_mut()) {
-            r.uni_s = one_way(comm, q, is_a, &sbuf, &mut rbuf, a.iters);
+            r.uni_s = one_way(comm, q, is_a, msgs(&mut rbuf));
         }
         world.barrier();
         if let (Some((q, _)), Some(r)) = (peer, rec.as_mut()) {
-            r.bi_s = both_ways(comm, q, &sbuf, &mut rbuf_all, a.iters);
+            r.bi_s = both_ways(comm, q, msgs(&mut rbuf_all));
         }
         if let Some(r) = rec {
             recs.push(r);

@@ -22,27 +22,16 @@ use crate::error::{BenchError, Result};
 use crate::world::World;
 
 pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
-    use crate::world::{agree, allgather_bytes, MpiWorld};
+    use crate::world::{agree, job_layout, MpiWorld};
     use std::collections::BTreeMap;
     use xccl_diag::schedule::Screen;
     use xccl_schema::finding::{Finding, FindingKind, Subject};
 
-    let mw = world
-        .as_any()
-        .downcast_ref::<MpiWorld>()
-        .ok_or_else(|| BenchError::Launch("links --screen needs an MPI world".into()))?;
+    let mw = MpiWorld::of(world, "links --screen")?;
     let comm = mw.comm();
     let me = world.rank();
-    let all: Vec<String> = allgather_bytes(world, world.hostname().as_bytes())
-        .into_iter()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .collect();
-    let mut hosts: Vec<String> = vec![];
-    for h in &all {
-        if !hosts.contains(h) {
-            hosts.push(h.clone());
-        }
-    }
+    let (all, hosts) = job_layout(world);
+    let all: Vec<String> = all.into_iter().map(|(h, _)| h).collect();
     let leader: Vec<usize> = hosts
         .iter()
         .map(|h| all.iter().position(|x| x == h).expect("host"))
@@ -97,9 +86,16 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
         });
         world.barrier();
         let t = match mine {
-            Some((next, prev)) => {
-                crate::probe::exchange(comm, next, prev, &sbuf, &mut rbuf, a.iters)
-            }
+            Some((next, prev)) => crate::probe::exchange(
+                comm,
+                next,
+                prev,
+                crate::probe::Msgs {
+                    send: &sbuf,
+                    recv: &mut rbuf,
+                    iters: a.iters,
+                },
+            ),
             None => 0.0,
         };
         let times: Vec<f64> = world

@@ -12,7 +12,7 @@ use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
 use crate::rules::ExitCode;
 use crate::types::parse_size;
-use crate::world::{allgather_bytes, World};
+use crate::world::{job_layout, World};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 use xccl_topo::{model, FabricKind, JobFacts, Placement, Topology};
@@ -110,10 +110,7 @@ fn load(f: &Path) -> Result<Topology> {
 
 /// The job's host of every rank, on every rank.
 fn job_hostnames(world: &dyn World) -> Vec<String> {
-    allgather_bytes(world, world.hostname().as_bytes())
-        .into_iter()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .collect()
+    job_layout(world).0.into_iter().map(|(h, _)| h).collect()
 }
 
 /// `topo show` without FILE: the topology detected from the job (its hosts and ranks per

@@ -39,12 +39,10 @@ pub fn run(_world: &dyn World, _file: &Path, _json: Option<&Path>) -> Result<i32
 
 #[cfg(feature = "mpi")]
 pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
+    use crate::probe::{one_way, Msgs};
     use crate::world::{agree, MpiWorld};
     use xccl_diag::{leaf, uplink};
-    let mw = world
-        .as_any()
-        .downcast_ref::<MpiWorld>()
-        .ok_or_else(|| BenchError::Launch("topo validate needs an MPI world".into()))?;
+    let mw = MpiWorld::of(world, "topo validate")?;
     let comm = mw.comm();
     let me = world.rank();
     let (all, hosts) = crate::world::job_layout(world);
@@ -79,10 +77,12 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
         let mut rate = 0.0;
         for &(a, b) in flows {
             if me == leader[a] {
-                let s = crate::probe::one_way(comm, leader[b], true, &sbuf, &mut rbuf, iters);
+                let (send, recv) = (&sbuf[..], &mut rbuf[..]);
+                let s = one_way(comm, leader[b], true, Msgs { send, recv, iters });
                 rate = (SIZE * iters) as f64 / s / 1e9;
             } else if me == leader[b] {
-                crate::probe::one_way(comm, leader[a], false, &sbuf, &mut rbuf, iters);
+                let (send, recv) = (&sbuf[..], &mut rbuf[..]);
+                one_way(comm, leader[a], false, Msgs { send, recv, iters });
             }
         }
         let g = world.gather_bytes(&rate.to_le_bytes());
