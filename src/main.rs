@@ -4,6 +4,7 @@
 
 use xccl_bench::cmd::{self, Invocation};
 use xccl_bench::error::{say, BenchError};
+use xccl_bench::rules::ExitCode;
 use xccl_bench::world::{self, SoloWorld, World};
 
 fn main() {
@@ -12,7 +13,7 @@ fn main() {
         if !inv.needs_job() {
             // Launched N times by mpirun, a command on files answers once.
             if world::launcher_rank().unwrap_or(0) != 0 {
-                std::process::exit(0);
+                std::process::exit(ExitCode::Ok.code());
             }
         }
     }
@@ -35,9 +36,11 @@ fn main() {
     std::process::exit(code);
 }
 
-/// The exit status an error carries (1 for anything not the runtime's own).
+/// The exit status an error carries ([`ExitCode::Failed`] for anything not the
+/// runtime's own).
 fn exit_code(e: &anyhow::Error) -> i32 {
-    e.downcast_ref::<BenchError>().map_or(1, |b| b.exit_code())
+    e.downcast_ref::<BenchError>()
+        .map_or(ExitCode::Failed.code(), |b| b.exit_code())
 }
 
 fn run(world: &dyn World, parsed: Result<Invocation, clap::Error>) -> i32 {
@@ -49,7 +52,12 @@ fn run(world: &dyn World, parsed: Result<Invocation, clap::Error>) -> i32 {
             if rank0 {
                 let _ = e.print();
             }
-            return if e.use_stderr() { 2 } else { 0 };
+            return if e.use_stderr() {
+                ExitCode::Usage
+            } else {
+                ExitCode::Ok
+            }
+            .code();
         }
     };
     match cmd::run(world, inv).map_err(anyhow::Error::from) {

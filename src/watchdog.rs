@@ -5,6 +5,7 @@
 //! naming the collective and size and aborts every rank (MPI_Abort), so nothing is left
 //! running. Results measured before are already on disk (exporters write per row).
 
+use crate::rules::ExitCode;
 use crate::world::Aborter;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -53,7 +54,7 @@ pub fn start(timeout: Duration, rank: usize, aborter: Aborter) {
                         "xccl-bench: error: rank {rank}: {what} did not complete within {:.1} s (-T); aborting all ranks",
                         timeout.as_secs_f64()
                     ));
-                    aborter.abort(3);
+                    aborter.abort(ExitCode::Hang.code());
                 }
                 since = Instant::now();
             }

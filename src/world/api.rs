@@ -2,6 +2,7 @@
 //! exchanges, and agreeing on an outcome across ranks.
 
 use crate::error::{BenchError, Result};
+use crate::rules::ExitCode;
 
 pub trait World {
     fn rank(&self) -> usize;
@@ -83,8 +84,9 @@ pub fn agree<T>(world: &dyn World, r: Result<T>) -> Result<T> {
             .find(|(_, m)| !m.is_empty())
             .map(|(rank, m)| {
                 let m = String::from_utf8_lossy(m).into_owned();
-                let (code, text) = m.split_once('\n').unwrap_or(("1", &m));
-                (rank, code.parse::<i32>().unwrap_or(1), text.to_string())
+                let failed = ExitCode::Failed.code();
+                let (code, text) = m.split_once('\n').unwrap_or(("", &m));
+                (rank, code.parse::<i32>().unwrap_or(failed), text.to_string())
             })
     });
     let mut code_bytes = first.as_ref().map_or(0i32, |f| f.1).to_le_bytes();
@@ -99,7 +101,7 @@ pub fn agree<T>(world: &dyn World, r: Result<T>) -> Result<T> {
         (None, Err(e)) => e.to_string(),
         (None, Ok(_)) => String::new(),
     };
-    Err(if code == 2 {
+    Err(if code == ExitCode::Usage.code() {
         BenchError::Usage(text)
     } else {
         BenchError::Backend(text)
