@@ -128,6 +128,14 @@ fn check_launcher(world_size: usize, built_with_mpi: bool) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    /// Only `-T` raises the thread level; FUNNELED would cost as much as MULTIPLE.
+    #[cfg(feature = "mpi")]
+    #[test]
+    fn thread_level_is_single_unless_watchdog() {
+        assert_eq!(super::threading(false), mpi::Threading::Single);
+        assert_eq!(super::threading(true), mpi::Threading::Multiple);
+    }
+
     #[test]
     fn library_names() {
         assert_eq!(
@@ -213,6 +221,23 @@ impl World for SoloWorld {
 #[cfg(feature = "mpi")]
 pub use mpi_world::{MpiWorld, SubWorld};
 
+/// The thread level MPI is initialized at (docs/PERFORMANCE.md, *MPI's thread level*):
+/// - `MPI_THREAD_SINGLE`, what `MPI_Init` asks for (as OSU and nccl-tests call it):
+///   every MPI call comes from the main thread. Threads that never call MPI (the
+///   progress bar's ticker, CUDA's and NCCL's, Open MPI's own two) do not raise it: under
+///   Open MPI 4.1 any higher level, FUNNELED included, turns on locking inside every
+///   call (8 B all_reduce about 1.3x slower, as with MULTIPLE).
+/// - `MPI_THREAD_MULTIPLE` with `-T` (`watchdog`): the watchdog thread calls MPI_Abort
+///   while the main thread may be inside a collective.
+#[cfg(feature = "mpi")]
+fn threading(watchdog: bool) -> mpi::Threading {
+    if watchdog {
+        mpi::Threading::Multiple
+    } else {
+        mpi::Threading::Single
+    }
+}
+
 #[cfg(feature = "mpi")]
 mod mpi_world {
     use super::*;
@@ -238,17 +263,16 @@ mod mpi_world {
     }
 
     impl MpiWorld {
-        /// Initializes MPI for one thread's calls (MPI_THREAD_FUNNELED), as OSU and
-        /// nccl-tests do.
+        /// Initializes MPI as OSU and nccl-tests do (`MPI_Init`), for calls from the
+        /// main thread only (`threading`).
         pub fn new() -> Result<Self> {
-            Self::init(mpi::Threading::Funneled)
+            Self::init(threading(false))
         }
 
-        /// Initializes MPI with MPI_THREAD_MULTIPLE, so the timeout watchdog may call
-        /// MPI_Abort from its own thread. Costly: Open MPI 4.1 then locks inside every
-        /// call, which made 8 B all_reduce about 1.5x slower (docs/PERFORMANCE.md).
+        /// Initializes MPI so that the `-T` watchdog may call MPI_Abort from its own
+        /// thread (`threading`).
         pub fn with_watchdog() -> Result<Self> {
-            Self::init(mpi::Threading::Multiple)
+            Self::init(threading(true))
         }
 
         fn init(threading: mpi::Threading) -> Result<Self> {
