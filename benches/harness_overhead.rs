@@ -1,28 +1,32 @@
-//! The harness's reported time against the way the standard benchmarks measure, and
-//! adaptive-mode sweep time. `cargo bench --bench harness_overhead` re-launches itself
-//! as an MPI job of 2 ranks, then of 4 (oversubscribed).
+//! The harness's reported time against the way the standard benchmarks measure, each in
+//! a process of its own, and adaptive-mode sweep time. `cargo bench --bench
+//! harness_overhead` compiles the reference (benches/osu_ref.c) with `mpicc -O2` into
+//! target/, then launches MPI jobs of 2 ranks, then of 4 (oversubscribed, with
+//! `mpi_yield_when_idle` where there are fewer cores than ranks).
 //!
 //! 1. MPI all_reduce (float, sum), out-of-place `time_us.avg` (`-a 1`) at 8 B … 4 MiB,
-//!    against two reference loops written here with raw `mpi::ffi` calls and nothing of
-//!    the harness: one page-aligned buffer pair allocated once per measurement, then
-//!    (a) OSU's method: barrier; t0 = MPI_Wtime; call; t1; per call; and
-//!    (b) nccl-tests' method: barrier; t0; n calls; t1; (t1 − t0) / n;
-//!    each rank's mean averaged over ranks, with OSU's iteration counts. The harness runs
-//!    as the binary does for `-b S -e S` (in-place row and the check included) with
-//!    `--timing per-call` against (a) and `--timing loop` against (b). Every round
-//!    measures, per size and method, reference, harness, reference, back to back (the
-//!    method order alternating by round and size); reported are medians over rounds of
-//!    the harness against the geometric mean of the two references around it (a drift of
-//!    the host's speed cancels to first order), and the second reference against the
-//!    first as a control (the noise floor of two measurements). `XCCL_BENCH_ROUNDS` sets
-//!    the rounds, `XCCL_BENCH_SIZES` (byte counts, comma-separated) the sizes.
+//!    against the reference: an OSU-style C program with nothing of the harness,
+//!    initialized as OSU is (`MPI_Init`), with a page-aligned buffer pair mapped for each
+//!    measurement, timing (a) OSU's method: barrier; t0 = MPI_Wtime; call; t1; per call,
+//!    and (b) nccl-tests': barrier; t0; n calls; t1; (t1 − t0) / n; each rank's mean
+//!    averaged over ranks, with OSU's iteration counts. The harness runs in a job of its
+//!    own (this bench, re-launched) as the binary does for `-b S -e S` (in-place row and
+//!    the check included), `--timing per-call` against (a) and `--timing loop` against
+//!    (b). Every round launches reference, harness, reference, each measuring every size
+//!    with both methods (their order alternating by round and size, alike on both
+//!    sides); reported are medians over rounds of the harness against the geometric mean
+//!    of the two references around it (a drift of the host's speed cancels to first
+//!    order), the second reference against the first as a control (the noise floor of
+//!    two launches), and whether each row is within the bounds (3 % or 0.03 µs).
+//!    `XCCL_BENCH_ROUNDS` sets the rounds, `XCCL_BENCH_SIZES` (byte counts,
+//!    comma-separated) the sizes.
 //! 2. (2 ranks) Wall time of a sweep 8 B–128 MiB with fixed `-n 20` against adaptive
-//!    mode, with the precision each achieved.
+//!    mode, with the precision each achieved (`XCCL_BENCH_SKIP_ADAPTIVE` skips it).
 
-use mpi::ffi;
-use std::os::raw::c_void;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Instant;
-use xccl_bench::backend::mpi::{HostBuf, MpiBackend};
+use xccl_bench::backend::mpi::MpiBackend;
 use xccl_bench::backend::Timing;
 use xccl_bench::coll::CollKind;
 use xccl_bench::error::Result;
@@ -96,114 +100,131 @@ fn warmup_for(iters: usize) -> usize {
     (iters / 10).max(5)
 }
 
-/// The reference loops' buffers: one page-aligned pair, allocated once for a measurement
-/// and every page written, as OSU allocates its pair once when it runs one size
-/// (`-m S:S`). Each measurement maps a pair of its own, as the harness's `-b S -e S`
-/// does: where a pair lands in physical memory moved a run's 1–4 MiB times by 5–18 %
-/// on the reference VM, in either direction, and one pair kept for a whole run would
-/// turn that one draw into a bias of every round (docs/PERFORMANCE.md).
-///
-/// The same mapping as the harness's buffers (`HostBuf`), so the two sides differ only
-/// in how they call and time.
-struct RefBufs {
-    send: HostBuf,
-    recv: HostBuf,
+/// One size to measure, passed alike to both sides as `SIZE:ITERS:WARMUP` (the
+/// reference's command line, benches/osu_ref.c).
+#[derive(Clone, Copy)]
+struct Spec {
+    size: u64,
+    iters: usize,
+    warmup: usize,
 }
 
-impl RefBufs {
-    fn new(len: usize) -> RefBufs {
-        let alloc = || {
-            let b = HostBuf::new(len).expect("the reference buffers");
-            // SAFETY: the mapping holds `len` bytes.
-            unsafe { std::ptr::write_bytes(b.as_mut_ptr(), 1, len) };
-            b
-        };
-        RefBufs {
-            send: alloc(),
-            recv: alloc(),
-        }
+impl Spec {
+    fn arg(&self) -> String {
+        format!("{}:{}:{}", self.size, self.iters, self.warmup)
     }
-
-    fn allreduce(&self, bytes: usize) {
-        // SAFETY: both buffers hold `bytes`; MPI is initialized.
-        unsafe {
-            ffi::MPI_Allreduce(
-                self.send.as_mut_ptr() as *const c_void,
-                self.recv.as_mut_ptr() as *mut c_void,
-                (bytes / 4) as i32,
-                ffi::RSMPI_FLOAT,
-                ffi::RSMPI_SUM,
-                ffi::RSMPI_COMM_WORLD,
-            )
-        };
-    }
-
-    /// (a) OSU: a barrier before each call, MPI_Wtime around the call alone.
-    fn per_call(&self, bytes: usize, iters: usize) -> f64 {
-        barrier();
-        for _ in 0..warmup_for(iters) {
-            self.allreduce(bytes);
+    fn parse(arg: &str) -> Spec {
+        let v: Vec<usize> = arg
+            .split(':')
+            .map(|x| x.parse().expect("SIZE:ITERS:WARMUP"))
+            .collect();
+        Spec {
+            size: v[0] as u64,
+            iters: v[1],
+            warmup: v[2],
         }
-        let mut total = 0.0;
-        for _ in 0..iters {
-            barrier();
-            let t0 = wtime();
-            self.allreduce(bytes);
-            total += wtime() - t0;
-        }
-        mean_over_ranks(total / iters as f64)
-    }
-
-    /// (b) nccl-tests: a barrier, then the loop timed as a whole.
-    fn loop_timed(&self, bytes: usize, iters: usize) -> f64 {
-        barrier();
-        for _ in 0..warmup_for(iters) {
-            self.allreduce(bytes);
-        }
-        barrier();
-        let t0 = wtime();
-        for _ in 0..iters {
-            self.allreduce(bytes);
-        }
-        mean_over_ranks((wtime() - t0) / iters as f64)
     }
 }
 
-fn wtime() -> f64 {
-    // SAFETY: MPI is initialized.
-    unsafe { ffi::RSMPI_Wtime() }
-}
-
-fn barrier() {
-    // SAFETY: MPI is initialized.
-    unsafe { ffi::MPI_Barrier(ffi::RSMPI_COMM_WORLD) };
-}
-
-/// Microseconds, this rank's mean averaged over ranks.
-fn mean_over_ranks(secs: f64) -> f64 {
-    let (mut sum, mut n) = (0.0f64, 0i32);
-    // SAFETY: one double each way; MPI is initialized.
-    unsafe {
-        ffi::MPI_Allreduce(
-            &secs as *const f64 as *const c_void,
-            &mut sum as *mut f64 as *mut c_void,
-            1,
-            ffi::RSMPI_DOUBLE,
-            ffi::RSMPI_SUM,
-            ffi::RSMPI_COMM_WORLD,
-        );
-        ffi::MPI_Comm_size(ffi::RSMPI_COMM_WORLD, &mut n);
-    }
-    sum / n as f64 * 1e6
-}
-
-/// The two timing methods compared, each harness side against its own reference loop.
+/// The two timing methods compared, each harness side against its own reference.
 #[derive(Clone, Copy, PartialEq)]
 enum Method {
     /// `--timing per-call` against reference (a), OSU's.
     PerCall,
     /// `--timing loop` against reference (b), nccl-tests'.
     Loop,
+}
+
+impl Method {
+    /// As both sides print it.
+    fn name(self) -> &'static str {
+        match self {
+            Method::PerCall => "per-call",
+            Method::Loop => "loop",
+        }
+    }
+    /// The order of the two methods at the `j`-th size of round `round` (osu_ref.c
+    /// follows the same rule).
+    fn order(round: usize, j: usize) -> [Method; 2] {
+        if (round + j).is_multiple_of(2) {
+            [Method::PerCall, Method::Loop]
+        } else {
+            [Method::Loop, Method::PerCall]
+        }
+    }
+}
+
+/// The lines `SIZE METHOD MICROSECONDS` a side printed, one per size and method of
+/// `specs`, as times[method][size index].
+fn parse_times(out: &str, specs: &[Spec]) -> [Vec<f64>; 2] {
+    let mut times = [vec![f64::NAN; specs.len()], vec![f64::NAN; specs.len()]];
+    for line in out.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (Some(size), Some(m), Some(us)) = (f.first(), f.get(1), f.get(2)) else {
+            continue;
+        };
+        let m = [Method::PerCall, Method::Loop]
+            .into_iter()
+            .find(|x| x.name() == *m);
+        let j = specs.iter().position(|s| size.parse() == Ok(s.size));
+        if let (Some(m), Some(j), Ok(us)) = (m, j, us.parse()) {
+            times[m as usize][j] = us;
+        }
+    }
+    assert!(
+        times.iter().flatten().all(|t| t.is_finite()),
+        "a measurement is missing from the output:\n{out}"
+    );
+    times
+}
+
+/// Runs `program args` as an MPI job of `np` ranks and returns its standard output (its
+/// standard error passes through); a failed job ends the bench.
+fn mpirun(np: usize, program: &Path, args: &[String]) -> String {
+    let mut cmd = Command::new("mpirun");
+    cmd.args([
+        "--oversubscribe",
+        "--allow-run-as-root",
+        "-np",
+        &np.to_string(),
+    ]);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if np > cores {
+        // Ranks that wait spinning would take the cores from those that compute.
+        cmd.args(["--mca", "mpi_yield_when_idle", "1"]);
+    }
+    // No allocator tuning: the harness must match the reference with glibc as users run
+    // it (its buffers are their own mappings).
+    let out = cmd
+        .arg(program)
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("mpirun");
+    if !out.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&out.stdout));
+        std::process::exit(out.status.code().unwrap_or(1));
+    }
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// Compiles benches/osu_ref.c into target/ (next to this bench's directory).
+fn build_reference() -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/osu_ref.c");
+    let exe = std::env::current_exe().unwrap();
+    let out = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target directory")
+        .join("osu_ref");
+    let st = Command::new("mpicc")
+        .args(["-O2", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .expect("mpicc");
+    assert!(st.success(), "mpicc {} failed", src.display());
+    out
 }
 
 /// One measurement triple: reference, harness, reference again (in µs).
@@ -223,14 +244,19 @@ impl Triple {
     fn diff(&self) -> f64 {
         self.harness - (self.ref_before + self.ref_after) / 2.0
     }
-    /// The reference against itself two measurements apart: the noise floor.
+    /// The reference against itself two launches apart: the noise floor.
     fn control(&self) -> f64 {
         self.ref_after / self.ref_before
     }
 }
 
+/// The bounds of issue 15: within 3 % of the reference, or within 0.03 µs.
+fn within_bounds(ratio: f64, diff_us: f64) -> bool {
+    (ratio - 1.0).abs() <= 0.03 || diff_us.abs() <= 0.03
+}
+
 /// Out-of-place `time_us.avg` of one size from one harness run (as `-b S -e S` runs).
-fn harness_time(world: &MpiWorld, backend: &mut MpiBackend, timing: Timing, size: u64) -> f64 {
+fn harness_time(world: &MpiWorld, backend: &mut MpiBackend, timing: Timing, spec: Spec) -> f64 {
     let mut sink = Collect::default();
     let mut h = Harness {
         world,
@@ -238,14 +264,35 @@ fn harness_time(world: &MpiWorld, backend: &mut MpiBackend, timing: Timing, size
         rank: world.rank(),
         nranks: world.size(),
     };
-    let iters = iters_for(size, world.size());
-    h.run(&sweep(vec![size], iters, None, timing), &mut sink)
-        .unwrap();
+    let sw = Sweep {
+        warmup: spec.warmup,
+        ..sweep(vec![spec.size], spec.iters, None, timing)
+    };
+    h.run(&sw, &mut sink).unwrap();
     // Rows live on rank 0, which alone reports; the others return 0.
     sink.0
         .iter()
         .find(|r| r.placement == xccl_bench::result::Placement::OutOfPlace)
         .map_or(0.0, |r| r.time_us.avg)
+}
+
+/// The harness side of one round, in its own MPI job: every size of `specs`, both
+/// methods, printed as osu_ref.c prints them.
+fn harness_side(round: usize, specs: &[Spec]) {
+    let world = MpiWorld::new().expect("MPI");
+    let mut backend = MpiBackend::new(&world).expect("backend");
+    for (j, &spec) in specs.iter().enumerate() {
+        for m in Method::order(round, j) {
+            let timing = match m {
+                Method::PerCall => Timing::PerCall,
+                Method::Loop => Timing::Loop,
+            };
+            let us = harness_time(&world, &mut backend, timing, spec);
+            if world.rank() == 0 {
+                println!("{} {} {us:.6}", spec.size, m.name());
+            }
+        }
+    }
 }
 
 fn median(v: Vec<f64>) -> f64 {
@@ -259,90 +306,91 @@ fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
     (q(0.5), q(0.25), q(0.75))
 }
 
-fn overhead(world: &MpiWorld, backend: &mut MpiBackend, rounds: usize) {
-    let rank = world.rank();
-    let sizes = sizes();
-    let reference = |m: Method, size: u64, iters: usize| {
-        let bufs = RefBufs::new(size as usize);
-        match m {
-            Method::PerCall => bufs.per_call(size as usize, iters),
-            Method::Loop => bufs.loop_timed(size as usize, iters),
-        }
-    };
-    // triples[method][size], one per round: per size, each method as reference, harness,
-    // reference, so every harness number sits between two reference numbers measured
-    // next to it; the order of the two methods alternates by round and size.
-    let mut triples = vec![vec![Vec::with_capacity(rounds); sizes.len()]; 2];
+/// Part 1 at `np` ranks: `rounds` rounds of reference, harness, reference launches.
+fn overhead(np: usize, rounds: usize, reference: &Path, me: &Path) {
+    let specs: Vec<Spec> = sizes()
+        .into_iter()
+        .map(|size| {
+            let iters = iters_for(size, np);
+            Spec {
+                size,
+                iters,
+                warmup: warmup_for(iters),
+            }
+        })
+        .collect();
+    let spec_args: Vec<String> = specs.iter().map(Spec::arg).collect();
+    let t0 = Instant::now();
+    // triples[method][size], one per round.
+    let mut triples = vec![vec![Vec::with_capacity(rounds); specs.len()]; 2];
     for round in 0..rounds {
-        for (j, &size) in sizes.iter().enumerate() {
-            let iters = iters_for(size, world.size());
-            let order = if (round + j) % 2 == 0 {
-                [Method::PerCall, Method::Loop]
-            } else {
-                [Method::Loop, Method::PerCall]
-            };
-            for m in order {
-                let timing = match m {
-                    Method::PerCall => Timing::PerCall,
-                    Method::Loop => Timing::Loop,
-                };
-                let ref_before = reference(m, size, iters);
-                let harness = harness_time(world, backend, timing, size);
-                let ref_after = reference(m, size, iters);
-                triples[m as usize][j].push(Triple {
-                    ref_before,
-                    harness,
-                    ref_after,
+        let args: Vec<String> = std::iter::once(round.to_string())
+            .chain(spec_args.iter().cloned())
+            .collect();
+        let before = parse_times(&mpirun(np, reference, &args), &specs);
+        let harness_args: Vec<String> = std::iter::once("harness".to_string())
+            .chain(args.iter().cloned())
+            .collect();
+        let harness = parse_times(&mpirun(np, me, &harness_args), &specs);
+        let after = parse_times(&mpirun(np, reference, &args), &specs);
+        for (m, per_size) in triples.iter_mut().enumerate() {
+            for (j, t) in per_size.iter_mut().enumerate() {
+                t.push(Triple {
+                    ref_before: before[m][j],
+                    harness: harness[m][j],
+                    ref_after: after[m][j],
                 });
             }
         }
     }
-    if rank != 0 {
-        return;
-    }
     println!(
-        "# {} ranks, {rounds} rounds; iterations per measurement: {} (<= 32 KiB), {} (larger); per size and method, each round measures reference, harness, reference",
-        world.size(),
-        iters_for(8, world.size()),
-        iters_for(1 << 20, world.size())
+        "# {np} ranks, {rounds} rounds ({:.0} s); iterations per measurement: {} (<= 32 KiB), {} (larger); each round launches reference (benches/osu_ref.c), harness, reference, each measuring every size with both methods",
+        t0.elapsed().as_secs_f64(),
+        iters_for(8, np),
+        iters_for(1 << 20, np)
     );
-    println!("# ratio: median over rounds of harness / geometric mean of the two references around it (quartiles); diff: median of harness - their mean; control: median of second reference / first");
+    println!("# ratio: median over rounds of harness / geometric mean of the two references around it (quartiles); diff: median of harness - their mean; control: median of second reference / first; ok: within 3 % or 0.03 us");
     println!("# per-call: harness --timing per-call against reference (a) OSU; loop: harness --timing loop against reference (b) nccl-tests");
     println!(
-        "{:>8} {:>10} {:>10} | {:>24} {:>10} {:>24} | {:>24} {:>10} {:>24}",
+        "{:>8} {:>10} {:>10} | {:>24} {:>10} {:>24} {:>3} | {:>24} {:>10} {:>24} {:>3}",
         "size",
         "ref a us",
         "ref b us",
         "per-call ratio (q1..q3)",
         "diff us",
         "control a/a (q1..q3)",
+        "ok",
         "loop ratio (q1..q3)",
         "diff us",
         "control b/b (q1..q3)",
+        "ok",
     );
-    for (j, &size) in sizes.iter().enumerate() {
-        let mut line = format!("{:>8}", xccl_bench::types::format_size(size));
-        for m in [Method::PerCall, Method::Loop] {
-            let t = &triples[m as usize][j];
-            line += &format!(
-                " {:>10.3}",
-                median(
-                    t.iter()
-                        .map(|t| (t.ref_before + t.ref_after) / 2.0)
-                        .collect()
-                )
-            );
+    let mut outside = 0;
+    for (j, spec) in specs.iter().enumerate() {
+        let mut line = format!("{:>8}", xccl_bench::types::format_size(spec.size));
+        for t in &triples {
+            let refs = t[j].iter().map(|t| (t.ref_before + t.ref_after) / 2.0);
+            line += &format!(" {:>10.3}", median(refs.collect()));
         }
-        for m in [Method::PerCall, Method::Loop] {
-            let t = &triples[m as usize][j];
+        for t in &triples {
+            let t = &t[j];
             let (r, q1, q3) = spread(t.iter().map(Triple::ratio).collect());
             let (c, c1, c3) = spread(t.iter().map(Triple::control).collect());
             let d = median(t.iter().map(Triple::diff).collect());
-            line +=
-                &format!(" | {r:>7.4} ({q1:.3}..{q3:.3}) {d:>+10.3} {c:>7.4} ({c1:.3}..{c3:.3})");
+            let ok = within_bounds(r, d);
+            outside += usize::from(!ok);
+            line += &format!(
+                " | {r:>7.4} ({q1:.3}..{q3:.3}) {d:>+10.3} {c:>7.4} ({c1:.3}..{c3:.3}) {:>3}",
+                if ok { "yes" } else { "NO" }
+            );
         }
         println!("{line}");
     }
+    println!(
+        "# {np} ranks: {} of {} rows within the bounds",
+        2 * specs.len() - outside,
+        2 * specs.len()
+    );
 }
 
 fn adaptive_sweeps(world: &MpiWorld, backend: &mut MpiBackend) {
@@ -400,33 +448,32 @@ fn adaptive_sweeps(world: &MpiWorld, backend: &mut MpiBackend) {
 }
 
 fn main() {
-    let env = |k: &str| std::env::var(k).ok();
-    if env("OMPI_COMM_WORLD_SIZE").is_none() && env("PMI_SIZE").is_none() {
-        // cargo bench starts us alone: re-launch as MPI jobs of 2 and 4 ranks.
-        let me = std::env::current_exe().unwrap();
-        for np in ["2", "4"] {
-            // No allocator tuning: the harness must match the reference loops with
-            // glibc as users run it (its buffers are their own mappings).
-            let st = std::process::Command::new("mpirun")
-                .args(["--oversubscribe", "--allow-run-as-root", "-np", np])
-                .arg(&me)
-                .args(std::env::args().skip(1))
-                .status()
-                .expect("mpirun");
-            if !st.success() {
-                std::process::exit(st.code().unwrap_or(1));
-            }
+    // A job this bench launched: the harness side of a round, or the adaptive sweeps.
+    // (Started by cargo, the first argument is `--bench`.)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("harness") => {
+            let round = args[1].parse().expect("round");
+            let specs: Vec<Spec> = args[2..].iter().map(|a| Spec::parse(a)).collect();
+            return harness_side(round, &specs);
         }
-        return;
+        Some("adaptive") => {
+            let world = MpiWorld::new().expect("MPI");
+            let mut backend = MpiBackend::new(&world).expect("backend");
+            return adaptive_sweeps(&world, &mut backend);
+        }
+        _ => {}
     }
-    let world = MpiWorld::new().expect("MPI");
-    let mut backend = MpiBackend::new(&world).expect("backend");
-    let nranks = world.size();
-    let rounds = env("XCCL_BENCH_ROUNDS")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(if nranks > 2 { 11 } else { 15 });
-    overhead(&world, &mut backend, rounds);
-    if nranks == 2 && env("XCCL_BENCH_SKIP_ADAPTIVE").is_none() {
-        adaptive_sweeps(&world, &mut backend);
+    let env = |k: &str| std::env::var(k).ok();
+    let reference = build_reference();
+    let me = std::env::current_exe().unwrap();
+    for np in [2, 4] {
+        let rounds = env("XCCL_BENCH_ROUNDS")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(if np > 2 { 11 } else { 15 });
+        overhead(np, rounds, &reference, &me);
+        if np == 2 && env("XCCL_BENCH_SKIP_ADAPTIVE").is_none() {
+            print!("{}", mpirun(2, &me, &["adaptive".to_string()]));
+        }
     }
 }

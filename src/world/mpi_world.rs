@@ -8,6 +8,22 @@ use mpi::datatype::PartitionMut;
 use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::Count;
 
+/// The thread level MPI is initialized at (docs/PERFORMANCE.md, *MPI's thread level*):
+/// - `MPI_THREAD_SINGLE`, what `MPI_Init` asks for (as OSU and nccl-tests call it):
+///   every MPI call comes from the main thread. Threads that never call MPI (the
+///   progress bar's ticker, CUDA's and NCCL's, Open MPI's own two) do not raise it: under
+///   Open MPI 4.1 any higher level, FUNNELED included, turns on locking inside every
+///   call (8 B all_reduce about 1.3x slower, as with MULTIPLE).
+/// - `MPI_THREAD_MULTIPLE` with `-T` (`watchdog`): the watchdog thread calls MPI_Abort
+///   while the main thread may be inside a collective.
+fn threading(watchdog: bool) -> mpi::Threading {
+    if watchdog {
+        mpi::Threading::Multiple
+    } else {
+        mpi::Threading::Single
+    }
+}
+
 pub struct MpiWorld {
     // Dropping the universe calls MPI_Finalize; it must outlive every communicator.
     pub(crate) world: SimpleCommunicator,
@@ -33,17 +49,16 @@ impl MpiWorld {
             .ok_or_else(|| BenchError::Launch(format!("{what} needs an MPI world")))
     }
 
-    /// Initializes MPI for one thread's calls (MPI_THREAD_FUNNELED), as OSU and
-    /// nccl-tests do.
+    /// Initializes MPI as OSU and nccl-tests do (`MPI_Init`), for calls from the
+    /// main thread only ([`threading`]).
     pub fn new() -> Result<Self> {
-        Self::init(mpi::Threading::Funneled)
+        Self::init(threading(false))
     }
 
-    /// Initializes MPI with MPI_THREAD_MULTIPLE, so the timeout watchdog may call
-    /// MPI_Abort from its own thread. Costly: Open MPI 4.1 then locks inside every
-    /// call, which made 8 B all_reduce about 1.5x slower (docs/PERFORMANCE.md).
+    /// Initializes MPI so that the `-T` watchdog may call MPI_Abort from its own
+    /// thread ([`threading`]).
     pub fn with_watchdog() -> Result<Self> {
-        Self::init(mpi::Threading::Multiple)
+        Self::init(threading(true))
     }
 
     fn init(threading: mpi::Threading) -> Result<Self> {
@@ -234,5 +249,15 @@ impl World for SubWorld {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Only `-T` raises the thread level; FUNNELED would cost as much as MULTIPLE.
+    #[test]
+    fn thread_level_is_single_unless_watchdog() {
+        assert_eq!(super::threading(false), mpi::Threading::Single);
+        assert_eq!(super::threading(true), mpi::Threading::Multiple);
     }
 }

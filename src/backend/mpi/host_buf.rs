@@ -20,7 +20,7 @@ pub struct HostBuf {
 }
 
 impl HostBuf {
-    /// `len` bytes of their own mapping (public for the benchmarks' reference loops).
+    /// `len` bytes of their own mapping.
     pub fn new(len: usize) -> Result<Self> {
         // SAFETY: an anonymous private mapping; checked for MAP_FAILED below.
         let p = unsafe {
