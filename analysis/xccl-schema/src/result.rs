@@ -9,7 +9,6 @@ use crate::finding::Finding;
 use crate::types::{DataType, ReduceOp};
 use crate::verdict::Verdict;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// 1: the first release. 2: typed rows (same JSON as 1) plus `findings`; version 1 files
 /// read as version 2 with no findings.
@@ -160,11 +159,7 @@ impl Placement {
     }
 }
 
-impl fmt::Display for Placement {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_as_name!(Placement);
 
 /// `Option<ReduceOp>` written as the op's name, or `"none"` for collectives without one
 /// (what the table's redop column shows).
