@@ -42,13 +42,8 @@ pub fn rows_table(rows: &[Row], verdict: bool) -> String {
     s += "\n";
     for r in rows {
         s += &format!(
-            "| {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.3} | {:.3} | {} |",
-            r.size_bytes,
-            r.count,
-            r.dtype,
-            r.op_name(),
-            r.root,
-            r.placement,
+            "| {} | {:.2} | {:.2} | {:.2} | {:.3} | {:.3} | {} |",
+            r.what_cells().join(" | "),
             r.time_us.avg,
             r.time_us.p50,
             r.time_us.p99,

@@ -256,6 +256,18 @@ impl Row {
             self.placement
         )
     }
+    /// What the row measured, as the CSV and Markdown tables print it: size (B), count,
+    /// type, redop, root, placement.
+    pub fn what_cells(&self) -> [String; 6] {
+        [
+            self.size_bytes.to_string(),
+            self.count.to_string(),
+            self.dtype.to_string(),
+            self.op_name().to_string(),
+            self.root.to_string(),
+            self.placement.to_string(),
+        ]
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
