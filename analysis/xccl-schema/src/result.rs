@@ -45,11 +45,12 @@ pub struct BackendInfo {
     pub device: String,
 }
 
-/// How per-rank times combine into the reported time (nccl-tests `-a`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// How per-rank times combine into the reported time (nccl-tests `-a`; avg by default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Average {
     Rank0,
+    #[default]
     Avg,
     Min,
     Max,
@@ -90,7 +91,7 @@ pub struct RunMeta {
     pub settings: Settings,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Settings {
     pub min_bytes: u64,
     pub max_bytes: u64,
