@@ -47,6 +47,7 @@
 use std::collections::BTreeMap;
 use xccl_schema::finding::{Finding, FindingKind, Subject};
 use xccl_schema::rules::BANDWIDTH_EFFICIENCY;
+use xccl_schema::verdict::ratio_or;
 use xccl_schema::{CollKind, LinkClass};
 use xccl_topo::{Placement, Topology};
 
@@ -69,11 +70,7 @@ pub struct Judged {
 
 impl Judged {
     pub fn efficiency(&self) -> f64 {
-        if self.expected_gbs > 0.0 {
-            self.busbw_gbs / self.expected_gbs
-        } else {
-            f64::NAN
-        }
+        ratio_or(self.busbw_gbs, self.expected_gbs, f64::NAN)
     }
 }
 
@@ -149,11 +146,7 @@ impl Weights {
             LinkClass::Rdma => self.rdma_us,
             LinkClass::None => 0.0,
         };
-        if total > 0.0 {
-            t / total
-        } else {
-            0.0
-        }
+        ratio_or(t, total, 0.0)
     }
 
     pub fn rate(&self, c: LinkClass) -> f64 {

@@ -13,6 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
+use xccl_schema::verdict::ratio_or;
 use xccl_schema::{CollKind, DataType, Placement, Report, Row};
 
 /// What identifies a row across runs.
@@ -199,12 +200,8 @@ pub fn compare(
             continue;
         };
         let (tb, tn) = (b.time_us.avg, n.time_us.avg);
-        let time_ratio = if tb > 0.0 { tn / tb } else { f64::NAN };
-        let busbw_ratio = if b.busbw_gbs > 0.0 {
-            n.busbw_gbs / b.busbw_gbs
-        } else {
-            f64::NAN
-        };
+        let time_ratio = ratio_or(tn, tb, f64::NAN);
+        let busbw_ratio = ratio_or(n.busbw_gbs, b.busbw_gbs, f64::NAN);
         let noise = noise(b, n);
         let beyond_noise = ((tn - tb) / tb).abs() > noise;
         let status = if time_ratio > 1.0 + threshold && beyond_noise {

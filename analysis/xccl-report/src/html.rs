@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use xccl_schema::result::RunMeta;
 use xccl_schema::rules::WAIT_RATIO;
+use xccl_schema::verdict::ratio_or;
 use xccl_schema::{CollKind, Placement, Report, Row};
 
 /// The hosts of a run with their rank counts: `node1 (2), node2 (2)`.
@@ -290,7 +291,7 @@ fn rank_spread(name: &str, runs: &[Run], idx: &[usize]) -> String {
                     .per_rank
                     .mean_us
                     .iter()
-                    .map(|m| if med > 0.0 { m / med } else { 1.0 })
+                    .map(|m| ratio_or(*m, med, 1.0))
                     .collect();
                 (r.size_bytes as f64, v)
             })

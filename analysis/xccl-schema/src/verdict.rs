@@ -81,6 +81,16 @@ pub struct Verdict {
     pub time_ratio: Option<f64>,
 }
 
+/// `num / den`, or `otherwise` where there is nothing to divide by (`den` zero, negative
+/// or NaN): an efficiency without an expectation, a share of no time.
+pub fn ratio_or(num: f64, den: f64, otherwise: f64) -> f64 {
+    if den > 0.0 {
+        num / den
+    } else {
+        otherwise
+    }
+}
+
 impl Verdict {
     /// Short table cell: `BW 0.93 RDMA`, `LOW 0.47 RDMA`, `LAT 1.3x`, `ABOVE 1.12`, `n/a`.
     /// `LAT` shows measured time / model time.
