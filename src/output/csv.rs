@@ -22,14 +22,9 @@ impl CsvSink {
 pub fn line(r: &Row) -> String {
     let verdict = r.verdict.as_ref().map_or("", |v| v.class.name());
     format!(
-        "{},{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{:.6},{:.6},{},{:.5},{}",
+        "{},{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{:.6},{:.6},{},{:.5},{}",
         r.collective,
-        r.size_bytes,
-        r.count,
-        r.dtype,
-        r.op_name(),
-        r.root,
-        r.placement,
+        r.what_cells().join(","),
         r.iters,
         r.time_us.avg,
         r.time_us.min,

@@ -687,6 +687,17 @@ mod tests {
         (1..=n).map(|i| format!("n{i}")).collect()
     }
 
+    /// `f` is one finding, about `subject`.
+    fn one(f: &[Finding], subject: &str) {
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].subject.to_string(), subject);
+    }
+
+    /// The leaf switch a topology file declares for each node, in node order.
+    fn declared(switches: &[&str]) -> Vec<String> {
+        switches.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
     fn plan_by_hand() {
         // 4 nodes: 3 partitions into two pairs × 2 directions = 6 tests.
@@ -954,13 +965,12 @@ mod tests {
 
     #[test]
     fn misplaced_node_is_named_alone() {
-        let d = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let groups = infer(4, &measure(&[0, 0, 1, 1]), &fine(4)).groups;
         // Correct file: nothing.
-        assert!(compare(&groups, &d(&["sw1", "sw1", "sw2", "sw2"]), &names(4)).is_empty());
+        assert!(compare(&groups, &declared(&["sw1", "sw1", "sw2", "sw2"]), &names(4)).is_empty());
         // n2 declared under sw2: measured with n1. Overlaps: {n3,n4}–sw2 = 2 first, then
         // {n1,n2}–sw1 = 1 (sw2 taken) → n2 (declared sw2) is the one misplaced.
-        let f = compare(&groups, &d(&["sw1", "sw2", "sw2", "sw2"]), &names(4));
+        let f = compare(&groups, &declared(&["sw1", "sw2", "sw2", "sw2"]), &names(4));
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(
             f[0].subject,
@@ -974,20 +984,15 @@ mod tests {
         let groups = infer(6, &measure(&[0, 0, 1, 1, 2, 2]), &fine(6)).groups;
         let f = compare(
             &groups,
-            &d(&["l0", "l0", "l1", "l1", "l0", "l2"]),
+            &declared(&["l0", "l0", "l1", "l1", "l0", "l2"]),
             &names(6),
         );
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(
-            f[0].subject.to_string(),
-            "host n5: declared under l0, measured with n6"
-        );
+        one(&f, "host n5: declared under l0, measured with n6");
     }
 
     #[test]
     fn slow_node_is_not_misplaced() {
-        let d = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let file = d(&["sw1", "sw1", "sw2", "sw2"]);
+        let file = declared(&["sw1", "sw1", "sw2", "sw2"]);
         // 4 nodes on 2 leaves, n3 at a quarter, the right file. Every test of 4 nodes has
         // n3 in one of its two flows: none counts, nobody can be placed; n3 (best flow
         // 0.25 < 0.8) is slow_node, the others (flows at 1.0) are only noted.
@@ -1026,19 +1031,17 @@ mod tests {
             f[0].evidence
         );
         // 6 nodes on 2 leaves of 3, n6 slow, the right file: n1..n5 placed as declared.
-        let file6 = d(&["l0", "l0", "l0", "l1", "l1", "l1"]);
+        let file6 = declared(&["l0", "l0", "l0", "l1", "l1", "l1"]);
         let (tests, eff) = measure_slow(&[0, 0, 0, 1, 1, 1], 5);
         let inf = infer(6, &tests, &eff);
         assert_eq!(inf.groups, vec![vec![0, 1, 2], vec![3, 4]]);
         assert!(compare(&inf.groups, &file6, &names(6)).is_empty());
         let f = undetermined_findings(&inf.undetermined, &names(6));
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].subject.to_string(), "host n6");
+        one(&f, "host n6");
     }
 
     #[test]
     fn misplaced_node_found_beside_a_slow_node() {
-        let d = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         // 6 nodes, leaves {n1,n2,n3} {n4,n5,n6}, n6 slow; the file puts n3 under l1.
         // Groups from the tests that count: {n1,n2,n3}, {n4,n5}. Overlaps: {n1,n2,n3}–l0
         // = 2 and {n4,n5}–l1 = 2 first → n3 (declared l1) sits with n1, n2: misplaced.
@@ -1046,25 +1049,22 @@ mod tests {
         let inf = infer(6, &tests, &eff);
         let f = compare(
             &inf.groups,
-            &d(&["l0", "l0", "l1", "l1", "l1", "l1"]),
+            &declared(&["l0", "l0", "l1", "l1", "l1", "l1"]),
             &names(6),
         );
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(
-            f[0].subject.to_string(),
-            "host n3: declared under l1, measured with n1, n2"
-        );
+        one(&f, "host n3: declared under l1, measured with n1, n2");
         let slow = undetermined_findings(&inf.undetermined, &names(6));
-        assert_eq!(slow.len(), 1);
-        assert_eq!(slow[0].subject.to_string(), "host n6");
+        one(&slow, "host n6");
     }
 
     #[test]
     fn healthy_gives_nothing() {
-        let d = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         for (leaf, file) in [
-            (vec![0, 0, 1, 1], d(&["a", "a", "b", "b"])),
-            (vec![0, 0, 1, 1, 2, 2], d(&["a", "a", "b", "b", "c", "c"])),
+            (vec![0, 0, 1, 1], declared(&["a", "a", "b", "b"])),
+            (
+                vec![0, 0, 1, 1, 2, 2],
+                declared(&["a", "a", "b", "b", "c", "c"]),
+            ),
         ] {
             let n = leaf.len();
             let inf = infer(n, &measure(&leaf), &fine(n));

@@ -413,24 +413,21 @@ pub fn suspects(m: &Matrix, fabric: Option<&Fabric>) -> Vec<Suspect> {
     // 3. Links left.
     for (i, l) in m.links.iter().enumerate() {
         if l.low && !explained[i] {
-            let mut metrics = BTreeMap::new();
-            metrics.insert("efficiency".into(), l.efficiency);
-            metrics.insert("expected_gbs".into(), l.expected_gbs);
-            metrics.insert("uni_gbs".into(), l.uni_gbs);
-            metrics.insert("bi_gbs".into(), l.bi_gbs);
-            out.push(Finding {
-                kind: FindingKind::SlowLink,
-                subject: Subject::Link {
-                    a: m.names[l.a].clone(),
-                    b: m.names[l.b].clone(),
-                },
-                evidence: format!(
+            out.push(slow_link(
+                m,
+                l,
+                format!(
                     "{} link at {:.2} of expected ({:.4} GB/s one way, {:.4} each way when \
                      both run, expected {:.4} from the {}) while both ends are fine elsewhere",
                     l.class, l.efficiency, l.uni_gbs, l.bi_gbs, l.expected_gbs, m.expected_from
                 ),
-                metrics,
-            });
+                &[
+                    ("efficiency", l.efficiency),
+                    ("expected_gbs", l.expected_gbs),
+                    ("uni_gbs", l.uni_gbs),
+                    ("bi_gbs", l.bi_gbs),
+                ],
+            ));
             explains.push(vec![i]);
         }
     }
@@ -597,25 +594,35 @@ pub fn confirm(
             continue;
         };
         let l = &m.links[i];
-        let mut metrics = BTreeMap::new();
-        metrics.insert("efficiency".into(), l.efficiency);
-        metrics.insert("confirmed_efficiency".into(), r.efficiency);
-        metrics.insert("expected_gbs".into(), r.expected_gbs);
-        found.push(Finding {
-            kind: FindingKind::SlowLink,
-            subject: Subject::Link {
-                a: m.names[l.a].clone(),
-                b: m.names[l.b].clone(),
-            },
-            evidence: format!(
+        found.push(slow_link(
+            m,
+            l,
+            format!(
                 "{} link at {:.2} of expected in its round; confirmed alone: {:.2} of expected                  (median of {CONFIRM_REPEATS} runs) while the suspect that explained it was not",
                 l.class, l.efficiency, r.efficiency
             ),
-            metrics,
-        });
+            &[
+                ("efficiency", l.efficiency),
+                ("confirmed_efficiency", r.efficiency),
+                ("expected_gbs", r.expected_gbs),
+            ],
+        ));
         covered.push(i);
     }
     (found, unconfirmed)
+}
+
+/// A `slow_link` finding on link `l` of `m`: the evidence and the numbers behind it.
+fn slow_link(m: &Matrix, l: &Link, evidence: String, metrics: &[(&str, f64)]) -> Finding {
+    Finding {
+        kind: FindingKind::SlowLink,
+        subject: Subject::Link {
+            a: m.names[l.a].clone(),
+            b: m.names[l.b].clone(),
+        },
+        evidence,
+        metrics: metrics.iter().map(|&(k, v)| (k.to_string(), v)).collect(),
+    }
 }
 
 /// Judges and attributes in one step with the default threshold.
@@ -750,6 +757,12 @@ mod tests {
         f.iter().map(|f| (f.kind, f.subject.to_string())).collect()
     }
 
+    /// `f` is one finding, of `kind` on `subject`: that finding.
+    fn only<'a>(f: &'a [Finding], kind: FindingKind, subject: &str) -> &'a Finding {
+        assert_eq!(kinds(f), vec![(kind, subject.to_string())]);
+        &f[0]
+    }
+
     #[test]
     fn expected_shares_an_oversubscribed_uplink() {
         // 2+2 nodes, NIC 0.05 GB/s, uplink 0.05: two pairs cross at once → 0.025 each;
@@ -838,10 +851,7 @@ mod tests {
         let l = m.links.iter_mut().find(|l| (l.a, l.b) == (1, 4)).unwrap();
         l.uni_gbs *= 0.3;
         let got = diagnose(&mut m, Some(&f));
-        assert_eq!(
-            kinds(&got),
-            vec![(FindingKind::SlowLink, "link n2 <-> n5".into())]
-        );
+        only(&got, FindingKind::SlowLink, "link n2 <-> n5");
     }
 
     #[test]
@@ -938,9 +948,10 @@ mod tests {
             confirmed(&mut m, &emu4(), &|_| vec![0.0461, 0.0458, 0.0466]);
         assert_eq!(plan, vec![4]);
         assert!(found.is_empty(), "{found:?}");
-        assert_eq!(
-            kinds(&unconfirmed),
-            vec![(FindingKind::SlowLink, "link emu-n1 <-> emu-n2".into())]
+        only(
+            &unconfirmed,
+            FindingKind::SlowLink,
+            "link emu-n1 <-> emu-n2",
         );
         assert!(unconfirmed[0]
             .evidence
@@ -954,10 +965,7 @@ mod tests {
         let mut m = matrix4([0.0233, 0.0233, 0.0233, 0.0233, 0.031, 0.0463]);
         let (found, unconfirmed, _) = confirmed(&mut m, &emu4(), &|_| vec![0.0301, 0.0312, 0.0296]);
         assert!(unconfirmed.is_empty());
-        assert_eq!(
-            kinds(&found),
-            vec![(FindingKind::SlowLink, "link emu-n1 <-> emu-n2".into())]
-        );
+        only(&found, FindingKind::SlowLink, "link emu-n1 <-> emu-n2");
         assert!(found[0]
             .evidence
             .contains("confirmed alone: 0.60 of expected (median of 3 runs)"));
@@ -978,10 +986,7 @@ mod tests {
             confirmed(&mut m, &emu4(), &|_| vec![0.0117, 0.0116, 0.0118]);
         assert_eq!(plan, vec![5, 2, 1]);
         assert!(unconfirmed.is_empty());
-        assert_eq!(
-            kinds(&found),
-            vec![(FindingKind::SlowNode, "host emu-n3".into())]
-        );
+        only(&found, FindingKind::SlowNode, "host emu-n3");
         assert!(found[0].evidence.contains(
             "confirmed alone: 0.23 of expected (median over 3 of its links measured again one at a time, 3 runs each: 3 of 3 low)"
         ));
@@ -995,14 +1000,8 @@ mod tests {
                 vec![0.0462, 0.0462, 0.0462]
             }
         });
-        assert_eq!(
-            kinds(&unconfirmed),
-            vec![(FindingKind::SlowNode, "host emu-n3".into())]
-        );
-        assert_eq!(
-            kinds(&found),
-            vec![(FindingKind::SlowLink, "link emu-n3 <-> emu-n4".into())]
-        );
+        only(&unconfirmed, FindingKind::SlowNode, "host emu-n3");
+        only(&found, FindingKind::SlowLink, "link emu-n3 <-> emu-n4");
     }
 
     #[test]
@@ -1017,12 +1016,10 @@ mod tests {
             confirmed(&mut m, &emu4(), &|_| vec![0.0116, 0.0116, 0.0116]);
         assert_eq!(plan, vec![0, 2, 3]);
         assert!(unconfirmed.is_empty());
-        assert_eq!(
-            kinds(&found),
-            vec![(
-                FindingKind::SlowUplink,
-                "uplink emu-sw1 <-> core <-> emu-sw2".into()
-            )]
+        only(
+            &found,
+            FindingKind::SlowUplink,
+            "uplink emu-sw1 <-> core <-> emu-sw2",
         );
         assert!(found[0]
             .evidence

@@ -47,6 +47,7 @@
 use std::collections::BTreeMap;
 use xccl_schema::finding::{Finding, FindingKind, Subject};
 use xccl_schema::rules::BANDWIDTH_EFFICIENCY;
+use xccl_schema::verdict::ratio_or;
 use xccl_schema::{CollKind, LinkClass};
 use xccl_topo::{Placement, Topology};
 
@@ -69,11 +70,7 @@ pub struct Judged {
 
 impl Judged {
     pub fn efficiency(&self) -> f64 {
-        if self.expected_gbs > 0.0 {
-            self.busbw_gbs / self.expected_gbs
-        } else {
-            f64::NAN
-        }
+        ratio_or(self.busbw_gbs, self.expected_gbs, f64::NAN)
     }
 }
 
@@ -149,11 +146,7 @@ impl Weights {
             LinkClass::Rdma => self.rdma_us,
             LinkClass::None => 0.0,
         };
-        if total > 0.0 {
-            t / total
-        } else {
-            0.0
-        }
+        ratio_or(t, total, 0.0)
     }
 
     pub fn rate(&self, c: LinkClass) -> f64 {
@@ -601,40 +594,33 @@ mod tests {
 
     #[test]
     fn healthy_and_slow_links_give_no_algorithm() {
-        // Without the whole's model (unweighted order).
-        // Whole at 0.82: RDMA bandwidth limits, no finding.
-        let p = Parts {
-            whole: vec![j(8 << 20, 0.041, 0.05, false)],
-            inter: vec![j(8 << 20, 0.046, 0.05, false)],
-            intra: vec![],
+        // Without the whole's model (unweighted order): one 8 MiB row, its whole, RDMA part
+        // and SDMA part (if measured) at these busbw on 0.05 GB/s NICs and 5 GB/s SDMA.
+        let p = |whole: f64, inter: f64, intra: Option<f64>| Parts {
+            whole: vec![j(8 << 20, whole, 0.05, false)],
+            inter: vec![j(8 << 20, inter, 0.05, false)],
+            intra: intra.iter().map(|&b| j(8 << 20, b, 5.0, false)).collect(),
             model: None,
         };
+        let limit = |p: &Parts| limits(p, 0.8);
+        // Whole at 0.82: RDMA bandwidth limits, no finding.
+        let bw = p(0.041, 0.046, None);
         assert_eq!(
-            limits(&p, 0.8),
+            limit(&bw),
             vec![(8 << 20, Limit::Bandwidth(LinkClass::Rdma))]
         );
-        assert!(diagnose(CollKind::AllReduce, &p).is_empty());
+        assert!(diagnose(CollKind::AllReduce, &bw).is_empty());
         // Whole and its RDMA part both low: RDMA efficiency limits, not the algorithm.
-        let p = Parts {
-            whole: vec![j(8 << 20, 0.02, 0.05, false)],
-            inter: vec![j(8 << 20, 0.02, 0.05, false)],
-            intra: vec![j(8 << 20, 4.5, 5.0, false)],
-            model: None,
-        };
+        let rdma = p(0.02, 0.02, Some(4.5));
         assert_eq!(
-            limits(&p, 0.8),
+            limit(&rdma),
             vec![(8 << 20, Limit::Efficiency(LinkClass::Rdma))]
         );
-        assert!(diagnose(CollKind::AllReduce, &p).is_empty());
+        assert!(diagnose(CollKind::AllReduce, &rdma).is_empty());
         // SDMA part low while RDMA is fine: SDMA efficiency.
-        let p = Parts {
-            whole: vec![j(8 << 20, 0.02, 0.05, false)],
-            inter: vec![j(8 << 20, 0.045, 0.05, false)],
-            intra: vec![j(8 << 20, 2.0, 5.0, false)],
-            model: None,
-        };
+        let sdma = p(0.02, 0.045, Some(2.0));
         assert_eq!(
-            limits(&p, 0.8),
+            limit(&sdma),
             vec![(8 << 20, Limit::Efficiency(LinkClass::Sdma))]
         );
         // No part measured at that size: nothing to say.

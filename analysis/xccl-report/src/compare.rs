@@ -13,6 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
+use xccl_schema::verdict::ratio_or;
 use xccl_schema::{CollKind, DataType, Placement, Report, Row};
 
 /// What identifies a row across runs.
@@ -88,6 +89,22 @@ pub struct RowComparison {
     /// Combined 95% CI of the two means, relative to the base mean time.
     pub noise: f64,
     pub status: Status,
+}
+
+impl RowComparison {
+    /// The measured cells as both tables print them: base and new mean time (µs), time ×,
+    /// base and new busbw (GB/s), busbw ×, noise (%).
+    pub fn numbers(&self) -> [String; 7] {
+        [
+            format!("{:.2}", self.base_time_us),
+            format!("{:.2}", self.new_time_us),
+            format!("{:.3}", self.time_ratio),
+            format!("{:.3}", self.base_busbw_gbs),
+            format!("{:.3}", self.new_busbw_gbs),
+            format!("{:.3}", self.busbw_ratio),
+            pct(self.noise),
+        ]
+    }
 }
 
 /// What one side of the comparison was.
@@ -183,12 +200,8 @@ pub fn compare(
             continue;
         };
         let (tb, tn) = (b.time_us.avg, n.time_us.avg);
-        let time_ratio = if tb > 0.0 { tn / tb } else { f64::NAN };
-        let busbw_ratio = if b.busbw_gbs > 0.0 {
-            n.busbw_gbs / b.busbw_gbs
-        } else {
-            f64::NAN
-        };
+        let time_ratio = ratio_or(tn, tb, f64::NAN);
+        let busbw_ratio = ratio_or(n.busbw_gbs, b.busbw_gbs, f64::NAN);
         let noise = noise(b, n);
         let beyond_noise = ((tn - tb) / tb).abs() > noise;
         let status = if time_ratio > 1.0 + threshold && beyond_noise {
@@ -272,21 +285,21 @@ pub fn table(c: &Comparison) -> String {
         "collective", "size(B)", "type", "redop", "placement", "np", "base(us)", "new(us)", "time×", "base GB/s", "new GB/s", "busbw×", "noise%"
     );
     for r in &c.rows {
+        let numbers: Vec<String> = r
+            .numbers()
+            .iter()
+            .zip([10, 10, 7, 9, 9, 7, 6])
+            .map(|(n, width)| format!("{n:>width$}"))
+            .collect();
         s += &format!(
-            "{:>15} {:>8} {:>6} {:>5} {:>13} {:>3} {:>10.2} {:>10.2} {:>7.3} {:>9.3} {:>9.3} {:>7.3} {:>6}  {}\n",
+            "{:>15} {:>8} {:>6} {:>5} {:>13} {:>3} {}  {}\n",
             r.key.collective.name(),
             r.key.size_bytes,
             r.key.dtype.name(),
             r.key.op,
             r.key.placement.name(),
             r.key.nranks,
-            r.base_time_us,
-            r.new_time_us,
-            r.time_ratio,
-            r.base_busbw_gbs,
-            r.new_busbw_gbs,
-            r.busbw_ratio,
-            pct(r.noise),
+            numbers.join(" "),
             r.status.name()
         );
     }

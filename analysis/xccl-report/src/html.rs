@@ -11,12 +11,25 @@
 //! measured step time and linearity ([`crate::sections`]).
 
 use crate::input::{Inputs, Run};
-use crate::page::{esc, figure, Options};
+use crate::page::{esc, figure, finding_item, Options};
 use crate::plot::{Band, Chart, Line};
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use xccl_schema::result::RunMeta;
 use xccl_schema::rules::WAIT_RATIO;
+use xccl_schema::verdict::ratio_or;
 use xccl_schema::{CollKind, Placement, Report, Row};
+
+/// The hosts of a run with their rank counts: `node1 (2), node2 (2)`.
+pub fn host_ranks(m: &RunMeta) -> String {
+    let hosts: Vec<String> = m
+        .hosts
+        .iter()
+        .zip(&m.ranks_per_host)
+        .map(|(h, n)| format!("{h} ({n})"))
+        .collect();
+    hosts.join(", ")
+}
 
 /// A start time as RFC 3339 UTC (`2023-11-14T22:13:20Z`).
 pub fn date(unix: u64) -> String {
@@ -68,12 +81,6 @@ fn header(runs: &[Run]) -> String {
     let mut notes = String::new();
     for r in runs {
         let m = &r.report.meta;
-        let hosts: Vec<String> = m
-            .hosts
-            .iter()
-            .zip(&m.ranks_per_host)
-            .map(|(h, n)| format!("{h} ({n})"))
-            .collect();
         let mut devices: Vec<&str> = m.ranks.iter().map(|r| r.device.as_str()).collect();
         devices.dedup();
         let s = &r.report.summary;
@@ -97,7 +104,7 @@ fn header(runs: &[Run]) -> String {
             esc(&m.backend.version),
             esc(m.mpi_library.as_deref().unwrap_or("-")),
             m.nranks,
-            esc(&hosts.join(", ")),
+            esc(&host_ranks(m)),
             esc(&devices.join(", ")),
             date(m.started_unix),
             r.report.rows.len(),
@@ -120,12 +127,22 @@ fn header(runs: &[Run]) -> String {
     h
 }
 
-/// A run's label in legends: `name: backend, N ranks`.
-fn run_label(r: &Run) -> String {
-    format!(
-        "{}: {}, {} ranks",
-        r.name, r.report.meta.backend.name, r.report.meta.nranks
-    )
+/// A run's solid line in its colour `c`, labelled `name: backend, N ranks` in legends.
+fn run_line(r: &Run, c: usize, points: Vec<(f64, f64)>) -> Line {
+    Line {
+        label: format!(
+            "{}: {}, {} ranks",
+            r.name, r.report.meta.backend.name, r.report.meta.nranks
+        ),
+        points,
+        color: c,
+        dashed: false,
+    }
+}
+
+/// `y` of each row against its message size: the points of a line over size.
+fn by_size(rows: &[&Row], y: impl Fn(&Row) -> f64) -> Vec<(f64, f64)> {
+    rows.iter().map(|r| (r.size_bytes as f64, y(r))).collect()
 }
 
 /// Out-of-place rows of a run, one per size (the first type/op/root measured), in size
@@ -171,15 +188,7 @@ fn collective_section(name: &str, runs: &[Run], idx: &[usize], opts: &Options) -
     let mut judged = false;
     for (c, &i) in idx.iter().enumerate() {
         let rows = line_rows(&runs[i].report);
-        lines.push(Line {
-            label: run_label(&runs[i]),
-            points: rows
-                .iter()
-                .map(|r| (r.size_bytes as f64, r.busbw_gbs))
-                .collect(),
-            color: c,
-            dashed: false,
-        });
+        lines.push(run_line(&runs[i], c, by_size(&rows, |r| r.busbw_gbs)));
         let exp: Vec<(f64, f64)> = rows
             .iter()
             .filter_map(|r| {
@@ -229,24 +238,10 @@ fn collective_section(name: &str, runs: &[Run], idx: &[usize], opts: &Options) -
     let mut bands = vec![];
     for (c, &i) in idx.iter().enumerate() {
         let rows = line_rows(&runs[i].report);
-        lines.push(Line {
-            label: run_label(&runs[i]),
-            points: rows
-                .iter()
-                .map(|r| (r.size_bytes as f64, r.time_us.avg))
-                .collect(),
-            color: c,
-            dashed: false,
-        });
+        lines.push(run_line(&runs[i], c, by_size(&rows, |r| r.time_us.avg)));
         bands.push(Band {
-            lower: rows
-                .iter()
-                .map(|r| (r.size_bytes as f64, r.time_us.p50))
-                .collect(),
-            upper: rows
-                .iter()
-                .map(|r| (r.size_bytes as f64, r.time_us.p99))
-                .collect(),
+            lower: by_size(&rows, |r| r.time_us.p50),
+            upper: by_size(&rows, |r| r.time_us.p99),
             color: c,
         });
     }
@@ -296,24 +291,14 @@ fn rank_spread(name: &str, runs: &[Run], idx: &[usize]) -> String {
                     .per_rank
                     .mean_us
                     .iter()
-                    .map(|m| if med > 0.0 { m / med } else { 1.0 })
+                    .map(|m| ratio_or(*m, med, 1.0))
                     .collect();
                 (r.size_bytes as f64, v)
             })
             .collect();
         let n = rel.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
         if total <= MAX_LINES {
-            for rank in 0..n {
-                lines.push(Line {
-                    label: format!("{} rank {rank}", runs[i].name),
-                    points: rel
-                        .iter()
-                        .filter_map(|(x, v)| v.get(rank).map(|y| (*x, *y)))
-                        .collect(),
-                    color: if idx.len() == 1 { rank } else { c },
-                    dashed: idx.len() > 1 && rank > 0,
-                });
-            }
+            lines.extend(rank_lines(&runs[i].name, &rel, n, c, idx.len() > 1));
         } else {
             for (what, pick) in [
                 ("slowest", f64::max as fn(f64, f64) -> f64),
@@ -346,6 +331,29 @@ fn rank_spread(name: &str, runs: &[Run], idx: &[usize]) -> String {
     )
 }
 
+/// A line per rank below `ranks` of run `name` through `(x, each rank's value)`: a run
+/// drawn alone gets a colour per rank; among several, each keeps its colour `c`, rank 0
+/// solid and the others dashed.
+fn rank_lines<V: AsRef<[f64]>>(
+    name: &str,
+    data: &[(f64, V)],
+    ranks: usize,
+    c: usize,
+    several: bool,
+) -> Vec<Line> {
+    (0..ranks)
+        .map(|rank| Line {
+            label: format!("{name} rank {rank}"),
+            points: data
+                .iter()
+                .filter_map(|(x, v)| v.as_ref().get(rank).map(|y| (*x, *y)))
+                .collect(),
+            color: if several { c } else { rank },
+            dashed: several && rank > 0,
+        })
+        .collect()
+}
+
 /// Wait ratio per rank (wait / (wait + transit), docs/SOURCES.md [ascend-tuning]; from the
 /// aligned per-call stamps of `ranks_timing`), with the 0.2 line of the slow-rank rule.
 /// The slow rank itself waits least; the others wait for it. Drawn only for runs that
@@ -367,17 +375,13 @@ fn wait_ratios(name: &str, runs: &[Run], idx: &[usize]) -> String {
             xmin = xmin.min(*x);
             xmax = xmax.max(*x);
         }
-        for rank in 0..n.min(MAX_RANKS) {
-            lines.push(Line {
-                label: format!("{} rank {rank}", runs[i].name),
-                points: rows
-                    .iter()
-                    .filter_map(|(x, v)| v.get(rank).map(|y| (*x, *y)))
-                    .collect(),
-                color: if idx.len() == 1 { rank } else { c },
-                dashed: idx.len() > 1 && rank > 0,
-            });
-        }
+        lines.extend(rank_lines(
+            &runs[i].name,
+            &rows,
+            n.min(MAX_RANKS),
+            c,
+            idx.len() > 1,
+        ));
     }
     if lines.is_empty() {
         return String::new();
@@ -478,20 +482,12 @@ fn findings(runs: &[Run]) -> String {
                 .iter()
                 .map(|(k, v)| format!("{k} = {v:.3}"))
                 .collect();
-            let _ = writeln!(
-                items,
-                "<li data-kind=\"{}\"><b>{}</b> — {} <i>({})</i>: {}{}</li>",
-                f.kind,
-                f.kind,
-                esc(&f.subject.to_string()),
-                esc(&r.name),
-                esc(&f.evidence),
-                if metrics.is_empty() {
-                    String::new()
-                } else {
-                    format!(" <code>{}</code>", esc(&metrics.join(", ")))
-                }
-            );
+            let numbers = if metrics.is_empty() {
+                String::new()
+            } else {
+                format!(" <code>{}</code>", esc(&metrics.join(", ")))
+            };
+            let _ = writeln!(items, "{}", finding_item(f, Some(&r.name), &numbers));
         }
     }
     if items.is_empty() {

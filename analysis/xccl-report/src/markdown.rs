@@ -3,7 +3,7 @@
 //! One line per row (out-of-place and in-place on their own lines), so a column is one
 //! quantity.
 
-use crate::compare::{pct, Comparison, Status};
+use crate::compare::{Comparison, Status};
 use xccl_schema::result::{RunMeta, Summary};
 use xccl_schema::Row;
 
@@ -14,12 +14,6 @@ fn cell(s: &str) -> String {
 
 /// What ran where, as a short paragraph above the table.
 pub fn run_header(m: &RunMeta) -> String {
-    let hosts: Vec<String> = m
-        .hosts
-        .iter()
-        .zip(&m.ranks_per_host)
-        .map(|(h, n)| format!("{h} ({n})"))
-        .collect();
     format!(
         "### {} — {} ({} {}), {} ranks on {}\n\nxccl-bench {}, started {}\n",
         m.collective,
@@ -27,7 +21,7 @@ pub fn run_header(m: &RunMeta) -> String {
         cell(&m.backend.library),
         cell(&m.backend.version),
         m.nranks,
-        cell(&hosts.join(", ")),
+        cell(&crate::html::host_ranks(m)),
         cell(&m.tool_version),
         crate::html::date(m.started_unix)
     )
@@ -48,13 +42,8 @@ pub fn rows_table(rows: &[Row], verdict: bool) -> String {
     s += "\n";
     for r in rows {
         s += &format!(
-            "| {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.3} | {:.3} | {} |",
-            r.size_bytes,
-            r.count,
-            r.dtype,
-            r.op_name(),
-            r.root,
-            r.placement,
+            "| {} | {:.2} | {:.2} | {:.2} | {:.3} | {:.3} | {} |",
+            r.what_cells().join(" | "),
             r.time_us.avg,
             r.time_us.p50,
             r.time_us.p99,
@@ -140,7 +129,7 @@ pub fn comparison(c: &Comparison) -> String {
             _ => r.status.name().to_string(),
         };
         s += &format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.key.collective,
             r.key.size_bytes,
             r.key.dtype,
@@ -148,13 +137,7 @@ pub fn comparison(c: &Comparison) -> String {
             r.key.root,
             r.key.placement,
             r.key.nranks,
-            r.base_time_us,
-            r.new_time_us,
-            r.time_ratio,
-            r.base_busbw_gbs,
-            r.new_busbw_gbs,
-            r.busbw_ratio,
-            pct(r.noise),
+            r.numbers().join(" | "),
             status
         );
     }

@@ -4,6 +4,7 @@
 
 use crate::plot::{self, Chart};
 use xccl_schema::rules::BANDWIDTH_EFFICIENCY;
+use xccl_schema::Finding;
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -35,6 +36,19 @@ pub fn esc(s: &str) -> String {
         }
     }
     o
+}
+
+/// A finding as an item of a findings list: kind, subject, the file it came from (`from`,
+/// in italics) where the list mixes files, evidence, then `after` (HTML, as it is).
+pub(crate) fn finding_item(f: &Finding, from: Option<&str>, after: &str) -> String {
+    let from = from.map_or(String::new(), |name| format!(" <i>({})</i>", esc(name)));
+    format!(
+        "<li data-kind=\"{}\"><b>{}</b> — {}{from}: {}{after}</li>",
+        f.kind,
+        f.kind,
+        esc(&f.subject.to_string()),
+        esc(&f.evidence)
+    )
 }
 
 pub(crate) fn figure(id: &str, caption: &str, chart: &Chart, size: (u32, u32)) -> String {

@@ -4,7 +4,7 @@
 //! `train-sim --json`. Each is drawn only from what the files hold.
 
 use crate::input::{inferred_grouping, Inputs, LinksFile, Named};
-use crate::page::{esc, figure, figure_svg, Options};
+use crate::page::{esc, figure, figure_svg, finding_item, Options};
 use crate::plot::{self, Bars, Chart, Heat, Line};
 use std::fmt::Write;
 use xccl_diag::leaf::ValidateReport;
@@ -58,14 +58,7 @@ pub fn links(i: usize, l: &LinksFile, opts: &Options) -> String {
     );
     let mut items = String::new();
     for f in &r.findings {
-        let _ = writeln!(
-            items,
-            "<li data-kind=\"{}\"><b>{}</b> — {}: {}</li>",
-            f.kind,
-            f.kind,
-            esc(&f.subject.to_string()),
-            esc(&f.evidence)
-        );
+        let _ = writeln!(items, "{}", finding_item(f, None, ""));
     }
     if items.is_empty() {
         items = format!(

@@ -1,9 +1,7 @@
 //! Small hand-made results for the unit tests: every number is chosen so the expected
 //! answer can be worked out by hand in the test.
 
-use xccl_schema::result::{
-    Average, BackendInfo, PerRank, RankInfo, RunMeta, Settings, Summary, TimeStats,
-};
+use xccl_schema::result::{BackendInfo, PerRank, RankInfo, RunMeta, Settings, Summary, TimeStats};
 use xccl_schema::{CollKind, DataType, Placement, ReduceOp, Report, Row, SCHEMA_VERSION};
 
 /// An all_reduce float sum out-of-place row of 2 ranks: `avg_us` mean time (p50 = avg,
@@ -76,12 +74,7 @@ pub fn report(rows: Vec<Row>) -> Report {
                 iters: 20,
                 warmup_iters: 5,
                 check_iters: 1,
-                average: Average::Avg,
-                blocking: false,
-                precision: None,
-                time_budget_s: None,
-                timeout_s: 0.0,
-                timing: None,
+                ..Default::default()
             },
         },
         summary: Summary {

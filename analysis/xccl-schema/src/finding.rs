@@ -39,11 +39,7 @@ impl FindingKind {
     }
 }
 
-impl fmt::Display for FindingKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_as_name!(FindingKind);
 
 /// What a finding is about.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

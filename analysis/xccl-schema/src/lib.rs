@@ -14,6 +14,18 @@
 //! - [`rules`]: the thresholds (0.8, 0.2, ...) and the exit codes, each defined once.
 //! - [`read`]: the versioned reader that refuses foreign and newer files in one line.
 
+/// `Display` as the type's `name()`: for the vocabulary's enums, which print as they are
+/// spelled in files and on the command line.
+macro_rules! display_as_name {
+    ($($t:ty),+) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    )+};
+}
+
 pub mod coll;
 pub mod finding;
 pub mod read;

@@ -85,11 +85,15 @@ impl Kind {
 /// Reads a file as JSON: the first step of every reader here.
 pub fn read_value(path: impl AsRef<Path>) -> Result<Value, ReadError> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+    parse_value(&read_text(path)?, path)
+}
+
+/// The file's text, or the I/O error with its path.
+fn read_text(path: &Path) -> Result<String, ReadError> {
+    std::fs::read_to_string(path).map_err(|source| ReadError::Io {
         path: path.into(),
         source,
-    })?;
-    parse_value(&text, path)
+    })
 }
 
 fn parse_value(text: &str, path: &Path) -> Result<Value, ReadError> {
@@ -170,11 +174,7 @@ pub fn parse_kind<T: DeserializeOwned>(
 /// Reads an xccl-bench `--json` file.
 pub fn read_report(path: impl AsRef<Path>) -> Result<Report, ReadError> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
-        path: path.into(),
-        source,
-    })?;
-    parse_report(&text, path)
+    parse_report(&read_text(path)?, path)
 }
 
 /// Parses the text of an xccl-bench `--json` file; `path` only names it in errors.

@@ -9,7 +9,6 @@ use crate::finding::Finding;
 use crate::types::{DataType, ReduceOp};
 use crate::verdict::Verdict;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// 1: the first release. 2: typed rows (same JSON as 1) plus `findings`; version 1 files
 /// read as version 2 with no findings.
@@ -46,11 +45,12 @@ pub struct BackendInfo {
     pub device: String,
 }
 
-/// How per-rank times combine into the reported time (nccl-tests `-a`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// How per-rank times combine into the reported time (nccl-tests `-a`; avg by default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Average {
     Rank0,
+    #[default]
     Avg,
     Min,
     Max,
@@ -91,7 +91,7 @@ pub struct RunMeta {
     pub settings: Settings,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Settings {
     pub min_bytes: u64,
     pub max_bytes: u64,
@@ -160,11 +160,7 @@ impl Placement {
     }
 }
 
-impl fmt::Display for Placement {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_as_name!(Placement);
 
 /// `Option<ReduceOp>` written as the op's name, or `"none"` for collectives without one
 /// (what the table's redop column shows).
@@ -260,6 +256,18 @@ impl Row {
             self.op_name(),
             self.placement
         )
+    }
+    /// What the row measured, as the CSV and Markdown tables print it: size (B), count,
+    /// type, redop, root, placement.
+    pub fn what_cells(&self) -> [String; 6] {
+        [
+            self.size_bytes.to_string(),
+            self.count.to_string(),
+            self.dtype.to_string(),
+            self.op_name().to_string(),
+            self.root.to_string(),
+            self.placement.to_string(),
+        ]
     }
 }
 

@@ -7,7 +7,6 @@
 use float8::{F8E4M3, F8E5M2};
 use half::{bf16, f16};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::str::FromStr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -230,17 +229,7 @@ impl ReduceOp {
     }
 }
 
-macro_rules! impl_names {
-    ($t:ty, $what:literal) => {
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.name())
-            }
-        }
-    };
-}
-impl_names!(DataType, "type");
-impl_names!(ReduceOp, "op");
+display_as_name!(DataType, ReduceOp);
 
 impl FromStr for DataType {
     type Err = String;

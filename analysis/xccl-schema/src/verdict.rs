@@ -3,7 +3,6 @@
 //! lives here so that a result file can be read without the model.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// Which kind of link carries the traffic (the SDMA/RDMA split of Ascend's tuning guidance,
 /// docs/SOURCES.md [ascend-tuning]).
@@ -30,11 +29,7 @@ impl LinkClass {
     }
 }
 
-impl fmt::Display for LinkClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_as_name!(LinkClass);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Class {
@@ -63,11 +58,7 @@ impl Class {
     }
 }
 
-impl fmt::Display for Class {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_as_name!(Class);
 
 /// The verdict of one row, as it goes into JSON (`"verdict": {...}`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -88,6 +79,16 @@ pub struct Verdict {
     /// measured time / model time (`None` when either is unknown); what latency-bound rows
     /// are judged on.
     pub time_ratio: Option<f64>,
+}
+
+/// `num / den`, or `otherwise` where there is nothing to divide by (`den` zero, negative
+/// or NaN): an efficiency without an expectation, a share of no time.
+pub fn ratio_or(num: f64, den: f64, otherwise: f64) -> f64 {
+    if den > 0.0 {
+        num / den
+    } else {
+        otherwise
+    }
 }
 
 impl Verdict {

@@ -54,6 +54,7 @@
 use crate::topology::{Placement, Topology};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use xccl_schema::verdict::ratio_or;
 use xccl_schema::CollKind;
 
 /// The link classes of Ascend's tuning guidance (docs/SOURCES.md [ascend-tuning]).
@@ -109,11 +110,7 @@ pub struct Expectation {
 impl Expectation {
     /// Share of the modelled time spent in latency (α / (α + β)).
     pub fn alpha_share(&self) -> f64 {
-        if self.time_us > 0.0 {
-            self.alpha_time_us / self.time_us
-        } else {
-            1.0
-        }
+        ratio_or(self.alpha_time_us, self.time_us, 1.0)
     }
 }
 

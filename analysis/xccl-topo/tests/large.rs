@@ -5,15 +5,11 @@
 use xccl_topo::topology::{MAX_DEVICES_PER_NODE, MAX_NODES};
 use xccl_topo::{JobFacts, Topology};
 
-#[test]
-fn a_file_at_the_limits_loads_and_shows_in_one_screen() {
-    let text = format!(
-        r#"version = 1
-name = "huge"
-nodes = {MAX_NODES}
-
-[node]
-devices = {MAX_DEVICES_PER_NODE}
+/// The `[node]` tables of both files: `devices` devices on NVSwitch, 8 × 400 Gbit/s RDMA.
+fn node(devices: usize) -> String {
+    format!(
+        r#"[node]
+devices = {devices}
 
 [node.fabric]
 kind = "nvswitch"
@@ -24,6 +20,18 @@ count = 8
 rate_gbps = 400.0
 transport = "rdma"
 "#
+    )
+}
+
+#[test]
+fn a_file_at_the_limits_loads_and_shows_in_one_screen() {
+    let text = format!(
+        r#"version = 1
+name = "huge"
+nodes = {MAX_NODES}
+
+{}"#,
+        node(MAX_DEVICES_PER_NODE)
     );
     let t = Topology::from_toml_str(&text, "huge.toml").unwrap();
     assert_eq!(t.node_count(), 1_000_000);
@@ -53,23 +61,13 @@ fn named_cluster() -> String {
 name = "big"
 hosts = [{}]
 
-[node]
-devices = 8
-
-[node.fabric]
-kind = "nvswitch"
-bw_gbs = 450.0
-
-[node.nic]
-count = 8
-rate_gbps = 400.0
-transport = "rdma"
-
+{}
 [[switch]]
 name = "spine"
 tier = 2
 "#,
-        hosts.join(",")
+        hosts.join(","),
+        node(8)
     );
     for (l, chunk) in hosts.chunks(32).enumerate() {
         text.push_str(&format!(

@@ -150,37 +150,6 @@ impl ModelSpec {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn m(
-    name: &str,
-    l: u64,
-    h: u64,
-    a: u64,
-    kv: u64,
-    f: u64,
-    kind: FfnKind,
-    v: u64,
-    s: u64,
-    experts: u64,
-    top_k: u64,
-    source: &str,
-) -> ModelSpec {
-    ModelSpec {
-        name: name.into(),
-        layers: l,
-        hidden: h,
-        heads: a,
-        kv_heads: Some(kv),
-        ffn: f,
-        ffn_kind: kind,
-        vocab: v,
-        seq: Some(s),
-        experts,
-        top_k,
-        source: source.into(),
-    }
-}
-
 pub const MODEL_PRESETS: &[&str] = &[
     "llama2-7b",
     "llama2-13b",
@@ -198,199 +167,57 @@ pub const MODEL_PRESETS: &[&str] = &[
     "mixtral-8x7b",
 ];
 
-/// The preset called `name`.
+/// The preset called `name` (any case; the spec keeps `name` as given).
 pub fn preset_model(name: &str) -> Option<ModelSpec> {
-    use FfnKind::*;
-    let k = "Korthikanti et al. 2022, 'Reducing Activation Recomputation in Large Transformer Models', Table 3 (V = 51200, s = 2048)";
-    Some(match name.to_ascii_lowercase().as_str() {
-        // Touvron et al. 2023 (Llama 2), Table 1 + the released config.json files.
-        "llama2-7b" => m(
-            name,
-            32,
-            4096,
-            32,
-            32,
-            11008,
-            Swiglu,
-            32000,
-            4096,
-            1,
-            1,
-            "Llama 2 paper + meta-llama/Llama-2-7b-hf config.json",
-        ),
-        "llama2-13b" => m(
-            name,
-            40,
-            5120,
-            40,
-            40,
-            13824,
-            Swiglu,
-            32000,
-            4096,
-            1,
-            1,
-            "Llama 2 paper + meta-llama/Llama-2-13b-hf config.json",
-        ),
-        // The 34B of the Llama 2 paper was not released; its shape is Code Llama 34B's.
-        "llama2-34b" => m(
-            name,
-            48,
-            8192,
-            64,
-            8,
-            22016,
-            Swiglu,
-            32000,
-            4096,
-            1,
-            1,
-            "Llama 2 paper (34B, GQA) + codellama/CodeLlama-34b-hf config.json",
-        ),
-        "llama2-70b" => m(
-            name,
-            80,
-            8192,
-            64,
-            8,
-            28672,
-            Swiglu,
-            32000,
-            4096,
-            1,
-            1,
-            "Llama 2 paper + meta-llama/Llama-2-70b-hf config.json",
-        ),
-        "qwen1.5-7b" => m(
-            name,
-            32,
-            4096,
-            32,
-            32,
-            11008,
-            Swiglu,
-            151936,
-            32768,
-            1,
-            1,
-            "Qwen/Qwen1.5-7B config.json",
-        ),
-        "qwen1.5-14b" => m(
-            name,
-            40,
-            5120,
-            40,
-            40,
-            13696,
-            Swiglu,
-            152064,
-            32768,
-            1,
-            1,
-            "Qwen/Qwen1.5-14B config.json",
-        ),
-        "baichuan2-7b" => m(
-            name,
-            32,
-            4096,
-            32,
-            32,
-            11008,
-            Swiglu,
-            125696,
-            4096,
-            1,
-            1,
-            "Yang et al. 2023 (Baichuan 2), Table 2 + baichuan-inc/Baichuan2-7B-Base config.json",
-        ),
-        "baichuan2-13b" => m(
-            name,
-            40,
-            5120,
-            40,
-            40,
-            13696,
-            Swiglu,
-            125696,
-            4096,
-            1,
-            1,
-            "Yang et al. 2023 (Baichuan 2), Table 2 + baichuan-inc/Baichuan2-13B-Base config.json",
-        ),
-        "gpt3-175b" => m(
-            name,
-            96,
-            12288,
-            96,
-            96,
-            4 * 12288,
-            Gelu,
-            50257,
-            2048,
-            1,
-            1,
-            "Brown et al. 2020 (GPT-3), Table 2.1; GPT-2 BPE vocabulary",
-        ),
-        "megatron-22b" => m(name, 48, 6144, 64, 64, 4 * 6144, Gelu, 51200, 2048, 1, 1, k),
-        "megatron-175b" => m(
-            name,
-            96,
-            12288,
-            96,
-            96,
-            4 * 12288,
-            Gelu,
-            51200,
-            2048,
-            1,
-            1,
-            k,
-        ),
-        "megatron-530b" => m(
-            name,
-            105,
-            20480,
-            128,
-            128,
-            4 * 20480,
-            Gelu,
-            51200,
-            2048,
-            1,
-            1,
-            k,
-        ),
-        "megatron-1t" => m(
-            name,
-            128,
-            25600,
-            160,
-            160,
-            4 * 25600,
-            Gelu,
-            51200,
-            2048,
-            1,
-            1,
-            k,
-        ),
-        "mixtral-8x7b" => m(
-            name,
-            32,
-            4096,
-            32,
-            8,
-            14336,
-            Swiglu,
-            32000,
-            32768,
-            8,
-            2,
-            "Jiang et al. 2024 (Mixtral of Experts) + mistralai/Mixtral-8x7B-v0.1 config.json",
-        ),
-        _ => return None,
+    let lower = name.to_ascii_lowercase();
+    let &(_, layers, hidden, heads, kv, ffn, ffn_kind, vocab, seq, experts, top_k, source) =
+        MODELS.iter().find(|row| row.0 == lower)?;
+    Some(ModelSpec {
+        name: name.into(),
+        layers,
+        hidden,
+        heads,
+        kv_heads: Some(kv),
+        ffn,
+        ffn_kind,
+        vocab,
+        seq: Some(seq),
+        experts,
+        top_k,
+        source: source.into(),
     })
 }
+
+const KORTHIKANTI: &str = "Korthikanti et al. 2022, 'Reducing Activation Recomputation in Large Transformer Models', Table 3 (V = 51200, s = 2048)";
+
+/// A preset: name, layers, hidden, heads, kv_heads, ffn, MLP, vocab, seq, experts, top_k,
+/// source.
+#[rustfmt::skip]
+type Preset = (&'static str, u64, u64, u64, u64, u64, FfnKind, u64, u64, u64, u64, &'static str);
+
+/// The presets, a row each, in the columns of [`Preset`].
+#[rustfmt::skip]
+const MODELS: &[Preset] = {
+    use FfnKind::{Gelu, Swiglu};
+    &[
+    // Touvron et al. 2023 (Llama 2), Table 1 + the released config.json files.
+    ("llama2-7b",     32,  4096,  32,  32,  11008,     Swiglu, 32000,  4096,  1, 1, "Llama 2 paper + meta-llama/Llama-2-7b-hf config.json"),
+    ("llama2-13b",    40,  5120,  40,  40,  13824,     Swiglu, 32000,  4096,  1, 1, "Llama 2 paper + meta-llama/Llama-2-13b-hf config.json"),
+    // The 34B of the Llama 2 paper was not released; its shape is Code Llama 34B's.
+    ("llama2-34b",    48,  8192,  64,  8,   22016,     Swiglu, 32000,  4096,  1, 1, "Llama 2 paper (34B, GQA) + codellama/CodeLlama-34b-hf config.json"),
+    ("llama2-70b",    80,  8192,  64,  8,   28672,     Swiglu, 32000,  4096,  1, 1, "Llama 2 paper + meta-llama/Llama-2-70b-hf config.json"),
+    ("qwen1.5-7b",    32,  4096,  32,  32,  11008,     Swiglu, 151936, 32768, 1, 1, "Qwen/Qwen1.5-7B config.json"),
+    ("qwen1.5-14b",   40,  5120,  40,  40,  13696,     Swiglu, 152064, 32768, 1, 1, "Qwen/Qwen1.5-14B config.json"),
+    ("baichuan2-7b",  32,  4096,  32,  32,  11008,     Swiglu, 125696, 4096,  1, 1, "Yang et al. 2023 (Baichuan 2), Table 2 + baichuan-inc/Baichuan2-7B-Base config.json"),
+    ("baichuan2-13b", 40,  5120,  40,  40,  13696,     Swiglu, 125696, 4096,  1, 1, "Yang et al. 2023 (Baichuan 2), Table 2 + baichuan-inc/Baichuan2-13B-Base config.json"),
+    ("gpt3-175b",     96,  12288, 96,  96,  4 * 12288, Gelu,   50257,  2048,  1, 1, "Brown et al. 2020 (GPT-3), Table 2.1; GPT-2 BPE vocabulary"),
+    ("megatron-22b",  48,  6144,  64,  64,  4 * 6144,  Gelu,   51200,  2048,  1, 1, KORTHIKANTI),
+    ("megatron-175b", 96,  12288, 96,  96,  4 * 12288, Gelu,   51200,  2048,  1, 1, KORTHIKANTI),
+    ("megatron-530b", 105, 20480, 128, 128, 4 * 20480, Gelu,   51200,  2048,  1, 1, KORTHIKANTI),
+    ("megatron-1t",   128, 25600, 160, 160, 4 * 25600, Gelu,   51200,  2048,  1, 1, KORTHIKANTI),
+    ("mixtral-8x7b",  32,  4096,  32,  8,   14336,     Swiglu, 32000,  32768, 8, 2, "Jiang et al. 2024 (Mixtral of Experts) + mistralai/Mixtral-8x7B-v0.1 config.json"),
+    ]
+};
 
 /// Arithmetic precision of the GEMMs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,7 +7,6 @@
 //! import it from here; nothing else spells a bus factor.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::str::FromStr;
 
 mod all_gather;
@@ -121,11 +120,7 @@ impl CollKind {
     }
 }
 
-impl fmt::Display for CollKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_as_name!(CollKind);
 
 impl FromStr for CollKind {
     type Err = String;
