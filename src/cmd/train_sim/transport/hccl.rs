@@ -160,36 +160,6 @@ impl HcclStep {
                     recv,
                     per_peer,
                 } => c.alltoall(send.ptr_at(0), recv.ptr_at(0), per_peer as u64, u8_, s),
-                Op::Send { buf, bytes, peer } => {
-                    c.send(buf.ptr_at(0), bytes as u64, u8_, peer as u32, s)
-                }
-                Op::Recv { buf, bytes, peer } => {
-                    c.recv(buf.ptr_at(0), bytes as u64, u8_, peer as u32, s)
-                }
-                Op::SendRecv {
-                    send,
-                    recv,
-                    bytes,
-                    peer,
-                } => {
-                    let mut items = [
-                        h::HcclSendRecvItem {
-                            sendRecvType: h::HCCL_SEND,
-                            buf: send.ptr_at(0),
-                            count: bytes as u64,
-                            dataType: u8_,
-                            remoteRank: peer as u32,
-                        },
-                        h::HcclSendRecvItem {
-                            sendRecvType: h::HCCL_RECV,
-                            buf: recv.ptr_at(0),
-                            count: bytes as u64,
-                            dataType: u8_,
-                            remoteRank: peer as u32,
-                        },
-                    ];
-                    c.batch_send_recv(&mut items, s)
-                }
             }
         };
         if let Err(e) = r {

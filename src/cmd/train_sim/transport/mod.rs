@@ -40,8 +40,8 @@ pub mod mpi;
 #[cfg(feature = "mpi")]
 pub mod nccl;
 
-/// One operation of the step on a group. Reductions are sums of f32; alltoall and the
-/// point-to-point operations move bytes. Counts are elements of the buffer's type.
+/// One collective of the step on a group. Reductions are sums of f32; alltoall moves
+/// bytes. Counts are elements of the buffer's type.
 pub enum Op<'a, B> {
     /// `elems` f32 from `send` summed over the group into `recv`.
     AllReduce {
@@ -66,24 +66,6 @@ pub enum Op<'a, B> {
         send: &'a B,
         recv: &'a mut B,
         per_peer: usize,
-    },
-    Send {
-        buf: &'a B,
-        bytes: usize,
-        peer: usize,
-    },
-    Recv {
-        buf: &'a mut B,
-        bytes: usize,
-        peer: usize,
-    },
-    /// A send to and a receive from the same peer, as one exchange (Megatron's
-    /// send_forward_recv_backward).
-    SendRecv {
-        send: &'a B,
-        recv: &'a mut B,
-        bytes: usize,
-        peer: usize,
     },
 }
 

@@ -1,5 +1,5 @@
 //! [`StepComm`] on MPI: exactly the calls `train-sim` made before the trait existed
-//! (`MPI_Comm_split`, the blocking collectives, `MPI_Send`/`MPI_Recv`/`MPI_Sendrecv`,
+//! (`MPI_Comm_split`, the blocking collectives, `MPI_Irecv`/`MPI_Isend`/`MPI_Waitall`,
 //! and `MPI_Iallreduce`/`MPI_Ireduce_scatter_block` tested with `MPI_Test`), on host
 //! buffers. Raw calls rather than rsmpi's safe ones because a started operation must
 //! outlive the borrow of its buffers (rsmpi ties it to a scope); the caller keeps the
@@ -141,44 +141,6 @@ impl StepComm for MpiStep {
                         c,
                     ),
                 ),
-                Op::Send { buf, bytes, peer } => check(
-                    "MPI_Send",
-                    ffi::MPI_Send(buf.ptr(), n(bytes), ffi::RSMPI_UINT8_T, peer as i32, 0, c),
-                ),
-                Op::Recv { buf, bytes, peer } => check(
-                    "MPI_Recv",
-                    ffi::MPI_Recv(
-                        buf.ptr(),
-                        n(bytes),
-                        ffi::RSMPI_UINT8_T,
-                        peer as i32,
-                        0,
-                        c,
-                        ffi::RSMPI_STATUS_IGNORE,
-                    ),
-                ),
-                Op::SendRecv {
-                    send,
-                    recv,
-                    bytes,
-                    peer,
-                } => check(
-                    "MPI_Sendrecv",
-                    ffi::MPI_Sendrecv(
-                        send.ptr(),
-                        n(bytes),
-                        ffi::RSMPI_UINT8_T,
-                        peer as i32,
-                        0,
-                        recv.ptr(),
-                        n(bytes),
-                        ffi::RSMPI_UINT8_T,
-                        peer as i32,
-                        0,
-                        c,
-                        ffi::RSMPI_STATUS_IGNORE,
-                    ),
-                ),
             }
         }
     }
@@ -277,14 +239,9 @@ impl StepComm for MpiStep {
                     &mut req,
                 ),
             ),
-            other => fatal(format!(
-                "the MPI transport starts only DP collectives, not {}",
-                match other {
-                    Op::Alltoall { .. } => "alltoall",
-                    Op::Send { .. } | Op::Recv { .. } | Op::SendRecv { .. } => "point-to-point",
-                    _ => "this",
-                }
-            )),
+            Op::Alltoall { .. } => {
+                fatal("the MPI transport starts only DP collectives, not alltoall")
+            }
         }
         req
     }

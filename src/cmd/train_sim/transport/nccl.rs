@@ -163,19 +163,6 @@ impl NcclStep {
                     }
                     grp.end()
                 })(),
-                Op::Send { buf, bytes, peer } => c.send(buf.at(0), bytes, u8_, peer, s),
-                Op::Recv { buf, bytes, peer } => c.recv(buf.at(0), bytes, u8_, peer, s),
-                Op::SendRecv {
-                    send,
-                    recv,
-                    bytes,
-                    peer,
-                } => (|| {
-                    let grp = Group::start(self.lib)?;
-                    c.send(send.at(0), bytes, u8_, peer, s)?;
-                    c.recv(recv.at(0), bytes, u8_, peer, s)?;
-                    grp.end()
-                })(),
             }
         };
         if let Err(e) = r {
