@@ -21,6 +21,19 @@ pub trait Rendezvous {
     /// "ncclGetUniqueId"; `None` on the other ranks), or returns an error on every rank
     /// where rank 0 could not make one. Collective over the ranks.
     fn share(&self, made: Option<Result<Vec<u8>>>, id: &mut [u8], call: &str) -> Result<()>;
+
+    /// Rank 0's id of `len` bytes, which `make` makes there (by `call`), on every rank.
+    fn id(
+        &self,
+        len: usize,
+        call: &str,
+        make: impl FnOnce() -> Result<Vec<u8>>,
+    ) -> Result<Vec<u8>> {
+        let made = (self.rank() == 0).then(make);
+        let mut id = vec![0u8; len];
+        self.share(made, &mut id, call)?;
+        Ok(id)
+    }
 }
 
 /// The benchmark's way: the id's outcome agreed on over the world, then its bytes

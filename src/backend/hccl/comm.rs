@@ -43,21 +43,14 @@ pub fn open(world: &dyn World, per_node: Option<usize>) -> Result<(&'static Asce
     Ok((lib, dev))
 }
 
-/// Rank 0's root info on every rank of `via`.
-pub fn root_info<R: Rendezvous + ?Sized>(lib: &'static Ascend, via: &R) -> Result<RootInfo> {
-    let made = (via.rank() == 0).then(|| {
+/// One communicator over the ranks of `via`: `HcclCommInitRootInfo` on rank 0's root
+/// info (`HcclGetRootInfo`).
+pub fn init<R: Rendezvous + ?Sized>(lib: &'static Ascend, via: &R) -> Result<Comm> {
+    let info = via.id(ROOT_INFO_BYTES, "HcclGetRootInfo", || {
         RootInfo::new(lib)
             .map(|r| r.to_bytes())
             .map_err(backend_err)
-    });
-    let mut bytes = vec![0u8; ROOT_INFO_BYTES];
-    via.share(made, &mut bytes, "HcclGetRootInfo")?;
-    Ok(RootInfo::from_bytes(&bytes))
-}
-
-/// One communicator over the ranks of `via` (`HcclCommInitRootInfo` on rank 0's root
-/// info).
-pub fn init<R: Rendezvous + ?Sized>(lib: &'static Ascend, via: &R) -> Result<Comm> {
-    let info = root_info(lib, via)?;
+    })?;
+    let info = RootInfo::from_bytes(&info);
     Comm::init_root_info(lib, via.size(), &info, via.rank()).map_err(backend_err)
 }

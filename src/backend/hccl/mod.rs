@@ -190,11 +190,8 @@ impl HcclBackend {
         })();
         let (lib, dev, stream) = agree(world, opened)?;
 
-        let info = comm::root_info(lib, world)?;
-        let comm = agree(
-            world,
-            Comm::init_root_info(lib, nranks, &info, rank).map_err(backend_err),
-        )?;
+        // Rank 0's root info and the communicator, agreed on by every rank.
+        let comm = agree(world, comm::init(lib, world))?;
         let device_desc = format!(
             "{} (NPU {}) on {host}",
             dev.soc_name().unwrap_or_else(|| "Ascend NPU".into()),

@@ -63,14 +63,12 @@ impl Loaded {
 
 /// Rank 0's unique id on every rank of `via`.
 pub fn unique_id<R: Rendezvous + ?Sized>(lib: &'static NcclLib, via: &R) -> Result<UniqueId> {
-    let made = (via.rank() == 0).then(|| {
+    let id = via.id(UNIQUE_ID_BYTES, "ncclGetUniqueId", || {
         UniqueId::new(lib)
             .map(|id| id.to_bytes().to_vec())
             .map_err(backend_err)
-    });
-    let mut bytes = vec![0u8; UNIQUE_ID_BYTES];
-    via.share(made, &mut bytes, "ncclGetUniqueId")?;
-    Ok(UniqueId::from_bytes(&bytes))
+    })?;
+    Ok(UniqueId::from_bytes(&id))
 }
 
 /// One communicator over the ranks of `via` (`ncclCommInitRank` on rank 0's unique id),

@@ -35,7 +35,8 @@
 //! ([`super::transport::StepComm::ordered_issue`]); ZeRO-3's per-layer messages are
 //! issued at layer boundaries, the same place on every rank, on every backend.
 
-use super::transport::{hccl::HcclStep, mpi::MpiStep, nccl::NcclStep, Op, StepComm, Xfer};
+use super::transport::api::{Op, StepComm, Xfer};
+use super::transport::{hccl::HcclStep, mpi::MpiStep, nccl::NcclStep};
 use super::TrainSimArgs;
 use crate::backend::BackendKind;
 use crate::cmd::job::build;

@@ -5,11 +5,12 @@
 //! outlive the borrow of its buffers (rsmpi ties it to a scope); the caller keeps the
 //! buffers alive ([`StepComm::start`]'s contract).
 
-use super::{fatal, Op, StepComm, Xfer};
+use super::api::{Op, StepComm, Xfer};
+use super::host::{self, fatal};
 use crate::error::Result;
 use mpi::ffi;
 use mpi::raw::AsRaw;
-use mpi::topology::{Color, Communicator, SimpleCommunicator};
+use mpi::topology::{Communicator, SimpleCommunicator};
 use std::os::raw::c_void;
 
 pub struct MpiStep {
@@ -64,8 +65,7 @@ impl StepComm for MpiStep {
         color: Option<u32>,
         key: u32,
     ) -> Result<Option<SimpleCommunicator>> {
-        let color = color.map_or(Color::undefined(), |c| Color::with_value(c as i32));
-        Ok(parent.split_by_color_with_key(color, key as i32))
+        Ok(host::split(parent, color, key))
     }
 
     fn size(&self, g: &SimpleCommunicator) -> usize {
@@ -266,10 +266,7 @@ impl StepComm for MpiStep {
     }
 
     fn max(&mut self, g: &SimpleCommunicator, v: f64) -> f64 {
-        use mpi::collective::{CommunicatorCollectives, SystemOperation};
-        let mut out = 0.0f64;
-        g.all_reduce_into(&v, &mut out, SystemOperation::max());
-        out
+        host::max(g, v)
     }
 
     fn ordered_issue(&self) -> bool {
