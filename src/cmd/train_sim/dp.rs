@@ -2,7 +2,7 @@
 //! (`xccl_train::comm::step_ops`, bucket by bucket; ZeRO-3's layer by layer from
 //! `xccl_train::comm::zero3_units`), so simulation and prediction cannot drift apart.
 
-use super::transport::api::{Op, StepComm};
+use super::transport::api::{Coll, Op, StepComm};
 use crate::error::Result;
 use xccl_schema::CollKind;
 use xccl_train::comm::{zero3_units, Dim};
@@ -48,23 +48,16 @@ impl<C: StepComm> DpMsg<C> {
 
     /// The library call for this message.
     pub fn op(&mut self) -> Op<'_, C::Buf> {
-        let (send, recv) = (&self.send, &mut self.recv);
-        match self.coll {
-            CollKind::ReduceScatter => Op::ReduceScatter {
-                send,
-                recv,
-                recv_elems: self.recv_elems,
-            },
-            CollKind::AllGather => Op::AllGather {
-                send,
-                recv,
-                send_elems: self.send_elems,
-            },
-            _ => Op::AllReduce {
-                send,
-                recv,
-                elems: self.send_elems,
-            },
+        let (coll, count) = match self.coll {
+            CollKind::ReduceScatter => (Coll::ReduceScatter, self.recv_elems),
+            CollKind::AllGather => (Coll::AllGather, self.send_elems),
+            _ => (Coll::AllReduce, self.send_elems),
+        };
+        Op {
+            coll,
+            send: &self.send,
+            recv: &mut self.recv,
+            count,
         }
     }
 }

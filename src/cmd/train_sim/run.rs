@@ -17,6 +17,7 @@ use mpi::traits::*;
 use std::time::Instant;
 use xccl_train::output::{IssuedOp, ScaleResult, TrainSimReport};
 use xccl_train::predict::{predict, Job, Prediction};
+use xccl_train::timer::CommTimer;
 
 fn usage(s: String) -> BenchError {
     BenchError::Usage(s)
@@ -26,37 +27,23 @@ fn usage(s: String) -> BenchError {
 /// every rank, then [`run_on`] it.
 pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
     // Arguments first (the same checks on every rank, before any library is loaded).
-    check_args(w, a)?;
+    let job = job_of(w, a)?;
     match a.backend {
-        BackendKind::Mpi => run_on(w, a, MpiStep::new(w.comm())),
+        BackendKind::Mpi => run_on(w, a, job, MpiStep::new(w.comm())),
         BackendKind::Nccl => {
             let t = agree(w, NcclStep::new(w));
-            run_on(w, a, t?)
+            run_on(w, a, job, t?)
         }
         BackendKind::Hccl => {
             let t = agree(w, HcclStep::new(w));
-            run_on(w, a, t?)
+            run_on(w, a, job, t?)
         }
     }
 }
 
-fn check_args(w: &MpiWorld, a: &TrainSimArgs) -> Result<()> {
+/// The job and timer of `a`, whose layout must take every rank mpirun started.
+fn job_of(w: &MpiWorld, a: &TrainSimArgs) -> Result<(Job, Box<dyn CommTimer>)> {
     let size = w.comm().size() as u64;
-    let (job, _) = build(&a.job)?;
-    let d = job.layout.dims;
-    if d.devices() != size {
-        return Err(usage(format!(
-            "train-sim: layout {} needs {} ranks; mpirun started {size}",
-            d,
-            d.devices()
-        )));
-    }
-    Ok(())
-}
-
-fn run_on<C: StepComm>(w: &MpiWorld, a: &TrainSimArgs, mut comm: C) -> Result<i32> {
-    let world = w.comm();
-    let size = world.size() as u64;
     let (job, timer) = build(&a.job)?;
     let d = job.layout.dims;
     if d.devices() != size {
@@ -66,6 +53,18 @@ fn run_on<C: StepComm>(w: &MpiWorld, a: &TrainSimArgs, mut comm: C) -> Result<i3
             d.devices()
         )));
     }
+    Ok((job, timer))
+}
+
+fn run_on<C: StepComm>(
+    w: &MpiWorld,
+    a: &TrainSimArgs,
+    (job, timer): (Job, Box<dyn CommTimer>),
+    mut comm: C,
+) -> Result<i32> {
+    let world = w.comm();
+    let size = world.size() as u64;
+    let d = job.layout.dims;
     if a.steps == 0 {
         return Err(usage("--steps must be > 0".into()));
     }

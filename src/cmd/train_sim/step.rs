@@ -33,7 +33,7 @@
 
 use super::dp::{DpMsg, DpMsgs};
 use super::groups::Comms;
-use super::transport::api::{Op, StepComm, Xfer};
+use super::transport::api::{Coll, Op, StepComm, Xfer};
 use super::wait;
 use crate::error::Result;
 use std::time::Instant;
@@ -172,28 +172,31 @@ impl<C: StepComm> Sim<C> {
             self.count(Dim::Tp, CollKind::ReduceScatter, bytes, n);
             tr.run(
                 &c.tp,
-                Op::AllGather {
+                Op {
+                    coll: Coll::AllGather,
                     send: &self.sp_gather,
                     recv: &mut self.act,
-                    send_elems: self.sp_elems,
+                    count: self.sp_elems,
                 },
             );
             tr.run(
                 &c.tp,
-                Op::ReduceScatter {
+                Op {
+                    coll: Coll::ReduceScatter,
                     send: &self.act,
                     recv: &mut self.sp_gather,
-                    recv_elems: self.sp_elems,
+                    count: self.sp_elems,
                 },
             );
         } else {
             self.count(Dim::Tp, CollKind::AllReduce, bytes, n);
             tr.run(
                 &c.tp,
-                Op::AllReduce {
+                Op {
+                    coll: Coll::AllReduce,
                     send: &self.act,
                     recv: &mut self.act_out,
-                    elems: self.act_elems,
+                    count: self.act_elems,
                 },
             );
         }
@@ -205,10 +208,11 @@ impl<C: StepComm> Sim<C> {
             self.count(Dim::Ep, CollKind::Alltoall, self.a2a_bytes as u64, n);
             tr.run(
                 ep,
-                Op::Alltoall {
+                Op {
+                    coll: Coll::Alltoall,
                     send: &self.a2a_send,
                     recv: &mut self.a2a_recv,
-                    per_peer: self.a2a_bytes / n,
+                    count: self.a2a_bytes / n,
                 },
             );
         }
@@ -380,35 +384,24 @@ impl<C: StepComm> Sim<C> {
             self.count(Dim::Pp, CollKind::Sendrecv, bytes as u64, 2);
         }
         let (send, r1, r2) = (&self.p2p_send, &mut self.p2p_recv, &mut self.p2p_recv2);
-        let mut items = Vec::with_capacity(4);
-        if x.recv_prev {
-            items.push(Xfer::Recv {
-                buf: r1,
-                bytes,
-                peer: c.prev,
-            });
-        }
-        if x.recv_next {
-            items.push(Xfer::Recv {
-                buf: r2,
-                bytes,
-                peer: c.next,
-            });
-        }
-        if x.send_next {
-            items.push(Xfer::Send {
-                buf: send,
-                bytes,
-                peer: c.next,
-            });
-        }
-        if x.send_prev {
-            items.push(Xfer::Send {
-                buf: send,
-                bytes,
-                peer: c.prev,
-            });
-        }
+        // Receives from prev and next, then sends to next and prev (the posting order).
+        let recvs = [(x.recv_prev, r1, c.prev), (x.recv_next, r2, c.next)];
+        let sends = [(x.send_next, c.next), (x.send_prev, c.prev)];
+        let mut items: Vec<Xfer<'_, C::Buf>> = recvs
+            .into_iter()
+            .filter(|r| r.0)
+            .map(|(_, buf, peer)| Xfer::Recv { buf, bytes, peer })
+            .collect();
+        items.extend(
+            sends
+                .into_iter()
+                .filter(|s| s.0)
+                .map(|(_, peer)| Xfer::Send {
+                    buf: send,
+                    bytes,
+                    peer,
+                }),
+        );
         if !items.is_empty() {
             tr.batch(&c.all, &mut items);
         }

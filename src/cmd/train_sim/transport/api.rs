@@ -3,33 +3,27 @@
 
 use crate::error::Result;
 
-/// One collective of the step on a group. Reductions are sums of f32; alltoall moves
-/// bytes. Counts are elements of the buffer's type.
-pub enum Op<'a, B> {
-    /// `elems` f32 from `send` summed over the group into `recv`.
-    AllReduce {
-        send: &'a B,
-        recv: &'a mut B,
-        elems: usize,
-    },
-    /// `send` holds `recv_elems` × group size f32; this rank's sum lands in `recv`.
-    ReduceScatter {
-        send: &'a B,
-        recv: &'a mut B,
-        recv_elems: usize,
-    },
-    /// `send` holds `send_elems` f32; `recv` gets every rank's, in rank order.
-    AllGather {
-        send: &'a B,
-        recv: &'a mut B,
-        send_elems: usize,
-    },
-    /// `per_peer` bytes to and from every rank of the group.
-    Alltoall {
-        send: &'a B,
-        recv: &'a mut B,
-        per_peer: usize,
-    },
+/// Which collective an [`Op`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coll {
+    AllReduce,
+    ReduceScatter,
+    AllGather,
+    Alltoall,
+}
+
+/// One collective of the step on a group, with `count` as the libraries count it.
+/// Reductions are sums of f32; alltoall moves bytes.
+/// - all-reduce: `count` f32 from `send` summed over the group into `recv`;
+/// - reduce-scatter: `send` holds `count` × group size f32; this rank's `count` sums land
+///   in `recv`;
+/// - all-gather: `send` holds `count` f32; `recv` gets every rank's, in rank order;
+/// - alltoall: `count` bytes to and from every rank of the group.
+pub struct Op<'a, B> {
+    pub coll: Coll,
+    pub send: &'a B,
+    pub recv: &'a mut B,
+    pub count: usize,
 }
 
 /// One send or receive of a [`StepComm::batch`], in bytes.

@@ -4,7 +4,7 @@
 //! group), one `aclrtStream` per communicator, device buffers, completion by ACL events.
 //! The set-up is the benchmark's ([`crate::backend::hccl::comm`]).
 
-use super::api::{Op, Xfer};
+use super::api::{Coll, Op, Xfer};
 use super::device::{DeviceStep, Group, Part, Runtime, Vendor};
 use crate::backend::hccl::comm;
 use crate::error::{BenchError, Result};
@@ -109,33 +109,13 @@ impl Vendor for Hccl {
         let s = s.raw();
         let (f32_, u8_) = (h::HCCL_DATA_TYPE_FP32, h::HCCL_DATA_TYPE_UINT8);
         let sum = h::HCCL_REDUCE_SUM;
+        let (send, recv, count) = (op.send.ptr_at(0), op.recv.ptr_at(0), op.count as u64);
         let r = unsafe {
-            match op {
-                Op::AllReduce { send, recv, elems } => {
-                    c.all_reduce(send.ptr_at(0), recv.ptr_at(0), elems as u64, f32_, sum, s)
-                }
-                Op::ReduceScatter {
-                    send,
-                    recv,
-                    recv_elems,
-                } => c.reduce_scatter(
-                    send.ptr_at(0),
-                    recv.ptr_at(0),
-                    recv_elems as u64,
-                    f32_,
-                    sum,
-                    s,
-                ),
-                Op::AllGather {
-                    send,
-                    recv,
-                    send_elems,
-                } => c.all_gather(send.ptr_at(0), recv.ptr_at(0), send_elems as u64, f32_, s),
-                Op::Alltoall {
-                    send,
-                    recv,
-                    per_peer,
-                } => c.alltoall(send.ptr_at(0), recv.ptr_at(0), per_peer as u64, u8_, s),
+            match op.coll {
+                Coll::AllReduce => c.all_reduce(send, recv, count, f32_, sum, s),
+                Coll::ReduceScatter => c.reduce_scatter(send, recv, count, f32_, sum, s),
+                Coll::AllGather => c.all_gather(send, recv, count, f32_, s),
+                Coll::Alltoall => c.alltoall(send, recv, count, u8_, s),
             }
         };
         r.map_err(|e| e.to_string())

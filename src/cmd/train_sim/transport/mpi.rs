@@ -5,7 +5,7 @@
 //! outlive the borrow of its buffers (rsmpi ties it to a scope); the caller keeps the
 //! buffers alive ([`StepComm::start`]'s contract).
 
-use super::api::{Op, StepComm, Xfer};
+use super::api::{Coll, Op, StepComm, Xfer};
 use super::host::{self, fatal};
 use crate::error::Result;
 use mpi::ffi;
@@ -81,62 +81,44 @@ impl StepComm for MpiStep {
 
     fn run(&mut self, g: &SimpleCommunicator, op: Op<'_, HostBuf>) {
         let c = g.as_raw();
+        let (send, recv, count) = (op.send.ptr(), op.recv.ptr(), op.count);
         unsafe {
-            match op {
-                Op::AllReduce { send, recv, elems } => check(
+            match op.coll {
+                Coll::AllReduce => check(
                     "MPI_Allreduce",
-                    ffi::MPI_Allreduce(
-                        send.ptr(),
-                        recv.ptr(),
-                        n(elems),
-                        ffi::RSMPI_FLOAT,
-                        ffi::RSMPI_SUM,
-                        c,
-                    ),
+                    ffi::MPI_Allreduce(send, recv, n(count), ffi::RSMPI_FLOAT, ffi::RSMPI_SUM, c),
                 ),
-                Op::ReduceScatter {
-                    send,
-                    recv,
-                    recv_elems,
-                } => check(
+                Coll::ReduceScatter => check(
                     "MPI_Reduce_scatter_block",
                     ffi::MPI_Reduce_scatter_block(
-                        send.ptr(),
-                        recv.ptr(),
-                        n(recv_elems),
+                        send,
+                        recv,
+                        n(count),
                         ffi::RSMPI_FLOAT,
                         ffi::RSMPI_SUM,
                         c,
                     ),
                 ),
-                Op::AllGather {
-                    send,
-                    recv,
-                    send_elems,
-                } => check(
+                Coll::AllGather => check(
                     "MPI_Allgather",
                     ffi::MPI_Allgather(
-                        send.ptr(),
-                        n(send_elems),
+                        send,
+                        n(count),
                         ffi::RSMPI_FLOAT,
-                        recv.ptr(),
-                        n(send_elems),
+                        recv,
+                        n(count),
                         ffi::RSMPI_FLOAT,
                         c,
                     ),
                 ),
-                Op::Alltoall {
-                    send,
-                    recv,
-                    per_peer,
-                } => check(
+                Coll::Alltoall => check(
                     "MPI_Alltoall",
                     ffi::MPI_Alltoall(
-                        send.ptr(),
-                        n(per_peer),
+                        send,
+                        n(count),
                         ffi::RSMPI_UINT8_T,
-                        recv.ptr(),
-                        n(per_peer),
+                        recv,
+                        n(count),
                         ffi::RSMPI_UINT8_T,
                         c,
                     ),
@@ -193,55 +175,46 @@ impl StepComm for MpiStep {
     unsafe fn start(&mut self, g: &SimpleCommunicator, op: Op<'_, HostBuf>) -> ffi::MPI_Request {
         let c = g.as_raw();
         let mut req: ffi::MPI_Request = std::mem::zeroed();
-        match op {
-            Op::AllReduce { send, recv, elems } => check(
+        let (send, recv, count) = (op.send.ptr(), op.recv.ptr(), op.count);
+        match op.coll {
+            Coll::AllReduce => check(
                 "MPI_Iallreduce",
                 ffi::MPI_Iallreduce(
-                    send.ptr(),
-                    recv.ptr(),
-                    n(elems),
+                    send,
+                    recv,
+                    n(count),
                     ffi::RSMPI_FLOAT,
                     ffi::RSMPI_SUM,
                     c,
                     &mut req,
                 ),
             ),
-            Op::ReduceScatter {
-                send,
-                recv,
-                recv_elems,
-            } => check(
+            Coll::ReduceScatter => check(
                 "MPI_Ireduce_scatter_block",
                 ffi::MPI_Ireduce_scatter_block(
-                    send.ptr(),
-                    recv.ptr(),
-                    n(recv_elems),
+                    send,
+                    recv,
+                    n(count),
                     ffi::RSMPI_FLOAT,
                     ffi::RSMPI_SUM,
                     c,
                     &mut req,
                 ),
             ),
-            Op::AllGather {
-                send,
-                recv,
-                send_elems,
-            } => check(
+            Coll::AllGather => check(
                 "MPI_Iallgather",
                 ffi::MPI_Iallgather(
-                    send.ptr(),
-                    n(send_elems),
+                    send,
+                    n(count),
                     ffi::RSMPI_FLOAT,
-                    recv.ptr(),
-                    n(send_elems),
+                    recv,
+                    n(count),
                     ffi::RSMPI_FLOAT,
                     c,
                     &mut req,
                 ),
             ),
-            Op::Alltoall { .. } => {
-                fatal("the MPI transport starts only DP collectives, not alltoall")
-            }
+            Coll::Alltoall => fatal("the MPI transport starts only DP collectives, not alltoall"),
         }
         req
     }

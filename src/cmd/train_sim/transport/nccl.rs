@@ -4,7 +4,7 @@
 //! set-up is the benchmark's ([`crate::backend::nccl::comm`]); MPI carries the unique ids
 //! and the host bookkeeping.
 
-use super::api::{Op, Xfer};
+use super::api::{Coll, Op, Xfer};
 use super::device::{DeviceStep, Group, Part, Runtime, Vendor};
 use crate::backend::nccl::comm::{self, Loaded};
 use crate::backend::nccl::cuda::{DevMem, Event, Gpu, Stream};
@@ -115,38 +115,19 @@ impl Vendor for Nccl {
     fn enqueue(&self, c: &Comm, s: &Stream, op: Op<'_, DevMem>) -> Result<(), String> {
         let s = s.raw() as n::cudaStream_t;
         let (f32_, u8_) = (n::ncclFloat32, n::ncclUint8);
+        let (send, recv, count) = (op.send.at(0), op.recv.at(0), op.count);
         let r = unsafe {
-            match op {
-                Op::AllReduce { send, recv, elems } => {
-                    c.all_reduce(send.at(0), recv.at(0), elems, f32_, n::ncclSum, s)
-                }
-                Op::ReduceScatter {
-                    send,
-                    recv,
-                    recv_elems,
-                } => c.reduce_scatter(send.at(0), recv.at(0), recv_elems, f32_, n::ncclSum, s),
-                Op::AllGather {
-                    send,
-                    recv,
-                    send_elems,
-                } => c.all_gather(send.at(0), recv.at(0), send_elems, f32_, s),
-                Op::Alltoall {
-                    send,
-                    recv,
-                    per_peer,
-                } if self.lib.has_alltoall() => {
-                    c.alltoall(send.at(0), recv.at(0), per_peer, u8_, s)
-                }
+            match op.coll {
+                Coll::AllReduce => c.all_reduce(send, recv, count, f32_, n::ncclSum, s),
+                Coll::ReduceScatter => c.reduce_scatter(send, recv, count, f32_, n::ncclSum, s),
+                Coll::AllGather => c.all_gather(send, recv, count, f32_, s),
+                Coll::Alltoall if self.lib.has_alltoall() => c.alltoall(send, recv, count, u8_, s),
                 // NCCL before 2.28: alltoall as grouped send/recv, as nccl-tests does.
-                Op::Alltoall {
-                    send,
-                    recv,
-                    per_peer,
-                } => (|| {
+                Coll::Alltoall => (|| {
                     let grp = NcclGroupCall::start(self.lib)?;
                     for p in 0..c.nranks() {
-                        c.send(send.at(p * per_peer), per_peer, u8_, p, s)?;
-                        c.recv(recv.at(p * per_peer), per_peer, u8_, p, s)?;
+                        c.send(op.send.at(p * count), count, u8_, p, s)?;
+                        c.recv(op.recv.at(p * count), count, u8_, p, s)?;
                     }
                     grp.end()
                 })(),
