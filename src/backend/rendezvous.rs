@@ -1,6 +1,6 @@
 //! How the ranks of a vendor communicator-to-be meet: rank 0 asks the library for an id
 //! (NCCL's unique id, HCCL's root info) and every rank gets its bytes before calling the
-//! library's init. The vendors' set-up ([`super::nccl::comm`], [`super::hccl::comm`]) is
+//! library's init. The vendors' set-up (the `comm` module beside each device backend) is
 //! written once against [`Rendezvous`]; who carries the bytes is the caller's:
 //!
 //! - the launcher's world ([`World`], here): the benchmark's one communicator; an error on

@@ -1,8 +1,9 @@
-//! HCCL communicator set-up, written once for the benchmark ([`super::HcclBackend`]) and
+//! HCCL communicator set-up, written once for the benchmark's HCCL backend and
 //! `train-sim`'s HCCL transport, as hccl_test does it: ACL and HCCL loaded, this rank's
 //! NPU opened (local rank modulo NPUs per node), and communicators initialized from rank
 //! 0's root info (`HcclGetRootInfo`, carried by a [`Rendezvous`], then
-//! `HcclCommInitRootInfo`).
+//! `HcclCommInitRootInfo`). [`probe`] says, for `xccl-bench list`, whether the first
+//! steps can work here.
 
 use crate::backend::rendezvous::Rendezvous;
 use crate::error::{BenchError, Result};
@@ -53,4 +54,28 @@ pub fn init<R: Rendezvous + ?Sized>(lib: &'static Ascend, via: &R) -> Result<Com
     })?;
     let info = RootInfo::from_bytes(&info);
     Comm::init_root_info(lib, via.size(), &info, via.rank()).map_err(backend_err)
+}
+
+/// `Ok(library paths and version)` when HCCL and ACL load here, else why not (every
+/// place looked). For `xccl-bench list`.
+pub fn probe() -> std::result::Result<String, String> {
+    let lib = hccl_sys::load().map_err(|e| e.to_string())?;
+    let hcomm = lib
+        .hccl
+        .hcomm
+        .as_ref()
+        .map(|(_, p)| format!(" + {}", p.display()))
+        .unwrap_or_default();
+    let devices = match Device::count(lib) {
+        Ok(n) => format!("{n} NPU(s) visible"),
+        Err(e) => format!("no NPU usable: {e}"),
+    };
+    Ok(format!(
+        "HCCL {}{hcomm}, ACL runtime {} ({}); {devices}",
+        lib.hccl.path.display(),
+        lib.acl
+            .version()
+            .unwrap_or_else(|| "version unknown".into()),
+        lib.acl.path.display()
+    ))
 }

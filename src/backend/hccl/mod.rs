@@ -20,6 +20,8 @@
 
 pub mod comm;
 
+pub use comm::probe;
+
 use super::{Backend, BackendInfo, Bufs, Call, DeviceOpts, OpImpl, Timing};
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
@@ -121,30 +123,6 @@ pub struct HcclBackend {
 
 fn backend_err(e: impl std::fmt::Display) -> BenchError {
     BenchError::Backend(e.to_string())
-}
-
-/// `Ok(library paths and version)` when HCCL and ACL load here, else why not (every
-/// place looked). For `xccl-bench list`.
-pub fn probe() -> std::result::Result<String, String> {
-    let lib = hccl_sys::load().map_err(|e| e.to_string())?;
-    let hcomm = lib
-        .hccl
-        .hcomm
-        .as_ref()
-        .map(|(_, p)| format!(" + {}", p.display()))
-        .unwrap_or_default();
-    let devices = match Device::count(lib) {
-        Ok(n) => format!("{n} NPU(s) visible"),
-        Err(e) => format!("no NPU usable: {e}"),
-    };
-    Ok(format!(
-        "HCCL {}{hcomm}, ACL runtime {} ({}); {devices}",
-        lib.hccl.path.display(),
-        lib.acl
-            .version()
-            .unwrap_or_else(|| "version unknown".into()),
-        lib.acl.path.display()
-    ))
 }
 
 impl HcclBackend {

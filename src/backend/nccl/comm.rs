@@ -1,8 +1,9 @@
-//! NCCL communicator set-up, written once for the benchmark ([`super::NcclBackend`]) and
+//! NCCL communicator set-up, written once for the benchmark's NCCL backend and
 //! `train-sim`'s NCCL transport: NCCL and the CUDA driver loaded, this process's GPUs
 //! opened (local rank × GPUs per process + i, modulo the visible ones, as nccl-tests
-//! does), and communicators initialized from rank 0's unique id
-//! (`ncclGetUniqueId`, carried by a [`Rendezvous`], then `ncclCommInitRank`).
+//! does), and communicators initialized from rank 0's unique id (`ncclGetUniqueId`,
+//! carried by a [`Rendezvous`], then `ncclCommInitRank`). [`probe`] says, for
+//! `xccl-bench list`, whether the first steps can work here.
 
 use super::cuda::{self, Gpu};
 use crate::backend::rendezvous::Rendezvous;
@@ -95,4 +96,22 @@ pub fn init_ranks<'a>(
     }
     group.end().map_err(backend_err)?;
     Ok(comms)
+}
+
+/// `Ok(library path and version)` when NCCL loads and a CUDA driver with at least one
+/// device is present, else why not (every place looked). For `xccl-bench list`.
+pub fn probe() -> std::result::Result<String, String> {
+    let lib = nccl_sys::load().map_err(|e| e.to_string())?;
+    let found = format!("NCCL {} at {}", lib.version(), lib.path.display());
+    if !cuda::driver_present() {
+        return Err(format!(
+            "{found}, but no CUDA driver: {}",
+            cuda::driver_missing_reason()
+        ));
+    }
+    match cuda::init_and_count() {
+        Ok(0) => Err(format!("{found}, but the CUDA driver sees no GPU")),
+        Ok(k) => Ok(format!("{found}; {k} GPU(s) visible")),
+        Err(e) => Err(format!("{found}, but CUDA is unusable: {e}")),
+    }
 }

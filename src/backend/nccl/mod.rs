@@ -25,6 +25,8 @@
 pub mod comm;
 pub mod cuda;
 
+pub use comm::probe;
+
 use super::{Backend, BackendInfo, Bufs, Call, DeviceOpts, OpImpl, Timing};
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
@@ -62,24 +64,6 @@ pub fn nccl_op(op: ReduceOp) -> n::ncclRedOp_t {
         ReduceOp::Max => n::ncclMax,
         ReduceOp::Min => n::ncclMin,
         ReduceOp::Avg => n::ncclAvg,
-    }
-}
-
-/// `Ok(library path and version)` when NCCL loads and a CUDA driver with at least one
-/// device is present, else why not (every place looked). For `xccl-bench list`.
-pub fn probe() -> std::result::Result<String, String> {
-    let lib = nccl_sys::load().map_err(|e| e.to_string())?;
-    let found = format!("NCCL {} at {}", lib.version(), lib.path.display());
-    if !cuda::driver_present() {
-        return Err(format!(
-            "{found}, but no CUDA driver: {}",
-            cuda::driver_missing_reason()
-        ));
-    }
-    match cuda::init_and_count() {
-        Ok(0) => Err(format!("{found}, but the CUDA driver sees no GPU")),
-        Ok(k) => Ok(format!("{found}; {k} GPU(s) visible")),
-        Err(e) => Err(format!("{found}, but CUDA is unusable: {e}")),
     }
 }
 

@@ -1,4 +1,4 @@
-//! [`StepComm`](super::api::StepComm) on HCCL (see [`super`]): a world communicator from
+//! [`StepComm`](super::api::StepComm) on HCCL: a world communicator from
 //! `HcclCommInitRootInfo` (rank 0's root info broadcast over MPI), sub-communicators by
 //! `HcclCreateSubCommConfig` on it (or, where the library lacks that, one root info per
 //! group), one `aclrtStream` per communicator, device buffers, completion by ACL events.

@@ -8,7 +8,8 @@ use crate::error::{say, BenchError, Result};
 use mpi::collective::{CommunicatorCollectives, Root, SystemOperation};
 use mpi::topology::{Color, Communicator, SimpleCommunicator};
 
-/// Prints one line and ends the whole job with exit status 1 (see [`super`]).
+/// Prints one line and ends the whole job with exit status 1: a rank that returned early
+/// would leave its peers blocked in the next collective.
 pub fn fatal(what: impl std::fmt::Display) -> ! {
     say(&format!("xccl-bench: error: train-sim: {what}"));
     unsafe {

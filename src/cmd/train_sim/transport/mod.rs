@@ -1,6 +1,6 @@
-//! The transport under `train-sim` ([`crate::cmd::train_sim`]): the few things a simulated
-//! training step asks of a communication library, behind one trait ([`api::StepComm`]),
-//! so the same schedule runs on MPI, NCCL or HCCL.
+//! The transport under `train-sim`: the few things a simulated training step asks of a
+//! communication library, behind one trait ([`api::StepComm`]), so the same schedule runs
+//! on MPI, NCCL or HCCL.
 //!
 //! Why a trait of its own and not [`crate::backend::Backend`]: that one times a sweep of
 //! one call; a training step needs sub-communicators (split by color and key, as

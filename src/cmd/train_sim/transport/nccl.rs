@@ -1,8 +1,8 @@
-//! [`StepComm`](super::api::StepComm) on NCCL (see [`super`]): communicators split from
-//! one world communicator (`ncclCommSplit`, or before NCCL 2.18 one unique id per group),
-//! one CUDA stream per communicator, device buffers, completion by CUDA events. The
-//! set-up is the benchmark's ([`crate::backend::nccl::comm`]); MPI carries the unique ids
-//! and the host bookkeeping.
+//! [`StepComm`](super::api::StepComm) on NCCL: communicators split from one world
+//! communicator (`ncclCommSplit`, or before NCCL 2.18 one unique id per group), one CUDA
+//! stream per communicator, device buffers, completion by CUDA events. The set-up is the
+//! benchmark's ([`crate::backend::nccl::comm`]); MPI carries the unique ids and the host
+//! bookkeeping.
 
 use super::api::{Coll, Op, Xfer};
 use super::device::{DeviceStep, Group, Part, Runtime, Vendor};
