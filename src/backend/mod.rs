@@ -15,6 +15,7 @@ pub mod hccl;
 #[cfg(feature = "mpi")]
 pub mod mpi;
 pub mod nccl;
+pub mod rendezvous;
 
 /// The communication library a command drives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

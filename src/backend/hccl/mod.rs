@@ -3,9 +3,10 @@
 //!
 //! It sets up the communicator as hccl_test does: rank 0 asks HCCL for the 4108-byte
 //! root info, the launcher's world broadcasts it, every rank calls
-//! `HcclCommInitRootInfo`; the device is local rank modulo NPUs per node (`-p`). Calls
-//! are timed with an ACL event recorded after each one on the stream (the first before
-//! the loop), so each sample is device time between consecutive completions.
+//! `HcclCommInitRootInfo`; the device is local rank modulo NPUs per node (`-p`). That
+//! set-up is [`comm`]'s, which `train-sim`'s HCCL transport shares. Calls are timed with
+//! an ACL event recorded after each one on the stream (the first before the loop), so
+//! each sample is device time between consecutive completions.
 //!
 //! HCCL numbers its types and ops differently from NCCL (float is 4, not 7); the
 //! mapping lives only in [`hccl_dtype`]/[`hccl_op`]. For testing that the mapping
@@ -17,6 +18,10 @@
 //! copies send to receive (untimed), so its output holds what an out-of-place broadcast
 //! leaves there.
 
+pub mod comm;
+
+pub use comm::probe;
+
 use super::{Backend, BackendInfo, Bufs, Call, DeviceOpts, OpImpl, Timing};
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
@@ -24,7 +29,7 @@ use crate::types::{DataType, ReduceOp};
 use crate::world::agree;
 use crate::world::World;
 use hccl_sys::hccl as h;
-use hccl_sys::{Ascend, Comm, DevBuf, Device, Event, RootInfo, Stream, ROOT_INFO_BYTES};
+use hccl_sys::{Ascend, Comm, DevBuf, Device, Event, Stream};
 use std::rc::Rc;
 
 /// Environment variable for fault injection in tests (see the module docs).
@@ -120,30 +125,6 @@ fn backend_err(e: impl std::fmt::Display) -> BenchError {
     BenchError::Backend(e.to_string())
 }
 
-/// `Ok(library paths and version)` when HCCL and ACL load here, else why not (every
-/// place looked). For `xccl-bench list`.
-pub fn probe() -> std::result::Result<String, String> {
-    let lib = hccl_sys::load().map_err(|e| e.to_string())?;
-    let hcomm = lib
-        .hccl
-        .hcomm
-        .as_ref()
-        .map(|(_, p)| format!(" + {}", p.display()))
-        .unwrap_or_default();
-    let devices = match Device::count(lib) {
-        Ok(n) => format!("{n} NPU(s) visible"),
-        Err(e) => format!("no NPU usable: {e}"),
-    };
-    Ok(format!(
-        "HCCL {}{hcomm}, ACL runtime {} ({}); {devices}",
-        lib.hccl.path.display(),
-        lib.acl
-            .version()
-            .unwrap_or_else(|| "version unknown".into()),
-        lib.acl.path.display()
-    ))
-}
-
 impl HcclBackend {
     /// Loads HCCL, opens this rank's NPU and builds the communicator over `world`.
     /// Collective over the world: every rank must call it; an error on any rank is
@@ -181,49 +162,14 @@ impl HcclBackend {
             }
         };
         let opened = (|| {
-            let lib = hccl_sys::load().map_err(backend_err)?;
-            let count = Device::count(lib).map_err(|e| backend_err(e.with_rank(rank)))? as usize;
-            if count == 0 {
-                return Err(BenchError::Backend(format!(
-                    "no Ascend NPU visible on {host} (aclrtGetDeviceCount = 0)"
-                )));
-            }
-            let per_node = opts.npus_per_node.unwrap_or(count);
-            if per_node == 0 {
-                return Err(BenchError::Usage(
-                    "-p (NPUs per node) must be at least 1".into(),
-                ));
-            }
-            let id = world.local_rank() % per_node;
-            if id >= count {
-                return Err(BenchError::Backend(format!(
-                    "rank {rank} on {host} wants NPU {id} (local rank {} mod -p {per_node}) but only {count} are visible",
-                    world.local_rank()
-                )));
-            }
-            let dev = Device::open(lib, id as i32).map_err(|e| backend_err(e.with_rank(rank)))?;
+            let (lib, dev) = comm::open(world, opts.npus_per_node)?;
             let stream = Stream::new(&dev).map_err(|e| backend_err(e.with_rank(rank)))?;
             Ok((lib, dev, stream))
         })();
         let (lib, dev, stream) = agree(world, opened)?;
 
-        let root = agree(
-            world,
-            if rank == 0 {
-                RootInfo::new(lib).map(Some).map_err(backend_err)
-            } else {
-                Ok(None)
-            },
-        )?;
-        let mut bytes = root
-            .map(|r| r.to_bytes())
-            .unwrap_or_else(|| vec![0u8; ROOT_INFO_BYTES]);
-        world.broadcast_bytes(0, &mut bytes);
-        let comm = agree(
-            world,
-            Comm::init_root_info(lib, nranks, &RootInfo::from_bytes(&bytes), rank)
-                .map_err(backend_err),
-        )?;
+        // Rank 0's root info and the communicator, agreed on by every rank.
+        let comm = agree(world, comm::init(lib, world))?;
         let device_desc = format!(
             "{} (NPU {}) on {host}",
             dev.soc_name().unwrap_or_else(|| "Ascend NPU".into()),

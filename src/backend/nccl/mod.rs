@@ -4,7 +4,8 @@
 //! Set-up follows nccl-tests: world rank 0 creates the unique id, the launcher's world
 //! broadcasts it, and each process initializes one communicator per GPU it drives
 //! (`-g`, grouped `ncclCommInitRank`), so the communicator has world size × `-g` ranks.
-//! A process's GPUs are local rank × `-g` + i, modulo the visible devices.
+//! A process's GPUs are local rank × `-g` + i, modulo the visible devices. That set-up is
+//! [`comm`]'s, which `train-sim`'s NCCL transport shares.
 //!
 //! Timing: a CUDA event is recorded on the (first) stream before the loop and after
 //! every call, so each sample is device time between consecutive completions. `-z`
@@ -21,7 +22,10 @@
 //! would have ([`crate::backend::data::value`]) whenever the harness has rewritten the first
 //! GPU's input.
 
+pub mod comm;
 pub mod cuda;
+
+pub use comm::probe;
 
 use super::{Backend, BackendInfo, Bufs, Call, DeviceOpts, OpImpl, Timing};
 use crate::coll::CollKind;
@@ -30,7 +34,7 @@ use crate::types::{DataType, ReduceOp};
 use crate::world::agree;
 use crate::world::World;
 use cuda::{DevMem, Event, Gpu, Graph, Stream};
-use nccl_sys::{sys as n, Comm, Group, NcclLib, UniqueId, UNIQUE_ID_BYTES};
+use nccl_sys::{sys as n, Comm, Group, NcclLib};
 use std::ffi::c_void;
 use std::rc::Rc;
 
@@ -60,24 +64,6 @@ pub fn nccl_op(op: ReduceOp) -> n::ncclRedOp_t {
         ReduceOp::Max => n::ncclMax,
         ReduceOp::Min => n::ncclMin,
         ReduceOp::Avg => n::ncclAvg,
-    }
-}
-
-/// `Ok(library path and version)` when NCCL loads and a CUDA driver with at least one
-/// device is present, else why not (every place looked). For `xccl-bench list`.
-pub fn probe() -> std::result::Result<String, String> {
-    let lib = nccl_sys::load().map_err(|e| e.to_string())?;
-    let found = format!("NCCL {} at {}", lib.version(), lib.path.display());
-    if !cuda::driver_present() {
-        return Err(format!(
-            "{found}, but no CUDA driver: {}",
-            cuda::driver_missing_reason()
-        ));
-    }
-    match cuda::init_and_count() {
-        Ok(0) => Err(format!("{found}, but the CUDA driver sees no GPU")),
-        Ok(k) => Ok(format!("{found}; {k} GPU(s) visible")),
-        Err(e) => Err(format!("{found}, but CUDA is unusable: {e}")),
     }
 }
 
@@ -145,60 +131,21 @@ impl NcclBackend {
         let nranks = world.size() * g;
         let base = world.rank() * g;
         let opened = (|| {
-            let lib = nccl_sys::load().map_err(backend_err)?;
-            if !cuda::driver_present() {
-                return Err(BenchError::Backend(format!(
-                    "no CUDA driver on {host}: {}; NCCL {} was found at {}",
-                    cuda::driver_missing_reason(),
-                    lib.version(),
-                    lib.path.display()
-                )));
-            }
-            let count = cuda::init_and_count()
-                .map_err(|e| BenchError::Backend(format!("rank {base} ({host}): {e}")))?;
-            if count == 0 {
-                return Err(BenchError::Backend(format!(
-                    "no CUDA device visible on {host}"
-                )));
-            }
+            let loaded = comm::Loaded::load(world, base, "")?;
             let mut gpus = Vec::with_capacity(g);
             for i in 0..g {
-                let ordinal = ((world.local_rank() * g + i) % count) as i32;
-                let gpu = Gpu::open(ordinal)
-                    .map_err(|e| BenchError::Backend(format!("rank {} ({host}): {e}", base + i)))?;
+                let gpu = loaded.open(world, g, i, base + i)?;
                 let stream = Stream::new(&gpu)
                     .map_err(|e| BenchError::Backend(format!("rank {} ({host}): {e}", base + i)))?;
                 gpus.push((gpu, stream));
             }
-            Ok((lib, gpus))
+            Ok((loaded.lib, gpus))
         })();
         let (lib, gpus) = agree(world, opened)?;
 
-        let id = agree(
-            world,
-            if world.rank() == 0 {
-                UniqueId::new(lib).map(Some).map_err(backend_err)
-            } else {
-                Ok(None)
-            },
-        )?;
-        let mut bytes = id
-            .map(|i| i.to_bytes().to_vec())
-            .unwrap_or_else(|| vec![0u8; UNIQUE_ID_BYTES]);
-        world.broadcast_bytes(0, &mut bytes);
-        let id = UniqueId::from_bytes(&bytes);
-
-        let comms = (|| {
-            let group = Group::start(lib).map_err(backend_err)?;
-            let mut comms = Vec::with_capacity(g);
-            for (i, (gpu, _)) in gpus.iter().enumerate() {
-                gpu.make_current().map_err(backend_err)?;
-                comms.push(Comm::init_rank(lib, nranks, &id, base + i).map_err(backend_err)?);
-            }
-            group.end().map_err(backend_err)?;
-            Ok(comms)
-        })();
-        let comms = agree(world, comms)?;
+        let id = comm::unique_id(lib, world)?;
+        let devices = gpus.iter().map(|(gpu, _)| gpu);
+        let comms = agree(world, comm::init_ranks(lib, &id, nranks, base, devices))?;
 
         let locals: Vec<Local> = comms
             .into_iter()

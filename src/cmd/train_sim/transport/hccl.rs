@@ -1,266 +1,128 @@
-//! [`StepComm`] on HCCL (see the module docs of [`super`]): a world communicator from
+//! [`StepComm`](super::api::StepComm) on HCCL: a world communicator from
 //! `HcclCommInitRootInfo` (rank 0's root info broadcast over MPI), sub-communicators by
 //! `HcclCreateSubCommConfig` on it (or, where the library lacks that, one root info per
 //! group), one `aclrtStream` per communicator, device buffers, completion by ACL events.
+//! The set-up is the benchmark's ([`crate::backend::hccl::comm`]).
 
-use super::{fatal, Op, StepComm, Xfer};
+use super::api::{Coll, Op, Xfer};
+use super::device::{DeviceStep, Group, Part, Runtime, Vendor};
+use crate::backend::hccl::comm;
 use crate::error::{BenchError, Result};
-use crate::world::{MpiWorld, World};
+use crate::world::MpiWorld;
 use hccl_sys::hccl as h;
-use hccl_sys::{Ascend, Comm, DevBuf, Device, Event, RootInfo, Stream, ROOT_INFO_BYTES};
-use mpi::collective::{CommunicatorCollectives, Root, SystemOperation};
-use mpi::topology::{Color, Communicator, SimpleCommunicator};
+use hccl_sys::{Ascend, Comm, DevBuf, Device, Event, Stream};
+use mpi::collective::{CommunicatorCollectives, Root};
+use mpi::topology::{Communicator, SimpleCommunicator};
 use std::rc::Rc;
 
-/// One communicator of the step: HCCL's, its stream, and the MPI communicator of the same
-/// ranks (root infos, barriers, step-time maximum).
-pub struct HcclGroup {
-    // Drop order: the HCCL communicator before its stream.
-    comm: Comm,
-    stream: Stream,
-    mpi: SimpleCommunicator,
-}
+/// `train-sim --backend hccl`.
+pub type HcclStep = DeviceStep<Hccl>;
 
-pub struct HcclStep {
+/// ACL and HCCL and the NPU this rank drives.
+pub struct Hccl {
     lib: &'static Ascend,
-    // The world communicator: every sub-communicator is created on it.
-    root: HcclGroup,
     dev: Rc<Device>,
-    host: String,
     /// Sub-communicators this process has created (part of each one's id).
     made: u64,
 }
 
-fn berr(e: impl std::fmt::Display) -> BenchError {
-    BenchError::Backend(e.to_string())
+/// The call that makes a group on the world's communicator, where the library has it.
+const SUB_COMM: &str = "HcclCreateSubCommConfig";
+
+impl Runtime for Hccl {
+    type Stream = Stream;
+    type Event = Event;
+    type Buf = DevBuf;
+
+    fn stream(&self) -> Result<Stream, String> {
+        Stream::new(&self.dev).map_err(|e| e.to_string())
+    }
+    fn synchronize(s: &Stream) -> Result<(), String> {
+        s.synchronize().map_err(|e| e.to_string())
+    }
+
+    fn event(&self) -> Result<Event, String> {
+        Event::new(&self.dev).map_err(|e| e.to_string())
+    }
+    fn record(e: &Event, s: &Stream) -> Result<(), String> {
+        e.record(s).map_err(|e| e.to_string())
+    }
+    fn query(e: &Event) -> Result<bool, String> {
+        e.query().map_err(|e| e.to_string())
+    }
+    fn event_synchronize(e: &Event) -> Result<(), String> {
+        e.synchronize().map_err(|e| e.to_string())
+    }
+
+    fn alloc(&self, len: usize) -> Result<DevBuf, String> {
+        DevBuf::alloc(&self.dev, len).map_err(|e| e.to_string())
+    }
+    fn write(b: &mut DevBuf, data: &[u8]) -> Result<(), String> {
+        b.write(0, data).map_err(|e| e.to_string())
+    }
 }
 
-/// `HcclCommInitRootInfo` over the ranks of `mpi`: its rank 0 asks for the root info,
-/// MPI broadcasts the 4108 bytes.
-fn init_by_root_info(lib: &'static Ascend, mpi: &SimpleCommunicator) -> Result<Comm> {
-    let mut bytes = vec![0u8; ROOT_INFO_BYTES];
-    let mut ok = [1u8];
-    if mpi.rank() == 0 {
-        match RootInfo::new(lib) {
-            Ok(r) => bytes = r.to_bytes(),
-            Err(e) => {
-                ok[0] = 0;
-                eprintln!("xccl-bench: error: {e}");
-            }
-        }
-    }
-    let root = mpi.process_at_rank(0);
-    root.broadcast_into(&mut ok[..]);
-    if ok[0] == 0 {
-        return Err(BenchError::Backend(
-            "HcclGetRootInfo failed on rank 0".into(),
-        ));
-    }
-    root.broadcast_into(&mut bytes[..]);
-    Comm::init_root_info(
-        lib,
-        mpi.size() as usize,
-        &RootInfo::from_bytes(&bytes),
-        mpi.rank() as usize,
-    )
-    .map_err(berr)
-}
+impl Vendor for Hccl {
+    type Comm = Comm;
 
-impl HcclStep {
-    /// Loads ACL and HCCL, opens NPU local rank modulo the visible ones and builds the
-    /// world communicator. Every rank calls it; the caller agrees on errors.
-    pub fn new(w: &MpiWorld) -> Result<HcclStep> {
-        let host = w.hostname().to_string();
-        let rank = w.rank();
-        let lib = hccl_sys::load().map_err(berr)?;
-        let count = Device::count(lib).map_err(|e| berr(e.with_rank(rank)))? as usize;
-        if count == 0 {
-            return Err(BenchError::Backend(format!(
-                "no Ascend NPU visible on {host} (aclrtGetDeviceCount = 0)"
-            )));
-        }
-        let dev = Device::open(lib, (w.local_rank() % count) as i32)
-            .map_err(|e| berr(e.with_rank(rank)))?;
-        let mpi = w.comm().duplicate();
-        let comm = init_by_root_info(lib, &mpi)?;
-        let stream = Stream::new(&dev).map_err(|e| berr(e.with_rank(rank)))?;
-        Ok(HcclStep {
-            lib,
-            root: HcclGroup { comm, stream, mpi },
-            dev,
-            host,
-            made: 0,
-        })
+    /// Loads ACL and HCCL and opens NPU local rank modulo the visible ones.
+    fn open(w: &MpiWorld) -> Result<Hccl> {
+        let (lib, dev) = comm::open(w, None)?;
+        Ok(Hccl { lib, dev, made: 0 })
     }
 
-    fn fail(&self, g: &HcclGroup, e: impl std::fmt::Display) -> ! {
-        fatal(format!(
-            "rank {} of {} ({}): {e}",
-            g.comm.rank(),
-            g.comm.nranks(),
-            self.host
-        ))
+    fn init(&self, mpi: &SimpleCommunicator) -> Result<Comm> {
+        comm::init(self.lib, mpi)
     }
 
-    fn has_sub_comm(&self) -> bool {
-        self.root.comm.has("HcclCreateSubCommConfig")
+    fn first_stream(&self, rank: usize) -> Result<Stream> {
+        Stream::new(&self.dev).map_err(|e| BenchError::Backend(e.with_rank(rank).to_string()))
     }
 
-    /// A group over the ranks of `mpi` (already split), on the world communicator.
-    fn make(&mut self, mpi: SimpleCommunicator) -> Result<HcclGroup> {
-        let comm = if self.has_sub_comm() {
-            // Members' world ranks in the new rank order, and an id its rank 0 picks:
-            // (that process's count of groups made, its world rank), unique in the world.
-            let me = self.root.comm.rank() as u32;
-            let mut ids = vec![0u32; mpi.size() as usize];
-            mpi.all_gather_into(&me, &mut ids[..]);
-            self.made += 1;
-            let mut id = (self.made << 32) | u64::from(me);
-            mpi.process_at_rank(0).broadcast_into(&mut id);
-            self.root
-                .comm
-                .create_sub_comm(&ids, id, mpi.rank() as usize)
-                .unwrap_or_else(|e| self.fail(&self.root, e))
-        } else {
-            init_by_root_info(self.lib, &mpi).unwrap_or_else(|e| self.fail(&self.root, e))
+    fn made_on<'a>(root: &'a Group<Hccl>, _parent: &'a Group<Hccl>) -> &'a Group<Hccl> {
+        root
+    }
+
+    /// A sub-communicator of the world's over the ranks of `mpi` (or, without
+    /// `HcclCreateSubCommConfig`, one from their own root info).
+    fn split(&mut self, root: &Comm, part: Part<'_>) -> Result<Option<Comm>, String> {
+        let Some(mpi) = part.mpi else {
+            return Ok(None);
         };
-        let stream = Stream::new(&self.dev).unwrap_or_else(|e| self.fail(&self.root, e));
-        Ok(HcclGroup { comm, stream, mpi })
+        if !root.has(SUB_COMM) {
+            return self.init(mpi).map(Some).map_err(|e| e.to_string());
+        }
+        // Members' world ranks in the new rank order, and an id its rank 0 picks:
+        // (that process's count of groups made, its world rank), unique in the world.
+        let me = root.rank() as u32;
+        let mut ids = vec![0u32; mpi.size() as usize];
+        mpi.all_gather_into(&me, &mut ids[..]);
+        self.made += 1;
+        let mut id = (self.made << 32) | u64::from(me);
+        mpi.process_at_rank(0).broadcast_into(&mut id);
+        root.create_sub_comm(&ids, id, mpi.rank() as usize)
+            .map(Some)
+            .map_err(|e| e.to_string())
     }
 
-    fn enqueue(&self, g: &HcclGroup, op: Op<'_, DevBuf>) {
-        let c = &g.comm;
-        let s = g.stream.raw();
+    fn enqueue(&self, c: &Comm, s: &Stream, op: Op<'_, DevBuf>) -> Result<(), String> {
+        let s = s.raw();
         let (f32_, u8_) = (h::HCCL_DATA_TYPE_FP32, h::HCCL_DATA_TYPE_UINT8);
         let sum = h::HCCL_REDUCE_SUM;
+        let (send, recv, count) = (op.send.ptr_at(0), op.recv.ptr_at(0), op.count as u64);
         let r = unsafe {
-            match op {
-                Op::AllReduce { send, recv, elems } => {
-                    c.all_reduce(send.ptr_at(0), recv.ptr_at(0), elems as u64, f32_, sum, s)
-                }
-                Op::ReduceScatter {
-                    send,
-                    recv,
-                    recv_elems,
-                } => c.reduce_scatter(
-                    send.ptr_at(0),
-                    recv.ptr_at(0),
-                    recv_elems as u64,
-                    f32_,
-                    sum,
-                    s,
-                ),
-                Op::AllGather {
-                    send,
-                    recv,
-                    send_elems,
-                } => c.all_gather(send.ptr_at(0), recv.ptr_at(0), send_elems as u64, f32_, s),
-                Op::Alltoall {
-                    send,
-                    recv,
-                    per_peer,
-                } => c.alltoall(send.ptr_at(0), recv.ptr_at(0), per_peer as u64, u8_, s),
-                Op::Send { buf, bytes, peer } => {
-                    c.send(buf.ptr_at(0), bytes as u64, u8_, peer as u32, s)
-                }
-                Op::Recv { buf, bytes, peer } => {
-                    c.recv(buf.ptr_at(0), bytes as u64, u8_, peer as u32, s)
-                }
-                Op::SendRecv {
-                    send,
-                    recv,
-                    bytes,
-                    peer,
-                } => {
-                    let mut items = [
-                        h::HcclSendRecvItem {
-                            sendRecvType: h::HCCL_SEND,
-                            buf: send.ptr_at(0),
-                            count: bytes as u64,
-                            dataType: u8_,
-                            remoteRank: peer as u32,
-                        },
-                        h::HcclSendRecvItem {
-                            sendRecvType: h::HCCL_RECV,
-                            buf: recv.ptr_at(0),
-                            count: bytes as u64,
-                            dataType: u8_,
-                            remoteRank: peer as u32,
-                        },
-                    ];
-                    c.batch_send_recv(&mut items, s)
-                }
+            match op.coll {
+                Coll::AllReduce => c.all_reduce(send, recv, count, f32_, sum, s),
+                Coll::ReduceScatter => c.reduce_scatter(send, recv, count, f32_, sum, s),
+                Coll::AllGather => c.all_gather(send, recv, count, f32_, s),
+                Coll::Alltoall => c.alltoall(send, recv, count, u8_, s),
             }
         };
-        if let Err(e) = r {
-            self.fail(g, e)
-        }
-    }
-}
-
-impl StepComm for HcclStep {
-    type Group = HcclGroup;
-    type Buf = DevBuf;
-    type Handle = (Event, *const HcclGroup);
-
-    fn describe(&self) -> String {
-        format!(
-            "HCCL ({}), ACL runtime {} on NPU {}; sub-communicators by {}",
-            self.lib.hccl.path.display(),
-            self.lib
-                .acl
-                .version()
-                .unwrap_or_else(|| "of unknown version".into()),
-            self.dev.id(),
-            if self.has_sub_comm() {
-                "HcclCreateSubCommConfig"
-            } else {
-                "one root info per group"
-            }
-        )
+        r.map_err(|e| e.to_string())
     }
 
-    fn world(&mut self) -> Result<HcclGroup> {
-        let mpi = self.root.mpi.duplicate();
-        self.make(mpi)
-    }
-
-    fn split(
-        &mut self,
-        parent: &HcclGroup,
-        color: Option<u32>,
-        key: u32,
-    ) -> Result<Option<HcclGroup>> {
-        let mcolor = color.map_or(Color::undefined(), |c| Color::with_value(c as i32));
-        match parent.mpi.split_by_color_with_key(mcolor, key as i32) {
-            Some(mpi) => self.make(mpi).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    fn size(&self, g: &HcclGroup) -> usize {
-        g.comm.nranks()
-    }
-    fn rank(&self, g: &HcclGroup) -> usize {
-        g.comm.rank()
-    }
-
-    fn alloc(&mut self, bytes: usize) -> Result<DevBuf> {
-        let len = bytes.max(4);
-        let mut b = DevBuf::alloc(&self.dev, len).map_err(berr)?;
-        b.write(0, &vec![0u8; len]).map_err(berr)?;
-        Ok(b)
-    }
-
-    fn run(&mut self, g: &HcclGroup, op: Op<'_, DevBuf>) {
-        self.enqueue(g, op);
-        if let Err(e) = g.stream.synchronize() {
-            self.fail(g, e)
-        }
-    }
-
-    fn batch(&mut self, g: &HcclGroup, items: &mut [Xfer<'_, DevBuf>]) {
-        // One HcclBatchSendRecv: HCCL posts the items together, in this order per peer.
+    /// One `HcclBatchSendRecv`: HCCL posts the items together, in this order per peer.
+    fn batch(&self, c: &Comm, s: &Stream, items: &mut [Xfer<'_, DevBuf>]) -> Result<(), String> {
         let mut list: Vec<h::HcclSendRecvItem> = items
             .iter_mut()
             .map(|x| {
@@ -277,50 +139,24 @@ impl StepComm for HcclStep {
                 }
             })
             .collect();
-        if list.is_empty() {
-            return;
+        unsafe { c.batch_send_recv(&mut list, s.raw()) }.map_err(|e| e.to_string())
+    }
+
+    fn describe(&self) -> String {
+        let acl = self.lib.acl.version();
+        format!(
+            "HCCL ({}), ACL runtime {} on NPU {}",
+            self.lib.hccl.path.display(),
+            acl.unwrap_or_else(|| "of unknown version".into()),
+            self.dev.id()
+        )
+    }
+
+    fn groups(&self, root: &Comm) -> &'static str {
+        if root.has(SUB_COMM) {
+            "sub-communicators by HcclCreateSubCommConfig"
+        } else {
+            "sub-communicators by one root info per group"
         }
-        if let Err(e) = unsafe { g.comm.batch_send_recv(&mut list, g.stream.raw()) } {
-            self.fail(g, e)
-        }
-        if let Err(e) = g.stream.synchronize() {
-            self.fail(g, e)
-        }
-    }
-
-    unsafe fn start(&mut self, g: &HcclGroup, op: Op<'_, DevBuf>) -> Self::Handle {
-        self.enqueue(g, op);
-        let ev = Event::new(&self.dev).unwrap_or_else(|e| self.fail(g, e));
-        if let Err(e) = ev.record(&g.stream) {
-            self.fail(g, e)
-        }
-        (ev, g as *const HcclGroup)
-    }
-
-    fn test(&mut self, hd: &mut Self::Handle) -> bool {
-        // The group outlives its handles (the schedule waits before dropping either).
-        let g = unsafe { &*hd.1 };
-        hd.0.query().unwrap_or_else(|e| self.fail(g, e))
-    }
-
-    fn wait(&mut self, hd: Self::Handle) {
-        let g = unsafe { &*hd.1 };
-        if let Err(e) = hd.0.synchronize() {
-            self.fail(g, e)
-        }
-    }
-
-    fn barrier(&mut self, g: &HcclGroup) {
-        g.mpi.barrier();
-    }
-
-    fn max(&mut self, g: &HcclGroup, v: f64) -> f64 {
-        let mut out = 0.0f64;
-        g.mpi.all_reduce_into(&v, &mut out, SystemOperation::max());
-        out
-    }
-
-    fn ordered_issue(&self) -> bool {
-        true
     }
 }

@@ -1,6 +1,6 @@
-//! The transport under `train-sim` ([`crate::train_sim`]): the few things a simulated
-//! training step asks of a communication library, behind one trait, so the same
-//! schedule runs on MPI, NCCL or HCCL.
+//! The transport under `train-sim`: the few things a simulated training step asks of a
+//! communication library, behind one trait ([`api::StepComm`]), so the same schedule runs
+//! on MPI, NCCL or HCCL.
 //!
 //! Why a trait of its own and not [`crate::backend::Backend`]: that one times a sweep of
 //! one call; a training step needs sub-communicators (split by color and key, as
@@ -22,163 +22,26 @@
 //!   `HcclCommInitRootInfo`, sub-communicators by `HcclCreateSubCommConfig` or, without
 //!   it, one root info per group; one `aclrtStream` per communicator; ACL events.
 //!
+//! NCCL and HCCL share one shape ([`device::DeviceStep`]: a stream per group, events for
+//! completion, the MPI communicator beside each group); their files hold only what
+//! differs (the library's calls, [`device::Vendor`], and its device runtime's,
+//! [`device::Runtime`]). Their communicator set-up is the benchmark's own
+//! ([`crate::backend::nccl::comm`], [`crate::backend::hccl::comm`]), with the ids carried
+//! over MPI ([`host`]).
+//!
 //! Every group also keeps the MPI communicator of its ranks: barriers between steps and
 //! the maximum of the step times are bookkeeping on the host, not the measured traffic,
-//! and go over MPI on every backend.
+//! and go over MPI on every backend ([`host`]).
 //!
 //! Compute is not here: on every backend it is a calibrated host-side wait
-//! ([`crate::train_sim`]). Errors after set-up (a failed call in the middle of a step)
-//! print one line and abort the whole job (exit 1), as MPI's default error handler does:
-//! a rank that returned early would leave its peers blocked in the next collective.
+//! ([`super::wait`]). Errors after set-up (a failed call in the middle of a step) print
+//! one line and abort the whole job (exit 1, [`host::fatal`]), as MPI's default error
+//! handler does: a rank that returned early would leave its peers blocked in the next
+//! collective.
 
-use crate::error::Result;
-
-#[cfg(feature = "mpi")]
+pub mod api;
+pub mod device;
 pub mod hccl;
-#[cfg(feature = "mpi")]
+pub mod host;
 pub mod mpi;
-#[cfg(feature = "mpi")]
 pub mod nccl;
-
-/// One operation of the step on a group. Reductions are sums of f32; alltoall and the
-/// point-to-point operations move bytes. Counts are elements of the buffer's type.
-pub enum Op<'a, B> {
-    /// `elems` f32 from `send` summed over the group into `recv`.
-    AllReduce {
-        send: &'a B,
-        recv: &'a mut B,
-        elems: usize,
-    },
-    /// `send` holds `recv_elems` × group size f32; this rank's sum lands in `recv`.
-    ReduceScatter {
-        send: &'a B,
-        recv: &'a mut B,
-        recv_elems: usize,
-    },
-    /// `send` holds `send_elems` f32; `recv` gets every rank's, in rank order.
-    AllGather {
-        send: &'a B,
-        recv: &'a mut B,
-        send_elems: usize,
-    },
-    /// `per_peer` bytes to and from every rank of the group.
-    Alltoall {
-        send: &'a B,
-        recv: &'a mut B,
-        per_peer: usize,
-    },
-    Send {
-        buf: &'a B,
-        bytes: usize,
-        peer: usize,
-    },
-    Recv {
-        buf: &'a mut B,
-        bytes: usize,
-        peer: usize,
-    },
-    /// A send to and a receive from the same peer, as one exchange (Megatron's
-    /// send_forward_recv_backward).
-    SendRecv {
-        send: &'a B,
-        recv: &'a mut B,
-        bytes: usize,
-        peer: usize,
-    },
-}
-
-/// One send or receive of a [`StepComm::batch`], in bytes.
-pub enum Xfer<'a, B> {
-    Send {
-        buf: &'a B,
-        bytes: usize,
-        peer: usize,
-    },
-    Recv {
-        buf: &'a mut B,
-        bytes: usize,
-        peer: usize,
-    },
-}
-
-/// The transport `train-sim` runs its step on. All methods are called in the same order
-/// on every rank of the groups involved (split, collectives), as every library requires.
-pub trait StepComm {
-    /// A communicator over some ranks.
-    type Group;
-    /// A message buffer (host or device memory).
-    type Buf;
-    /// An operation started and not yet waited for.
-    type Handle;
-
-    /// "MPI", "NCCL 2.28.3", "HCCL": for the report's header.
-    fn describe(&self) -> String;
-
-    /// The communicator over every rank of the launch.
-    fn world(&mut self) -> Result<Self::Group>;
-
-    /// Splits `parent` (collective over it): ranks with the same color form one group,
-    /// ordered by key; `None` takes this rank out (it gets no group).
-    fn split(
-        &mut self,
-        parent: &Self::Group,
-        color: Option<u32>,
-        key: u32,
-    ) -> Result<Option<Self::Group>>;
-
-    fn size(&self, g: &Self::Group) -> usize;
-    fn rank(&self, g: &Self::Group) -> usize;
-
-    /// A buffer of at least `bytes` (and at least 4) bytes, zeroed.
-    fn alloc(&mut self, bytes: usize) -> Result<Self::Buf>;
-
-    /// Runs `op` on `g` and returns when it is complete on this rank.
-    fn run(&mut self, g: &Self::Group, op: Op<'_, Self::Buf>);
-
-    /// Posts every send and receive of `items` on `g` at once and returns when all are
-    /// complete: Megatron's batched isend/irecv of one pipeline call (the interleaved
-    /// schedule sends and receives in both directions at once; posted together they
-    /// cannot block on each other). Messages between two ranks match in the order each
-    /// rank posts them, as NCCL (which has no tags) matches them; the schedule posts both
-    /// sides in the same order. MPI: `MPI_Irecv`s and `MPI_Isend`s, then `MPI_Waitall`;
-    /// NCCL: one `ncclGroupStart`/`ncclGroupEnd` group; HCCL: one `HcclBatchSendRecv`.
-    fn batch(&mut self, g: &Self::Group, items: &mut [Xfer<'_, Self::Buf>]);
-
-    /// Starts `op` on `g` (MPI: a non-blocking call; NCCL/HCCL: enqueued on the group's
-    /// stream) and returns at once.
-    ///
-    /// # Safety
-    /// The buffers in `op` must stay alive, unmoved and untouched until the handle has
-    /// been waited for (or tested complete).
-    unsafe fn start(&mut self, g: &Self::Group, op: Op<'_, Self::Buf>) -> Self::Handle;
-
-    /// Whether the operation is complete (and lets the library progress it).
-    fn test(&mut self, h: &mut Self::Handle) -> bool;
-
-    /// Blocks until the operation is complete.
-    fn wait(&mut self, h: Self::Handle);
-
-    /// A barrier over `g` before each step (host bookkeeping, over MPI).
-    fn barrier(&mut self, g: &Self::Group);
-
-    /// The maximum of `v` over `g` (host bookkeeping, over MPI).
-    fn max(&mut self, g: &Self::Group, v: f64) -> f64;
-
-    /// Whether started operations must be issued in the same order relative to the
-    /// layer path's blocking ones on every rank. NCCL asks this of communicators used
-    /// concurrently ("Using multiple NCCL communicators concurrently": a kernel waiting
-    /// for a peer can block another communicator's kernel), and the stand-in libraries
-    /// run every call to completion when issued; MPI's non-blocking collectives progress
-    /// independently, so MPI keeps issuing buckets by the clock.
-    fn ordered_issue(&self) -> bool;
-}
-
-/// Prints one line and ends the whole job with exit status 1 (see the module docs).
-#[cfg(feature = "mpi")]
-pub(crate) fn fatal(what: impl std::fmt::Display) -> ! {
-    eprintln!("xccl-bench: error: train-sim: {what}");
-    unsafe {
-        ::mpi::ffi::MPI_Abort(::mpi::ffi::RSMPI_COMM_WORLD, 1);
-    }
-    std::process::exit(1)
-}

@@ -1,15 +1,16 @@
 //! [`StepComm`] on MPI: exactly the calls `train-sim` made before the trait existed
-//! (`MPI_Comm_split`, the blocking collectives, `MPI_Send`/`MPI_Recv`/`MPI_Sendrecv`,
+//! (`MPI_Comm_split`, the blocking collectives, `MPI_Irecv`/`MPI_Isend`/`MPI_Waitall`,
 //! and `MPI_Iallreduce`/`MPI_Ireduce_scatter_block` tested with `MPI_Test`), on host
 //! buffers. Raw calls rather than rsmpi's safe ones because a started operation must
 //! outlive the borrow of its buffers (rsmpi ties it to a scope); the caller keeps the
 //! buffers alive ([`StepComm::start`]'s contract).
 
-use super::{fatal, Op, StepComm, Xfer};
+use super::api::{Coll, Op, StepComm, Xfer};
+use super::host::{self, fatal};
 use crate::error::Result;
 use mpi::ffi;
 use mpi::raw::AsRaw;
-use mpi::topology::{Color, Communicator, SimpleCommunicator};
+use mpi::topology::{Communicator, SimpleCommunicator};
 use std::os::raw::c_void;
 
 pub struct MpiStep {
@@ -64,8 +65,7 @@ impl StepComm for MpiStep {
         color: Option<u32>,
         key: u32,
     ) -> Result<Option<SimpleCommunicator>> {
-        let color = color.map_or(Color::undefined(), |c| Color::with_value(c as i32));
-        Ok(parent.split_by_color_with_key(color, key as i32))
+        Ok(host::split(parent, color, key))
     }
 
     fn size(&self, g: &SimpleCommunicator) -> usize {
@@ -81,102 +81,46 @@ impl StepComm for MpiStep {
 
     fn run(&mut self, g: &SimpleCommunicator, op: Op<'_, HostBuf>) {
         let c = g.as_raw();
+        let (send, recv, count) = (op.send.ptr(), op.recv.ptr(), op.count);
         unsafe {
-            match op {
-                Op::AllReduce { send, recv, elems } => check(
+            match op.coll {
+                Coll::AllReduce => check(
                     "MPI_Allreduce",
-                    ffi::MPI_Allreduce(
-                        send.ptr(),
-                        recv.ptr(),
-                        n(elems),
-                        ffi::RSMPI_FLOAT,
-                        ffi::RSMPI_SUM,
-                        c,
-                    ),
+                    ffi::MPI_Allreduce(send, recv, n(count), ffi::RSMPI_FLOAT, ffi::RSMPI_SUM, c),
                 ),
-                Op::ReduceScatter {
-                    send,
-                    recv,
-                    recv_elems,
-                } => check(
+                Coll::ReduceScatter => check(
                     "MPI_Reduce_scatter_block",
                     ffi::MPI_Reduce_scatter_block(
-                        send.ptr(),
-                        recv.ptr(),
-                        n(recv_elems),
+                        send,
+                        recv,
+                        n(count),
                         ffi::RSMPI_FLOAT,
                         ffi::RSMPI_SUM,
                         c,
                     ),
                 ),
-                Op::AllGather {
-                    send,
-                    recv,
-                    send_elems,
-                } => check(
+                Coll::AllGather => check(
                     "MPI_Allgather",
                     ffi::MPI_Allgather(
-                        send.ptr(),
-                        n(send_elems),
+                        send,
+                        n(count),
                         ffi::RSMPI_FLOAT,
-                        recv.ptr(),
-                        n(send_elems),
+                        recv,
+                        n(count),
                         ffi::RSMPI_FLOAT,
                         c,
                     ),
                 ),
-                Op::Alltoall {
-                    send,
-                    recv,
-                    per_peer,
-                } => check(
+                Coll::Alltoall => check(
                     "MPI_Alltoall",
                     ffi::MPI_Alltoall(
-                        send.ptr(),
-                        n(per_peer),
+                        send,
+                        n(count),
                         ffi::RSMPI_UINT8_T,
-                        recv.ptr(),
-                        n(per_peer),
+                        recv,
+                        n(count),
                         ffi::RSMPI_UINT8_T,
                         c,
-                    ),
-                ),
-                Op::Send { buf, bytes, peer } => check(
-                    "MPI_Send",
-                    ffi::MPI_Send(buf.ptr(), n(bytes), ffi::RSMPI_UINT8_T, peer as i32, 0, c),
-                ),
-                Op::Recv { buf, bytes, peer } => check(
-                    "MPI_Recv",
-                    ffi::MPI_Recv(
-                        buf.ptr(),
-                        n(bytes),
-                        ffi::RSMPI_UINT8_T,
-                        peer as i32,
-                        0,
-                        c,
-                        ffi::RSMPI_STATUS_IGNORE,
-                    ),
-                ),
-                Op::SendRecv {
-                    send,
-                    recv,
-                    bytes,
-                    peer,
-                } => check(
-                    "MPI_Sendrecv",
-                    ffi::MPI_Sendrecv(
-                        send.ptr(),
-                        n(bytes),
-                        ffi::RSMPI_UINT8_T,
-                        peer as i32,
-                        0,
-                        recv.ptr(),
-                        n(bytes),
-                        ffi::RSMPI_UINT8_T,
-                        peer as i32,
-                        0,
-                        c,
-                        ffi::RSMPI_STATUS_IGNORE,
                     ),
                 ),
             }
@@ -231,60 +175,46 @@ impl StepComm for MpiStep {
     unsafe fn start(&mut self, g: &SimpleCommunicator, op: Op<'_, HostBuf>) -> ffi::MPI_Request {
         let c = g.as_raw();
         let mut req: ffi::MPI_Request = std::mem::zeroed();
-        match op {
-            Op::AllReduce { send, recv, elems } => check(
+        let (send, recv, count) = (op.send.ptr(), op.recv.ptr(), op.count);
+        match op.coll {
+            Coll::AllReduce => check(
                 "MPI_Iallreduce",
                 ffi::MPI_Iallreduce(
-                    send.ptr(),
-                    recv.ptr(),
-                    n(elems),
+                    send,
+                    recv,
+                    n(count),
                     ffi::RSMPI_FLOAT,
                     ffi::RSMPI_SUM,
                     c,
                     &mut req,
                 ),
             ),
-            Op::ReduceScatter {
-                send,
-                recv,
-                recv_elems,
-            } => check(
+            Coll::ReduceScatter => check(
                 "MPI_Ireduce_scatter_block",
                 ffi::MPI_Ireduce_scatter_block(
-                    send.ptr(),
-                    recv.ptr(),
-                    n(recv_elems),
+                    send,
+                    recv,
+                    n(count),
                     ffi::RSMPI_FLOAT,
                     ffi::RSMPI_SUM,
                     c,
                     &mut req,
                 ),
             ),
-            Op::AllGather {
-                send,
-                recv,
-                send_elems,
-            } => check(
+            Coll::AllGather => check(
                 "MPI_Iallgather",
                 ffi::MPI_Iallgather(
-                    send.ptr(),
-                    n(send_elems),
+                    send,
+                    n(count),
                     ffi::RSMPI_FLOAT,
-                    recv.ptr(),
-                    n(send_elems),
+                    recv,
+                    n(count),
                     ffi::RSMPI_FLOAT,
                     c,
                     &mut req,
                 ),
             ),
-            other => fatal(format!(
-                "the MPI transport starts only DP collectives, not {}",
-                match other {
-                    Op::Alltoall { .. } => "alltoall",
-                    Op::Send { .. } | Op::Recv { .. } | Op::SendRecv { .. } => "point-to-point",
-                    _ => "this",
-                }
-            )),
+            Coll::Alltoall => fatal("the MPI transport starts only DP collectives, not alltoall"),
         }
         req
     }
@@ -309,10 +239,7 @@ impl StepComm for MpiStep {
     }
 
     fn max(&mut self, g: &SimpleCommunicator, v: f64) -> f64 {
-        use mpi::collective::{CommunicatorCollectives, SystemOperation};
-        let mut out = 0.0f64;
-        g.all_reduce_into(&v, &mut out, SystemOperation::max());
-        out
+        host::max(g, v)
     }
 
     fn ordered_issue(&self) -> bool {

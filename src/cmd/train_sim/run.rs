@@ -1,0 +1,224 @@
+//! `train-sim`'s run: the arguments checked, the backend's transport set up, the step
+//! simulated at every DP scale ([`super::step`]) and timed (the maximum over ranks of
+//! each step), and the measured step times printed (and written as JSON) beside the
+//! prediction.
+
+use super::args::TrainSimArgs;
+use super::groups::Comms;
+use super::step::{Issued, Sim};
+use super::transport::api::StepComm;
+use super::transport::{hccl::HcclStep, mpi::MpiStep, nccl::NcclStep};
+use super::wait;
+use crate::backend::BackendKind;
+use crate::cmd::job::build;
+use crate::error::{BenchError, Result};
+use crate::world::{agree, MpiWorld};
+use mpi::traits::*;
+use std::time::Instant;
+use xccl_train::output::{IssuedOp, ScaleResult, TrainSimReport};
+use xccl_train::predict::{predict, Job, Prediction};
+use xccl_train::timer::CommTimer;
+
+fn usage(s: String) -> BenchError {
+    BenchError::Usage(s)
+}
+
+/// `train-sim` on the world of `w`: arguments checked, the backend's transport set up on
+/// every rank, then [`run_on`] it.
+pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
+    // Arguments first (the same checks on every rank, before any library is loaded).
+    let job = job_of(w, a)?;
+    match a.backend {
+        BackendKind::Mpi => run_on(w, a, job, MpiStep::new(w.comm())),
+        BackendKind::Nccl => {
+            let t = agree(w, NcclStep::new(w));
+            run_on(w, a, job, t?)
+        }
+        BackendKind::Hccl => {
+            let t = agree(w, HcclStep::new(w));
+            run_on(w, a, job, t?)
+        }
+    }
+}
+
+/// The job and timer of `a`, whose layout must take every rank mpirun started.
+fn job_of(w: &MpiWorld, a: &TrainSimArgs) -> Result<(Job, Box<dyn CommTimer>)> {
+    let size = w.comm().size() as u64;
+    let (job, timer) = build(&a.job)?;
+    let d = job.layout.dims;
+    if d.devices() != size {
+        return Err(usage(format!(
+            "train-sim: layout {} needs {} ranks; mpirun started {size}",
+            d,
+            d.devices()
+        )));
+    }
+    Ok((job, timer))
+}
+
+fn run_on<C: StepComm>(
+    w: &MpiWorld,
+    a: &TrainSimArgs,
+    (job, timer): (Job, Box<dyn CommTimer>),
+    mut comm: C,
+) -> Result<i32> {
+    let world = w.comm();
+    let size = world.size() as u64;
+    let d = job.layout.dims;
+    if a.steps == 0 {
+        return Err(usage("--steps must be > 0".into()));
+    }
+    let mut dps: Vec<u64> = a.scale_dp.clone();
+    dps.push(d.dp);
+    dps.sort_unstable();
+    dps.dedup();
+    if let Some(bad) = dps
+        .iter()
+        .find(|x| **x == 0 || d.dp % **x != 0 || **x % d.ep != 0)
+    {
+        return Err(usage(format!(
+            "--scale-dp {bad}: must divide dp={} and be a multiple of ep={}",
+            d.dp, d.ep
+        )));
+    }
+    let per_replica = job.layout.global_batch / d.dp;
+    let rank0 = world.rank() == 0;
+    let mut results = Vec::new();
+    let mut messages = Vec::new();
+    for dp in dps {
+        let mut j = job.clone();
+        j.layout.dims.dp = dp;
+        j.layout.global_batch = per_replica * dp;
+        let pred = predict(&j, timer.as_ref()).map_err(|e| usage(e.to_string()))?;
+        let times = run_scale(&mut comm, &j, &pred, d.dp, a.steps)?;
+        wait::sleepy_barrier(world);
+        if let Some((t, issued)) = times {
+            let layout = j.layout.dims.to_string();
+            messages.extend(
+                issued
+                    .into_iter()
+                    .map(|(dim, collective, bytes, nranks, count)| IssuedOp {
+                        layout: layout.clone(),
+                        dim,
+                        collective,
+                        bytes,
+                        count,
+                        nranks,
+                    }),
+            );
+            // The median step: robust to a step disturbed by other load on the machine.
+            let mut sorted = t.clone();
+            sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            let n = sorted.len();
+            let mean = if n % 2 == 1 {
+                sorted[n / 2]
+            } else {
+                (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+            };
+            let min = t.iter().cloned().fold(f64::INFINITY, f64::min);
+            let max = t.iter().cloned().fold(0.0, f64::max);
+            let tokens = (j.layout.global_batch * j.layout.seq) as f64;
+            results.push(ScaleResult {
+                layout: j.layout.dims.to_string(),
+                devices: j.layout.dims.devices(),
+                predicted_step_s: pred.step_time_s,
+                measured_step_s: mean,
+                measured_min_s: min,
+                measured_max_s: max,
+                error: (pred.step_time_s - mean) / mean,
+                predicted_tokens_per_s: pred.tokens_per_s,
+                measured_tokens_per_s: tokens / mean,
+            });
+        }
+    }
+    if rank0 {
+        println!(
+            "# train-sim: {}{} on {size} ranks ({}; compute = calibrated waits), {} timed steps per scale; communication times from {}",
+            job.model.name,
+            if job.layout.zero > 0 {
+                format!(", ZeRO-{}", job.layout.zero)
+            } else {
+                String::new()
+            },
+            comm.describe(),
+            a.steps,
+            timer.describe()
+        );
+        println!(
+            "{:<26} {:>8} {:>14} {:>14} {:>22} {:>8}",
+            "layout", "devices", "predicted(s)", "median(s)", "min..max(s)", "error"
+        );
+        for r in &results {
+            println!(
+                "{:<26} {:>8} {:>14.4} {:>14.4} {:>22} {:>7.1}%",
+                r.layout,
+                r.devices,
+                r.predicted_step_s,
+                r.measured_step_s,
+                format!("{:.4}..{:.4}", r.measured_min_s, r.measured_max_s),
+                100.0 * r.error
+            );
+        }
+        if results.len() > 1 {
+            let b = &results[0];
+            println!(
+                "linearity relative to {} ({} devices): measured beside predicted",
+                b.layout, b.devices
+            );
+            for r in &results[1..] {
+                let k = r.devices as f64 / b.devices as f64;
+                println!(
+                    "  {:<26} measured {:.3}  predicted {:.3}",
+                    r.layout,
+                    r.measured_tokens_per_s / (b.measured_tokens_per_s * k),
+                    r.predicted_tokens_per_s / (b.predicted_tokens_per_s * k)
+                );
+            }
+        }
+        if let Some(path) = &a.json {
+            let mut rep = TrainSimReport::new(
+                job.model.name.clone(),
+                size,
+                a.steps,
+                timer.describe(),
+                results,
+            );
+            rep.messages = messages;
+            let text = serde_json::to_string_pretty(&rep)?;
+            std::fs::write(path, text + "\n").map_err(|e| BenchError::Io {
+                what: format!("cannot write {}", path.display()),
+                source: e,
+            })?;
+        }
+    }
+    Ok(0)
+}
+
+/// Runs `job` on the ranks of the first `dp` replicas of a world laid out with `full_dp`;
+/// the step times (max over ranks) and the last step's messages on the active ranks, None
+/// elsewhere.
+#[allow(clippy::type_complexity)]
+fn run_scale<C: StepComm>(
+    t: &mut C,
+    job: &Job,
+    pred: &Prediction,
+    full_dp: u64,
+    steps: usize,
+) -> Result<Option<(Vec<f64>, Vec<Issued>)>> {
+    let Some(c) = Comms::new(t, job.layout.dims, full_dp)? else {
+        return Ok(None);
+    };
+    let mut sim = Sim::new(t, job, pred)?;
+    let mut out = Vec::with_capacity(steps);
+    for i in 0..=steps {
+        t.barrier(&c.all);
+        let t0 = Instant::now();
+        sim.step(t, &c);
+        let mine = t0.elapsed().as_secs_f64();
+        let worst = t.max(&c.all, mine);
+        if i > 0 {
+            out.push(worst);
+        }
+    }
+    Ok(Some((out, sim.issued)))
+}
