@@ -86,7 +86,11 @@ pub fn agree<T>(world: &dyn World, r: Result<T>) -> Result<T> {
                 let m = String::from_utf8_lossy(m).into_owned();
                 let failed = ExitCode::Failed.code();
                 let (code, text) = m.split_once('\n').unwrap_or(("", &m));
-                (rank, code.parse::<i32>().unwrap_or(failed), text.to_string())
+                (
+                    rank,
+                    code.parse::<i32>().unwrap_or(failed),
+                    text.to_string(),
+                )
             })
     });
     let mut code_bytes = first.as_ref().map_or(0i32, |f| f.1).to_le_bytes();

@@ -598,7 +598,7 @@ pub fn confirm(
             m,
             l,
             format!(
-                "{} link at {:.2} of expected in its round; confirmed alone: {:.2} of expected                  (median of {CONFIRM_REPEATS} runs) while the suspect that explained it was not",
+                "{} link at {:.2} of expected in its round; confirmed alone: {:.2} of expected (median of {CONFIRM_REPEATS} runs) while the suspect that explained it was not",
                 l.class, l.efficiency, r.efficiency
             ),
             &[
@@ -1002,6 +1002,9 @@ mod tests {
         });
         only(&unconfirmed, FindingKind::SlowNode, "host emu-n3");
         only(&found, FindingKind::SlowLink, "link emu-n3 <-> emu-n4");
+        assert!(found[0].evidence.contains(
+            "confirmed alone: 0.23 of expected (median of 3 runs) while the suspect that explained it was not"
+        ), "{}", found[0].evidence);
     }
 
     #[test]
