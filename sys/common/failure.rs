@@ -1,6 +1,6 @@
-//! What the error types of nccl-sys and hccl-sys share, shared (through `#[path]`) by both
-//! as libsearch.rs is: a library's C string as text, and the "CALL failed on rank R
-//! (HOST)" that every one of their error messages starts with.
+//! What the error types of nccl-sys and hccl-sys share (see mod.rs): a library's C string
+//! as text, and the "CALL failed on rank R (HOST)" that every one of their error messages
+//! starts with.
 
 use std::ffi::CStr;
 use std::fmt;

@@ -1,5 +1,5 @@
-//! Finding a vendor shared library at run time, shared (through `#[path]`) by nccl-sys and
-//! hccl-sys. The binary is built on machines without CUDA or CANN and must start there,
+//! Finding a vendor shared library at run time, shared by nccl-sys and hccl-sys (see
+//! mod.rs). The binary is built on machines without CUDA or CANN and must start there,
 //! so nothing is linked: a library is looked for in a fixed order and every place looked
 //! is remembered, because "not found" is only useful when it says where we looked.
 //!

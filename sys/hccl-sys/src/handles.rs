@@ -2,8 +2,9 @@
 //! each device-side object keeps its [`Device`] (and through it the ACL runtime) alive,
 //! so dropping in any order is safe.
 
-use crate::result::AscendResult;
-use crate::{acl, hccl, Ascend};
+use crate::ffi::{acl, hccl};
+use crate::lib_handle::Ascend;
+use crate::result::{AscendError, AscendResult};
 use std::os::raw::c_void;
 use std::rc::Rc;
 use std::sync::Mutex;
@@ -299,7 +300,7 @@ impl RootInfo {
             internal: [0; ROOT_INFO_BYTES],
         });
         let h = &lib.hccl;
-        let f = crate::hccl_fn!(h, HcclGetRootInfo).expect("checked at load");
+        let f = hccl_fn!(h, HcclGetRootInfo).expect("checked at load");
         lib.check_hccl("HcclGetRootInfo", unsafe { f(&mut *ri) })?;
         Ok(RootInfo(ri))
     }
@@ -328,18 +329,18 @@ pub struct Comm {
 macro_rules! call {
     ($self:ident, $name:ident ( $($arg:expr),* )) => {{
         let h = &$self.lib.hccl;
-        match crate::hccl_fn!(h, $name) {
+        match hccl_fn!(h, $name) {
             Some(f) => $self
                 .lib
                 .check_hccl(stringify!($name), f($($arg),*))
                 .map_err(|e| e.with_rank($self.rank)),
-            None => Err($crate::AscendError {
+            None => Err(AscendError {
                 call: stringify!($name),
                 code: hccl::HCCL_E_NOT_SUPPORT as i64,
                 name: "HCCL_E_NOT_SUPPORT",
                 message: Some(format!("{} has no {}", h.path.display(), stringify!($name))),
                 rank: Some($self.rank),
-                host: crate::libsearch::hostname(),
+                host: crate::common::libsearch::hostname(),
             }),
         }
     }};
@@ -355,7 +356,7 @@ impl Comm {
     ) -> AscendResult<Comm> {
         let mut raw: hccl::HcclComm = std::ptr::null_mut();
         let h = &lib.hccl;
-        let f = crate::hccl_fn!(h, HcclCommInitRootInfo).expect("checked at load");
+        let f = hccl_fn!(h, HcclCommInitRootInfo).expect("checked at load");
         lib.check_hccl("HcclCommInitRootInfo", unsafe {
             f(nranks as u32, &*root.0, rank as u32, &mut raw)
         })
@@ -419,12 +420,12 @@ impl Comm {
     pub fn has(&self, name: &str) -> bool {
         let h = &self.lib.hccl;
         match name {
-            "HcclReduce" => crate::hccl_fn!(h, HcclReduce).is_some(),
-            "HcclAlltoAll" => crate::hccl_fn!(h, HcclAlltoAll).is_some(),
-            "HcclScatter" => crate::hccl_fn!(h, HcclScatter).is_some(),
-            "HcclBatchSendRecv" => crate::hccl_fn!(h, HcclBatchSendRecv).is_some(),
-            "HcclCreateSubCommConfig" => crate::hccl_fn!(h, HcclCreateSubCommConfig).is_some(),
-            "HcclSend" => crate::hccl_fn!(h, HcclSend).is_some(),
+            "HcclReduce" => hccl_fn!(h, HcclReduce).is_some(),
+            "HcclAlltoAll" => hccl_fn!(h, HcclAlltoAll).is_some(),
+            "HcclScatter" => hccl_fn!(h, HcclScatter).is_some(),
+            "HcclBatchSendRecv" => hccl_fn!(h, HcclBatchSendRecv).is_some(),
+            "HcclCreateSubCommConfig" => hccl_fn!(h, HcclCreateSubCommConfig).is_some(),
+            "HcclSend" => hccl_fn!(h, HcclSend).is_some(),
             _ => false,
         }
     }
@@ -599,7 +600,7 @@ impl Comm {
 impl Drop for Comm {
     fn drop(&mut self) {
         let h = &self.lib.hccl;
-        if let Some(f) = crate::hccl_fn!(h, HcclCommDestroy) {
+        if let Some(f) = hccl_fn!(h, HcclCommDestroy) {
             unsafe { f(self.raw) };
         }
     }

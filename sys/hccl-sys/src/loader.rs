@@ -1,7 +1,8 @@
 //! Where `libascendcl.so`, `libhccl.so` and `libhcomm.so` are looked for.
 
-use crate::libsearch::{self, Spec};
-use crate::{acl, hccl};
+use crate::common::libsearch::{self, Spec};
+use crate::ffi::{acl, hccl};
+use crate::lib_handle::{AclLib, Ascend, HcclLib};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -15,67 +16,23 @@ pub const HCCL_ENV_VAR: &str = "XCCL_HCCL_LIB";
 #[error("{0}")]
 pub struct LoadError(pub String);
 
-/// The ACL runtime (`libascendcl.so`).
-pub struct AclLib {
-    pub raw: acl::Acl,
-    pub path: PathBuf,
-}
-
-/// HCCL (`libhccl.so`), with `libhcomm.so` where the former lacks a symbol.
-pub struct HcclLib {
-    pub raw: hccl::Hccl,
-    pub path: PathBuf,
-    pub hcomm: Option<(hccl::Hccl, PathBuf)>,
-}
-
-/// Both libraries, opened once per process.
-pub struct Ascend {
-    pub acl: AclLib,
-    pub hccl: HcclLib,
-}
-
-/// Resolves an HCCL function from libhccl.so, else from libhcomm.so.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! hccl_fn {
-    ($lib:expr, $name:ident) => {
-        $lib.raw
-            .$name
-            .as_ref()
-            .ok()
-            .or_else(|| $lib.hcomm.as_ref().and_then(|(h, _)| h.$name.as_ref().ok()))
-            .copied()
-    };
-}
-
-impl HcclLib {
-    /// Names of the functions every supported HCCL must have, with whether each resolves.
-    fn required(&self) -> Vec<(&'static str, bool)> {
-        vec![
-            ("HcclGetRootInfo", hccl_fn!(self, HcclGetRootInfo).is_some()),
-            (
-                "HcclCommInitRootInfo",
-                hccl_fn!(self, HcclCommInitRootInfo).is_some(),
-            ),
-            ("HcclCommDestroy", hccl_fn!(self, HcclCommDestroy).is_some()),
-            ("HcclAllReduce", hccl_fn!(self, HcclAllReduce).is_some()),
-            ("HcclBroadcast", hccl_fn!(self, HcclBroadcast).is_some()),
-            ("HcclAllGather", hccl_fn!(self, HcclAllGather).is_some()),
-            (
-                "HcclReduceScatter",
-                hccl_fn!(self, HcclReduceScatter).is_some(),
-            ),
-        ]
-    }
-}
-
-impl AclLib {
-    /// "major.minor.patch" from `aclrtGetVersion`, when the library has it.
-    pub fn version(&self) -> Option<String> {
-        let f = self.raw.aclrtGetVersion.as_ref().ok()?;
-        let (mut a, mut b, mut c) = (0, 0, 0);
-        (unsafe { f(&mut a, &mut b, &mut c) } == 0).then(|| format!("{a}.{b}.{c}"))
-    }
+/// Names of the functions every supported HCCL must have, with whether each resolves.
+fn required(lib: &HcclLib) -> Vec<(&'static str, bool)> {
+    vec![
+        ("HcclGetRootInfo", hccl_fn!(lib, HcclGetRootInfo).is_some()),
+        (
+            "HcclCommInitRootInfo",
+            hccl_fn!(lib, HcclCommInitRootInfo).is_some(),
+        ),
+        ("HcclCommDestroy", hccl_fn!(lib, HcclCommDestroy).is_some()),
+        ("HcclAllReduce", hccl_fn!(lib, HcclAllReduce).is_some()),
+        ("HcclBroadcast", hccl_fn!(lib, HcclBroadcast).is_some()),
+        ("HcclAllGather", hccl_fn!(lib, HcclAllGather).is_some()),
+        (
+            "HcclReduceScatter",
+            hccl_fn!(lib, HcclReduceScatter).is_some(),
+        ),
+    ]
 }
 
 /// The usual CANN install folders, after the environment variables and loader path.
@@ -171,7 +128,7 @@ pub fn load_uncached() -> Result<Ascend, LoadError> {
         path,
         hcomm: None,
     };
-    if lib.required().iter().any(|(_, ok)| !ok) {
+    if required(&lib).iter().any(|(_, ok)| !ok) {
         // Newer CANN: communicator set-up lives in libhcomm.so, next to libhccl.so.
         let mut dirs = vec![];
         if let Some(d) = lib.path.parent() {
@@ -198,8 +155,7 @@ pub fn load_uncached() -> Result<Ascend, LoadError> {
             }
         }
     }
-    missing = lib
-        .required()
+    missing = required(&lib)
         .into_iter()
         .filter(|(_, ok)| !ok)
         .map(|(n, _)| n)

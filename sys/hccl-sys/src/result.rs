@@ -1,9 +1,10 @@
 //! ACL and HCCL return codes as errors that say what failed, in the vendor's words, and
 //! where.
 
-use crate::failure::{cstr, write_failed};
-use crate::libsearch;
-use crate::{hccl, Ascend};
+use crate::common::failure::{cstr, write_failed};
+use crate::common::libsearch;
+use crate::ffi::hccl;
+use crate::lib_handle::Ascend;
 use std::fmt;
 
 /// A failed ACL or HCCL call.
@@ -109,7 +110,7 @@ impl Ascend {
         let h = &self.hccl;
         // HCCL's text for the code, then the runtime's most recent detailed message
         // (CANN routes HCCL's own diagnostics there too).
-        let text = crate::hccl_fn!(h, HcclGetErrorString).and_then(|f| cstr(unsafe { f(code) }));
+        let text = hccl_fn!(h, HcclGetErrorString).and_then(|f| cstr(unsafe { f(code) }));
         let recent = self.recent_message();
         let message = match (text, recent) {
             (Some(t), Some(r)) => Some(format!("{t}; {r}")),

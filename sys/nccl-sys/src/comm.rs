@@ -1,9 +1,9 @@
 //! Communicators and the unique id that creates them, released on drop.
 
-use crate::libsearch;
+use crate::common::libsearch;
+use crate::ffi::sys;
+use crate::lib_handle::NcclLib;
 use crate::result::{NcclError, NcclResult};
-use crate::sys;
-use crate::NcclLib;
 use std::cell::Cell;
 use std::os::raw::c_void;
 

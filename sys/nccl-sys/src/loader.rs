@@ -1,7 +1,8 @@
 //! Where `libnccl.so.2` is looked for, and the loaded library shared by the process.
 
-use crate::libsearch::{self, Spec};
-use crate::sys;
+use crate::common::libsearch::{self, Spec};
+use crate::ffi::sys;
+use crate::lib_handle::NcclLib;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -35,61 +36,6 @@ const REQUIRED: [&str; 16] = [
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct LoadError(pub String);
-
-/// The opened library: its function table, the file it came from and its version.
-pub struct NcclLib {
-    pub raw: sys::Nccl,
-    pub path: PathBuf,
-    /// `NCCL_VERSION_CODE` of the loaded library (e.g. 23203 for 2.32.3).
-    pub version_code: i32,
-}
-
-impl NcclLib {
-    /// "2.32.3".
-    pub fn version(&self) -> String {
-        version_string(self.version_code)
-    }
-
-    /// Whether the library has `ncclAlltoAll`/`ncclGather`/`ncclScatter` (NCCL 2.28+).
-    pub fn has_alltoall(&self) -> bool {
-        self.raw.ncclAlltoAll.is_ok()
-    }
-    pub fn has_gather(&self) -> bool {
-        self.raw.ncclGather.is_ok()
-    }
-    pub fn has_scatter(&self) -> bool {
-        self.raw.ncclScatter.is_ok()
-    }
-    /// `ncclCommSplit` exists from 2.18 on.
-    pub fn has_comm_split(&self) -> bool {
-        self.raw.ncclCommSplit.is_ok()
-    }
-    /// `ncclGetLastError` exists from 2.13 on.
-    pub fn has_last_error(&self) -> bool {
-        self.raw.ncclGetLastError.is_ok()
-    }
-    /// NCCL's data types fp8 e4m3/e5m2 exist from 2.24 on (and need sm_90 hardware).
-    pub fn has_fp8(&self) -> bool {
-        self.version_code >= 22400
-    }
-    /// bfloat16 exists from 2.10 on.
-    pub fn has_bf16(&self) -> bool {
-        self.version_code >= 21000
-    }
-    /// ncclAvg exists from 2.10 on.
-    pub fn has_avg(&self) -> bool {
-        self.version_code >= 21000
-    }
-}
-
-/// Turns `NCCL_VERSION_CODE` into "major.minor.patch" (codes below 2.9 used X*1000+Y*100+Z).
-pub fn version_string(code: i32) -> String {
-    if code >= 10000 {
-        format!("{}.{}.{}", code / 10000, (code % 10000) / 100, code % 100)
-    } else {
-        format!("{}.{}.{}", code / 1000, (code % 1000) / 100, code % 100)
-    }
-}
 
 /// Usual install places after the environment variable and the loader path: NCCL from
 /// the `nvidia-nccl-cu12` wheel inside Python environments, then system folders.
@@ -241,13 +187,6 @@ pub fn load() -> Result<&'static NcclLib, LoadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn version_codes_decode() {
-        assert_eq!(version_string(23203), "2.32.3");
-        assert_eq!(version_string(2708), "2.7.8");
-        assert_eq!(version_string(21805), "2.18.5");
-    }
 
     #[test]
     fn required_names_are_all_checked() {

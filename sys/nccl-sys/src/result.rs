@@ -1,9 +1,9 @@
 //! NCCL return codes as errors that say what failed, in NCCL's own words, and where.
 
-use crate::failure::{cstr, write_failed};
-use crate::libsearch;
-use crate::sys;
-use crate::NcclLib;
+use crate::common::failure::{cstr, write_failed};
+use crate::common::libsearch;
+use crate::ffi::sys;
+use crate::lib_handle::NcclLib;
 use std::fmt;
 
 /// A failed NCCL call.
