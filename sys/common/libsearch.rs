@@ -45,17 +45,9 @@ pub fn search(spec: &Spec<'_>) -> Result<Found, Vec<Attempt>> {
                 vec![p.clone()]
             };
             for f in files {
-                match try_file(&f) {
-                    Ok(lib) => {
-                        return Ok(Found {
-                            lib,
-                            requested: f.display().to_string(),
-                        })
-                    }
-                    Err(why) => tried.push(Attempt {
-                        place: format!("${}={}", spec.env_var, f.display()),
-                        outcome: why,
-                    }),
+                let place = format!("${}={}", spec.env_var, f.display());
+                if let Some(found) = try_file(&f, place, &mut tried) {
+                    return Ok(found);
                 }
             }
             // An explicit choice that fails is an error, not a hint to look elsewhere.
@@ -94,17 +86,8 @@ pub fn search(spec: &Spec<'_>) -> Result<Found, Vec<Attempt>> {
             let f = dir.join(name);
             if f.exists() {
                 any = true;
-                match try_file(&f) {
-                    Ok(lib) => {
-                        return Ok(Found {
-                            lib,
-                            requested: f.display().to_string(),
-                        })
-                    }
-                    Err(why) => tried.push(Attempt {
-                        place: f.display().to_string(),
-                        outcome: why,
-                    }),
+                if let Some(found) = try_file(&f, f.display().to_string(), &mut tried) {
+                    return Ok(found);
                 }
             }
         }
@@ -123,11 +106,23 @@ pub fn search(spec: &Spec<'_>) -> Result<Found, Vec<Attempt>> {
     Err(tried)
 }
 
-fn try_file(f: &Path) -> Result<libloading::Library, String> {
-    if !f.exists() {
-        return Err("no such file".into());
+/// Opens file `f`; on failure notes `place` and why in `tried`.
+fn try_file(f: &Path, place: String, tried: &mut Vec<Attempt>) -> Option<Found> {
+    let opened = if f.exists() {
+        unsafe { libloading::Library::new(f) }.map_err(|e| short_dl_error(&e.to_string()))
+    } else {
+        Err("no such file".into())
+    };
+    match opened {
+        Ok(lib) => Some(Found {
+            lib,
+            requested: f.display().to_string(),
+        }),
+        Err(outcome) => {
+            tried.push(Attempt { place, outcome });
+            None
+        }
     }
-    unsafe { libloading::Library::new(f) }.map_err(|e| short_dl_error(&e.to_string()))
 }
 
 /// dlerror text without the repeated file name libloading puts in front.
