@@ -7,5 +7,6 @@
 pub mod generated;
 #[macro_use]
 pub mod failure;
+#[macro_use]
 #[allow(dead_code)] // each crate uses its part
 pub mod libsearch;

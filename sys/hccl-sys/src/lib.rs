@@ -21,8 +21,9 @@ mod handles;
 mod loader;
 mod result;
 
+pub use common::libsearch::LoadError;
 pub use ffi::{acl, hccl};
 pub use handles::{config_init, Comm, DevBuf, Device, Event, RootInfo, Stream, ROOT_INFO_BYTES};
 pub use lib_handle::{AclLib, Ascend, HcclLib};
-pub use loader::{ascend_places, load, load_uncached, LoadError, ACL_ENV_VAR, HCCL_ENV_VAR};
+pub use loader::{ascend_places, load, load_uncached, ACL_ENV_VAR, HCCL_ENV_VAR};
 pub use result::{AscendError, AscendResult};

@@ -24,7 +24,8 @@ mod loader;
 mod result;
 
 pub use comm::{Comm, Group, UniqueId, UNIQUE_ID_BYTES};
+pub use common::libsearch::LoadError;
 pub use ffi::sys;
 pub use lib_handle::{version_string, NcclLib};
-pub use loader::{load, load_uncached, search_places, LoadError, ENV_VAR};
+pub use loader::{load, load_uncached, search_places, ENV_VAR};
 pub use result::{NcclError, NcclResult};

@@ -1,6 +1,6 @@
 //! Where `libnccl.so.2` is looked for, and the loaded library shared by the process.
 
-use crate::common::libsearch::{self, Spec};
+use crate::common::libsearch::{self, LoadError, Spec};
 use crate::ffi::sys;
 use crate::lib_handle::NcclLib;
 use std::path::{Path, PathBuf};
@@ -10,32 +10,6 @@ use std::sync::OnceLock;
 pub const ENV_VAR: &str = "XCCL_NCCL_LIB";
 
 const NAMES: [&str; 2] = ["libnccl.so.2", "libnccl.so"];
-
-/// Symbols every NCCL this backend supports (2.7 and later) has; checked at load so that
-/// no call can later panic on a missing function.
-const REQUIRED: [&str; 16] = [
-    "ncclGetVersion",
-    "ncclGetUniqueId",
-    "ncclCommInitRank",
-    "ncclCommInitAll",
-    "ncclCommDestroy",
-    "ncclCommAbort",
-    "ncclGetErrorString",
-    "ncclCommGetAsyncError",
-    "ncclAllReduce",
-    "ncclBroadcast",
-    "ncclReduce",
-    "ncclAllGather",
-    "ncclReduceScatter",
-    "ncclSend",
-    "ncclRecv",
-    "ncclGroupStart",
-];
-
-/// NCCL could not be loaded; the message names what is missing and every place looked.
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct LoadError(pub String);
 
 /// Usual install places after the environment variable and the loader path: NCCL from
 /// the `nvidia-nccl-cu12` wheel inside Python environments, then system folders.
@@ -111,33 +85,25 @@ pub fn load_uncached() -> Result<NcclLib, LoadError> {
         names: &NAMES,
         dirs: search_places(),
     };
-    let found = libsearch::search(&spec).map_err(|tried| {
-        LoadError(format!(
-            "NCCL library (libnccl.so.2) not found or not loadable; looked in: {}; \
-             set {ENV_VAR} to the file, or install the nvidia-nccl-cu12 Python package",
-            libsearch::describe(&tried)
-        ))
-    })?;
-    let requested = found.requested.clone();
-    let raw = unsafe { sys::Nccl::from_library(found.lib) }
-        .map_err(|e| LoadError(format!("{requested}: cannot read its symbols: {e}")))?;
-    let missing: Vec<&str> = REQUIRED
-        .iter()
-        .copied()
-        .filter(|s| !has_symbol(&raw, s))
-        .collect();
-    if !missing.is_empty() {
-        return Err(LoadError(format!(
-            "{requested} is not a usable NCCL: missing {}",
-            missing.join(", ")
-        )));
-    }
-    let path = raw
-        .ncclGetVersion
-        .as_ref()
-        .ok()
-        .and_then(|f| libsearch::file_of_symbol(*f as *const std::ffi::c_void))
-        .unwrap_or_else(|| PathBuf::from(&requested));
+    let hint = "or install the nvidia-nccl-cu12 Python package";
+    let found = libsearch::open("NCCL library", &spec, hint)?;
+    let (raw, requested) = found.table(|l| unsafe { sys::Nccl::from_library(l) })?;
+    // What every NCCL this backend supports (2.7 and later) has; checked at load so that
+    // no call can later panic on a missing function (ncclGroupEnd under ncclGroupStart).
+    let group = (
+        "ncclGroupStart",
+        raw.ncclGroupStart.is_ok() && raw.ncclGroupEnd.is_ok(),
+    );
+    let required = [
+        &symbols!(raw;
+            ncclGetVersion, ncclGetUniqueId, ncclCommInitRank, ncclCommInitAll, ncclCommDestroy,
+            ncclCommAbort, ncclGetErrorString, ncclCommGetAsyncError, ncclAllReduce,
+            ncclBroadcast, ncclReduce, ncclAllGather, ncclReduceScatter, ncclSend, ncclRecv)[..],
+        &[group],
+    ]
+    .concat();
+    libsearch::require(&requested, "NCCL", &required, "")?;
+    let path = symbol_file!(raw, ncclGetVersion, &requested);
     let mut code = 0;
     let rc = unsafe { raw.ncclGetVersion(&mut code) };
     if rc != sys::ncclSuccess {
@@ -153,50 +119,9 @@ pub fn load_uncached() -> Result<NcclLib, LoadError> {
     })
 }
 
-fn has_symbol(raw: &sys::Nccl, name: &str) -> bool {
-    match name {
-        "ncclGetVersion" => raw.ncclGetVersion.is_ok(),
-        "ncclGetUniqueId" => raw.ncclGetUniqueId.is_ok(),
-        "ncclCommInitRank" => raw.ncclCommInitRank.is_ok(),
-        "ncclCommInitAll" => raw.ncclCommInitAll.is_ok(),
-        "ncclCommDestroy" => raw.ncclCommDestroy.is_ok(),
-        "ncclCommAbort" => raw.ncclCommAbort.is_ok(),
-        "ncclGetErrorString" => raw.ncclGetErrorString.is_ok(),
-        "ncclCommGetAsyncError" => raw.ncclCommGetAsyncError.is_ok(),
-        "ncclAllReduce" => raw.ncclAllReduce.is_ok(),
-        "ncclBroadcast" => raw.ncclBroadcast.is_ok(),
-        "ncclReduce" => raw.ncclReduce.is_ok(),
-        "ncclAllGather" => raw.ncclAllGather.is_ok(),
-        "ncclReduceScatter" => raw.ncclReduceScatter.is_ok(),
-        "ncclSend" => raw.ncclSend.is_ok(),
-        "ncclRecv" => raw.ncclRecv.is_ok(),
-        "ncclGroupStart" => raw.ncclGroupStart.is_ok() && raw.ncclGroupEnd.is_ok(),
-        _ => false,
-    }
-}
-
 /// The process's NCCL, found and opened on first use. Later calls return the same
 /// library (or the same error): loading a 400 MB library once is enough.
 pub fn load() -> Result<&'static NcclLib, LoadError> {
     static LIB: OnceLock<Result<NcclLib, LoadError>> = OnceLock::new();
-    LIB.get_or_init(load_uncached)
-        .as_ref()
-        .map_err(Clone::clone)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn required_names_are_all_checked() {
-        // Every REQUIRED name must have an arm in has_symbol, or it would read as missing.
-        let src = include_str!("loader.rs");
-        for r in REQUIRED {
-            assert!(
-                src.contains(&format!("\"{r}\" => raw.")),
-                "{r} has no has_symbol arm"
-            );
-        }
-    }
+    libsearch::once(&LIB, load_uncached)
 }
