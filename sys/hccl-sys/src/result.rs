@@ -21,37 +21,15 @@ pub struct AscendError {
     pub host: String,
 }
 
-pub type AscendResult<T> = Result<T, AscendError>;
-
 /// HCCL's enumerator name for a return code (hccl_types.h).
 pub fn hccl_code_name(code: u32) -> &'static str {
-    match code {
-        hccl::HCCL_SUCCESS => "HCCL_SUCCESS",
-        hccl::HCCL_E_PARA => "HCCL_E_PARA",
-        hccl::HCCL_E_PTR => "HCCL_E_PTR",
-        hccl::HCCL_E_MEMORY => "HCCL_E_MEMORY",
-        hccl::HCCL_E_INTERNAL => "HCCL_E_INTERNAL",
-        hccl::HCCL_E_NOT_SUPPORT => "HCCL_E_NOT_SUPPORT",
-        hccl::HCCL_E_NOT_FOUND => "HCCL_E_NOT_FOUND",
-        hccl::HCCL_E_UNAVAIL => "HCCL_E_UNAVAIL",
-        hccl::HCCL_E_SYSCALL => "HCCL_E_SYSCALL",
-        hccl::HCCL_E_TIMEOUT => "HCCL_E_TIMEOUT",
-        hccl::HCCL_E_OPEN_FILE_FAILURE => "HCCL_E_OPEN_FILE_FAILURE",
-        hccl::HCCL_E_TCP_CONNECT => "HCCL_E_TCP_CONNECT",
-        hccl::HCCL_E_ROCE_CONNECT => "HCCL_E_ROCE_CONNECT",
-        hccl::HCCL_E_TCP_TRANSFER => "HCCL_E_TCP_TRANSFER",
-        hccl::HCCL_E_ROCE_TRANSFER => "HCCL_E_ROCE_TRANSFER",
-        hccl::HCCL_E_RUNTIME => "HCCL_E_RUNTIME",
-        hccl::HCCL_E_DRV => "HCCL_E_DRV",
-        hccl::HCCL_E_PROFILING => "HCCL_E_PROFILING",
-        hccl::HCCL_E_CCE => "HCCL_E_CCE",
-        hccl::HCCL_E_NETWORK => "HCCL_E_NETWORK",
-        hccl::HCCL_E_AGAIN => "HCCL_E_AGAIN",
-        hccl::HCCL_E_REMOTE => "HCCL_E_REMOTE",
-        hccl::HCCL_E_SUSPENDING => "HCCL_E_SUSPENDING",
-        hccl::HCCL_E_OPRETRY_FAIL => "HCCL_E_OPRETRY_FAIL",
-        _ => "unknown HcclResult",
-    }
+    code_name!(code, hccl;
+        HCCL_SUCCESS, HCCL_E_PARA, HCCL_E_PTR, HCCL_E_MEMORY, HCCL_E_INTERNAL, HCCL_E_NOT_SUPPORT,
+        HCCL_E_NOT_FOUND, HCCL_E_UNAVAIL, HCCL_E_SYSCALL, HCCL_E_TIMEOUT, HCCL_E_OPEN_FILE_FAILURE,
+        HCCL_E_TCP_CONNECT, HCCL_E_ROCE_CONNECT, HCCL_E_TCP_TRANSFER, HCCL_E_ROCE_TRANSFER,
+        HCCL_E_RUNTIME, HCCL_E_DRV, HCCL_E_PROFILING, HCCL_E_CCE, HCCL_E_NETWORK, HCCL_E_AGAIN,
+        HCCL_E_REMOTE, HCCL_E_SUSPENDING, HCCL_E_OPRETRY_FAIL;
+        "unknown HcclResult")
 }
 
 impl fmt::Display for AscendError {
@@ -65,7 +43,7 @@ impl fmt::Display for AscendError {
     }
 }
 
-failure_type!(AscendError);
+failure_type!(AscendError, AscendResult);
 
 impl Ascend {
     /// The runtime's most recent detailed error message (`aclGetRecentErrMsg`), if any.
