@@ -10,3 +10,5 @@ pub mod failure;
 #[macro_use]
 #[allow(dead_code)] // each crate uses its part
 pub mod libsearch;
+#[macro_use]
+pub mod safe;

@@ -32,6 +32,20 @@ pub fn hccl_code_name(code: u32) -> &'static str {
         "unknown HcclResult")
 }
 
+impl AscendError {
+    /// A failure on this host, at a rank not known yet.
+    fn new(call: &'static str, code: i64, name: &'static str, message: Option<String>) -> Self {
+        AscendError {
+            call,
+            code,
+            name,
+            message,
+            rank: None,
+            host: libsearch::hostname(),
+        }
+    }
+}
+
 impl fmt::Display for AscendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_failed(f, self.call, self.rank, &self.host)?;
@@ -58,26 +72,20 @@ impl Ascend {
             return Ok(());
         }
         let message = self.recent_message();
-        Err(AscendError {
-            call,
-            code: code as i64,
-            name: "aclError",
-            message,
-            rank: None,
-            host: libsearch::hostname(),
-        })
+        Err(AscendError::new(call, code as i64, "aclError", message))
     }
 
     /// The error for an ACL function this runtime does not export.
     pub fn absent_acl(&self, call: &'static str) -> AscendError {
-        AscendError {
-            call,
-            code: -1,
-            name: "not exported",
-            message: Some(format!("{} has no {call}", self.acl.path.display())),
-            rank: None,
-            host: libsearch::hostname(),
-        }
+        let message = format!("{} has no {call}", self.acl.path.display());
+        AscendError::new(call, -1, "not exported", Some(message))
+    }
+
+    /// The error for an HCCL function neither of HCCL's libraries exports.
+    pub fn absent_hccl(&self, call: &'static str) -> AscendError {
+        let message = format!("{} has no {call}", self.hccl.path.display());
+        let code = hccl::HCCL_E_NOT_SUPPORT;
+        AscendError::new(call, code as i64, hccl_code_name(code), Some(message))
     }
 
     /// `Ok` for HCCL_SUCCESS, else the code with `HcclGetErrorString`'s text.
@@ -94,14 +102,12 @@ impl Ascend {
             (Some(t), Some(r)) => Some(format!("{t}; {r}")),
             (t, r) => t.or(r),
         };
-        Err(AscendError {
+        Err(AscendError::new(
             call,
-            code: code as i64,
-            name: hccl_code_name(code),
+            code as i64,
+            hccl_code_name(code),
             message,
-            rank: None,
-            host: libsearch::hostname(),
-        })
+        ))
     }
 }
 
