@@ -66,8 +66,8 @@ mod tests {
 
     #[test]
     fn version_codes_decode() {
-        assert_eq!(version_string(23203), "2.32.3");
-        assert_eq!(version_string(2708), "2.7.8");
-        assert_eq!(version_string(21805), "2.18.5");
+        for (code, version) in [(23203, "2.32.3"), (2708, "2.7.8"), (21805, "2.18.5")] {
+            assert_eq!(version_string(code), version, "code {code}");
+        }
     }
 }
