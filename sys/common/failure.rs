@@ -1,6 +1,6 @@
-//! What the error types of nccl-sys and hccl-sys share, shared (through `#[path]`) by both
-//! as libsearch.rs is: a library's C string as text, and the "CALL failed on rank R
-//! (HOST)" that every one of their error messages starts with.
+//! What the error types of nccl-sys and hccl-sys share (see mod.rs): a library's C string
+//! as text, the enumerator name of a return code, and the "CALL failed on rank R (HOST)"
+//! that every one of their error messages starts with.
 
 use std::ffi::CStr;
 use std::fmt;
@@ -36,9 +36,12 @@ pub(crate) fn write_failed(
 }
 
 /// What an error type of these crates (fields `rank: Option<usize>`, `host`, ...) is
-/// besides its text: an [`std::error::Error`], and the same error on a known rank.
+/// besides its text: an [`std::error::Error`], the same error on a known rank, and the
+/// `Result` alias named `r`.
 macro_rules! failure_type {
-    ($t:ty) => {
+    ($t:ident, $r:ident) => {
+        pub type $r<T> = Result<T, $t>;
+
         impl std::error::Error for $t {}
 
         impl $t {
@@ -46,6 +49,17 @@ macro_rules! failure_type {
                 self.rank = Some(rank);
                 self
             }
+        }
+    };
+}
+
+/// `code_name!(code, m; A, B; "unknown")`: the name of the constant `m::A`, `m::B`, …
+/// that `code` equals, else the last string.
+macro_rules! code_name {
+    ($code:expr, $m:ident; $($name:ident),* $(,)?; $unknown:literal) => {
+        match $code {
+            $($m::$name => stringify!($name),)*
+            _ => $unknown,
         }
     };
 }

@@ -1,6 +1,6 @@
-//! The module that holds a file of bindgen output, shared (through `#[path]`) by nccl-sys
-//! and hccl-sys as libsearch.rs is: bindgen's names and unused items do not meet the lints
-//! the hand-written code is held to, so they are allowed there and only there.
+//! The module that holds a file of bindgen output, shared by nccl-sys and hccl-sys (see
+//! mod.rs): bindgen's names and unused items do not meet the lints the hand-written code
+//! is held to, so they are allowed there and only there.
 
 /// `generated_module!(name, "file.rs")`: `pub mod name` with the crate's `src/file.rs`.
 macro_rules! generated_module {

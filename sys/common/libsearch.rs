@@ -1,13 +1,16 @@
-//! Finding a vendor shared library at run time, shared (through `#[path]`) by nccl-sys and
-//! hccl-sys. The binary is built on machines without CUDA or CANN and must start there,
+//! Finding a vendor shared library at run time, shared by nccl-sys and hccl-sys (see
+//! mod.rs). The binary is built on machines without CUDA or CANN and must start there,
 //! so nothing is linked: a library is looked for in a fixed order and every place looked
 //! is remembered, because "not found" is only useful when it says where we looked.
 //!
 //! Order: an explicit environment variable (a file, or a folder holding the library),
 //! which wins outright when set; then the dynamic loader's own search (`LD_LIBRARY_PATH`,
 //! the ld.so cache, the system folders); then the caller's list of usual install places.
+//! Once found, the loaders read the library's function table and check that the functions
+//! they need resolve, with the same messages in both crates.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// One place looked and what happened there.
 #[derive(Clone, Debug)]
@@ -45,17 +48,9 @@ pub fn search(spec: &Spec<'_>) -> Result<Found, Vec<Attempt>> {
                 vec![p.clone()]
             };
             for f in files {
-                match try_file(&f) {
-                    Ok(lib) => {
-                        return Ok(Found {
-                            lib,
-                            requested: f.display().to_string(),
-                        })
-                    }
-                    Err(why) => tried.push(Attempt {
-                        place: format!("${}={}", spec.env_var, f.display()),
-                        outcome: why,
-                    }),
+                let place = format!("${}={}", spec.env_var, f.display());
+                if let Some(found) = try_file(&f, place, &mut tried) {
+                    return Ok(found);
                 }
             }
             // An explicit choice that fails is an error, not a hint to look elsewhere.
@@ -94,17 +89,8 @@ pub fn search(spec: &Spec<'_>) -> Result<Found, Vec<Attempt>> {
             let f = dir.join(name);
             if f.exists() {
                 any = true;
-                match try_file(&f) {
-                    Ok(lib) => {
-                        return Ok(Found {
-                            lib,
-                            requested: f.display().to_string(),
-                        })
-                    }
-                    Err(why) => tried.push(Attempt {
-                        place: f.display().to_string(),
-                        outcome: why,
-                    }),
+                if let Some(found) = try_file(&f, f.display().to_string(), &mut tried) {
+                    return Ok(found);
                 }
             }
         }
@@ -123,11 +109,23 @@ pub fn search(spec: &Spec<'_>) -> Result<Found, Vec<Attempt>> {
     Err(tried)
 }
 
-fn try_file(f: &Path) -> Result<libloading::Library, String> {
-    if !f.exists() {
-        return Err("no such file".into());
+/// Opens file `f`; on failure notes `place` and why in `tried`.
+fn try_file(f: &Path, place: String, tried: &mut Vec<Attempt>) -> Option<Found> {
+    let opened = if f.exists() {
+        unsafe { libloading::Library::new(f) }.map_err(|e| short_dl_error(&e.to_string()))
+    } else {
+        Err("no such file".into())
+    };
+    match opened {
+        Ok(lib) => Some(Found {
+            lib,
+            requested: f.display().to_string(),
+        }),
+        Err(outcome) => {
+            tried.push(Attempt { place, outcome });
+            None
+        }
     }
-    unsafe { libloading::Library::new(f) }.map_err(|e| short_dl_error(&e.to_string()))
 }
 
 /// dlerror text without the repeated file name libloading puts in front.
@@ -183,4 +181,94 @@ pub fn hostname() -> String {
     }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// A library could not be loaded; the message names what is missing and every place looked.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LoadError(pub String);
+
+/// Looks for the library `spec` describes; on failure, one line that names it (`what`,
+/// e.g. "NCCL library", and its first file name), every place looked, the variable to set
+/// and `hint`, what else would make it found.
+pub fn open(what: &str, spec: &Spec<'_>, hint: &str) -> Result<Found, LoadError> {
+    search(spec).map_err(|tried| {
+        LoadError(format!(
+            "{what} ({}) not found or not loadable; looked in: {}; set {} to the file, {hint}",
+            spec.names[0],
+            describe(&tried),
+            spec.env_var
+        ))
+    })
+}
+
+impl Found {
+    /// The library's function table, read by bindgen's `from_library`, with the file as
+    /// requested.
+    pub fn table<T>(
+        self,
+        from_library: impl FnOnce(libloading::Library) -> Result<T, libloading::Error>,
+    ) -> Result<(T, String), LoadError> {
+        let requested = self.requested;
+        match from_library(self.lib) {
+            Ok(t) => Ok((t, requested)),
+            Err(e) => Err(LoadError(format!(
+                "{requested}: cannot read its symbols: {e}"
+            ))),
+        }
+    }
+}
+
+/// `Ok` when every function of `checks` (name, whether it resolves) resolves, else "FILE
+/// is not a usable WHAT: missing A, B" and `note`.
+pub fn require(
+    file: &str,
+    what: &str,
+    checks: &[(&str, bool)],
+    note: &str,
+) -> Result<(), LoadError> {
+    let missing: Vec<&str> = checks
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(n, _)| *n)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(LoadError(format!(
+        "{file} is not a usable {what}: missing {}{note}",
+        missing.join(", ")
+    )))
+}
+
+/// The library in `cell`, loaded by `load` on first use: later calls return the same
+/// library (or the same error).
+pub fn once<T>(
+    cell: &'static OnceLock<Result<T, LoadError>>,
+    load: fn() -> Result<T, LoadError>,
+) -> Result<&'static T, LoadError> {
+    cell.get_or_init(load).as_ref().map_err(Clone::clone)
+}
+
+/// `[("a", resolves), …]` for functions `a`, … of a bindgen function table
+/// (`symbols!(raw; a, b)`), or of what the macro `m` finds in `lib` (`symbols!(m(lib); a)`).
+macro_rules! symbols {
+    ($m:ident($lib:expr); $($name:ident),* $(,)?) => {
+        [$((stringify!($name), $m!($lib, $name).is_some())),*]
+    };
+    ($raw:expr; $($name:ident),* $(,)?) => {
+        [$((stringify!($name), $raw.$name.is_ok())),*]
+    };
+}
+
+/// The file function `sym` of the table `raw` lives in, as the dynamic loader resolved
+/// it, else `requested` (the file as named).
+macro_rules! symbol_file {
+    ($raw:expr, $sym:ident, $requested:expr) => {
+        $raw.$sym
+            .as_ref()
+            .ok()
+            .and_then(|f| $crate::common::libsearch::file_of_symbol(*f as *const std::ffi::c_void))
+            .unwrap_or_else(|| std::path::PathBuf::from($requested))
+    };
 }

@@ -2,8 +2,10 @@
 //! each device-side object keeps its [`Device`] (and through it the ACL runtime) alive,
 //! so dropping in any order is safe.
 
+use crate::common::safe::copy_into_chars;
+use crate::ffi::{acl, hccl};
+use crate::lib_handle::Ascend;
 use crate::result::AscendResult;
-use crate::{acl, hccl, Ascend};
 use std::os::raw::c_void;
 use std::rc::Rc;
 use std::sync::Mutex;
@@ -12,13 +14,29 @@ use std::sync::Mutex;
 pub const ROOT_INFO_BYTES: usize = hccl::HCCL_ROOT_INFO_BYTES as usize;
 const _: () = assert!(std::mem::size_of::<hccl::HcclRootInfo>() == ROOT_INFO_BYTES);
 
+/// Calls the ACL runtime's `name` through `lib` (an `&Ascend`) and checks its result;
+/// with `optional`, `name` may be missing from the runtime, which is then an error too.
+macro_rules! acl {
+    ($lib:expr, $name:ident($($arg:expr),*)) => {{
+        let lib: &Ascend = $lib;
+        lib.check_acl(stringify!($name), unsafe { lib.acl.raw.$name($($arg),*) })
+    }};
+    ($lib:expr, $name:ident($($arg:expr),*) optional) => {{
+        let lib: &Ascend = $lib;
+        match lib.acl.raw.$name.as_ref() {
+            Ok(f) => lib.check_acl(stringify!($name), unsafe { f($($arg),*) }),
+            Err(_) => Err(lib.absent_acl(stringify!($name))),
+        }
+    }};
+}
+
 /// `aclInit` may run once per process; count users so `aclFinalize` runs after the last.
 static ACL_USERS: Mutex<usize> = Mutex::new(0);
 
 fn acl_acquire(lib: &'static Ascend) -> AscendResult<()> {
     let mut n = ACL_USERS.lock().unwrap_or_else(|e| e.into_inner());
     if *n == 0 {
-        lib.check_acl("aclInit", unsafe { lib.acl.raw.aclInit(std::ptr::null()) })?;
+        acl!(lib, aclInit(std::ptr::null()))?;
     }
     *n += 1;
     Ok(())
@@ -45,28 +63,21 @@ impl Device {
     pub fn count(lib: &'static Ascend) -> AscendResult<u32> {
         acl_acquire(lib)?;
         let mut n = 0u32;
-        let r = lib.check_acl("aclrtGetDeviceCount", unsafe {
-            lib.acl.raw.aclrtGetDeviceCount(&mut n)
-        });
+        let r = acl!(lib, aclrtGetDeviceCount(&mut n));
         acl_release(lib);
         r.map(|_| n)
     }
 
     pub fn open(lib: &'static Ascend, id: i32) -> AscendResult<Rc<Device>> {
         acl_acquire(lib)?;
-        if let Err(e) = lib.check_acl("aclrtSetDevice", unsafe { lib.acl.raw.aclrtSetDevice(id) }) {
+        if let Err(e) = acl!(lib, aclrtSetDevice(id)) {
             acl_release(lib);
             return Err(e);
         }
         Ok(Rc::new(Device { lib, id }))
     }
 
-    pub fn id(&self) -> i32 {
-        self.id
-    }
-    pub fn lib(&self) -> &'static Ascend {
-        self.lib
-    }
+    getters!(id: i32, lib: &'static Ascend);
 
     /// (free, total) bytes of device memory (HBM), when the runtime says.
     pub fn mem_info(&self) -> Option<(usize, usize)> {
@@ -87,9 +98,7 @@ impl Device {
     }
 
     pub fn synchronize(&self) -> AscendResult<()> {
-        self.lib.check_acl("aclrtSynchronizeDevice", unsafe {
-            self.lib.acl.raw.aclrtSynchronizeDevice()
-        })
+        acl!(self.lib, aclrtSynchronizeDevice())
     }
 }
 
@@ -102,105 +111,71 @@ impl Drop for Device {
     }
 }
 
-/// An ACL stream.
-pub struct Stream {
-    dev: Rc<Device>,
-    raw: acl::aclrtStream,
+/// `device_object!(DOCS Name(raw type) = create, destroy)`: a handle to an ACL object of
+/// a device, made by `Name::new` (ACL's `create`) and released by `destroy` on drop.
+macro_rules! device_object {
+    ($(#[$m:meta])* $name:ident($raw:ty) = $create:ident, $destroy:ident) => {
+        $(#[$m])*
+        pub struct $name {
+            dev: Rc<Device>,
+            raw: $raw,
+        }
+
+        impl $name {
+            pub fn new(dev: &Rc<Device>) -> AscendResult<$name> {
+                let mut raw = std::ptr::null_mut();
+                acl!(dev.lib, $create(&mut raw))?;
+                Ok($name { dev: dev.clone(), raw })
+            }
+        }
+
+        impl Drop for $name {
+            fn drop(&mut self) {
+                unsafe { self.dev.lib.acl.raw.$destroy(self.raw) };
+            }
+        }
+    };
+}
+
+device_object! {
+    /// An ACL stream.
+    Stream(acl::aclrtStream) = aclrtCreateStream, aclrtDestroyStream
+}
+
+device_object! {
+    /// An ACL event, for timing work on a stream.
+    Event(acl::aclrtEvent) = aclrtCreateEvent, aclrtDestroyEvent
 }
 
 impl Stream {
-    pub fn new(dev: &Rc<Device>) -> AscendResult<Stream> {
-        let lib = dev.lib;
-        let mut raw: acl::aclrtStream = std::ptr::null_mut();
-        lib.check_acl("aclrtCreateStream", unsafe {
-            lib.acl.raw.aclrtCreateStream(&mut raw)
-        })?;
-        Ok(Stream {
-            dev: dev.clone(),
-            raw,
-        })
-    }
-    pub fn raw(&self) -> acl::aclrtStream {
-        self.raw
-    }
+    getters!(raw: acl::aclrtStream);
     pub fn synchronize(&self) -> AscendResult<()> {
-        let lib = self.dev.lib;
-        lib.check_acl("aclrtSynchronizeStream", unsafe {
-            lib.acl.raw.aclrtSynchronizeStream(self.raw)
-        })
+        acl!(self.dev.lib, aclrtSynchronizeStream(self.raw))
     }
-}
-
-impl Drop for Stream {
-    fn drop(&mut self) {
-        unsafe { self.dev.lib.acl.raw.aclrtDestroyStream(self.raw) };
-    }
-}
-
-/// An ACL event, for timing work on a stream.
-pub struct Event {
-    dev: Rc<Device>,
-    raw: acl::aclrtEvent,
 }
 
 impl Event {
-    pub fn new(dev: &Rc<Device>) -> AscendResult<Event> {
-        let lib = dev.lib;
-        let mut raw: acl::aclrtEvent = std::ptr::null_mut();
-        lib.check_acl("aclrtCreateEvent", unsafe {
-            lib.acl.raw.aclrtCreateEvent(&mut raw)
-        })?;
-        Ok(Event {
-            dev: dev.clone(),
-            raw,
-        })
-    }
     pub fn record(&self, stream: &Stream) -> AscendResult<()> {
-        let lib = self.dev.lib;
-        lib.check_acl("aclrtRecordEvent", unsafe {
-            lib.acl.raw.aclrtRecordEvent(self.raw, stream.raw)
-        })
+        acl!(self.dev.lib, aclrtRecordEvent(self.raw, stream.raw))
     }
     /// Whether the work recorded before the event is complete (`aclrtQueryEventStatus`).
     pub fn query(&self) -> AscendResult<bool> {
-        let lib = self.dev.lib;
-        let f = lib
-            .acl
-            .raw
-            .aclrtQueryEventStatus
-            .as_ref()
-            .map_err(|_| lib.absent_acl("aclrtQueryEventStatus"))?;
         let mut st: acl::aclrtEventRecordedStatus = acl::ACL_EVENT_RECORDED_STATUS_NOT_READY;
-        lib.check_acl("aclrtQueryEventStatus", unsafe { f(self.raw, &mut st) })?;
+        acl!(self.dev.lib, aclrtQueryEventStatus(self.raw, &mut st) optional)?;
         Ok(st == acl::ACL_EVENT_RECORDED_STATUS_COMPLETE)
     }
     /// Blocks until the work recorded before the event is complete.
     pub fn synchronize(&self) -> AscendResult<()> {
-        let lib = self.dev.lib;
-        let f = lib
-            .acl
-            .raw
-            .aclrtSynchronizeEvent
-            .as_ref()
-            .map_err(|_| lib.absent_acl("aclrtSynchronizeEvent"))?;
-        lib.check_acl("aclrtSynchronizeEvent", unsafe { f(self.raw) })
+        acl!(self.dev.lib, aclrtSynchronizeEvent(self.raw) optional)
     }
     /// Milliseconds from `self` to `end`; both must have completed.
     pub fn elapsed_ms(&self, end: &Event) -> AscendResult<f32> {
-        let lib = self.dev.lib;
         let mut ms = 0f32;
-        lib.check_acl("aclrtEventElapsedTime", unsafe {
-            lib.acl
-                .raw
-                .aclrtEventElapsedTime(&mut ms, self.raw, end.raw)
-        })?;
+        acl!(
+            self.dev.lib,
+            aclrtEventElapsedTime(&mut ms, self.raw, end.raw)
+        )?;
         Ok(ms)
-    }
-}
-
-impl Drop for Event {
-    fn drop(&mut self) {
-        unsafe { self.dev.lib.acl.raw.aclrtDestroyEvent(self.raw) };
     }
 }
 
@@ -213,14 +188,10 @@ pub struct DevBuf {
 
 impl DevBuf {
     pub fn alloc(dev: &Rc<Device>, len: usize) -> AscendResult<DevBuf> {
-        let lib = dev.lib;
         let mut ptr: *mut c_void = std::ptr::null_mut();
         // aclrtMalloc rejects size 0; a 0-byte buffer still needs a valid address.
-        lib.check_acl("aclrtMalloc", unsafe {
-            lib.acl
-                .raw
-                .aclrtMalloc(&mut ptr, len.max(1), acl::ACL_MEM_MALLOC_HUGE_FIRST)
-        })?;
+        let policy = acl::ACL_MEM_MALLOC_HUGE_FIRST;
+        acl!(dev.lib, aclrtMalloc(&mut ptr, len.max(1), policy))?;
         Ok(DevBuf {
             dev: dev.clone(),
             ptr,
@@ -251,16 +222,12 @@ impl DevBuf {
         if data.is_empty() {
             return Ok(());
         }
-        let lib = self.dev.lib;
-        lib.check_acl("aclrtMemcpy", unsafe {
-            lib.acl.raw.aclrtMemcpy(
-                self.ptr_at(offset),
-                self.len - offset,
-                data.as_ptr().cast(),
-                data.len(),
-                acl::ACL_MEMCPY_HOST_TO_DEVICE,
-            )
-        })
+        let (dst, max) = (self.ptr_at(offset), self.len - offset);
+        let kind = acl::ACL_MEMCPY_HOST_TO_DEVICE;
+        acl!(
+            self.dev.lib,
+            aclrtMemcpy(dst, max, data.as_ptr().cast(), data.len(), kind)
+        )
     }
     /// Copies from byte `offset` into `out` (device to host, synchronous).
     pub fn read(&self, offset: usize, out: &mut [u8]) -> AscendResult<()> {
@@ -271,16 +238,12 @@ impl DevBuf {
         if out.is_empty() {
             return Ok(());
         }
-        let lib = self.dev.lib;
-        lib.check_acl("aclrtMemcpy", unsafe {
-            lib.acl.raw.aclrtMemcpy(
-                out.as_mut_ptr().cast(),
-                out.len(),
-                self.ptr_at(offset),
-                out.len(),
-                acl::ACL_MEMCPY_DEVICE_TO_HOST,
-            )
-        })
+        let (src, n) = (self.ptr_at(offset), out.len());
+        let kind = acl::ACL_MEMCPY_DEVICE_TO_HOST;
+        acl!(
+            self.dev.lib,
+            aclrtMemcpy(out.as_mut_ptr().cast(), n, src, n, kind)
+        )
     }
 }
 
@@ -293,13 +256,15 @@ impl Drop for DevBuf {
 /// The root info rank 0 creates and every rank passes to `HcclCommInitRootInfo`.
 pub struct RootInfo(pub Box<hccl::HcclRootInfo>);
 
+const BLANK_ROOT_INFO: hccl::HcclRootInfo = hccl::HcclRootInfo {
+    internal: [0; ROOT_INFO_BYTES],
+};
+
 impl RootInfo {
     pub fn new(lib: &'static Ascend) -> AscendResult<RootInfo> {
-        let mut ri = Box::new(hccl::HcclRootInfo {
-            internal: [0; ROOT_INFO_BYTES],
-        });
+        let mut ri = Box::new(BLANK_ROOT_INFO);
         let h = &lib.hccl;
-        let f = crate::hccl_fn!(h, HcclGetRootInfo).expect("checked at load");
+        let f = hccl_fn!(h, HcclGetRootInfo).expect("checked at load");
         lib.check_hccl("HcclGetRootInfo", unsafe { f(&mut *ri) })?;
         Ok(RootInfo(ri))
     }
@@ -307,12 +272,8 @@ impl RootInfo {
         self.0.internal.iter().map(|&c| c as u8).collect()
     }
     pub fn from_bytes(b: &[u8]) -> RootInfo {
-        let mut ri = Box::new(hccl::HcclRootInfo {
-            internal: [0; ROOT_INFO_BYTES],
-        });
-        for (d, s) in ri.internal.iter_mut().zip(b) {
-            *d = *s as std::os::raw::c_char;
-        }
+        let mut ri = Box::new(BLANK_ROOT_INFO);
+        copy_into_chars(&mut ri.internal, b);
         RootInfo(ri)
     }
 }
@@ -325,23 +286,19 @@ pub struct Comm {
     nranks: usize,
 }
 
-macro_rules! call {
-    ($self:ident, $name:ident ( $($arg:expr),* )) => {{
-        let h = &$self.lib.hccl;
-        match crate::hccl_fn!(h, $name) {
-            Some(f) => $self
-                .lib
-                .check_hccl(stringify!($name), f($($arg),*))
-                .map_err(|e| e.with_rank($self.rank)),
-            None => Err($crate::AscendError {
-                call: stringify!($name),
-                code: hccl::HCCL_E_NOT_SUPPORT as i64,
-                name: "HCCL_E_NOT_SUPPORT",
-                message: Some(format!("{} has no {}", h.path.display(), stringify!($name))),
-                rank: Some($self.rank),
-                host: crate::libsearch::hostname(),
-            }),
+/// Calls HCCL's `name`, from libhccl.so or libhcomm.so, on communicator `s` (or through
+/// `lib` at `rank`) and checks its result; a library that has neither is an error too.
+macro_rules! hccl {
+    ($s:ident, $name:ident($($arg:expr),*)) => {
+        hccl!($s.lib, $s.rank; $name($($arg),*))
+    };
+    ($lib:expr, $rank:expr; $name:ident($($arg:expr),*)) => {{
+        let lib: &Ascend = $lib;
+        match hccl_fn!(&lib.hccl, $name) {
+            Some(f) => lib.check_hccl(stringify!($name), f($($arg),*)),
+            None => Err(lib.absent_hccl(stringify!($name))),
         }
+        .map_err(|e| e.with_rank($rank))
     }};
 }
 
@@ -353,13 +310,10 @@ impl Comm {
         root: &RootInfo,
         rank: usize,
     ) -> AscendResult<Comm> {
-        let mut raw: hccl::HcclComm = std::ptr::null_mut();
-        let h = &lib.hccl;
-        let f = crate::hccl_fn!(h, HcclCommInitRootInfo).expect("checked at load");
-        lib.check_hccl("HcclCommInitRootInfo", unsafe {
-            f(nranks as u32, &*root.0, rank as u32, &mut raw)
-        })
-        .map_err(|e| e.with_rank(rank))?;
+        let mut raw = std::ptr::null_mut();
+        let (n, r) = (nranks as u32, rank as u32);
+        // SAFETY: the root info and the handle are live locals of the types hccl.h declares.
+        unsafe { hccl!(lib, rank; HcclCommInitRootInfo(n, &*root.0, r, &mut raw)) }?;
         Ok(Comm {
             lib,
             raw,
@@ -385,7 +339,7 @@ impl Comm {
         let mut raw: hccl::HcclComm = std::ptr::null_mut();
         // SAFETY: every pointer is to a live local of the type the header declares.
         unsafe {
-            call!(
+            hccl!(
                 self,
                 HcclCreateSubCommConfig(
                     &mut parent,
@@ -406,200 +360,93 @@ impl Comm {
         })
     }
 
-    pub fn rank(&self) -> usize {
-        self.rank
-    }
-    pub fn nranks(&self) -> usize {
-        self.nranks
-    }
-    pub fn raw(&self) -> hccl::HcclComm {
-        self.raw
-    }
+    getters!(rank: usize, nranks: usize, raw: hccl::HcclComm);
+
     /// Whether the loaded HCCL has the function (e.g. "HcclReduce", "HcclAlltoAll").
     pub fn has(&self, name: &str) -> bool {
         let h = &self.lib.hccl;
-        match name {
-            "HcclReduce" => crate::hccl_fn!(h, HcclReduce).is_some(),
-            "HcclAlltoAll" => crate::hccl_fn!(h, HcclAlltoAll).is_some(),
-            "HcclScatter" => crate::hccl_fn!(h, HcclScatter).is_some(),
-            "HcclBatchSendRecv" => crate::hccl_fn!(h, HcclBatchSendRecv).is_some(),
-            "HcclCreateSubCommConfig" => crate::hccl_fn!(h, HcclCreateSubCommConfig).is_some(),
-            "HcclSend" => crate::hccl_fn!(h, HcclSend).is_some(),
-            _ => false,
-        }
+        symbols!(hccl_fn(h);
+            HcclReduce, HcclAlltoAll, HcclScatter, HcclBatchSendRecv, HcclCreateSubCommConfig,
+            HcclSend)
+        .contains(&(name, true))
     }
 
-    /// # Safety
-    /// Buffers are device memory of the sizes HCCL documents for the call; `stream`
-    /// belongs to this rank's device.
-    pub unsafe fn all_reduce(
-        &self,
-        send: *mut c_void,
-        recv: *mut c_void,
-        count: u64,
-        dtype: hccl::HcclDataType,
-        op: hccl::HcclReduceOp,
-        stream: acl::aclrtStream,
-    ) -> AscendResult<()> {
-        call!(
-            self,
-            HcclAllReduce(send, recv, count, dtype, op, self.raw, stream)
-        )
-    }
+    // In the order hccl.h declares them.
+    calls! { via hccl -> AscendResult<()>;
+        /// # Safety
+        /// Buffers are device memory of the sizes HCCL documents for the call; `stream`
+        /// belongs to this rank's device.
+        fn all_reduce(&self, send: *mut c_void, recv: *mut c_void, count: u64,
+            dtype: hccl::HcclDataType, op: hccl::HcclReduceOp, stream: acl::aclrtStream)
+            => HcclAllReduce(send, recv, count, dtype, op, self.raw, stream);
 
-    /// In place only, as HCCL defines it.
-    ///
-    /// # Safety
-    /// As [`Comm::all_reduce`].
-    pub unsafe fn broadcast(
-        &self,
-        buf: *mut c_void,
-        count: u64,
-        dtype: hccl::HcclDataType,
-        root: u32,
-        stream: acl::aclrtStream,
-    ) -> AscendResult<()> {
-        call!(
-            self,
-            HcclBroadcast(buf, count, dtype, root, self.raw, stream)
-        )
-    }
+        /// In place only, as HCCL defines it.
+        ///
+        /// # Safety
+        /// As [`Comm::all_reduce`].
+        fn broadcast(&self, buf: *mut c_void, count: u64, dtype: hccl::HcclDataType, root: u32,
+            stream: acl::aclrtStream)
+            => HcclBroadcast(buf, count, dtype, root, self.raw, stream);
 
-    /// # Safety
-    /// As [`Comm::all_reduce`].
-    #[allow(clippy::too_many_arguments)]
-    pub unsafe fn reduce(
-        &self,
-        send: *mut c_void,
-        recv: *mut c_void,
-        count: u64,
-        dtype: hccl::HcclDataType,
-        op: hccl::HcclReduceOp,
-        root: u32,
-        stream: acl::aclrtStream,
-    ) -> AscendResult<()> {
-        call!(
-            self,
-            HcclReduce(send, recv, count, dtype, op, root, self.raw, stream)
-        )
-    }
+        /// # Safety
+        /// As [`Comm::all_reduce`].
+        fn reduce_scatter(&self, send: *mut c_void, recv: *mut c_void, recv_count: u64,
+            dtype: hccl::HcclDataType, op: hccl::HcclReduceOp, stream: acl::aclrtStream)
+            => HcclReduceScatter(send, recv, recv_count, dtype, op, self.raw, stream);
 
-    /// # Safety
-    /// As [`Comm::all_reduce`].
-    pub unsafe fn all_gather(
-        &self,
-        send: *mut c_void,
-        recv: *mut c_void,
-        send_count: u64,
-        dtype: hccl::HcclDataType,
-        stream: acl::aclrtStream,
-    ) -> AscendResult<()> {
-        call!(
-            self,
-            HcclAllGather(send, recv, send_count, dtype, self.raw, stream)
-        )
-    }
+        /// # Safety
+        /// As [`Comm::all_reduce`].
+        fn scatter(&self, send: *mut c_void, recv: *mut c_void, recv_count: u64,
+            dtype: hccl::HcclDataType, root: u32, stream: acl::aclrtStream)
+            => HcclScatter(send, recv, recv_count, dtype, root, self.raw, stream);
 
-    /// # Safety
-    /// As [`Comm::all_reduce`].
-    pub unsafe fn reduce_scatter(
-        &self,
-        send: *mut c_void,
-        recv: *mut c_void,
-        recv_count: u64,
-        dtype: hccl::HcclDataType,
-        op: hccl::HcclReduceOp,
-        stream: acl::aclrtStream,
-    ) -> AscendResult<()> {
-        call!(
-            self,
-            HcclReduceScatter(send, recv, recv_count, dtype, op, self.raw, stream)
-        )
-    }
+        /// # Safety
+        /// As [`Comm::all_reduce`].
+        fn all_gather(&self, send: *mut c_void, recv: *mut c_void, send_count: u64,
+            dtype: hccl::HcclDataType, stream: acl::aclrtStream)
+            => HcclAllGather(send, recv, send_count, dtype, self.raw, stream);
 
-    /// # Safety
-    /// As [`Comm::all_reduce`].
-    pub unsafe fn scatter(
-        &self,
-        send: *mut c_void,
-        recv: *mut c_void,
-        recv_count: u64,
-        dtype: hccl::HcclDataType,
-        root: u32,
-        stream: acl::aclrtStream,
-    ) -> AscendResult<()> {
-        call!(
-            self,
-            HcclScatter(send, recv, recv_count, dtype, root, self.raw, stream)
-        )
-    }
+        /// `HcclSend`: `count` elements to `dest`.
+        ///
+        /// # Safety
+        /// `buf` is device memory of `count` elements.
+        fn send(&self, buf: *mut c_void, count: u64, dtype: hccl::HcclDataType, dest: u32,
+            stream: acl::aclrtStream)
+            => HcclSend(buf, count, dtype, dest, self.raw, stream);
 
-    /// # Safety
-    /// As [`Comm::all_reduce`].
-    pub unsafe fn alltoall(
-        &self,
-        send: *const c_void,
-        recv: *const c_void,
-        count: u64,
-        dtype: hccl::HcclDataType,
-        stream: acl::aclrtStream,
-    ) -> AscendResult<()> {
-        call!(
-            self,
-            HcclAlltoAll(send, count, dtype, recv, count, dtype, self.raw, stream)
-        )
-    }
+        /// `HcclRecv`: `count` elements from `src`.
+        ///
+        /// # Safety
+        /// As [`Comm::send`].
+        fn recv(&self, buf: *mut c_void, count: u64, dtype: hccl::HcclDataType, src: u32,
+            stream: acl::aclrtStream)
+            => HcclRecv(buf, count, dtype, src, self.raw, stream);
 
-    /// `HcclSend`: `count` elements to `dest`.
-    ///
-    /// # Safety
-    /// `buf` is device memory of `count` elements.
-    pub unsafe fn send(
-        &self,
-        buf: *mut c_void,
-        count: u64,
-        dtype: hccl::HcclDataType,
-        dest: u32,
-        stream: acl::aclrtStream,
-    ) -> AscendResult<()> {
-        call!(self, HcclSend(buf, count, dtype, dest, self.raw, stream))
-    }
+        /// # Safety
+        /// As [`Comm::all_reduce`].
+        fn alltoall(&self, send: *const c_void, recv: *const c_void, count: u64,
+            dtype: hccl::HcclDataType, stream: acl::aclrtStream)
+            => HcclAlltoAll(send, count, dtype, recv, count, dtype, self.raw, stream);
 
-    /// `HcclRecv`: `count` elements from `src`.
-    ///
-    /// # Safety
-    /// As [`Comm::send`].
-    pub unsafe fn recv(
-        &self,
-        buf: *mut c_void,
-        count: u64,
-        dtype: hccl::HcclDataType,
-        src: u32,
-        stream: acl::aclrtStream,
-    ) -> AscendResult<()> {
-        call!(self, HcclRecv(buf, count, dtype, src, self.raw, stream))
-    }
+        /// # Safety
+        /// As [`Comm::all_reduce`].
+        fn reduce(&self, send: *mut c_void, recv: *mut c_void, count: u64,
+            dtype: hccl::HcclDataType, op: hccl::HcclReduceOp, root: u32, stream: acl::aclrtStream)
+            => HcclReduce(send, recv, count, dtype, op, root, self.raw, stream);
 
-    /// Sends to and receives from peers in one call (`HcclBatchSendRecv`).
-    ///
-    /// # Safety
-    /// Each item's buffer is device memory of its count.
-    pub unsafe fn batch_send_recv(
-        &self,
-        items: &mut [hccl::HcclSendRecvItem],
-        stream: acl::aclrtStream,
-    ) -> AscendResult<()> {
-        call!(
-            self,
-            HcclBatchSendRecv(items.as_mut_ptr(), items.len() as u32, self.raw, stream)
-        )
+        /// Sends to and receives from peers in one call (`HcclBatchSendRecv`).
+        ///
+        /// # Safety
+        /// Each item's buffer is device memory of its count.
+        fn batch_send_recv(&self, items: &mut [hccl::HcclSendRecvItem], stream: acl::aclrtStream)
+            => HcclBatchSendRecv(items.as_mut_ptr(), items.len() as u32, self.raw, stream);
     }
 }
 
 impl Drop for Comm {
     fn drop(&mut self) {
         let h = &self.lib.hccl;
-        if let Some(f) = crate::hccl_fn!(h, HcclCommDestroy) {
+        if let Some(f) = hccl_fn!(h, HcclCommDestroy) {
             unsafe { f(self.raw) };
         }
     }

@@ -11,26 +11,19 @@
 //! into `libhcomm.so`; a symbol missing from `libhccl.so` is looked up there.
 
 #[macro_use]
-#[path = "../../common/generated.rs"]
-mod generated;
+#[path = "../../common/mod.rs"]
+mod common;
+#[macro_use] // hccl_fn!, for the modules below
+mod lib_handle;
 
-generated_module!(acl, "acl.rs");
-generated_module!(hccl, "hccl.rs");
-
-#[macro_use]
-#[path = "../../common/failure.rs"]
-mod failure;
-#[path = "../../common/libsearch.rs"]
-#[allow(dead_code)]
-mod libsearch;
-
+mod ffi;
 mod handles;
 mod loader;
 mod result;
 
+pub use common::libsearch::LoadError;
+pub use ffi::{acl, hccl};
 pub use handles::{config_init, Comm, DevBuf, Device, Event, RootInfo, Stream, ROOT_INFO_BYTES};
-pub use loader::{
-    ascend_places, load, load_uncached, AclLib, Ascend, HcclLib, LoadError, ACL_ENV_VAR,
-    HCCL_ENV_VAR,
-};
+pub use lib_handle::{AclLib, Ascend, HcclLib};
+pub use loader::{ascend_places, load, load_uncached, ACL_ENV_VAR, HCCL_ENV_VAR};
 pub use result::{AscendError, AscendResult};

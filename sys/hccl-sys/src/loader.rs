@@ -1,7 +1,8 @@
 //! Where `libascendcl.so`, `libhccl.so` and `libhcomm.so` are looked for.
 
-use crate::libsearch::{self, Spec};
-use crate::{acl, hccl};
+use crate::common::libsearch::{self, LoadError, Spec};
+use crate::ffi::{acl, hccl};
+use crate::lib_handle::{AclLib, Ascend, HcclLib};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -10,72 +11,11 @@ pub const ACL_ENV_VAR: &str = "XCCL_ACL_LIB";
 /// Environment variable naming `libhccl.so` (or its folder). Wins when set.
 pub const HCCL_ENV_VAR: &str = "XCCL_HCCL_LIB";
 
-/// CANN could not be loaded; the message names what is missing and every place looked.
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct LoadError(pub String);
-
-/// The ACL runtime (`libascendcl.so`).
-pub struct AclLib {
-    pub raw: acl::Acl,
-    pub path: PathBuf,
-}
-
-/// HCCL (`libhccl.so`), with `libhcomm.so` where the former lacks a symbol.
-pub struct HcclLib {
-    pub raw: hccl::Hccl,
-    pub path: PathBuf,
-    pub hcomm: Option<(hccl::Hccl, PathBuf)>,
-}
-
-/// Both libraries, opened once per process.
-pub struct Ascend {
-    pub acl: AclLib,
-    pub hccl: HcclLib,
-}
-
-/// Resolves an HCCL function from libhccl.so, else from libhcomm.so.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! hccl_fn {
-    ($lib:expr, $name:ident) => {
-        $lib.raw
-            .$name
-            .as_ref()
-            .ok()
-            .or_else(|| $lib.hcomm.as_ref().and_then(|(h, _)| h.$name.as_ref().ok()))
-            .copied()
-    };
-}
-
-impl HcclLib {
-    /// Names of the functions every supported HCCL must have, with whether each resolves.
-    fn required(&self) -> Vec<(&'static str, bool)> {
-        vec![
-            ("HcclGetRootInfo", hccl_fn!(self, HcclGetRootInfo).is_some()),
-            (
-                "HcclCommInitRootInfo",
-                hccl_fn!(self, HcclCommInitRootInfo).is_some(),
-            ),
-            ("HcclCommDestroy", hccl_fn!(self, HcclCommDestroy).is_some()),
-            ("HcclAllReduce", hccl_fn!(self, HcclAllReduce).is_some()),
-            ("HcclBroadcast", hccl_fn!(self, HcclBroadcast).is_some()),
-            ("HcclAllGather", hccl_fn!(self, HcclAllGather).is_some()),
-            (
-                "HcclReduceScatter",
-                hccl_fn!(self, HcclReduceScatter).is_some(),
-            ),
-        ]
-    }
-}
-
-impl AclLib {
-    /// "major.minor.patch" from `aclrtGetVersion`, when the library has it.
-    pub fn version(&self) -> Option<String> {
-        let f = self.raw.aclrtGetVersion.as_ref().ok()?;
-        let (mut a, mut b, mut c) = (0, 0, 0);
-        (unsafe { f(&mut a, &mut b, &mut c) } == 0).then(|| format!("{a}.{b}.{c}"))
-    }
+/// The functions every supported HCCL must have, with whether each resolves.
+fn required(lib: &HcclLib) -> [(&'static str, bool); 7] {
+    symbols!(hccl_fn(lib);
+        HcclGetRootInfo, HcclCommInitRootInfo, HcclCommDestroy, HcclAllReduce, HcclBroadcast,
+        HcclAllGather, HcclReduceScatter)
 }
 
 /// The usual CANN install folders, after the environment variables and loader path.
@@ -96,125 +36,64 @@ pub fn ascend_places() -> Vec<PathBuf> {
 }
 
 fn open(env_var: &str, name: &'static str, what: &str) -> Result<libsearch::Found, LoadError> {
-    let names = [name];
     let spec = Spec {
         env_var,
-        names: &names,
+        names: &[name],
         dirs: ascend_places(),
     };
-    libsearch::search(&spec).map_err(|tried| {
-        LoadError(format!(
-            "{what} ({name}) not found or not loadable; looked in: {}; set {env_var} to the file, \
-             or source CANN's set_env.sh (ASCEND_HOME_PATH)",
-            libsearch::describe(&tried)
-        ))
-    })
-}
-
-fn resolved(addr: Option<*const std::ffi::c_void>, requested: &str) -> PathBuf {
-    addr.and_then(libsearch::file_of_symbol)
-        .unwrap_or_else(|| PathBuf::from(requested))
+    libsearch::open(
+        what,
+        &spec,
+        "or source CANN's set_env.sh (ASCEND_HOME_PATH)",
+    )
 }
 
 /// Searches and opens both libraries afresh, bypassing the process-wide cache.
 pub fn load_uncached() -> Result<Ascend, LoadError> {
     let found = open(ACL_ENV_VAR, "libascendcl.so", "Ascend ACL runtime")?;
-    let req = found.requested.clone();
-    let raw = unsafe { acl::Acl::from_library(found.lib) }
-        .map_err(|e| LoadError(format!("{req}: cannot read its symbols: {e}")))?;
-    let mut missing: Vec<&str> = [
-        ("aclInit", raw.aclInit.is_ok()),
-        ("aclrtSetDevice", raw.aclrtSetDevice.is_ok()),
-        ("aclrtCreateStream", raw.aclrtCreateStream.is_ok()),
-        ("aclrtMalloc", raw.aclrtMalloc.is_ok()),
-        ("aclrtMemcpy", raw.aclrtMemcpy.is_ok()),
-        ("aclrtCreateEvent", raw.aclrtCreateEvent.is_ok()),
-        ("aclrtRecordEvent", raw.aclrtRecordEvent.is_ok()),
-        ("aclrtEventElapsedTime", raw.aclrtEventElapsedTime.is_ok()),
-        ("aclrtSynchronizeStream", raw.aclrtSynchronizeStream.is_ok()),
-    ]
-    .into_iter()
-    .filter(|(_, ok)| !ok)
-    .map(|(n, _)| n)
-    .collect();
-    if !missing.is_empty() {
-        return Err(LoadError(format!(
-            "{req} is not a usable ACL runtime: missing {}",
-            missing.join(", ")
-        )));
-    }
-    let acl_path = resolved(
-        raw.aclInit
-            .as_ref()
-            .ok()
-            .map(|f| *f as *const std::ffi::c_void),
-        &req,
-    );
-    let acl = AclLib {
-        raw,
-        path: acl_path,
-    };
+    let (raw, req) = found.table(|l| unsafe { acl::Acl::from_library(l) })?;
+    let needed = symbols!(raw;
+        aclInit, aclrtSetDevice, aclrtCreateStream, aclrtMalloc, aclrtMemcpy, aclrtCreateEvent,
+        aclrtRecordEvent, aclrtEventElapsedTime, aclrtSynchronizeStream);
+    libsearch::require(&req, "ACL runtime", &needed, "")?;
+    let path = symbol_file!(raw, aclInit, &req);
+    let acl = AclLib { raw, path };
 
     let found = open(HCCL_ENV_VAR, "libhccl.so", "HCCL library")?;
-    let req = found.requested.clone();
-    let raw = unsafe { hccl::Hccl::from_library(found.lib) }
-        .map_err(|e| LoadError(format!("{req}: cannot read its symbols: {e}")))?;
-    let path = resolved(
-        raw.HcclAllReduce
-            .as_ref()
-            .ok()
-            .map(|f| *f as *const std::ffi::c_void),
-        &req,
-    );
+    let (raw, req) = found.table(|l| unsafe { hccl::Hccl::from_library(l) })?;
+    let path = symbol_file!(raw, HcclAllReduce, &req);
     let mut lib = HcclLib {
         raw,
         path,
         hcomm: None,
     };
-    if lib.required().iter().any(|(_, ok)| !ok) {
+    if required(&lib).iter().any(|(_, ok)| !ok) {
         // Newer CANN: communicator set-up lives in libhcomm.so, next to libhccl.so.
         let mut dirs = vec![];
         if let Some(d) = lib.path.parent() {
             dirs.push(d.to_path_buf());
         }
         dirs.extend(ascend_places());
-        let names = ["libhcomm.so"];
         let spec = Spec {
             env_var: "XCCL_HCOMM_LIB",
-            names: &names,
+            names: &["libhcomm.so"],
             dirs,
         };
-        if let Ok(f) = libsearch::search(&spec) {
-            let req = f.requested.clone();
-            if let Ok(h) = unsafe { hccl::Hccl::from_library(f.lib) } {
-                let p = resolved(
-                    h.HcclGetRootInfo
-                        .as_ref()
-                        .ok()
-                        .map(|f| *f as *const std::ffi::c_void),
-                    &req,
-                );
-                lib.hcomm = Some((h, p));
-            }
+        let found = libsearch::search(&spec).ok();
+        if let Some((h, req)) =
+            found.and_then(|f| f.table(|l| unsafe { hccl::Hccl::from_library(l) }).ok())
+        {
+            let p = symbol_file!(h, HcclGetRootInfo, &req);
+            lib.hcomm = Some((h, p));
         }
     }
-    missing = lib
-        .required()
-        .into_iter()
-        .filter(|(_, ok)| !ok)
-        .map(|(n, _)| n)
-        .collect();
-    if !missing.is_empty() {
-        return Err(LoadError(format!(
-            "{} is not a usable HCCL: missing {} (also looked in libhcomm.so{})",
-            lib.path.display(),
-            missing.join(", "),
-            lib.hcomm
-                .as_ref()
-                .map(|(_, p)| format!(" at {}", p.display()))
-                .unwrap_or_else(|| ": not found".into())
-        )));
-    }
+    let hcomm = match &lib.hcomm {
+        Some((_, p)) => format!(" at {}", p.display()),
+        None => ": not found".into(),
+    };
+    let note = format!(" (also looked in libhcomm.so{hcomm})");
+    let file = lib.path.display().to_string();
+    libsearch::require(&file, "HCCL", &required(&lib), &note)?;
     Ok(Ascend { acl, hccl: lib })
 }
 
@@ -222,7 +101,5 @@ pub fn load_uncached() -> Result<Ascend, LoadError> {
 /// same libraries (or the same error).
 pub fn load() -> Result<&'static Ascend, LoadError> {
     static LIB: OnceLock<Result<Ascend, LoadError>> = OnceLock::new();
-    LIB.get_or_init(load_uncached)
-        .as_ref()
-        .map_err(Clone::clone)
+    libsearch::once(&LIB, load_uncached)
 }

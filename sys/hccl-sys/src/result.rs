@@ -1,9 +1,10 @@
 //! ACL and HCCL return codes as errors that say what failed, in the vendor's words, and
 //! where.
 
-use crate::failure::{cstr, write_failed};
-use crate::libsearch;
-use crate::{hccl, Ascend};
+use crate::common::failure::{cstr, write_failed};
+use crate::common::libsearch;
+use crate::ffi::hccl;
+use crate::lib_handle::Ascend;
 use std::fmt;
 
 /// A failed ACL or HCCL call.
@@ -20,36 +21,28 @@ pub struct AscendError {
     pub host: String,
 }
 
-pub type AscendResult<T> = Result<T, AscendError>;
-
 /// HCCL's enumerator name for a return code (hccl_types.h).
 pub fn hccl_code_name(code: u32) -> &'static str {
-    match code {
-        hccl::HCCL_SUCCESS => "HCCL_SUCCESS",
-        hccl::HCCL_E_PARA => "HCCL_E_PARA",
-        hccl::HCCL_E_PTR => "HCCL_E_PTR",
-        hccl::HCCL_E_MEMORY => "HCCL_E_MEMORY",
-        hccl::HCCL_E_INTERNAL => "HCCL_E_INTERNAL",
-        hccl::HCCL_E_NOT_SUPPORT => "HCCL_E_NOT_SUPPORT",
-        hccl::HCCL_E_NOT_FOUND => "HCCL_E_NOT_FOUND",
-        hccl::HCCL_E_UNAVAIL => "HCCL_E_UNAVAIL",
-        hccl::HCCL_E_SYSCALL => "HCCL_E_SYSCALL",
-        hccl::HCCL_E_TIMEOUT => "HCCL_E_TIMEOUT",
-        hccl::HCCL_E_OPEN_FILE_FAILURE => "HCCL_E_OPEN_FILE_FAILURE",
-        hccl::HCCL_E_TCP_CONNECT => "HCCL_E_TCP_CONNECT",
-        hccl::HCCL_E_ROCE_CONNECT => "HCCL_E_ROCE_CONNECT",
-        hccl::HCCL_E_TCP_TRANSFER => "HCCL_E_TCP_TRANSFER",
-        hccl::HCCL_E_ROCE_TRANSFER => "HCCL_E_ROCE_TRANSFER",
-        hccl::HCCL_E_RUNTIME => "HCCL_E_RUNTIME",
-        hccl::HCCL_E_DRV => "HCCL_E_DRV",
-        hccl::HCCL_E_PROFILING => "HCCL_E_PROFILING",
-        hccl::HCCL_E_CCE => "HCCL_E_CCE",
-        hccl::HCCL_E_NETWORK => "HCCL_E_NETWORK",
-        hccl::HCCL_E_AGAIN => "HCCL_E_AGAIN",
-        hccl::HCCL_E_REMOTE => "HCCL_E_REMOTE",
-        hccl::HCCL_E_SUSPENDING => "HCCL_E_SUSPENDING",
-        hccl::HCCL_E_OPRETRY_FAIL => "HCCL_E_OPRETRY_FAIL",
-        _ => "unknown HcclResult",
+    code_name!(code, hccl;
+        HCCL_SUCCESS, HCCL_E_PARA, HCCL_E_PTR, HCCL_E_MEMORY, HCCL_E_INTERNAL, HCCL_E_NOT_SUPPORT,
+        HCCL_E_NOT_FOUND, HCCL_E_UNAVAIL, HCCL_E_SYSCALL, HCCL_E_TIMEOUT, HCCL_E_OPEN_FILE_FAILURE,
+        HCCL_E_TCP_CONNECT, HCCL_E_ROCE_CONNECT, HCCL_E_TCP_TRANSFER, HCCL_E_ROCE_TRANSFER,
+        HCCL_E_RUNTIME, HCCL_E_DRV, HCCL_E_PROFILING, HCCL_E_CCE, HCCL_E_NETWORK, HCCL_E_AGAIN,
+        HCCL_E_REMOTE, HCCL_E_SUSPENDING, HCCL_E_OPRETRY_FAIL;
+        "unknown HcclResult")
+}
+
+impl AscendError {
+    /// A failure on this host, at a rank not known yet.
+    fn new(call: &'static str, code: i64, name: &'static str, message: Option<String>) -> Self {
+        AscendError {
+            call,
+            code,
+            name,
+            message,
+            rank: None,
+            host: libsearch::hostname(),
+        }
     }
 }
 
@@ -64,7 +57,7 @@ impl fmt::Display for AscendError {
     }
 }
 
-failure_type!(AscendError);
+failure_type!(AscendError, AscendResult);
 
 impl Ascend {
     /// The runtime's most recent detailed error message (`aclGetRecentErrMsg`), if any.
@@ -79,26 +72,20 @@ impl Ascend {
             return Ok(());
         }
         let message = self.recent_message();
-        Err(AscendError {
-            call,
-            code: code as i64,
-            name: "aclError",
-            message,
-            rank: None,
-            host: libsearch::hostname(),
-        })
+        Err(AscendError::new(call, code as i64, "aclError", message))
     }
 
     /// The error for an ACL function this runtime does not export.
     pub fn absent_acl(&self, call: &'static str) -> AscendError {
-        AscendError {
-            call,
-            code: -1,
-            name: "not exported",
-            message: Some(format!("{} has no {call}", self.acl.path.display())),
-            rank: None,
-            host: libsearch::hostname(),
-        }
+        let message = format!("{} has no {call}", self.acl.path.display());
+        AscendError::new(call, -1, "not exported", Some(message))
+    }
+
+    /// The error for an HCCL function neither of HCCL's libraries exports.
+    pub fn absent_hccl(&self, call: &'static str) -> AscendError {
+        let message = format!("{} has no {call}", self.hccl.path.display());
+        let code = hccl::HCCL_E_NOT_SUPPORT;
+        AscendError::new(call, code as i64, hccl_code_name(code), Some(message))
     }
 
     /// `Ok` for HCCL_SUCCESS, else the code with `HcclGetErrorString`'s text.
@@ -109,20 +96,18 @@ impl Ascend {
         let h = &self.hccl;
         // HCCL's text for the code, then the runtime's most recent detailed message
         // (CANN routes HCCL's own diagnostics there too).
-        let text = crate::hccl_fn!(h, HcclGetErrorString).and_then(|f| cstr(unsafe { f(code) }));
+        let text = hccl_fn!(h, HcclGetErrorString).and_then(|f| cstr(unsafe { f(code) }));
         let recent = self.recent_message();
         let message = match (text, recent) {
             (Some(t), Some(r)) => Some(format!("{t}; {r}")),
             (t, r) => t.or(r),
         };
-        Err(AscendError {
+        Err(AscendError::new(
             call,
-            code: code as i64,
-            name: hccl_code_name(code),
+            code as i64,
+            hccl_code_name(code),
             message,
-            rank: None,
-            host: libsearch::hostname(),
-        })
+        ))
     }
 }
 

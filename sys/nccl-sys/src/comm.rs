@@ -1,15 +1,20 @@
 //! Communicators and the unique id that creates them, released on drop.
 
-use crate::libsearch;
+use crate::common::libsearch;
+use crate::common::safe::copy_into_chars;
+use crate::ffi::sys;
+use crate::lib_handle::NcclLib;
 use crate::result::{NcclError, NcclResult};
-use crate::sys;
-use crate::NcclLib;
 use std::cell::Cell;
 use std::os::raw::c_void;
 
 /// Size of `ncclUniqueId`, what rank 0 broadcasts to the others.
 pub const UNIQUE_ID_BYTES: usize = 128;
 const _: () = assert!(std::mem::size_of::<sys::ncclUniqueId>() == UNIQUE_ID_BYTES);
+
+const BLANK_ID: sys::ncclUniqueId = sys::ncclUniqueId {
+    internal: [0; UNIQUE_ID_BYTES],
+};
 
 /// The opaque id rank 0 creates and every rank passes to `ncclCommInitRank`.
 #[derive(Clone, Copy)]
@@ -18,9 +23,7 @@ pub struct UniqueId(pub sys::ncclUniqueId);
 impl UniqueId {
     /// `ncclGetUniqueId` (works without a GPU: it only opens a bootstrap socket).
     pub fn new(lib: &NcclLib) -> NcclResult<Self> {
-        let mut id = sys::ncclUniqueId {
-            internal: [0; UNIQUE_ID_BYTES],
-        };
+        let mut id = BLANK_ID;
         lib.check(
             "ncclGetUniqueId",
             unsafe { lib.raw.ncclGetUniqueId(&mut id) },
@@ -35,12 +38,8 @@ impl UniqueId {
 
     /// From the bytes another rank sent; `b` must be [`UNIQUE_ID_BYTES`] long.
     pub fn from_bytes(b: &[u8]) -> Self {
-        let mut id = sys::ncclUniqueId {
-            internal: [0; UNIQUE_ID_BYTES],
-        };
-        for (d, s) in id.internal.iter_mut().zip(b) {
-            *d = *s as std::os::raw::c_char;
-        }
+        let mut id = BLANK_ID;
+        copy_into_chars(&mut id.internal, b);
         UniqueId(id)
     }
 }
@@ -89,7 +88,31 @@ impl Drop for Group {
     }
 }
 
+/// Calls NCCL's `sym` on communicator `s` and checks its result; with `since`, `sym` is
+/// optional (added in that NCCL version) and its absence an error.
+macro_rules! nccl {
+    ($s:ident, $sym:ident($($arg:expr),*)) => {
+        $s.check(stringify!($sym), $s.lib.raw.$sym($($arg),*))
+    };
+    ($s:ident, $sym:ident($($arg:expr),*) since $v:literal) => {
+        match $s.lib.raw.$sym {
+            Ok(f) => $s.check(stringify!($sym), f($($arg),*)),
+            Err(_) => Err($s.absent(stringify!($sym), $v)),
+        }
+    };
+}
+
 impl Comm {
+    fn new(lib: &'static NcclLib, raw: sys::ncclComm_t, rank: usize, nranks: usize) -> Comm {
+        Comm {
+            lib,
+            raw,
+            rank,
+            nranks,
+            failed: Cell::new(false),
+        }
+    }
+
     /// `ncclCommInitRank`. The caller must have made the rank's CUDA device current.
     pub fn init_rank(
         lib: &'static NcclLib,
@@ -104,13 +127,7 @@ impl Comm {
         };
         lib.check("ncclCommInitRank", rc, raw)
             .map_err(|e| e.with_rank(rank))?;
-        Ok(Comm {
-            lib,
-            raw,
-            rank,
-            nranks,
-            failed: Cell::new(false),
-        })
+        Ok(Comm::new(lib, raw, rank, nranks))
     }
 
     /// `ncclCommInitAll`: one process, one communicator per device in `devices`.
@@ -125,13 +142,7 @@ impl Comm {
         Ok(raws
             .into_iter()
             .enumerate()
-            .map(|(rank, raw)| Comm {
-                lib,
-                raw,
-                rank,
-                nranks: n,
-                failed: Cell::new(false),
-            })
+            .map(|(rank, raw)| Comm::new(lib, raw, rank, n))
             .collect())
     }
 
@@ -164,13 +175,7 @@ impl Comm {
         if raw.is_null() {
             return Ok(None);
         }
-        let mut comm = Comm {
-            lib: self.lib,
-            raw,
-            rank: 0,
-            nranks: 0,
-            failed: Cell::new(false),
-        };
+        let mut comm = Comm::new(self.lib, raw, 0, 0);
         let (mut r, mut n) = (0i32, 0i32);
         let (Ok(user_rank), Ok(count)) =
             (&self.lib.raw.ncclCommUserRank, &self.lib.raw.ncclCommCount)
@@ -185,18 +190,7 @@ impl Comm {
         Ok(Some(comm))
     }
 
-    pub fn raw(&self) -> sys::ncclComm_t {
-        self.raw
-    }
-    pub fn rank(&self) -> usize {
-        self.rank
-    }
-    pub fn nranks(&self) -> usize {
-        self.nranks
-    }
-    pub fn lib(&self) -> &'static NcclLib {
-        self.lib
-    }
+    getters!(raw: sys::ncclComm_t, rank: usize, nranks: usize, lib: &'static NcclLib);
 
     /// Checks a code returned by a call on this communicator; a failure marks the
     /// communicator for abort on drop.
@@ -235,202 +229,75 @@ impl Comm {
         }
     }
 
-    /// # Safety
-    /// `send`/`recv` must be device memory of `count` elements on this rank's device,
-    /// `stream` a live stream of that device.
-    pub unsafe fn all_reduce(
-        &self,
-        send: *const c_void,
-        recv: *mut c_void,
-        count: usize,
-        dtype: sys::ncclDataType_t,
-        op: sys::ncclRedOp_t,
-        stream: sys::cudaStream_t,
-    ) -> NcclResult<()> {
-        self.check(
-            "ncclAllReduce",
-            self.lib
-                .raw
-                .ncclAllReduce(send, recv, count, dtype, op, self.raw, stream),
-        )
-    }
+    // In the order nccl.h declares them.
+    calls! { via nccl -> NcclResult<()>;
+        /// # Safety
+        /// As [`Comm::all_reduce`].
+        fn reduce(&self, send: *const c_void, recv: *mut c_void, count: usize,
+            dtype: sys::ncclDataType_t, op: sys::ncclRedOp_t, root: usize,
+            stream: sys::cudaStream_t)
+            => ncclReduce(send, recv, count, dtype, op, root as i32, self.raw, stream);
 
-    /// # Safety
-    /// As [`Comm::all_reduce`].
-    #[allow(clippy::too_many_arguments)]
-    pub unsafe fn reduce(
-        &self,
-        send: *const c_void,
-        recv: *mut c_void,
-        count: usize,
-        dtype: sys::ncclDataType_t,
-        op: sys::ncclRedOp_t,
-        root: usize,
-        stream: sys::cudaStream_t,
-    ) -> NcclResult<()> {
-        self.check(
-            "ncclReduce",
-            self.lib
-                .raw
-                .ncclReduce(send, recv, count, dtype, op, root as i32, self.raw, stream),
-        )
-    }
+        /// # Safety
+        /// As [`Comm::all_reduce`].
+        fn broadcast(&self, send: *const c_void, recv: *mut c_void, count: usize,
+            dtype: sys::ncclDataType_t, root: usize, stream: sys::cudaStream_t)
+            => ncclBroadcast(send, recv, count, dtype, root as i32, self.raw, stream);
 
-    /// # Safety
-    /// As [`Comm::all_reduce`].
-    pub unsafe fn broadcast(
-        &self,
-        send: *const c_void,
-        recv: *mut c_void,
-        count: usize,
-        dtype: sys::ncclDataType_t,
-        root: usize,
-        stream: sys::cudaStream_t,
-    ) -> NcclResult<()> {
-        self.check(
-            "ncclBroadcast",
-            self.lib
-                .raw
-                .ncclBroadcast(send, recv, count, dtype, root as i32, self.raw, stream),
-        )
-    }
+        /// # Safety
+        /// `send`/`recv` must be device memory of `count` elements on this rank's device,
+        /// `stream` a live stream of that device.
+        fn all_reduce(&self, send: *const c_void, recv: *mut c_void, count: usize,
+            dtype: sys::ncclDataType_t, op: sys::ncclRedOp_t, stream: sys::cudaStream_t)
+            => ncclAllReduce(send, recv, count, dtype, op, self.raw, stream);
 
-    /// # Safety
-    /// `send` holds `count`, `recv` `count × nranks` elements.
-    pub unsafe fn all_gather(
-        &self,
-        send: *const c_void,
-        recv: *mut c_void,
-        count: usize,
-        dtype: sys::ncclDataType_t,
-        stream: sys::cudaStream_t,
-    ) -> NcclResult<()> {
-        self.check(
-            "ncclAllGather",
-            self.lib
-                .raw
-                .ncclAllGather(send, recv, count, dtype, self.raw, stream),
-        )
-    }
+        /// # Safety
+        /// `send` holds `count × nranks`, `recv` `count` elements.
+        fn reduce_scatter(&self, send: *const c_void, recv: *mut c_void, count: usize,
+            dtype: sys::ncclDataType_t, op: sys::ncclRedOp_t, stream: sys::cudaStream_t)
+            => ncclReduceScatter(send, recv, count, dtype, op, self.raw, stream);
 
-    /// # Safety
-    /// `send` holds `count × nranks`, `recv` `count` elements.
-    pub unsafe fn reduce_scatter(
-        &self,
-        send: *const c_void,
-        recv: *mut c_void,
-        count: usize,
-        dtype: sys::ncclDataType_t,
-        op: sys::ncclRedOp_t,
-        stream: sys::cudaStream_t,
-    ) -> NcclResult<()> {
-        self.check(
-            "ncclReduceScatter",
-            self.lib
-                .raw
-                .ncclReduceScatter(send, recv, count, dtype, op, self.raw, stream),
-        )
-    }
+        /// # Safety
+        /// `send` holds `count`, `recv` `count × nranks` elements.
+        fn all_gather(&self, send: *const c_void, recv: *mut c_void, count: usize,
+            dtype: sys::ncclDataType_t, stream: sys::cudaStream_t)
+            => ncclAllGather(send, recv, count, dtype, self.raw, stream);
 
-    /// `ncclAlltoAll` (2.28+): `count` elements to and from every rank.
-    ///
-    /// # Safety
-    /// `send` and `recv` hold `count × nranks` elements.
-    pub unsafe fn alltoall(
-        &self,
-        send: *const c_void,
-        recv: *mut c_void,
-        count: usize,
-        dtype: sys::ncclDataType_t,
-        stream: sys::cudaStream_t,
-    ) -> NcclResult<()> {
-        match self.lib.raw.ncclAlltoAll {
-            Ok(f) => self.check(
-                "ncclAlltoAll",
-                f(send, recv, count, dtype, self.raw, stream),
-            ),
-            Err(_) => Err(self.absent("ncclAlltoAll", "2.28")),
-        }
-    }
+        /// `ncclAlltoAll` (2.28+): `count` elements to and from every rank.
+        ///
+        /// # Safety
+        /// `send` and `recv` hold `count × nranks` elements.
+        fn alltoall(&self, send: *const c_void, recv: *mut c_void, count: usize,
+            dtype: sys::ncclDataType_t, stream: sys::cudaStream_t)
+            => ncclAlltoAll(send, recv, count, dtype, self.raw, stream) since "2.28";
 
-    /// `ncclGather` (2.28+).
-    ///
-    /// # Safety
-    /// `send` holds `count`, `recv` (on root) `count × nranks` elements.
-    pub unsafe fn gather(
-        &self,
-        send: *const c_void,
-        recv: *mut c_void,
-        count: usize,
-        dtype: sys::ncclDataType_t,
-        root: usize,
-        stream: sys::cudaStream_t,
-    ) -> NcclResult<()> {
-        match self.lib.raw.ncclGather {
-            Ok(f) => self.check(
-                "ncclGather",
-                f(send, recv, count, dtype, root as i32, self.raw, stream),
-            ),
-            Err(_) => Err(self.absent("ncclGather", "2.28")),
-        }
-    }
+        /// `ncclGather` (2.28+).
+        ///
+        /// # Safety
+        /// `send` holds `count`, `recv` (on root) `count × nranks` elements.
+        fn gather(&self, send: *const c_void, recv: *mut c_void, count: usize,
+            dtype: sys::ncclDataType_t, root: usize, stream: sys::cudaStream_t)
+            => ncclGather(send, recv, count, dtype, root as i32, self.raw, stream) since "2.28";
 
-    /// `ncclScatter` (2.28+).
-    ///
-    /// # Safety
-    /// `send` (on root) holds `count × nranks`, `recv` `count` elements.
-    pub unsafe fn scatter(
-        &self,
-        send: *const c_void,
-        recv: *mut c_void,
-        count: usize,
-        dtype: sys::ncclDataType_t,
-        root: usize,
-        stream: sys::cudaStream_t,
-    ) -> NcclResult<()> {
-        match self.lib.raw.ncclScatter {
-            Ok(f) => self.check(
-                "ncclScatter",
-                f(send, recv, count, dtype, root as i32, self.raw, stream),
-            ),
-            Err(_) => Err(self.absent("ncclScatter", "2.28")),
-        }
-    }
+        /// `ncclScatter` (2.28+).
+        ///
+        /// # Safety
+        /// `send` (on root) holds `count × nranks`, `recv` `count` elements.
+        fn scatter(&self, send: *const c_void, recv: *mut c_void, count: usize,
+            dtype: sys::ncclDataType_t, root: usize, stream: sys::cudaStream_t)
+            => ncclScatter(send, recv, count, dtype, root as i32, self.raw, stream) since "2.28";
 
-    /// # Safety
-    /// `buf` holds `count` elements on this rank's device.
-    pub unsafe fn send(
-        &self,
-        buf: *const c_void,
-        count: usize,
-        dtype: sys::ncclDataType_t,
-        peer: usize,
-        stream: sys::cudaStream_t,
-    ) -> NcclResult<()> {
-        self.check(
-            "ncclSend",
-            self.lib
-                .raw
-                .ncclSend(buf, count, dtype, peer as i32, self.raw, stream),
-        )
-    }
+        /// # Safety
+        /// `buf` holds `count` elements on this rank's device.
+        fn send(&self, buf: *const c_void, count: usize, dtype: sys::ncclDataType_t,
+            peer: usize, stream: sys::cudaStream_t)
+            => ncclSend(buf, count, dtype, peer as i32, self.raw, stream);
 
-    /// # Safety
-    /// As [`Comm::send`].
-    pub unsafe fn recv(
-        &self,
-        buf: *mut c_void,
-        count: usize,
-        dtype: sys::ncclDataType_t,
-        peer: usize,
-        stream: sys::cudaStream_t,
-    ) -> NcclResult<()> {
-        self.check(
-            "ncclRecv",
-            self.lib
-                .raw
-                .ncclRecv(buf, count, dtype, peer as i32, self.raw, stream),
-        )
+        /// # Safety
+        /// As [`Comm::send`].
+        fn recv(&self, buf: *mut c_void, count: usize, dtype: sys::ncclDataType_t,
+            peer: usize, stream: sys::cudaStream_t)
+            => ncclRecv(buf, count, dtype, peer as i32, self.raw, stream);
     }
 }
 

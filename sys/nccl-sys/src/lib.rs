@@ -14,22 +14,18 @@
 //! opaque `cudaStream_t` pointer, which is ABI-identical to the driver's `CUstream`.
 
 #[macro_use]
-#[path = "../../common/generated.rs"]
-mod generated;
-
-generated_module!(sys, "bindings.rs");
-
-#[macro_use]
-#[path = "../../common/failure.rs"]
-mod failure;
-#[path = "../../common/libsearch.rs"]
-#[allow(dead_code)]
-mod libsearch;
+#[path = "../../common/mod.rs"]
+mod common;
 
 mod comm;
+mod ffi;
+mod lib_handle;
 mod loader;
 mod result;
 
 pub use comm::{Comm, Group, UniqueId, UNIQUE_ID_BYTES};
-pub use loader::{load, load_uncached, search_places, version_string, LoadError, NcclLib, ENV_VAR};
+pub use common::libsearch::LoadError;
+pub use ffi::sys;
+pub use lib_handle::{version_string, NcclLib};
+pub use loader::{load, load_uncached, search_places, ENV_VAR};
 pub use result::{NcclError, NcclResult};

@@ -1,7 +1,8 @@
 //! Where `libnccl.so.2` is looked for, and the loaded library shared by the process.
 
-use crate::libsearch::{self, Spec};
-use crate::sys;
+use crate::common::libsearch::{self, LoadError, Spec};
+use crate::ffi::sys;
+use crate::lib_handle::NcclLib;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -9,87 +10,6 @@ use std::sync::OnceLock;
 pub const ENV_VAR: &str = "XCCL_NCCL_LIB";
 
 const NAMES: [&str; 2] = ["libnccl.so.2", "libnccl.so"];
-
-/// Symbols every NCCL this backend supports (2.7 and later) has; checked at load so that
-/// no call can later panic on a missing function.
-const REQUIRED: [&str; 16] = [
-    "ncclGetVersion",
-    "ncclGetUniqueId",
-    "ncclCommInitRank",
-    "ncclCommInitAll",
-    "ncclCommDestroy",
-    "ncclCommAbort",
-    "ncclGetErrorString",
-    "ncclCommGetAsyncError",
-    "ncclAllReduce",
-    "ncclBroadcast",
-    "ncclReduce",
-    "ncclAllGather",
-    "ncclReduceScatter",
-    "ncclSend",
-    "ncclRecv",
-    "ncclGroupStart",
-];
-
-/// NCCL could not be loaded; the message names what is missing and every place looked.
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct LoadError(pub String);
-
-/// The opened library: its function table, the file it came from and its version.
-pub struct NcclLib {
-    pub raw: sys::Nccl,
-    pub path: PathBuf,
-    /// `NCCL_VERSION_CODE` of the loaded library (e.g. 23203 for 2.32.3).
-    pub version_code: i32,
-}
-
-impl NcclLib {
-    /// "2.32.3".
-    pub fn version(&self) -> String {
-        version_string(self.version_code)
-    }
-
-    /// Whether the library has `ncclAlltoAll`/`ncclGather`/`ncclScatter` (NCCL 2.28+).
-    pub fn has_alltoall(&self) -> bool {
-        self.raw.ncclAlltoAll.is_ok()
-    }
-    pub fn has_gather(&self) -> bool {
-        self.raw.ncclGather.is_ok()
-    }
-    pub fn has_scatter(&self) -> bool {
-        self.raw.ncclScatter.is_ok()
-    }
-    /// `ncclCommSplit` exists from 2.18 on.
-    pub fn has_comm_split(&self) -> bool {
-        self.raw.ncclCommSplit.is_ok()
-    }
-    /// `ncclGetLastError` exists from 2.13 on.
-    pub fn has_last_error(&self) -> bool {
-        self.raw.ncclGetLastError.is_ok()
-    }
-    /// NCCL's data types fp8 e4m3/e5m2 exist from 2.24 on (and need sm_90 hardware).
-    pub fn has_fp8(&self) -> bool {
-        self.version_code >= 22400
-    }
-    /// bfloat16 exists from 2.10 on.
-    pub fn has_bf16(&self) -> bool {
-        self.version_code >= 21000
-    }
-    /// ncclAvg exists from 2.10 on.
-    pub fn has_avg(&self) -> bool {
-        self.version_code >= 21000
-    }
-}
-
-/// Turns `NCCL_VERSION_CODE` into "major.minor.patch" (codes below 2.9 used X*1000+Y*100+Z).
-pub fn version_string(code: i32) -> String {
-    if code >= 10000 {
-        format!("{}.{}.{}", code / 10000, (code % 10000) / 100, code % 100)
-    } else {
-        format!("{}.{}.{}", code / 1000, (code % 1000) / 100, code % 100)
-    }
-}
 
 /// Usual install places after the environment variable and the loader path: NCCL from
 /// the `nvidia-nccl-cu12` wheel inside Python environments, then system folders.
@@ -165,33 +85,25 @@ pub fn load_uncached() -> Result<NcclLib, LoadError> {
         names: &NAMES,
         dirs: search_places(),
     };
-    let found = libsearch::search(&spec).map_err(|tried| {
-        LoadError(format!(
-            "NCCL library (libnccl.so.2) not found or not loadable; looked in: {}; \
-             set {ENV_VAR} to the file, or install the nvidia-nccl-cu12 Python package",
-            libsearch::describe(&tried)
-        ))
-    })?;
-    let requested = found.requested.clone();
-    let raw = unsafe { sys::Nccl::from_library(found.lib) }
-        .map_err(|e| LoadError(format!("{requested}: cannot read its symbols: {e}")))?;
-    let missing: Vec<&str> = REQUIRED
-        .iter()
-        .copied()
-        .filter(|s| !has_symbol(&raw, s))
-        .collect();
-    if !missing.is_empty() {
-        return Err(LoadError(format!(
-            "{requested} is not a usable NCCL: missing {}",
-            missing.join(", ")
-        )));
-    }
-    let path = raw
-        .ncclGetVersion
-        .as_ref()
-        .ok()
-        .and_then(|f| libsearch::file_of_symbol(*f as *const std::ffi::c_void))
-        .unwrap_or_else(|| PathBuf::from(&requested));
+    let hint = "or install the nvidia-nccl-cu12 Python package";
+    let found = libsearch::open("NCCL library", &spec, hint)?;
+    let (raw, requested) = found.table(|l| unsafe { sys::Nccl::from_library(l) })?;
+    // What every NCCL this backend supports (2.7 and later) has; checked at load so that
+    // no call can later panic on a missing function (ncclGroupEnd under ncclGroupStart).
+    let group = (
+        "ncclGroupStart",
+        raw.ncclGroupStart.is_ok() && raw.ncclGroupEnd.is_ok(),
+    );
+    let required = [
+        &symbols!(raw;
+            ncclGetVersion, ncclGetUniqueId, ncclCommInitRank, ncclCommInitAll, ncclCommDestroy,
+            ncclCommAbort, ncclGetErrorString, ncclCommGetAsyncError, ncclAllReduce,
+            ncclBroadcast, ncclReduce, ncclAllGather, ncclReduceScatter, ncclSend, ncclRecv)[..],
+        &[group],
+    ]
+    .concat();
+    libsearch::require(&requested, "NCCL", &required, "")?;
+    let path = symbol_file!(raw, ncclGetVersion, &requested);
     let mut code = 0;
     let rc = unsafe { raw.ncclGetVersion(&mut code) };
     if rc != sys::ncclSuccess {
@@ -207,57 +119,9 @@ pub fn load_uncached() -> Result<NcclLib, LoadError> {
     })
 }
 
-fn has_symbol(raw: &sys::Nccl, name: &str) -> bool {
-    match name {
-        "ncclGetVersion" => raw.ncclGetVersion.is_ok(),
-        "ncclGetUniqueId" => raw.ncclGetUniqueId.is_ok(),
-        "ncclCommInitRank" => raw.ncclCommInitRank.is_ok(),
-        "ncclCommInitAll" => raw.ncclCommInitAll.is_ok(),
-        "ncclCommDestroy" => raw.ncclCommDestroy.is_ok(),
-        "ncclCommAbort" => raw.ncclCommAbort.is_ok(),
-        "ncclGetErrorString" => raw.ncclGetErrorString.is_ok(),
-        "ncclCommGetAsyncError" => raw.ncclCommGetAsyncError.is_ok(),
-        "ncclAllReduce" => raw.ncclAllReduce.is_ok(),
-        "ncclBroadcast" => raw.ncclBroadcast.is_ok(),
-        "ncclReduce" => raw.ncclReduce.is_ok(),
-        "ncclAllGather" => raw.ncclAllGather.is_ok(),
-        "ncclReduceScatter" => raw.ncclReduceScatter.is_ok(),
-        "ncclSend" => raw.ncclSend.is_ok(),
-        "ncclRecv" => raw.ncclRecv.is_ok(),
-        "ncclGroupStart" => raw.ncclGroupStart.is_ok() && raw.ncclGroupEnd.is_ok(),
-        _ => false,
-    }
-}
-
 /// The process's NCCL, found and opened on first use. Later calls return the same
 /// library (or the same error): loading a 400 MB library once is enough.
 pub fn load() -> Result<&'static NcclLib, LoadError> {
     static LIB: OnceLock<Result<NcclLib, LoadError>> = OnceLock::new();
-    LIB.get_or_init(load_uncached)
-        .as_ref()
-        .map_err(Clone::clone)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn version_codes_decode() {
-        assert_eq!(version_string(23203), "2.32.3");
-        assert_eq!(version_string(2708), "2.7.8");
-        assert_eq!(version_string(21805), "2.18.5");
-    }
-
-    #[test]
-    fn required_names_are_all_checked() {
-        // Every REQUIRED name must have an arm in has_symbol, or it would read as missing.
-        let src = include_str!("loader.rs");
-        for r in REQUIRED {
-            assert!(
-                src.contains(&format!("\"{r}\" => raw.")),
-                "{r} has no has_symbol arm"
-            );
-        }
-    }
+    libsearch::once(&LIB, load_uncached)
 }

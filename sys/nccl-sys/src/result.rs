@@ -1,9 +1,9 @@
 //! NCCL return codes as errors that say what failed, in NCCL's own words, and where.
 
-use crate::failure::{cstr, write_failed};
-use crate::libsearch;
-use crate::sys;
-use crate::NcclLib;
+use crate::common::failure::{cstr, write_failed};
+use crate::common::libsearch;
+use crate::ffi::sys;
+use crate::lib_handle::NcclLib;
 use std::fmt;
 
 /// A failed NCCL call.
@@ -21,22 +21,12 @@ pub struct NcclError {
     pub host: String,
 }
 
-pub type NcclResult<T> = Result<T, NcclError>;
-
 /// The enumerator name of a return code.
 pub fn code_name(code: u32) -> &'static str {
-    match code {
-        sys::ncclSuccess => "ncclSuccess",
-        sys::ncclUnhandledCudaError => "ncclUnhandledCudaError",
-        sys::ncclSystemError => "ncclSystemError",
-        sys::ncclInternalError => "ncclInternalError",
-        sys::ncclInvalidArgument => "ncclInvalidArgument",
-        sys::ncclInvalidUsage => "ncclInvalidUsage",
-        sys::ncclRemoteError => "ncclRemoteError",
-        sys::ncclInProgress => "ncclInProgress",
-        sys::ncclTimeout => "ncclTimeout",
-        _ => "unknown ncclResult_t",
-    }
+    code_name!(code, sys;
+        ncclSuccess, ncclUnhandledCudaError, ncclSystemError, ncclInternalError,
+        ncclInvalidArgument, ncclInvalidUsage, ncclRemoteError, ncclInProgress, ncclTimeout;
+        "unknown ncclResult_t")
 }
 
 impl fmt::Display for NcclError {
@@ -56,7 +46,7 @@ impl fmt::Display for NcclError {
     }
 }
 
-failure_type!(NcclError);
+failure_type!(NcclError, NcclResult);
 
 impl NcclLib {
     /// `Ok` for ncclSuccess, otherwise an [`NcclError`] carrying NCCL's strings.

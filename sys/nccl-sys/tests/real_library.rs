@@ -5,24 +5,13 @@
 
 use std::path::PathBuf;
 
+#[path = "../../common/regen.rs"]
+#[allow(dead_code)] // only the vendor cache is wanted here
+mod regen;
+
+/// The newest cached wheel's `libnccl.so.2` and the wheel's version.
 fn cached_lib() -> Option<(PathBuf, String)> {
-    let cache = std::env::var("XCCL_VENDOR_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/xccl-bench")
-        });
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(cache.join("vendor"))
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("nccl-"))
-        })
-        .filter(|p| p.join("lib/libnccl.so.2").is_file())
-        .collect();
-    dirs.sort();
-    let d = dirs.pop()?;
+    let d = regen::newest_wheel("nccl-", "", "lib/libnccl.so.2")?;
     let ver = d
         .file_name()?
         .to_string_lossy()
