@@ -9,15 +9,17 @@
 //! paths inside macro calls), resolved to the longest prefix that is a module of the
 //! crate.
 //!
-//! Ownership goes down, not up: `mod child;` alone is no edge, a parent that uses or
-//! re-exports its child's items has an edge to it, but a module's reference to an item of
-//! one of its ancestors (`use super::Backend`, `crate::hccl_fn!`) is none, since a module
-//! is part of its ancestors as an item in a file is part of that file. A reference that
-//! goes through a name an ancestor binds by `use` is followed to where that name comes
-//! from: `super::Average` where the parent says `pub use sweep::Average` is an edge to
-//! `sweep`, and `crate::Thing` where lib.rs says `pub use a::Thing` one to `a` (the root
-//! is the crate's front, not a module the others depend on). `#[cfg(test)]` and `#[test]`
-//! items are left out, visibility paths (`pub(crate)`) and attributes too.
+//! Ownership alone is no edge (`mod child;`), but every reference is one, up the tree as
+//! well as down: a parent that uses or re-exports its child's items has an edge to it,
+//! and a child that uses its parent's (`use super::Backend`, `crate::hccl_fn!`) one to
+//! the parent, so the two together are a cycle. A `mod.rs` (or lib.rs) that names its
+//! children and uses them therefore defines nothing they use: what they share lives in
+//! a file of its own (`backend/mpi/ffi_util.rs`, `world/api.rs`, `cmd/parse.rs`). A
+//! reference that goes through a name an ancestor binds by `use` is followed to where
+//! that name comes from: `super::Average` where the parent says `pub use sweep::Average`
+//! is an edge to `sweep`, and `crate::Thing` where lib.rs says `pub use a::Thing` one to
+//! `a`. `#[cfg(test)]` and `#[test]` items are left out, visibility paths (`pub(crate)`)
+//! and attributes too.
 //!
 //! Checks, all reported together:
 //! 1. no cycle: each strongly connected component (Tarjan) of more than one module is
@@ -553,8 +555,8 @@ fn add_edges(c: &mut Crate) {
                 e => Some(e),
             };
             match t {
-                // Itself or an ancestor: no edge (ownership goes down).
-                Some(Target::Internal(to)) if m.path.starts_with(&to) => {}
+                // Itself: no edge. An ancestor is one (see the module doc).
+                Some(Target::Internal(to)) if m.path == to => {}
                 Some(Target::Internal(to)) => {
                     let j = find(c, &to).unwrap();
                     c.edges.entry((i, j)).or_insert(shown);
@@ -850,7 +852,7 @@ fn import_graph_has_no_cycle_keeps_the_layers_and_short_files() {
 }
 
 /// The checker on a small graph of its own: a cycle, paths in macros, names followed
-/// through an ancestor's `use` and the root's re-export, no edge up to an ancestor, test
+/// through an ancestor's `use` and the root's re-export, an edge up to an ancestor, test
 /// code, visibility and a local variable named like a module left out.
 #[test]
 fn the_checker_sees_what_it_should() {
@@ -868,7 +870,7 @@ fn the_checker_sees_what_it_should() {
         "pub mod inner;\npub use inner::g;\nuse crate::c::Other;\n\
          pub(crate) fn f() { println!(\"{}\", crate::b::h()); }\n",
     );
-    // Up to a: none; through a's `use`: a::inner → c.
+    // Up to a: a::inner → a (`super::f`); through a's `use`: a::inner → c.
     w(
         "a/inner.rs",
         "use super::*;\npub fn g() { super::f(); super::Other::new(); }\n",
@@ -890,6 +892,7 @@ fn the_checker_sees_what_it_should() {
         ("a", "a::inner"),
         ("a", "b"),
         ("a", "c"),
+        ("a::inner", "a"),
         ("a::inner", "c"),
         ("b", "a"),
         ("b", "c"),
@@ -902,8 +905,9 @@ fn the_checker_sees_what_it_should() {
     check_crate(&c, &mut problems);
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(
-        problems[0].contains("cycle in toy (2 modules")
+        problems[0].contains("cycle in toy (3 modules")
             && problems[0].contains("a/mod.rs → ")
+            && problems[0].contains("a/inner.rs → ")
             && problems[0].contains("b.rs → "),
         "{}",
         problems[0]
