@@ -122,25 +122,20 @@ pub fn pingpong(comm: &SimpleCommunicator, peer: usize, is_a: bool) -> f64 {
 /// a sends `iters` messages to b after one warm-up; b acknowledges the last one. The
 /// time is a's (the sender's), acknowledgement included.
 pub fn one_way(comm: &SimpleCommunicator, peer: usize, is_a: bool, m: Msgs) -> f64 {
-    let Msgs {
-        send: sbuf,
-        recv: rbuf,
-        iters,
-    } = m;
     let p = comm.process_at_rank(peer as i32);
     let mut ack = [0u8; 1];
     let mut t = 0.0;
     for k in 0..2 {
-        let n = if k == 0 { 1 } else { iters };
+        let n = if k == 0 { 1 } else { m.iters };
         let t0 = std::time::Instant::now();
         if is_a {
             for _ in 0..n {
-                p.send(sbuf);
+                p.send(m.send);
             }
             p.receive_into(&mut ack[..]);
         } else {
             for _ in 0..n {
-                p.receive_into(&mut *rbuf);
+                p.receive_into(&mut *m.recv);
             }
             p.send(&ack[..]);
         }
@@ -160,27 +155,22 @@ pub fn both_ways(comm: &SimpleCommunicator, peer: usize, m: Msgs) -> f64 {
 /// warm-up exchange; this rank's time for the timed ones. `links` runs it with one peer
 /// both ways, the screen around a ring.
 pub fn exchange(comm: &SimpleCommunicator, to: usize, from: usize, m: Msgs) -> f64 {
-    let Msgs {
-        send: sbuf,
-        recv: rbuf,
-        iters,
-    } = m;
     use mpi::request::{scope, WaitGuard};
     let (pt, pf) = (
         comm.process_at_rank(to as i32),
         comm.process_at_rank(from as i32),
     );
-    let size = sbuf.len();
+    let size = m.send.len();
     let mut t = 0.0;
-    for n in [1, iters] {
+    for n in [1, m.iters] {
         let t0 = std::time::Instant::now();
         scope(|s| {
             let mut guards = Vec::with_capacity(2 * n);
-            for chunk in rbuf[..n * size].chunks_mut(size) {
+            for chunk in m.recv[..n * size].chunks_mut(size) {
                 guards.push(WaitGuard::from(pf.immediate_receive_into(s, chunk)));
             }
             for _ in 0..n {
-                guards.push(WaitGuard::from(pt.immediate_send(s, sbuf)));
+                guards.push(WaitGuard::from(pt.immediate_send(s, m.send)));
             }
         });
         t = t0.elapsed().as_secs_f64();

@@ -11,7 +11,7 @@ use crate::error::Result;
 use mpi::ffi;
 use mpi::raw::AsRaw;
 use mpi::topology::{Communicator, SimpleCommunicator};
-use std::os::raw::c_void;
+use std::os::raw::{c_int, c_void};
 
 pub struct MpiStep {
     world: SimpleCommunicator,
@@ -176,31 +176,23 @@ impl StepComm for MpiStep {
         let c = g.as_raw();
         let mut req: ffi::MPI_Request = std::mem::zeroed();
         let (send, recv, count) = (op.send.ptr(), op.recv.ptr(), op.count);
+        // The two reductions take the same arguments: a float sum of `count` elements.
+        type Reduction = unsafe extern "C" fn(
+            *const c_void,
+            *mut c_void,
+            c_int,
+            ffi::MPI_Datatype,
+            ffi::MPI_Op,
+            ffi::MPI_Comm,
+            *mut ffi::MPI_Request,
+        ) -> c_int;
+        let mut sum = |what, f: Reduction| {
+            let (dt, op) = (ffi::RSMPI_FLOAT, ffi::RSMPI_SUM);
+            check(what, f(send, recv, n(count), dt, op, c, &mut req))
+        };
         match op.coll {
-            Coll::AllReduce => check(
-                "MPI_Iallreduce",
-                ffi::MPI_Iallreduce(
-                    send,
-                    recv,
-                    n(count),
-                    ffi::RSMPI_FLOAT,
-                    ffi::RSMPI_SUM,
-                    c,
-                    &mut req,
-                ),
-            ),
-            Coll::ReduceScatter => check(
-                "MPI_Ireduce_scatter_block",
-                ffi::MPI_Ireduce_scatter_block(
-                    send,
-                    recv,
-                    n(count),
-                    ffi::RSMPI_FLOAT,
-                    ffi::RSMPI_SUM,
-                    c,
-                    &mut req,
-                ),
-            ),
+            Coll::AllReduce => sum("MPI_Iallreduce", ffi::MPI_Iallreduce),
+            Coll::ReduceScatter => sum("MPI_Ireduce_scatter_block", ffi::MPI_Ireduce_scatter_block),
             Coll::AllGather => check(
                 "MPI_Iallgather",
                 ffi::MPI_Iallgather(
