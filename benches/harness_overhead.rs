@@ -29,28 +29,11 @@ use std::time::Instant;
 use xccl_bench::backend::mpi::MpiBackend;
 use xccl_bench::backend::Timing;
 use xccl_bench::coll::CollKind;
-use xccl_bench::error::Result;
 use xccl_bench::harness::{Adaptive, Average, Harness, Sweep};
-use xccl_bench::output::Sink;
-use xccl_bench::result::{Row, RunMeta, Summary};
+use xccl_bench::output::Capture;
+use xccl_bench::result::Row;
 use xccl_bench::types::{DataType, ReduceOp};
 use xccl_bench::world::{MpiWorld, World};
-
-#[derive(Default)]
-struct Collect(Vec<Row>);
-
-impl Sink for Collect {
-    fn begin(&mut self, _: &RunMeta) -> Result<()> {
-        Ok(())
-    }
-    fn rows(&mut self, g: &[Row]) -> Result<()> {
-        self.0.extend_from_slice(g);
-        Ok(())
-    }
-    fn end(&mut self, _: &Summary) -> Result<()> {
-        Ok(())
-    }
-}
 
 fn sweep(sizes: Vec<u64>, iters: usize, adaptive: Option<Adaptive>, timing: Timing) -> Sweep {
     let warmup = warmup_for(iters);
@@ -257,7 +240,7 @@ fn within_bounds(ratio: f64, diff_us: f64) -> bool {
 
 /// Out-of-place `time_us.avg` of one size from one harness run (as `-b S -e S` runs).
 fn harness_time(world: &MpiWorld, backend: &mut MpiBackend, timing: Timing, spec: Spec) -> f64 {
-    let mut sink = Collect::default();
+    let mut sink = Capture::default();
     let mut h = Harness {
         world,
         backend,
@@ -418,7 +401,7 @@ fn adaptive_sweeps(world: &MpiWorld, backend: &mut MpiBackend) {
     ] {
         world.barrier();
         let t0 = Instant::now();
-        let mut sink = Collect::default();
+        let mut sink = Capture::default();
         let mut h = Harness {
             world,
             backend,

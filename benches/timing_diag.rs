@@ -12,26 +12,9 @@ use mpi::ffi;
 use std::os::raw::c_void;
 use xccl_bench::backend::mpi::MpiBackend;
 use xccl_bench::coll::CollKind;
-use xccl_bench::error::Result;
 use xccl_bench::harness::{Average, Harness, Sweep};
-use xccl_bench::output::Sink;
-use xccl_bench::result::{Row, RunMeta, Summary};
+use xccl_bench::output::Capture;
 use xccl_bench::world::{MpiWorld, World};
-
-#[derive(Default)]
-struct Collect(Vec<Row>);
-impl Sink for Collect {
-    fn begin(&mut self, _: &RunMeta) -> Result<()> {
-        Ok(())
-    }
-    fn rows(&mut self, g: &[Row]) -> Result<()> {
-        self.0.extend_from_slice(g);
-        Ok(())
-    }
-    fn end(&mut self, _: &Summary) -> Result<()> {
-        Ok(())
-    }
-}
 
 struct Pair {
     s: *mut u8,
@@ -208,7 +191,7 @@ fn run_variant(
                 corrupt_one: false,
                 timing: xccl_bench::backend::Timing::PerCall,
             };
-            let mut sink = Collect::default();
+            let mut sink = Capture::default();
             let mut h = Harness {
                 world,
                 backend,

@@ -64,3 +64,21 @@ pub(crate) fn io_err(
     let what = what.into();
     move |source| crate::error::BenchError::Io { what, source }
 }
+
+/// Keeps the rows it is given, in memory (for a caller that reads them back: `--split`,
+/// the benchmarks).
+#[derive(Default)]
+pub struct Capture(pub Vec<Row>);
+
+impl Sink for Capture {
+    fn begin(&mut self, _: &RunMeta) -> Result<()> {
+        Ok(())
+    }
+    fn rows(&mut self, group: &[Row]) -> Result<()> {
+        self.0.extend_from_slice(group);
+        Ok(())
+    }
+    fn end(&mut self, _: &Summary) -> Result<()> {
+        Ok(())
+    }
+}

@@ -17,6 +17,7 @@ use crate::harness::{Average, Harness, Sweep};
 use crate::output::hccl_test::HcclTestSink;
 use crate::output::rank_diag::RankDiag;
 use crate::output::verdict::{topology_for, Judge};
+use crate::output::Capture;
 use crate::output::{
     csv::CsvSink, json::JsonSink, markdown::MarkdownSink, progress, table::TableSink, OutputFormat,
     Sink, Tee,
@@ -201,7 +202,7 @@ fn run_bench<B: Backend>(
     // --split judges the sweep's rows and its parts' rows against the same model.
     let mut split_judge = args
         .split
-        .then(|| Judge::new(model.clone(), threshold, split::Capture::default()));
+        .then(|| Judge::new(model.clone(), threshold, Capture::default()));
     let mut sink = RankDiag::new(Judge::new(model, threshold, sinks(args, &sweep, rank == 0)));
     if args.split {
         sink.seen = Some(vec![]);

@@ -25,31 +25,14 @@ use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
 use crate::harness::{Harness, Sweep};
 use crate::output::verdict::Judge;
-use crate::output::Sink;
-use crate::result::{Placement, Row, RunMeta, Summary};
+use crate::output::Capture;
+use crate::result::{Placement, Row, RunMeta};
 #[cfg(feature = "mpi")]
 use crate::types::format_size;
 use crate::world::World;
 use xccl_diag::split::{self, Judged, Parts, WholeModel};
 use xccl_schema::Class;
 use xccl_schema::Finding;
-
-/// Keeps the rows it is given (rank 0).
-#[derive(Default)]
-pub struct Capture(pub Vec<Row>);
-
-impl Sink for Capture {
-    fn begin(&mut self, _m: &RunMeta) -> Result<()> {
-        Ok(())
-    }
-    fn rows(&mut self, group: &[Row]) -> Result<()> {
-        self.0.extend_from_slice(group);
-        Ok(())
-    }
-    fn end(&mut self, _s: &Summary) -> Result<()> {
-        Ok(())
-    }
-}
 
 /// A judged out-of-place row in the rule's terms.
 pub fn judged(rows: &[Row]) -> Vec<Judged> {
