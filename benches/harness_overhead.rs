@@ -241,12 +241,7 @@ fn within_bounds(ratio: f64, diff_us: f64) -> bool {
 /// Out-of-place `time_us.avg` of one size from one harness run (as `-b S -e S` runs).
 fn harness_time(world: &MpiWorld, backend: &mut MpiBackend, timing: Timing, spec: Spec) -> f64 {
     let mut sink = Capture::default();
-    let mut h = Harness {
-        world,
-        backend,
-        rank: world.rank(),
-        nranks: world.size(),
-    };
+    let mut h = Harness::on(world, backend);
     let sw = Sweep {
         warmup: spec.warmup,
         ..sweep(vec![spec.size], spec.iters, None, timing)
@@ -402,12 +397,7 @@ fn adaptive_sweeps(world: &MpiWorld, backend: &mut MpiBackend) {
         world.barrier();
         let t0 = Instant::now();
         let mut sink = Capture::default();
-        let mut h = Harness {
-            world,
-            backend,
-            rank,
-            nranks: world.size(),
-        };
+        let mut h = Harness::on(world, backend);
         h.run(&sw, &mut sink).unwrap();
         world.barrier();
         let wall = t0.elapsed().as_secs_f64();

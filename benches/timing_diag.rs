@@ -192,12 +192,7 @@ fn run_variant(
                 timing: xccl_bench::backend::Timing::PerCall,
             };
             let mut sink = Capture::default();
-            let mut h = Harness {
-                world,
-                backend,
-                rank: world.rank(),
-                nranks: world.size(),
-            };
+            let mut h = Harness::on(world, backend);
             h.run(&sw, &mut sink).unwrap();
             let mut t = sink.0.first().map_or(0.0, |r| r.time_us.avg).to_le_bytes();
             world.broadcast_bytes(0, &mut t);

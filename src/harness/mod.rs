@@ -49,6 +49,17 @@ pub struct Harness<'a, B: Backend> {
 }
 
 impl<'a, B: Backend> Harness<'a, B> {
+    /// The harness on every rank of `world`, each rank its world rank (the NCCL backend
+    /// with `-g` numbers its ranks itself and builds the struct).
+    pub fn on(world: &'a dyn World, backend: &'a mut B) -> Self {
+        Harness {
+            world,
+            backend,
+            rank: world.rank(),
+            nranks: world.size(),
+        }
+    }
+
     /// Bytes of the sweep's buffer pair (big, small): the largest row's needs.
     fn pair_bytes(&self, sw: &Sweep) -> (usize, usize) {
         let imp = sw.coll.imp();

@@ -107,12 +107,7 @@ pub fn run<B: Backend>(
     }
     // The probe: sendrecv to the ring neighbour, same sizes, same timing settings.
     let sw = part_sweep(sweep, CollKind::Sendrecv, nranks);
-    let mut h = Harness {
-        world,
-        backend,
-        rank: world.rank(),
-        nranks,
-    };
+    let mut h = Harness::on(world, backend);
     h.run(&sw, judge)?;
     if world.rank() != 0 {
         return Ok((vec![], vec![]));
@@ -303,12 +298,7 @@ fn run_part(world: &dyn World, sub: &crate::world::SubWorld, whole: &Sweep) -> R
         crate::backend::mpi::MpiBackend::with_comm(sub.raw(), sub),
     )?;
     let sw = part_sweep(whole, whole.coll, sub.size());
-    let mut h = Harness {
-        world: sub,
-        backend: &mut b,
-        rank: sub.rank(),
-        nranks: sub.size(),
-    };
+    let mut h = Harness::on(sub, &mut b);
     agree(sub, h.validate(&sw))?;
     let mut cap = Capture::default();
     if let Err(e) = h.run(&sw, &mut cap) {
