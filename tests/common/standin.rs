@@ -41,7 +41,7 @@ fn build_acl_hccl(name: &str, defines: &[&str]) -> PathBuf {
         name,
         ("libascendcl.so", "acl_standin.c"),
         ("libhccl.so", "hccl_standin.c"),
-        &[defines, &["-lascendcl"]].concat(),
+        &[defines, &["-lascendcl", "-lm"]].concat(),
     )
 }
 
