@@ -4,8 +4,10 @@ mod common;
 use common::*;
 use std::time::Duration;
 
-fn expect_error(np: usize, args: &[&str], env: &[(&str, &str)], code: i32, needle: &str) {
-    let r = mpirun(np, args, env, Duration::from_secs(60));
+/// `xccl-bench LINE` on `np` ranks must exit `code` with one error line holding `needle`.
+fn expect_error(np: usize, line: &str, code: i32, needle: &str) {
+    let args = argv(line, &[]);
+    let r = mpirun(np, &args, &[], Duration::from_secs(60));
     assert_eq!(
         r.code, code,
         "{args:?}: exit code\nstdout:{}\nstderr:{}",
@@ -30,8 +32,7 @@ fn expect_error(np: usize, args: &[&str], env: &[(&str, &str)], code: i32, needl
 fn reversed_sizes() {
     expect_error(
         2,
-        &["all_reduce", "-b", "64M", "-e", "8"],
-        &[],
+        "all_reduce -b 64M -e 8",
         2,
         "minimum size 64M (-b) is larger than maximum size 8 (-e)",
     );
@@ -39,39 +40,25 @@ fn reversed_sizes() {
 
 #[test]
 fn malformed_size() {
-    expect_error(
-        2,
-        &["all_reduce", "-b", "12Q"],
-        &[],
-        2,
-        "malformed size '12Q'",
-    );
+    expect_error(2, "all_reduce -b 12Q", 2, "malformed size '12Q'");
 }
 
 #[test]
 fn unknown_type_and_op() {
     expect_error(
         2,
-        &["all_reduce", "-d", "float128"],
-        &[],
+        "all_reduce -d float128",
         2,
         "unknown data type 'float128'",
     );
-    expect_error(
-        2,
-        &["all_reduce", "-o", "xor"],
-        &[],
-        2,
-        "unknown reduction op 'xor'",
-    );
+    expect_error(2, "all_reduce -o xor", 2, "unknown reduction op 'xor'");
 }
 
 #[test]
 fn type_the_backend_cannot_reduce() {
     expect_error(
         2,
-        &["all_reduce", "-d", "f8e4m3"],
-        &[],
+        "all_reduce -d f8e4m3",
         2,
         "all_reduce with f8e4m3: the MPI backend has no fp8 arithmetic",
     );
@@ -79,21 +66,14 @@ fn type_the_backend_cannot_reduce() {
 
 #[test]
 fn unknown_collective() {
-    expect_error(
-        2,
-        &["allreduc"],
-        &[],
-        2,
-        "unrecognized subcommand 'allreduc'",
-    );
+    expect_error(2, "allreduc", 2, "unrecognized subcommand 'allreduc'");
 }
 
 #[test]
 fn root_out_of_range() {
     expect_error(
         3,
-        &["broadcast", "-r", "3", "-e", "64"],
-        &[],
+        "broadcast -r 3 -e 64",
         2,
         "root 3 (-r) is out of range for 3 ranks",
     );
@@ -103,8 +83,7 @@ fn root_out_of_range() {
 fn size_too_large_for_memory() {
     expect_error(
         2,
-        &["all_gather", "-b", "8", "-e", "64T"],
-        &[],
+        "all_gather -b 8 -e 64T",
         1,
         "not enough memory: the largest size (-e 64T)",
     );
@@ -113,24 +92,9 @@ fn size_too_large_for_memory() {
 #[test]
 fn hung_collective_times_out_and_aborts_every_rank() {
     let json = tmp("hang.json");
-    let r = mpirun(
-        3,
-        &[
-            "all_reduce",
-            "-b",
-            "8",
-            "-e",
-            "64",
-            "-n",
-            "2",
-            "-T",
-            "2",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-        &[("XCCL_TEST_HANG_RANK", "1")],
-        Duration::from_secs(60),
-    );
+    let args = argv("all_reduce -b 8 -e 64 -n 2 -T 2 --json {}", &[&json]);
+    let hang = [("XCCL_TEST_HANG_RANK", "1")];
+    let r = mpirun(3, &args, &hang, Duration::from_secs(60));
     assert_ne!(r.code, 0);
     assert!(
         r.stderr.contains("all_reduce (out-of-place) of 8 bytes, float did not complete within 2.0 s (-T); aborting all ranks"),
@@ -144,29 +108,12 @@ fn hung_collective_times_out_and_aborts_every_rank() {
 fn rows_measured_before_a_hang_are_kept() {
     let json = tmp("hang-late.json");
     // Rank 2 hangs only from the second size on: the first size's rows must survive.
-    let r = mpirun(
-        3,
-        &[
-            "all_reduce",
-            "-b",
-            "8",
-            "-e",
-            "64",
-            "-f",
-            "8",
-            "-n",
-            "2",
-            "-T",
-            "2",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-        &[
-            ("XCCL_TEST_HANG_RANK", "2"),
-            ("XCCL_TEST_HANG_FROM_BYTES", "64"),
-        ],
-        Duration::from_secs(60),
-    );
+    let args = argv("all_reduce -b 8 -e 64 -f 8 -n 2 -T 2 --json {}", &[&json]);
+    let hang = [
+        ("XCCL_TEST_HANG_RANK", "2"),
+        ("XCCL_TEST_HANG_FROM_BYTES", "64"),
+    ];
+    let r = mpirun(3, &args, &hang, Duration::from_secs(60));
     assert_ne!(r.code, 0);
     let v = read_json(&json);
     let rows = v["rows"].as_array().unwrap();
@@ -179,9 +126,10 @@ fn rows_measured_before_a_hang_are_kept() {
 fn launcher_mismatch_is_detected() {
     // A launcher that says 4 ranks while MPI says 1: what a binary built against another
     // MPI sees. Simulated by the variable alone (no mpirun), as a foreign launcher would.
-    let mut cmd = std::process::Command::new(BIN);
-    cmd.args(["all_reduce", "-e", "8"]).env("PMI_SIZE", "4");
-    let out = cmd.output().unwrap();
+    let out = command("all_reduce -e 8")
+        .env("PMI_SIZE", "4")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -31,35 +31,13 @@
 # Environment: XCCL_BENCH (a built binary; default cargo build --release), XCCL_DIAG_TEST_OUT
 # (keep reports there).
 set -euo pipefail
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+source "$(dirname "${BASH_SOURCE[0]}")/emu-lib.sh"
 TOPO=topologies/emu-4node-2sw.toml
-EMU=scripts/emu-cluster.sh
 LINKS_ARGS=${XCCL_DIAG_LINKS_ARGS:---size 2M -n 4}
 
-skip() { echo "SKIP: $*" >&2; exit 77; }
-[[ $(id -u) -eq 0 ]] || skip "needs root"
-for c in mpirun ip tc unshare jq; do command -v "$c" >/dev/null || skip "missing $c"; done
-# Network namespaces may be forbidden (unprivileged container): try one.
-ip netns add xccl-diag-probe 2>/dev/null || skip "cannot create network namespaces here"
-ip netns del xccl-diag-probe
-
 # One emulated cluster at a time on this machine (shared with tests/emu-cluster-test.sh).
-exec 9>/tmp/xccl-emu-test.lock
-flock -w 900 9 || { echo "FAIL: another emulated-cluster test holds /tmp/xccl-emu-test.lock" >&2; exit 1; }
-
-OUT=${XCCL_DIAG_TEST_OUT:-$(mktemp -d /tmp/xccl-diag-test.XXXXXX)}
-mkdir -p "$OUT"
+emu_setup diag /tmp/xccl-emu-test.lock emulated-cluster "${XCCL_DIAG_TEST_OUT:-}"
 export XCCL_EMU_STATE=${XCCL_EMU_STATE:-$OUT/state}
-if [[ -z ${XCCL_BENCH:-} ]]; then
-    cargo build -q --release --bin xccl-bench
-    XCCL_BENCH=$ROOT/target/release/xccl-bench
-fi
-export XCCL_BENCH
-trap '"$EMU" down >/dev/null 2>&1 || true' EXIT
-FAILED=0
-fail() { echo "FAIL: $*" >&2; FAILED=1; }
 
 # links NAME: the pairwise test on the cluster that is up; JSON in $OUT/NAME.json.
 links() {
@@ -93,17 +71,6 @@ expect() {
     local rc
     rc=$(cat "$OUT/$name.rc")
     [[ $rc == "$want_rc" ]] || fail "$name: exit $rc, want $want_rc"
-}
-
-# bench NAME ARGS...: a benchmark run on the cluster that is up; JSON in $OUT/NAME.json.
-bench() {
-    local name=$1 rc=0
-    shift
-    timeout 300 "$EMU" run -- "$XCCL_BENCH" "$@" --json "$OUT/$name.json" \
-        >"$OUT/$name.log" 2>&1 || rc=$?
-    echo "== $name: $* (exit $rc)"
-    grep -v '^#  Rank' "$OUT/$name.log" || true
-    echo "$rc" >"$OUT/$name.rc"
 }
 
 echo "# healthy"
@@ -206,9 +173,4 @@ jq -e '.groups == [["emu-n1", "emu-n2", "emu-n3", "emu-n4"], ["emu-n5", "emu-n6"
     "$OUT/validate8-misplaced.json" >/dev/null \
     || fail "validate8-misplaced: the measured groups are not the two leaves of four"
 
-if ((FAILED)); then
-    echo "diag-emu-test: FAILED (reports in $OUT)" >&2
-    exit 1
-fi
-echo "diag-emu-test: passed"
-[[ -n ${XCCL_DIAG_TEST_OUT:-} ]] || rm -rf "$OUT"
+emu_finish diag-emu-test "${XCCL_DIAG_TEST_OUT:-}"

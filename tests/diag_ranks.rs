@@ -4,29 +4,16 @@
 //! 4 ranks on an oversubscribed machine are noisy, which is what the rule must survive.
 
 mod common;
-use common::mpirun;
+use common::{argv, mpirun, tmp};
 use serde_json::Value;
 use std::time::Duration;
 
 fn run(extra: &[&str], tag: &str) -> (i32, Value, String) {
-    let dir = std::env::temp_dir().join(format!("xccl-diag-ranks-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let json = dir.join(format!("{tag}.json"));
-    let mut args = vec![
-        "all_reduce",
-        "-b",
-        "1K",
-        "-e",
-        "64K",
-        "-f",
-        "4",
-        "-n",
-        "20",
-        "-w",
-        "3",
-        "--json",
-        json.to_str().unwrap(),
-    ];
+    let json = tmp(&format!("diag-ranks-{tag}.json"));
+    let mut args = argv(
+        "all_reduce -b 1K -e 64K -f 4 -n 20 -w 3 --json {}",
+        &[&json],
+    );
     args.extend_from_slice(extra);
     let r = mpirun(4, &args, &[], Duration::from_secs(120));
     let v: Value = serde_json::from_str(
@@ -84,25 +71,15 @@ fn healthy_runs_name_nobody() {
 
 #[test]
 fn bad_delay_is_bad_input() {
-    let r = mpirun(
-        2,
-        &["all_reduce", "-b", "8", "-e", "8", "--delay", "5:100"],
-        &[],
-        Duration::from_secs(60),
-    );
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("--delay 5: rank out of range"),
-        "{}",
-        r.stderr
-    );
-    let r = mpirun(
-        2,
-        &["all_reduce", "-b", "8", "-e", "8", "--delay", "x"],
-        &[],
-        Duration::from_secs(60),
-    );
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    let delay = |d: &str| {
+        let args = argv("all_reduce -b 8 -e 8 --delay {}", &[&d]);
+        mpirun(2, &args, &[], Duration::from_secs(60))
+    };
+    let r = delay("5:100");
+    r.assert_code(2);
+    r.assert_stderr_has("--delay 5: rank out of range");
+    let r = delay("x");
+    r.assert_code(2);
 }
 
 #[test]
@@ -110,27 +87,9 @@ fn split_needs_several_nodes_with_several_ranks_per_node() {
     // 2 ranks on this one machine: --split has no inter-node part to run, so every rank
     // refuses before the sweep (exit 2, one line naming the host), nothing hangs.
     let topo = concat!(env!("CARGO_MANIFEST_DIR"), "/topologies/emu-2x2.toml");
-    let r = mpirun(
-        2,
-        &[
-            "all_reduce",
-            "-b",
-            "1K",
-            "-e",
-            "1K",
-            "--split",
-            "--topology",
-            topo,
-        ],
-        &[],
-        Duration::from_secs(60),
-    );
+    let args = argv("all_reduce -b 1K -e 1K --split --topology {}", &[&topo]);
+    let r = mpirun(2, &args, &[], Duration::from_secs(60));
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
-    assert!(
-        r.stderr
-            .contains("--split needs a job over several nodes; all 2 ranks run on"),
-        "{}",
-        r.stderr
-    );
+    r.assert_stderr_has("--split needs a job over several nodes; all 2 ranks run on");
     common::assert_no_survivors(&r);
 }

@@ -5,37 +5,11 @@
 //! bindings and backend, not a run on Ascend hardware (docs/BACKENDS.md).
 #![cfg(feature = "mpi")]
 
-#[path = "standin/support.rs"]
-mod support;
+mod common;
 
-use support::{mpirun, text};
+use common::standin::{assert_clean, mpirun, standin_dir, CallLog};
+use common::{argv, assert_fails_saying, cached_vendor_dir, command, text};
 use xccl_schema::coll::CollKind;
-
-const SMALL: [&str; 10] = [
-    "--backend",
-    "hccl",
-    "-b",
-    "8",
-    "-e",
-    "64K",
-    "-c",
-    "1",
-    "-n",
-    "2",
-];
-
-fn assert_clean(out: &std::process::Output, what: &str) {
-    let t = text(out);
-    assert!(
-        out.status.success(),
-        "{what}: exit {:?}\n{t}",
-        out.status.code()
-    );
-    assert!(
-        t.contains("# Out of bounds values : 0 OK"),
-        "{what}: wrong values\n{t}"
-    );
-}
 
 #[test]
 fn every_collective_hccl_offers_runs_clean_on_2_3_4_ranks() {
@@ -44,9 +18,7 @@ fn every_collective_hccl_offers_runs_clean_on_2_3_4_ranks() {
     for np in [2, 3, 4] {
         for c in colls.clone().map(CollKind::name) {
             // root 1 exercises the root argument where there is one
-            let mut args = vec![c];
-            args.extend(SMALL);
-            args.extend(["-w", "1", "-r", "1"]);
+            let args = argv("{} --backend hccl -b 8 -e 64K -c 1 -n 2 -w 1 -r 1", &[&c]);
             let out = mpirun(np, &args, &[]);
             assert_clean(&out, &format!("{c} on {np} ranks"));
         }
@@ -61,109 +33,32 @@ fn every_type_and_op_hccl_offers_is_exact() {
         .filter(|c| ![CollKind::Gather, CollKind::Sendrecv].contains(c))
         .map(CollKind::name)
     {
-        let out = mpirun(
-            3,
-            &[
-                c,
-                "--backend",
-                "hccl",
-                "-b",
-                "8",
-                "-e",
-                "4K",
-                "-c",
-                "1",
-                "-n",
-                "1",
-                "-w",
-                "0",
-                "-d",
-                "all",
-                "-o",
-                "all",
-            ],
-            &[],
+        let args = argv(
+            "{} --backend hccl -b 8 -e 4K -c 1 -n 1 -w 0 -d all -o all",
+            &[&c],
         );
+        let out = mpirun(3, &args, &[]);
         assert_clean(&out, &format!("{c} -d all -o all"));
     }
 }
 
 #[test]
 fn the_library_receives_hccls_own_codes() {
-    let log = std::env::temp_dir().join(format!("xccl-standin-{}.log", std::process::id()));
-    let _ = std::fs::remove_file(&log);
-    let l = log.display().to_string();
-    for (t, o) in [
-        ("bfloat16", "max"),
-        ("half", "prod"),
-        ("int8", "min"),
-        ("float", "sum"),
-        ("int32", "sum"),
+    let log = CallLog::new("standin");
+    for run in [
+        "all_reduce -d bfloat16 -o max",
+        "all_reduce -d half -o prod",
+        "all_reduce -d int8 -o min",
+        "all_reduce -d float -o sum",
+        "all_reduce -d int32 -o sum",
+        "all_gather -d double",
+        "alltoall -d uint64",
     ] {
-        let out = mpirun(
-            2,
-            &[
-                "all_reduce",
-                "--backend",
-                "hccl",
-                "-b",
-                "64",
-                "-e",
-                "64",
-                "-c",
-                "1",
-                "-n",
-                "1",
-                "-d",
-                t,
-                "-o",
-                o,
-            ],
-            &[("XCCL_STANDIN_LOG", &l)],
-        );
-        assert_clean(&out, &format!("all_reduce {t} {o}"));
+        let line = format!("{run} --backend hccl -b 64 -e 64 -c 1 -n 1");
+        let out = mpirun(2, &argv(&line, &[]), &[log.env()]);
+        assert_clean(&out, run);
     }
-    let out = mpirun(
-        2,
-        &[
-            "all_gather",
-            "--backend",
-            "hccl",
-            "-b",
-            "64",
-            "-e",
-            "64",
-            "-c",
-            "1",
-            "-n",
-            "1",
-            "-d",
-            "double",
-        ],
-        &[("XCCL_STANDIN_LOG", &l)],
-    );
-    assert_clean(&out, "all_gather double");
-    let out = mpirun(
-        2,
-        &[
-            "alltoall",
-            "--backend",
-            "hccl",
-            "-b",
-            "64",
-            "-e",
-            "64",
-            "-c",
-            "1",
-            "-n",
-            "1",
-            "-d",
-            "uint64",
-        ],
-        &[("XCCL_STANDIN_LOG", &l)],
-    );
-    assert_clean(&out, "alltoall uint64");
-    let got = std::fs::read_to_string(&log).expect("stand-in log");
+    let got = log.read();
     // hccl_types.h: INT8 0, INT32 2, FP16 3, FP32 4, UINT64 6, FP64 10, BFP16 11;
     // SUM 0, PROD 1, MAX 2, MIN 3.
     for want in [
@@ -180,7 +75,6 @@ fn the_library_receives_hccls_own_codes() {
             "stand-in never saw `{want}`; log:\n{got}"
         );
     }
-    let _ = std::fs::remove_file(&log);
 }
 
 #[test]
@@ -188,51 +82,22 @@ fn nccl_type_codes_are_caught() {
     // float as NCCL numbers it (7) is HCCL's uint8: all_gather moves a quarter of the
     // bytes and the check finds the damage; all_reduce is refused (uint8 is not a type
     // hccl.h offers for reductions).
-    let fault = [("XCCL_HCCL_FAULT", "nccl-dtype-codes")];
-    let out = mpirun(
-        2,
-        &[
-            "all_gather",
-            "--backend",
-            "hccl",
-            "-b",
-            "64",
-            "-e",
-            "1K",
-            "-c",
-            "1",
-            "-n",
-            "1",
-        ],
-        &fault,
-    );
-    let t = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{t}");
+    let fault = [("XCCL_HCCL_FAULT", "nccl-dtype-codes".to_string())];
+    let run = |c: &str| {
+        let line = format!("{c} --backend hccl -b 64 -e 1K -c 1 -n 1");
+        let out = mpirun(2, &argv(&line, &[]), &fault);
+        (out.status.code(), text(&out))
+    };
+    let (code, t) = run("all_gather");
+    assert_eq!(code, Some(1), "{t}");
     assert!(
         t.contains("# Out of bounds values : ") && t.contains("FAILED"),
         "{t}"
     );
     assert!(!t.contains("# Out of bounds values : 0 OK"), "{t}");
 
-    let out = mpirun(
-        2,
-        &[
-            "all_reduce",
-            "--backend",
-            "hccl",
-            "-b",
-            "64",
-            "-e",
-            "1K",
-            "-c",
-            "1",
-            "-n",
-            "1",
-        ],
-        &fault,
-    );
-    let t = text(&out);
-    assert!(!out.status.success(), "{t}");
+    let (code, t) = run("all_reduce");
+    assert!(code != Some(0), "{t}");
     assert!(
         t.contains("HcclAllReduce failed") && t.contains("HCCL_E_NOT_SUPPORT"),
         "{t}"
@@ -245,78 +110,28 @@ fn nccl_type_codes_are_caught() {
 
 #[test]
 fn what_hccl_lacks_is_refused_clearly() {
-    let out = mpirun(
-        2,
-        &[
-            "all_reduce",
-            "--backend",
-            "hccl",
-            "-b",
-            "8",
-            "-e",
-            "8",
-            "-o",
-            "avg",
-        ],
-        &[],
-    );
-    let t = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{t}");
-    assert!(t.contains("HCCL has no avg reduction"), "{t}");
-
-    let out = mpirun(
-        2,
-        &["gather", "--backend", "hccl", "-b", "8", "-e", "8"],
-        &[],
-    );
-    let t = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{t}");
-    assert!(t.contains("HCCL has no gather"), "{t}");
-
-    let out = mpirun(
-        2,
-        &[
-            "all_reduce",
-            "--backend",
-            "hccl",
-            "-b",
-            "8",
-            "-e",
-            "8",
-            "-d",
-            "uint32",
-        ],
-        &[],
-    );
-    let t = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{t}");
-    assert!(t.contains("HCCL all_reduce does not take uint32"), "{t}");
+    for (line, why) in [
+        ("all_reduce -o avg", "HCCL has no avg reduction"),
+        ("gather", "HCCL has no gather"),
+        (
+            "all_reduce -d uint32",
+            "HCCL all_reduce does not take uint32",
+        ),
+    ] {
+        let line = format!("{line} --backend hccl -b 8 -e 8");
+        let out = mpirun(2, &argv(&line, &[]), &[]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{t}");
+        assert!(t.contains(why), "{t}");
+    }
 }
 
 #[test]
 fn device_is_local_rank_modulo_npus_per_node() {
-    let log = std::env::temp_dir().join(format!("xccl-standin-p-{}.log", std::process::id()));
-    let _ = std::fs::remove_file(&log);
-    let l = log.display().to_string();
-    let out = mpirun(
-        4,
-        &[
-            "broadcast",
-            "--backend",
-            "hccl",
-            "-b",
-            "8",
-            "-e",
-            "8",
-            "-p",
-            "2",
-            "-c",
-            "1",
-        ],
-        &[("XCCL_STANDIN_LOG", &l)],
-    );
-    assert_clean(&out, "broadcast -p 2");
-    let got = std::fs::read_to_string(&log).expect("stand-in log");
+    let log = CallLog::new("standin-p");
+    let args = argv("broadcast --backend hccl -b 8 -e 8 -p 2 -c 1", &[]);
+    assert_clean(&mpirun(4, &args, &[log.env()]), "broadcast -p 2");
+    let got = log.read();
     for (r, d) in [(0, 0), (1, 1), (2, 0), (3, 1)] {
         assert!(
             got.contains(&format!(
@@ -325,41 +140,29 @@ fn device_is_local_rank_modulo_npus_per_node() {
             "{got}"
         );
     }
-    let _ = std::fs::remove_file(&log);
 }
 
 #[test]
 fn missing_libraries_are_named_with_every_place_looked() {
-    let out = std::process::Command::new(support::bin())
-        .args(["all_reduce", "--backend", "hccl", "-b", "8", "-e", "8"])
-        .env("XCCL_ACL_LIB", "/nonexistent/libascendcl.so")
-        .output()
-        .unwrap();
-    let t = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{t}");
-    assert!(
-        t.contains("Ascend ACL runtime (libascendcl.so) not found or not loadable; looked in: $XCCL_ACL_LIB=/nonexistent/libascendcl.so (no such file)"),
-        "{t}"
+    let all_reduce = || command("all_reduce --backend hccl -b 8 -e 8");
+    assert_fails_saying(
+        all_reduce().env("XCCL_ACL_LIB", "/nonexistent/libascendcl.so"),
+        &["Ascend ACL runtime (libascendcl.so) not found or not loadable; looked in: $XCCL_ACL_LIB=/nonexistent/libascendcl.so (no such file)"],
     );
 
     // Nothing set: the environment variable, the loader path and CANN's folders.
-    let out = std::process::Command::new(support::bin())
-        .args(["all_reduce", "--backend", "hccl", "-b", "8", "-e", "8"])
-        .env_remove("XCCL_ACL_LIB")
-        .env_remove("XCCL_HCCL_LIB")
-        .env("ASCEND_HOME_PATH", "/nonexistent/ascend")
-        .output()
-        .unwrap();
-    let t = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{t}");
-    for place in [
-        "$XCCL_ACL_LIB (unset)",
-        "dynamic loader path for libascendcl.so",
-        "/nonexistent/ascend/lib64 (no such folder)",
-        "/usr/local/Ascend/ascend-toolkit/latest/lib64",
-    ] {
-        assert!(t.contains(place), "missing `{place}` in: {t}");
-    }
+    let t = assert_fails_saying(
+        all_reduce()
+            .env_remove("XCCL_ACL_LIB")
+            .env_remove("XCCL_HCCL_LIB")
+            .env("ASCEND_HOME_PATH", "/nonexistent/ascend"),
+        &[
+            "$XCCL_ACL_LIB (unset)",
+            "dynamic loader path for libascendcl.so",
+            "/nonexistent/ascend/lib64 (no such folder)",
+            "/usr/local/Ascend/ascend-toolkit/latest/lib64",
+        ],
+    );
     assert_eq!(
         t.lines().filter(|l| l.contains("error")).count(),
         1,
@@ -367,16 +170,12 @@ fn missing_libraries_are_named_with_every_place_looked() {
     );
 
     // ACL found, HCCL not.
-    let dir = support::standin_dir();
-    let out = std::process::Command::new(support::bin())
-        .args(["all_reduce", "--backend", "hccl", "-b", "8", "-e", "8"])
-        .env("XCCL_ACL_LIB", dir.join("libascendcl.so"))
-        .env("XCCL_HCCL_LIB", "/nonexistent/libhccl.so")
-        .output()
-        .unwrap();
-    let t = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{t}");
-    assert!(t.contains("HCCL library (libhccl.so) not found or not loadable; looked in: $XCCL_HCCL_LIB=/nonexistent/libhccl.so"), "{t}");
+    assert_fails_saying(
+        all_reduce()
+            .env("XCCL_ACL_LIB", standin_dir().join("libascendcl.so"))
+            .env("XCCL_HCCL_LIB", "/nonexistent/libhccl.so"),
+        &["HCCL library (libhccl.so) not found or not loadable; looked in: $XCCL_HCCL_LIB=/nonexistent/libhccl.so"],
+    );
 }
 
 #[test]
@@ -384,22 +183,7 @@ fn standins_follow_the_vendor_headers() {
     // Compiled as C++ against the real hccl.h / acl.h, any signature of a stand-in that
     // differs from the header's declaration is a compile error (extern "C" functions
     // cannot overload).
-    let cache = std::env::var("XCCL_VENDOR_CACHE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| {
-            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
-                .join(".cache/xccl-bench")
-        });
-    let root = std::fs::read_dir(cache.join("vendor")).ok().and_then(|rd| {
-        let mut v: Vec<_> = rd
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.join("third_party/hccl/inc/hccl/hccl.h").is_file())
-            .collect();
-        v.sort();
-        v.pop()
-    });
-    let Some(root) = root else {
+    let Some(root) = cached_vendor_dir("third_party/hccl/inc/hccl/hccl.h") else {
         eprintln!("SKIPPED standins_follow_the_vendor_headers: no torch-npu headers cached (run scripts/fetch-vendor-wheels.sh)");
         return;
     };

@@ -35,29 +35,9 @@ fn close(table: &str, json: f64, what: &str) {
 fn json_and_csv_match_the_table() {
     let json = tmp("match.json");
     let csv = tmp("match.csv");
-    let r = mpirun(
-        2,
-        &[
-            "all_reduce",
-            "-b",
-            "8",
-            "-e",
-            "64K",
-            "-f",
-            "8",
-            "-n",
-            "3",
-            "-w",
-            "1",
-            "--json",
-            json.to_str().unwrap(),
-            "--csv",
-            csv.to_str().unwrap(),
-        ],
-        &[],
-        Duration::from_secs(60),
-    );
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let line = "all_reduce -b 8 -e 64K -f 8 -n 3 -w 1 --json {} --csv {}";
+    let r = mpirun(2, &argv(line, &[&json, &csv]), &[], Duration::from_secs(60));
+    r.assert_code(0);
     let v = read_json(&json);
     assert_eq!(
         v["meta"]["schema_version"],
@@ -136,27 +116,9 @@ fn json_and_csv_match_the_table() {
 #[test]
 fn adaptive_mode_reports_precision_and_respects_budget() {
     let json = tmp("adaptive.json");
-    let r = mpirun(
-        2,
-        &[
-            "all_reduce",
-            "-b",
-            "1M",
-            "-e",
-            "1M",
-            "--precision",
-            "5%",
-            "--time-budget",
-            "2",
-            "--max-iters",
-            "300",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-        &[],
-        Duration::from_secs(60),
-    );
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let line = "all_reduce -b 1M -e 1M --precision 5% --time-budget 2 --max-iters 300 --json {}";
+    let r = mpirun(2, &argv(line, &[&json]), &[], Duration::from_secs(60));
+    r.assert_code(0);
     let v = read_json(&json);
     for row in v["rows"].as_array().unwrap() {
         let p = row["precision"].as_f64().unwrap();
@@ -170,21 +132,14 @@ fn adaptive_mode_reports_precision_and_respects_budget() {
         assert!(iters <= 300);
         assert!(iters >= 5);
     }
-    assert!(
-        r.stdout.contains("adaptive(precision 5.0%, budget 2s)"),
-        "{}",
-        r.stdout
-    );
+    r.assert_stdout_has("adaptive(precision 5.0%, budget 2s)");
 }
 
 #[test]
 fn no_launcher_is_one_rank() {
-    let r = solo(
-        &["sendrecv", "-b", "8", "-e", "64"],
-        Duration::from_secs(30),
-    );
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("# Ranks: 1 on 1 host(s)"), "{}", r.stdout);
+    let r = solo(&argv("sendrecv -b 8 -e 64", &[]), Duration::from_secs(30));
+    r.assert_code(0);
+    r.assert_stdout_has("# Ranks: 1 on 1 host(s)");
 }
 
 /// The file is one valid document whenever a reader looks, rows grow one group at a
@@ -230,31 +185,11 @@ fn json_file_is_valid_whenever_read_during_a_run() {
         }
         (reads, torn)
     });
-    let r = mpirun(
-        2,
-        &[
-            "all_reduce",
-            "-b",
-            "8",
-            "-e",
-            "8",
-            "-N",
-            "150",
-            "-n",
-            "1",
-            "-w",
-            "0",
-            "--timing",
-            "loop",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-        &[],
-        Duration::from_secs(120),
-    );
+    let line = "all_reduce -b 8 -e 8 -N 150 -n 1 -w 0 --timing loop --json {}";
+    let r = mpirun(2, &argv(line, &[&json]), &[], Duration::from_secs(120));
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let (reads, torn) = reader.join().expect("reader saw only valid JSON");
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    r.assert_code(0);
     assert!(reads > 0);
     // Torn reads are rare coincidences, not a state the file stays in.
     assert!(torn * 20 <= reads, "{torn} torn reads of {reads}");

@@ -8,44 +8,15 @@ use xccl_schema::coll::CollKind;
 
 fn sweep(np: usize, coll: &str) {
     let json = tmp(&format!("{coll}-{np}.json"));
-    let r = mpirun(
-        np,
-        &[
-            coll,
-            "-b",
-            "8",
-            "-e",
-            "1000",
-            "-f",
-            "125",
-            "-d",
-            "all",
-            "-o",
-            "all",
-            "-r",
-            "all",
-            "-n",
-            "2",
-            "-w",
-            "1",
-            "-c",
-            "1",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-        &[],
-        Duration::from_secs(240),
-    );
+    let line = "{} -b 8 -e 1000 -f 125 -d all -o all -r all -n 2 -w 1 -c 1 --json {}";
+    let args = argv(line, &[&coll, &json]);
+    let r = mpirun(np, &args, &[], Duration::from_secs(240));
     assert_eq!(
         r.code, 0,
         "{coll} np={np}\nstdout:{}\nstderr:{}",
         r.stdout, r.stderr
     );
-    assert!(
-        r.stdout.contains("# Out of bounds values : 0 OK"),
-        "{}",
-        r.stdout
-    );
+    r.assert_stdout_has("# Out of bounds values : 0 OK");
     let v = read_json(&json);
     let rows = v["rows"].as_array().unwrap();
     let has_op = ["all_reduce", "reduce_scatter", "reduce"].contains(&coll);
@@ -62,7 +33,7 @@ fn sweep(np: usize, coll: &str) {
         "{coll} np={np}: row count"
     );
     if has_op {
-        assert!(r.stdout.contains("# skipping f8e4m3/sum: "), "{}", r.stdout);
+        r.assert_stdout_has("# skipping f8e4m3/sum: ");
     }
     for row in rows {
         assert_eq!(row["wrong"], 0, "{coll} np={np}: {row}");
@@ -106,35 +77,15 @@ ranks_test!(every_collective_type_op_4_ranks, 4);
 fn corrupted_element_is_counted() {
     for coll in CollKind::ALL.map(CollKind::name) {
         let json = tmp(&format!("corrupt-{coll}.json"));
-        let r = mpirun(
-            3,
-            &[
-                coll,
-                "-b",
-                "96",
-                "-e",
-                "96",
-                "-d",
-                "float",
-                "-o",
-                "all",
-                "-n",
-                "1",
-                "-w",
-                "0",
-                "--test-corrupt-one",
-                "--json",
-                json.to_str().unwrap(),
-            ],
-            &[],
-            Duration::from_secs(60),
-        );
+        let line = "{} -b 96 -e 96 -d float -o all -n 1 -w 0 --test-corrupt-one --json {}";
+        let args = argv(line, &[&coll, &json]);
+        let r = mpirun(3, &args, &[], Duration::from_secs(60));
         assert_eq!(
             r.code, 1,
             "{coll}: a wrong element must fail the run\n{}{}",
             r.stdout, r.stderr
         );
-        assert!(r.stdout.contains("FAILED"), "{}", r.stdout);
+        r.assert_stdout_has("FAILED");
         let v = read_json(&json);
         for row in v["rows"].as_array().unwrap() {
             assert!(

@@ -3,7 +3,9 @@
 //! steps on 4 whose messages are the ones predict lists.
 
 mod common;
+use common::train_job::{self, dp2_pp2_sharded, issued, k, listed, Msgs};
 use common::*;
+use serde_json::Value;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(60);
@@ -11,35 +13,12 @@ const T: Duration = Duration::from_secs(60);
 #[test]
 fn predict_writes_json_with_the_measured_step_utilisation() {
     let out = tmp("predict-175b.json");
-    let r = solo(
-        &[
-            "predict",
-            "--model",
-            "megatron-175b",
-            "--device",
-            "a100",
-            "--layout",
-            "dp=1,tp=8,pp=8",
-            "--global-batch",
-            "64",
-            "--seq",
-            "2048",
-            "--recompute",
-            "selective",
-            "--sequence-parallel",
-            "--flops-form",
-            "megatron",
-            "--topology",
-            "topologies/dgx-a100.toml",
-            "--step-time",
-            "13.75",
-            "--json",
-            out.to_str().unwrap(),
-        ],
-        T,
-    );
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("megatron (Korthikanti"), "{}", r.stdout);
+    let line = "predict --model megatron-175b --device a100 --layout dp=1,tp=8,pp=8 \
+        --global-batch 64 --seq 2048 --recompute selective --sequence-parallel \
+        --flops-form megatron --topology topologies/dgx-a100.toml --step-time 13.75 --json {}";
+    let r = solo(&argv(line, &[&out]), T);
+    r.assert_code(0);
+    r.assert_stdout_has("megatron (Korthikanti");
     let j = read_json(&out);
     // Typed and recognisable (xccl_train::output::PredictionReport).
     assert_eq!(j["tool"], "xccl-bench");
@@ -63,26 +42,19 @@ fn predict_writes_json_with_the_measured_step_utilisation() {
 
 #[test]
 fn predict_refuses_bad_input_in_one_line() {
-    for (args, want) in [
-        (vec!["--model", "nope"], "unknown model 'nope'"),
+    for (line, want) in [
+        ("--model nope", "unknown model 'nope'"),
         (
-            vec!["--model", "llama2-7b", "--layout", "dp=3"],
+            "--model llama2-7b --layout dp=3",
             "not a multiple of dp × mb",
         ),
         (
-            vec!["--model", "llama2-7b", "--no-comm"],
+            "--model llama2-7b --no-comm",
             "predict needs communication times",
         ),
     ] {
-        let mut a = vec![
-            "predict",
-            "--device",
-            "h100",
-            "--global-batch",
-            "8",
-            "--seq",
-            "128",
-        ];
+        let args = argv(line, &[]);
+        let mut a = argv("predict --device h100 --global-batch 8 --seq 128", &[]);
         let no_comm = args.contains(&"--no-comm");
         a.extend(args.iter().filter(|x| **x != "--no-comm"));
         if !a.contains(&"--layout") {
@@ -100,31 +72,19 @@ fn predict_refuses_bad_input_in_one_line() {
 
 #[test]
 fn train_sim_runs_a_step_and_refuses_a_wrong_rank_count() {
-    let args = [
-        "train-sim",
-        "--model",
-        "tests/train-sim/tiny.toml",
-        "--device",
-        "a100",
-        "--layout",
+    let mut args = vec!["train-sim"];
+    args.extend(train_job::job_on(
+        train_job::TINY,
         "pp=2",
-        "--global-batch",
         "4",
-        "--seq",
-        "64",
-        "--device-step-time",
-        "0.02",
-        "--topology",
-        "topologies/emu-2x2.toml",
-        "--steps",
-        "1",
-    ];
+        &["--topology", "topologies/emu-2x2.toml", "--steps", "1"],
+    ));
     let out = tmp("train-sim.json");
-    let mut with_json = args.to_vec();
+    let mut with_json = args.clone();
     with_json.extend(["--json", out.to_str().unwrap()]);
     let r = mpirun(2, &with_json, &[], T);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("dp=1,tp=1,pp=2"), "{}", r.stdout);
+    r.assert_code(0);
+    r.assert_stdout_has("dp=1,tp=1,pp=2");
     let j = read_json(&out);
     assert_eq!(j["kind"], "train-sim");
     assert_eq!(j["ranks"], 2);
@@ -135,29 +95,29 @@ fn train_sim_runs_a_step_and_refuses_a_wrong_rank_count() {
         .unwrap()
         .starts_with("dp=1,tp=1,pp=2"));
     let r = mpirun(3, &args, &[], T);
-    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
-    assert!(
-        r.stderr.contains("needs 2 ranks; mpirun started 3"),
-        "{}",
-        r.stderr
-    );
+    r.assert_code(2);
+    r.assert_stderr_has("needs 2 ranks; mpirun started 3");
 }
 
-/// (dim, collective, bytes, ranks) → count per step, from a list of JSON messages.
-fn per_step(list: &serde_json::Value, nranks: impl Fn(&serde_json::Value) -> u64) -> Msgs {
-    let mut m = Msgs::new();
-    for x in list.as_array().expect("a list of messages") {
-        let key = (
-            x["dim"].as_str().unwrap().to_string(),
-            x["collective"].as_str().unwrap().to_string(),
-            x["bytes"].as_u64().unwrap(),
-            nranks(x),
-        );
-        *m.entry(key).or_default() += x["count"].as_u64().unwrap();
-    }
-    m
+/// `train-sim JOB --steps 1 --json` on `np` ranks and `predict JOB --json`, each
+/// asserted to succeed (JSON in NAME files): train-sim's stdout and both JSON documents.
+fn sim_and_predict(np: usize, job: &[&str], name: &str) -> (String, Value, Value) {
+    let (sim, pred) = (
+        tmp(&format!("train-sim-{name}.json")),
+        tmp(&format!("predict-{name}.json")),
+    );
+    let mut a = vec!["train-sim"];
+    a.extend(job);
+    a.extend(argv("--steps 1 --json {}", &[&sim]));
+    let r = mpirun(np, &a, &[], T);
+    r.assert_code(0);
+    let mut a = vec!["predict"];
+    a.extend(job);
+    a.extend(argv("--json {}", &[&pred]));
+    let p = solo(&a, T);
+    p.assert_code(0);
+    (r.stdout, read_json(&sim), read_json(&pred))
 }
-type Msgs = std::collections::BTreeMap<(String, String, u64, u64), u64>;
 
 #[test]
 fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
@@ -170,8 +130,6 @@ fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
     // 1828864 parameters, 3657728 B of gradients = 3 buckets of 1 MiB + 512000 B over the
     // 2 DP ranks, one 3657728 B all-gather; 4 / 2 = 2 micro-batches, each sending its
     // 64·256·2 = 32768 B activations forward and receiving as much gradient: 4 messages.
-    let k =
-        |dim: &str, coll: &str, bytes: u64, n: u64| (dim.to_string(), coll.to_string(), bytes, n);
     for (layout, zero, want) in [
         (
             "dp=4",
@@ -195,16 +153,7 @@ fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
                 (k("dp", "reduce_scatter", 1572864, 4), 3),
             ]),
         ),
-        (
-            "dp=2,pp=2",
-            "2",
-            Msgs::from([
-                (k("dp", "reduce_scatter", 1048576, 2), 3),
-                (k("dp", "reduce_scatter", 512000, 2), 1),
-                (k("dp", "all_gather", 3657728, 2), 1),
-                (k("pp", "sendrecv", 32768, 2), 4),
-            ]),
-        ),
+        ("dp=2,pp=2", "2", dp2_pp2_sharded(4)),
         (
             // Interleaved: rank 0 holds chunks 0 and 2 (layers 0 and 2), the same 2 layers +
             // embedding as above. 2 micro-batches over 2 stages (m = pp: all warm-up);
@@ -214,12 +163,7 @@ fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
             // = 24, the 3 chunk boundaries each way per micro-batch, a send + a receive).
             "dp=2,pp=2,vp=2",
             "1",
-            Msgs::from([
-                (k("dp", "reduce_scatter", 1048576, 2), 3),
-                (k("dp", "reduce_scatter", 512000, 2), 1),
-                (k("dp", "all_gather", 3657728, 2), 1),
-                (k("pp", "sendrecv", 32768, 2), 12),
-            ]),
+            dp2_pp2_sharded(12),
         ),
     ] {
         let job = train_job::job(
@@ -228,15 +172,10 @@ fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
             "4",
             &["--bucket-size", "1M", "--zero", zero],
         );
-        let sim = tmp(&format!("train-sim-zero{zero}-{}.json", layout.len()));
-        let mut a = vec!["train-sim"];
-        a.extend(&job);
-        a.extend(["--steps", "1", "--json", sim.to_str().unwrap()]);
-        let r = mpirun(4, &a, &[], T);
-        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-        assert!(r.stdout.contains(&format!("ZeRO-{zero}")), "{}", r.stdout);
-        assert!(r.stdout.contains("predicted(s)"), "{}", r.stdout);
-        let j = read_json(&sim);
+        let name = format!("zero{zero}-{}", layout.len());
+        let (out, j, p) = sim_and_predict(4, &job, &name);
+        assert!(out.contains(&format!("ZeRO-{zero}")), "{out}");
+        assert!(out.contains("predicted(s)"), "{out}");
         let s = &j["scales"][0];
         let ran = s["layout"].as_str().unwrap();
         assert!(
@@ -245,31 +184,18 @@ fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
         );
         assert!(s["measured_step_s"].as_f64().unwrap() > 0.0, "{s}");
         assert!(s["predicted_step_s"].as_f64().unwrap() > 0.0, "{s}");
-        let issued = per_step(&j["messages"], |x| x["nranks"].as_u64().unwrap());
+        let issued = issued(&j);
         assert_eq!(issued, want, "{layout} zero {zero}: {}", j["messages"]);
         // The same job through predict: the same list.
-        let pred = tmp(&format!("predict-zero{zero}-{}.json", layout.len()));
-        let mut a = vec!["predict"];
-        a.extend(&job);
-        a.extend(["--json", pred.to_str().unwrap()]);
-        let r = solo(&a, T);
-        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-        let p = read_json(&pred);
-        let listed = per_step(&p["comm"], |x| x["group"]["nranks"].as_u64().unwrap());
-        assert_eq!(listed, issued, "{layout} zero {zero}");
+        assert_eq!(listed(&p), issued, "{layout} zero {zero}");
     }
     // The interleaved schedule needs the micro-batches to be a multiple of pp
     // (Megatron's rule): 3 on 2 stages is refused in one line, on every rank.
     let mut a = vec!["train-sim"];
     a.extend(train_job::job(train_job::TINY, "pp=2,vp=2", "3", &[]));
     let r = mpirun(2, &a, &[], T);
-    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
-    assert!(
-        r.stderr
-            .contains("3 micro-batches is not a multiple of pp=2"),
-        "{}",
-        r.stderr
-    );
+    r.assert_code(2);
+    r.assert_stderr_has("3 micro-batches is not a multiple of pp=2");
 }
 
 #[test]
@@ -278,26 +204,12 @@ fn train_sim_runs_the_interleaved_schedule_with_the_messages_predict_counts() {
     // the steady state): per micro-batch rank 0 sends 2 activations, receives 1, receives
     // 2 gradients and sends 1: 6 × 8 = 48 messages of 64·256·2 = 32768 B.
     let job = train_job::job(train_job::TINY, "pp=2,vp=2", "8", &[]);
-    let sim = tmp("train-sim-vp2.json");
-    let mut a = vec!["train-sim"];
-    a.extend(&job);
-    a.extend(["--steps", "1", "--json", sim.to_str().unwrap()]);
-    let r = mpirun(2, &a, &[], T);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("pp=2,vp=2"), "{}", r.stdout);
-    let j = read_json(&sim);
-    let issued = per_step(&j["messages"], |x| x["nranks"].as_u64().unwrap());
-    let want = Msgs::from([(("pp".into(), "sendrecv".into(), 32768, 2), 48)]);
+    let (out, j, p) = sim_and_predict(2, &job, "vp2");
+    assert!(out.contains("pp=2,vp=2"), "{out}");
+    let issued = issued(&j);
+    let want = Msgs::from([(k("pp", "sendrecv", 32768, 2), 48)]);
     assert_eq!(issued, want, "{}", j["messages"]);
-    let pred = tmp("predict-vp2.json");
-    let mut a = vec!["predict"];
-    a.extend(&job);
-    a.extend(["--json", pred.to_str().unwrap()]);
-    let r = solo(&a, T);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let p = read_json(&pred);
-    let listed = per_step(&p["comm"], |x| x["group"]["nranks"].as_u64().unwrap());
-    assert_eq!(listed, issued);
+    assert_eq!(listed(&p), issued);
     // Narayanan et al.'s bubble: (p − 1)/(v·m) = 1/16 of the ideal time, i.e.
     // bubble / (step − bubble) with no DP here.
     let b = &p["breakdown"];
@@ -317,25 +229,9 @@ fn train_sim_runs_expert_parallel_alltoalls_as_predict_lists_them() {
         "4",
         &["--bucket-size", "1M"],
     );
-    let sim = tmp("train-sim-moe.json");
-    let mut a = vec!["train-sim"];
-    a.extend(&job);
-    a.extend(["--steps", "1", "--json", sim.to_str().unwrap()]);
-    let r = mpirun(4, &a, &[], T);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let issued = per_step(&read_json(&sim)["messages"], |x| {
-        x["nranks"].as_u64().unwrap()
-    });
-    let ep = ("ep".to_string(), "alltoall".to_string(), 65536, 2);
+    let (_, j, p) = sim_and_predict(4, &job, "moe");
+    let issued = issued(&j);
+    let ep = k("ep", "alltoall", 65536, 2);
     assert_eq!(issued.get(&ep), Some(&16), "{issued:?}");
-    let pred = tmp("predict-moe.json");
-    let mut a = vec!["predict"];
-    a.extend(&job);
-    a.extend(["--json", pred.to_str().unwrap()]);
-    let r = solo(&a, T);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let listed = per_step(&read_json(&pred)["comm"], |x| {
-        x["group"]["nranks"].as_u64().unwrap()
-    });
-    assert_eq!(listed, issued);
+    assert_eq!(listed(&p), issued);
 }

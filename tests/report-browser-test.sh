@@ -19,31 +19,13 @@ mkdir -p "$ART"
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 fail() { echo "[report-browser] FAIL: $*"; exit 1; }
 
+MPIRUN="mpirun --oversubscribe --allow-run-as-root --mca btl self,vader,tcp"
 colls="all_reduce all_gather broadcast"
 for c in $colls; do
-  mpirun --oversubscribe --allow-run-as-root --mca btl self,vader,tcp -np 2 "$BIN" "$c" \
-    -b 1K -e 1M -f 4 -n 20 -w 3 --topology topologies/dgx-h100.toml --json "$W/$c.json" >/dev/null
+  $MPIRUN -np 2 "$BIN" "$c" -b 1K -e 1M -f 4 -n 20 -w 3 --topology topologies/dgx-h100.toml \
+    --json "$W/$c.json" >/dev/null
 done
-MPIRUN="mpirun --oversubscribe --allow-run-as-root --mca btl self,vader,tcp"
-H=$(hostname)
-cat >"$W/local.toml" <<EOF
-version = 1
-name = "local"
-hosts = ["$H"]
-[node]
-devices = 3
-[node.fabric]
-kind = "shm"
-bw_gbs = 2.0
-[node.nic]
-count = 1
-rate_gbps = 100
-transport = "tcp"
-[[switch]]
-name = "leaf-local"
-tier = 1
-hosts = ["$H"]
-EOF
+sed "s/@HOST@/$(hostname)/g" tests/local-topology.toml >"$W/local.toml"
 rc=0; $MPIRUN -np 3 "$BIN" links --size 256K --topology "$W/local.toml" --json "$W/links.json" >/dev/null || rc=$?
 [ "$rc" = 0 ] || [ "$rc" = 4 ] || fail "links exited $rc"
 JOB=(--model tests/train-sim/tiny.toml --device a100 --layout dp=2 --global-batch 4 --seq 64

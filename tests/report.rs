@@ -21,23 +21,8 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 const TOPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/topologies/dgx-h100.toml");
 
 fn bench(coll: &str, json: &Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        coll,
-        "-b",
-        "1K",
-        "-e",
-        "256K",
-        "-f",
-        "4",
-        "-n",
-        "30",
-        "-w",
-        "3",
-        "--topology",
-        TOPO,
-        "--json",
-        json.to_str().unwrap(),
-    ];
+    let line = "{} -b 1K -e 256K -f 4 -n 30 -w 3 --topology {} --json {}";
+    let mut args = argv(line, &[&coll, &TOPO, &json]);
     args.extend_from_slice(extra);
     let r = mpirun(2, &args, &[], Duration::from_secs(120));
     assert_eq!(r.code, 0, "{coll}: {}{}", r.stdout, r.stderr);
@@ -68,15 +53,10 @@ fn report_of_three_collectives_with_topology() {
     let html = tmp("rep.html");
     let mut args: Vec<&str> = vec!["report"];
     args.extend(files.iter().map(|f| f.to_str().unwrap()));
-    args.extend([partial.to_str().unwrap(), "-o", html.to_str().unwrap()]);
+    args.extend(argv("{} -o {}", &[&partial, &html]));
     let r = solo_ok(&args);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("rep-partial.json is from a run that did not finish"),
-        "{}",
-        r.stderr
-    );
+    r.assert_code(0);
+    r.assert_stderr_has("rep-partial.json is from a run that did not finish");
     let h = std::fs::read_to_string(&html).unwrap();
     for c in colls {
         for plot in ["busbw", "latency", "ranks", "wait"] {
@@ -106,18 +86,13 @@ fn report_of_three_collectives_with_topology() {
     let _ = std::fs::copy(&html, tmp("last-report.html"));
 }
 
-/// A topology naming this machine as its one node on one leaf switch: what `links`
-/// judges against on one host, and the declared grouping the report shows.
+/// tests/local-topology.toml naming this machine.
 fn local_topology(path: &Path) {
     let host = std::process::Command::new("hostname").output().unwrap();
     let host = String::from_utf8_lossy(&host.stdout).trim().to_string();
-    std::fs::write(
-        path,
-        format!(
-            "version = 1\nname = \"local\"\nhosts = [\"{host}\"]\n[node]\ndevices = 3\n[node.fabric]\nkind = \"shm\"\nbw_gbs = 2.0\n[node.nic]\ncount = 1\nrate_gbps = 100\ntransport = \"tcp\"\n[[switch]]\nname = \"leaf-local\"\ntier = 1\nhosts = [\"{host}\"]\n"
-        ),
-    )
-    .unwrap();
+    let template = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/local-topology.toml");
+    let toml = std::fs::read_to_string(template).unwrap();
+    std::fs::write(path, toml.replace("@HOST@", &host)).unwrap();
 }
 
 /// The report of every kind of file, all produced here: a benchmark run with a topology,
@@ -131,82 +106,42 @@ fn report_of_links_prediction_and_train_sim() {
     let topo = tmp("mix-local.toml");
     local_topology(&topo);
     let links = tmp("mix-links.json");
-    let r = mpirun(
-        3,
-        &[
-            "links",
-            "--size",
-            "256K",
-            "--topology",
-            topo.to_str().unwrap(),
-            "--json",
-            links.to_str().unwrap(),
-        ],
-        &[],
-        Duration::from_secs(120),
+    let args = argv(
+        "links --size 256K --topology {} --json {}",
+        &[&topo, &links],
     );
+    let r = mpirun(3, &args, &[], Duration::from_secs(120));
     // 0 no finding, 4 findings (a link of this shared machine may be slow): both write.
     assert!(r.code == 0 || r.code == 4, "{}{}", r.stdout, r.stderr);
     let l = read_json(&links);
     assert_eq!(l["kind"], "links");
     // One host, 3 ranks: no node pair, 3 device pairs (3·2/2).
     assert_eq!(l["matrix"]["links"].as_array().unwrap().len(), 3, "{l}");
-    let job = [
-        "--model",
-        "tests/train-sim/tiny.toml",
-        "--device",
-        "a100",
-        "--layout",
-        "dp=2",
-        "--global-batch",
-        "4",
-        "--seq",
-        "64",
-        "--device-step-time",
-        "0.02",
-        "--measured",
-        bench_json.to_str().unwrap(),
-    ];
+    let measured = argv("--measured {}", &[&bench_json]);
+    let job = train_job::job_on(train_job::TINY, "dp=2", "4", &measured);
     let pred = tmp("mix-predict.json");
     let mut a = vec!["predict"];
-    a.extend(job);
-    a.extend(["--json", pred.to_str().unwrap()]);
+    a.extend(&job);
+    a.extend(argv("--json {}", &[&pred]));
     let r = solo_ok(&a);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    r.assert_code(0);
     let sim = tmp("mix-sim.json");
     let mut a = vec!["train-sim"];
-    a.extend(job);
-    a.extend([
-        "--scale-dp",
-        "1",
-        "--steps",
-        "2",
-        "--json",
-        sim.to_str().unwrap(),
-    ]);
+    a.extend(&job);
+    a.extend(argv("--scale-dp 1 --steps 2 --json {}", &[&sim]));
     let r = mpirun(2, &a, &[], Duration::from_secs(120));
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    r.assert_code(0);
     let sj = read_json(&sim);
     assert_eq!(sj["kind"], "train-sim");
     assert_eq!(sj["scales"].as_array().unwrap().len(), 2, "{sj}");
 
     let html = tmp("mix.html");
-    let r = solo_ok(&[
-        "report",
-        bench_json.to_str().unwrap(),
-        links.to_str().unwrap(),
-        pred.to_str().unwrap(),
-        sim.to_str().unwrap(),
-        "-o",
-        html.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("(1 run(s), 1 link matrix(es), 1 prediction(s), 1 train-sim(s))"),
-        "{}",
-        r.stderr
-    );
+    let r = solo_ok(&argv(
+        "report {} {} {} {} -o {}",
+        &[&bench_json, &links, &pred, &sim, &html],
+    ));
+    r.assert_code(0);
+    r.assert_stderr_has("(1 run(s), 1 link matrix(es), 1 prediction(s), 1 train-sim(s))");
     let h = std::fs::read_to_string(&html).unwrap();
     for id in [
         "busbw-all_reduce",
@@ -235,19 +170,9 @@ fn report_of_links_prediction_and_train_sim() {
     // A train-sim array of the form before it was typed is refused in one line.
     let old = tmp("mix-old-sim.json");
     std::fs::write(&old, serde_json::to_vec(&sj["scales"]).unwrap()).unwrap();
-    let r = solo_ok(&[
-        "report",
-        old.to_str().unwrap(),
-        "-o",
-        html.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr
-            .contains("not an xccl-bench file (a JSON array, not an object)"),
-        "{}",
-        r.stderr
-    );
+    let r = solo_ok(&argv("report {} -o {}", &[&old, &html]));
+    r.assert_code(2);
+    r.assert_stderr_has("not an xccl-bench file (a JSON array, not an object)");
     // For the browser test.
     let _ = std::fs::copy(&html, tmp("last-mix-report.html"));
 }
@@ -294,16 +219,9 @@ fn compare_finds_exactly_the_planted_slowdown() {
     let new = tmp("cmp-new.json");
     slow_row(&base, &new, i, 2.0);
     let (md, js) = (tmp("cmp.md"), tmp("cmp-out.json"));
-    let r = solo_ok(&[
-        "compare",
-        base.to_str().unwrap(),
-        new.to_str().unwrap(),
-        "--markdown",
-        md.to_str().unwrap(),
-        "--json",
-        js.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 5, "{}{}", r.stdout, r.stderr);
+    let line = "compare {} {} --markdown {} --json {}";
+    let r = solo_ok(&argv(line, &[&base, &new, &md, &js]));
+    r.assert_code(5);
     let c = read_json(&js);
     assert_eq!(c["regressions"], 1);
     let bad: Vec<&Value> = c["rows"]
@@ -322,8 +240,8 @@ fn compare_finds_exactly_the_planted_slowdown() {
     let m = std::fs::read_to_string(&md).unwrap();
     assert_eq!(m.matches("**REGRESSION**").count(), 1, "{m}");
     // The same file against itself: no regression.
-    let r = solo_ok(&["compare", base.to_str().unwrap(), base.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stdout);
+    let r = solo_ok(&argv("compare {} {}", &[&base, &base]));
+    r.assert_code(0);
 }
 
 #[test]
@@ -341,42 +259,18 @@ fn compare_of_two_healthy_runs_passes() {
             tmp(&format!("healthy-b{k}.json")),
         );
         for f in [&a, &b] {
-            let r = mpirun(
-                2,
-                &[
-                    "all_reduce",
-                    // Sizes whose time is mostly data movement: microsecond rows drift
-                    // between runs by more than their own spread.
-                    "-b",
-                    "64K",
-                    "-e",
-                    "4M",
-                    "-f",
-                    "8",
-                    "--time-budget",
-                    "1",
-                    "-w",
-                    "20",
-                    "--json",
-                    f.to_str().unwrap(),
-                ],
-                &[],
-                Duration::from_secs(120),
-            );
-            assert_eq!(r.code, 0, "{}", r.stderr);
+            // Sizes whose time is mostly data movement: microsecond rows drift between
+            // runs by more than their own spread.
+            let line = "all_reduce -b 64K -e 4M -f 8 --time-budget 1 -w 20 --json {}";
+            let r = mpirun(2, &argv(line, &[f]), &[], Duration::from_secs(120));
+            r.assert_code(0);
         }
         (a, b)
     };
     let (a, b) = healthy_pair(0);
-    let r = solo_ok(&[
-        "compare",
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--threshold",
-        "100%",
-    ]);
+    let r = solo_ok(&argv("compare {} {} --threshold 100%", &[&a, &b]));
     // 100% is refused: a threshold is a fraction below 1.
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    r.assert_code(2);
     let mut tries = vec![];
     for k in 0..3 {
         let (a, b) = if k == 0 {
@@ -384,22 +278,12 @@ fn compare_of_two_healthy_runs_passes() {
         } else {
             healthy_pair(k)
         };
-        let r = solo_ok(&[
-            "compare",
-            a.to_str().unwrap(),
-            b.to_str().unwrap(),
-            "--threshold",
-            "50%",
-        ]);
+        let r = solo_ok(&argv("compare {} {} --threshold 50%", &[&a, &b]));
         if r.code == 0 {
-            assert!(
-                r.stdout.contains("6 row(s) compared, 0 regression(s)"),
-                "{}",
-                r.stdout
-            );
+            r.assert_stdout_has("6 row(s) compared, 0 regression(s)");
             return;
         }
-        assert_eq!(r.code, 5, "{}{}", r.stdout, r.stderr);
+        r.assert_code(5);
         tries.push(r.stdout);
     }
     panic!(
@@ -427,22 +311,18 @@ fn bad_and_partial_inputs_say_one_line() {
         (&newer, "schema version 99 is newer"),
     ] {
         for args in [
-            vec!["report", f.to_str().unwrap(), "-o", out.to_str().unwrap()],
-            vec!["compare", f.to_str().unwrap(), f.to_str().unwrap()],
+            argv("report {} -o {}", &[f, &out]),
+            argv("compare {} {}", &[f, f]),
         ] {
             let r = solo_ok(&args);
             assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
             assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
-            assert!(r.stderr.contains(why), "{}", r.stderr);
+            r.assert_stderr_has(why);
         }
     }
-    let r = solo_ok(&["report", "/nonexistent.json", "-o", out.to_str().unwrap()]);
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains("/nonexistent.json: cannot read"),
-        "{}",
-        r.stderr
-    );
+    let r = solo_ok(&argv("report /nonexistent.json -o {}", &[&out]));
+    r.assert_code(2);
+    r.assert_stderr_has("/nonexistent.json: cannot read");
 }
 
 #[test]
@@ -454,16 +334,12 @@ fn markdown_and_progress_stay_out_of_stdout() {
     let r = bench(
         "all_reduce",
         &json,
-        &["--markdown", md.to_str().unwrap(), "--progress", "always"],
+        &argv("--markdown {} --progress always", &[&md]),
     );
     assert!(!r.stdout.contains("[xccl-bench]"), "{}", r.stdout);
     // 5 sizes (1K, 4K, 16K, 64K, 256K): the closing line counts them.
-    assert!(
-        r.stderr.contains("[xccl-bench] 5 rows done in"),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("[xccl-bench] 0/5 rows"), "{}", r.stderr);
+    r.assert_stderr_has("[xccl-bench] 5 rows done in");
+    r.assert_stderr_has("[xccl-bench] 0/5 rows");
     let m = std::fs::read_to_string(&md).unwrap();
     let v = read_json(&json);
     let rows = v["rows"].as_array().unwrap();

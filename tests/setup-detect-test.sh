@@ -50,6 +50,14 @@ check() {
   fi
 }
 
+# without NAME PATH DESC WANTED UNWANTED: check a full root less PATH (below the root).
+without() {
+  local r
+  r=$(full_root "$1")
+  rm -r "${r:?}/$2"
+  check "$3" "$r" "$4" "$5"
+}
+
 r=$(full_root full)
 check "everything present: nothing to install" "$r" "" \
   "build-essential openmpi-bin libopenmpi-dev libclang-dev pkg-config iproute2 python3 python3-pip curl jq util-linux"
@@ -78,33 +86,22 @@ mkdir -p "$r/usr/lib/$ma" && : >"$r/usr/lib/$ma/libclang-14.so.1"
 check "multiarch libclang-14.so.1 + stddef.h: nothing" "$r" "" "libclang-dev"
 
 # libclang1-14 alone (no libclang-common-14-dev): bindgen fails on 'stddef.h' not found.
-r=$(full_root no-headers)
-rm "$r/usr/lib/llvm-14/lib/clang/14.0.6/include/stddef.h"
-check "libclang without builtin headers: libclang-dev" "$r" "libclang-dev" ""
+without no-headers usr/lib/llvm-14/lib/clang/14.0.6/include/stddef.h \
+  "libclang without builtin headers: libclang-dev" "libclang-dev" ""
 
 # openmpi-bin alone has mpirun and mpicc but not mpi.h.
-r=$(full_root no-mpi-h)
-rm "$r/usr/lib/$ma/openmpi/include/mpi.h"
-check "mpicc without mpi.h: libopenmpi-dev" "$r" "libopenmpi-dev" "openmpi-bin"
-r=$(full_root no-mpicc)
-rm "$r/usr/bin/mpicc"
-check "mpi.h and mpirun without mpicc: openmpi-bin" "$r" "openmpi-bin" "libopenmpi-dev"
+without no-mpi-h "usr/lib/$ma/openmpi/include/mpi.h" \
+  "mpicc without mpi.h: libopenmpi-dev" "libopenmpi-dev" "openmpi-bin"
+without no-mpicc usr/bin/mpicc "mpi.h and mpirun without mpicc: openmpi-bin" "openmpi-bin" "libopenmpi-dev"
 
-r=$(full_root no-libc-headers)
-rm "$r/usr/include/stdlib.h"
-check "cc without libc headers: build-essential" "$r" "build-essential" ""
+without no-libc-headers usr/include/stdlib.h "cc without libc headers: build-essential" "build-essential" ""
 
-r=$(full_root no-tc)
-rm "$r/usr/bin/tc"
-check "ip without tc: iproute2" "$r" "iproute2" ""
+without no-tc usr/bin/tc "ip without tc: iproute2" "iproute2" ""
 
-r=$(full_root no-pip)
-rm -r "$r/usr/lib/python3/dist-packages/pip"
-check "python3 without the pip package: python3-pip" "$r" "python3-pip" "python3"
+without no-pip usr/lib/python3/dist-packages/pip \
+  "python3 without the pip package: python3-pip" "python3-pip" "python3"
 
-r=$(full_root no-pkg-config)
-rm "$r/usr/bin/pkg-config"
-check "no pkg-config: pkg-config" "$r" "pkg-config" ""
+without no-pkg-config usr/bin/pkg-config "no pkg-config: pkg-config" "pkg-config" ""
 
 if [ "$fails" -gt 0 ]; then
   echo "setup-detect-test: $fails case(s) failed"

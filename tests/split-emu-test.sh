@@ -15,45 +15,13 @@
 # Environment: XCCL_BENCH (a built binary; default cargo build --release),
 # XCCL_SPLIT_TEST_OUT (keep reports there).
 set -euo pipefail
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+source "$(dirname "${BASH_SOURCE[0]}")/emu-lib.sh"
 TOPO=topologies/emu-2x2.toml
-EMU=scripts/emu-cluster.sh
-
-skip() { echo "SKIP: $*" >&2; exit 77; }
-[[ $(id -u) -eq 0 ]] || skip "needs root"
-for c in mpirun ip tc unshare jq; do command -v "$c" >/dev/null || skip "missing $c"; done
-ip netns add xccl-split-probe 2>/dev/null || skip "cannot create network namespaces here"
-ip netns del xccl-split-probe
 
 # The namespaces are named after the hosts of emu-2x2: one such cluster at a time
 # (shared with tests/train-sim-emu-test.sh).
-exec 9>/tmp/xccl-emu-train-test.lock
-flock -w 900 9 || { echo "FAIL: another emu-2x2 test holds /tmp/xccl-emu-train-test.lock" >&2; exit 1; }
-
-OUT=${XCCL_SPLIT_TEST_OUT:-$(mktemp -d /tmp/xccl-split-test.XXXXXX)}
-mkdir -p "$OUT"
+emu_setup split /tmp/xccl-emu-train-test.lock emu-2x2 "${XCCL_SPLIT_TEST_OUT:-}"
 export XCCL_EMU_STATE=$OUT/state XCCL_EMU_PREFIX=xs
-if [[ -z ${XCCL_BENCH:-} ]]; then
-    cargo build -q --release --bin xccl-bench
-    XCCL_BENCH=$ROOT/target/release/xccl-bench
-fi
-export XCCL_BENCH
-trap '"$EMU" down >/dev/null 2>&1 || true' EXIT
-FAILED=0
-fail() { echo "FAIL: $*" >&2; FAILED=1; }
-
-# bench NAME HOSTS NP ARGS...: a benchmark run on the cluster; JSON in $OUT/NAME.json.
-bench() {
-    local name=$1 hosts=$2 np=$3 rc=0
-    shift 3
-    timeout 300 "$EMU" run --hosts "$hosts" -- -np "$np" "$XCCL_BENCH" "$@" --json "$OUT/$name.json" \
-        >"$OUT/$name.log" 2>&1 || rc=$?
-    echo "== $name: $* (exit $rc)"
-    grep -v '^#  Rank' "$OUT/$name.log" || true
-    echo "$rc" >"$OUT/$name.rc"
-}
 
 # lines NAME: the split's part lines and one limit line are in the log.
 lines() {
@@ -84,9 +52,9 @@ expect_no_link() {
 "$EMU" up "$TOPO" 2>&1 | tail -1 || skip "cannot set up the emulated cluster (namespaces, tc)"
 # 16 MiB: large enough that the model judges all_reduce on bandwidth on this cluster.
 XCCL_EMU_MPIRUN_ARGS="--mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 4" \
-    bench split-ring emu-t1:2,emu-t2:2 4 all_reduce -b 16M -e 16M -n 3 -w 1 --split --topology "$TOPO"
-bench split-default emu-t1:2,emu-t2:2 4 all_reduce -b 16M -e 16M -n 3 -w 1 --split --topology "$TOPO"
-bench split-uneven emu-t1:2,emu-t2:1 3 all_reduce -b 16M -e 16M -n 1 -w 0 --split --topology "$TOPO"
+    bench split-ring --hosts emu-t1:2,emu-t2:2 -np 4 all_reduce -b 16M -e 16M -n 3 -w 1 --split --topology "$TOPO"
+bench split-default --hosts emu-t1:2,emu-t2:2 -np 4 all_reduce -b 16M -e 16M -n 3 -w 1 --split --topology "$TOPO"
+bench split-uneven --hosts emu-t1:2,emu-t2:1 -np 3 all_reduce -b 16M -e 16M -n 1 -w 0 --split --topology "$TOPO"
 "$EMU" down >/dev/null 2>&1 || true
 
 # Measured before the classes were weighed (one session, 2 cores shared, load from other
@@ -107,9 +75,4 @@ rc=$(cat "$OUT/split-uneven.rc")
 grep -q 'needs the same number of ranks on every node; this job has emu-t1:2,emu-t2:1' \
     "$OUT/split-uneven.log" || fail "split-uneven: not the one-line refusal"
 
-if ((FAILED)); then
-    echo "split-emu-test: FAILED (reports in $OUT)" >&2
-    exit 1
-fi
-echo "split-emu-test: passed"
-[[ -n ${XCCL_SPLIT_TEST_OUT:-} ]] || rm -rf "$OUT"
+emu_finish split-emu-test "${XCCL_SPLIT_TEST_OUT:-}"

@@ -9,22 +9,22 @@ const T: Duration = Duration::from_secs(60);
 #[test]
 fn topo_show_prints_a_preset_and_the_detected_job() {
     let r = mpirun(2, &["topo", "show", "topologies/dgx-h100.toml"], &[], T);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("nvswitch"), "{}", r.stdout);
+    r.assert_code(0);
+    r.assert_stdout_has("nvswitch");
     let r = mpirun(2, &["topo", "show"], &[], T);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("detected"), "{}", r.stdout);
-    assert!(r.stdout.contains("1 × 2 devices"), "{}", r.stdout);
+    r.assert_code(0);
+    r.assert_stdout_has("detected");
+    r.assert_stdout_has("1 × 2 devices");
 }
 
 #[test]
 fn topo_check_rejects_a_file_that_does_not_match_the_job() {
     let r = mpirun(2, &["topo", "check", "topologies/emu-3node.toml"], &[], T);
-    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("is not in the topology"), "{}", r.stdout);
+    r.assert_code(1);
+    r.assert_stdout_has("is not in the topology");
     let r = mpirun(2, &["topo", "check", "topologies/dgx-h100.toml"], &[], T);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("ok: 2 ranks on 1 nodes"), "{}", r.stdout);
+    r.assert_code(0);
+    r.assert_stdout_has("ok: 2 ranks on 1 nodes");
 }
 
 #[test]
@@ -35,19 +35,8 @@ fn malformed_topology_is_one_line_naming_file_line_and_key() {
         "version = 1\nname = \"x\"\n[node]\ndevices = 8\n\n[node.fabric]\nkind = \"warp-drive\"\nbw_gbs = 10.0\n",
     )
     .unwrap();
-    let r = mpirun(
-        2,
-        &[
-            "all_reduce",
-            "-e",
-            "64",
-            "--topology",
-            bad.to_str().unwrap(),
-        ],
-        &[],
-        T,
-    );
-    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    let r = mpirun(2, &argv("all_reduce -e 64 --topology {}", &[&bad]), &[], T);
+    r.assert_code(2);
     let lines: Vec<&str> = r
         .stderr
         .lines()
@@ -61,43 +50,19 @@ fn malformed_topology_is_one_line_naming_file_line_and_key() {
 
 #[test]
 fn min_efficiency_needs_a_topology() {
-    let r = mpirun(
-        2,
-        &["all_reduce", "-e", "64", "--min-efficiency", "0.8"],
-        &[],
-        T,
-    );
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains("--min-efficiency needs --topology"),
-        "{}",
-        r.stderr
-    );
+    let args = argv("all_reduce -e 64 --min-efficiency 0.8", &[]);
+    let r = mpirun(2, &args, &[], T);
+    r.assert_code(2);
+    r.assert_stderr_has("--min-efficiency needs --topology");
 }
 
 #[test]
 fn verdicts_land_in_table_and_json() {
     let json = tmp("verdict.json");
-    let r = mpirun(
-        2,
-        &[
-            "all_reduce",
-            "-b",
-            "1K",
-            "-e",
-            "64K",
-            "-f",
-            "8",
-            "--topology",
-            "detect",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-        &[],
-        T,
-    );
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("verdict"), "{}", r.stdout);
+    let line = "all_reduce -b 1K -e 64K -f 8 --topology detect --json {}";
+    let r = mpirun(2, &argv(line, &[&json]), &[], T);
+    r.assert_code(0);
+    r.assert_stdout_has("verdict");
     let v = read_json(&json);
     for row in v["rows"].as_array().unwrap() {
         let verdict = &row["verdict"];
@@ -115,29 +80,26 @@ fn verdicts_land_in_table_and_json() {
     }
 }
 
-fn bench(args: &[&str]) -> (i32, String, String) {
-    let o = std::process::Command::new(BIN).args(args).output().unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+/// The binary alone (no launcher): exit code, stdout and stderr.
+fn bench(line: &str, fill: &[&dyn AsRef<std::path::Path>]) -> (i32, String, String) {
+    let r = solo(&argv(line, fill), T);
+    (r.code, r.stdout, r.stderr)
 }
 
 const EMU: &str = "topologies/emu-3node.toml";
 
 #[test]
 fn offline_topo_show_plan_model_without_mpi() {
-    let (rc, out, _) = bench(&["topo", "show", EMU]);
+    let (rc, out, _) = bench("topo show {}", &[&EMU]);
     assert_eq!(rc, 0);
     assert!(out.contains("emu-sw1 (tier 1): emu-n1, emu-n2"), "{out}");
-    let (rc, out, _) = bench(&["topo", "emu-plan", EMU, "--slow-node", "emu-n2:0.25"]);
+    let (rc, out, _) = bench("topo emu-plan {} --slow-node emu-n2:0.25", &[&EMU]);
     assert_eq!(rc, 0);
     assert!(out.contains("node 1 emu-n2 10.231.7.12 0 50000 1"), "{out}");
-    let (rc, out, _) = bench(&["topo", "model", EMU, "all_reduce", "8M"]);
+    let (rc, out, _) = bench("topo model {} all_reduce 8M", &[&EMU]);
     assert_eq!(rc, 0);
     assert!(out.contains("expected busbw 0.0250 GB/s"), "{out}");
-    let (rc, _, err) = bench(&["topo", "show", "/nonexistent.toml"]);
+    let (rc, _, err) = bench("topo show /nonexistent.toml", &[]);
     assert_eq!(rc, 2);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("/nonexistent.toml"), "{err}");
@@ -237,21 +199,13 @@ fn judge_a_saved_result_offline() {
     let judged = tmp("judged.json");
     std::fs::write(&good, serde_json::to_string(&emu_report(0.0225)).unwrap()).unwrap();
     std::fs::write(&bad, serde_json::to_string(&emu_report(0.0110)).unwrap()).unwrap();
-    let g = good.to_str().unwrap();
-    let (rc, out, _) = bench(&["judge", g, "--topology", EMU, "--min-efficiency", "0.8"]);
+    let line = "judge {} --topology {} --min-efficiency 0.8";
+    let (rc, out, _) = bench(line, &[&good, &EMU]);
     assert_eq!(rc, 0, "{out}");
     assert!(out.contains("BW 0.90 RDMA"), "{out}");
     assert!(out.contains("LAT"), "{out}");
-    let (rc, out, err) = bench(&[
-        "judge",
-        bad.to_str().unwrap(),
-        "--topology",
-        EMU,
-        "--min-efficiency",
-        "0.8",
-        "--write",
-        judged.to_str().unwrap(),
-    ]);
+    let line = "judge {} --topology {} --min-efficiency 0.8 --write {}";
+    let (rc, out, err) = bench(line, &[&bad, &EMU, &judged]);
     assert_eq!(rc, 4, "{out}");
     assert!(out.contains("LOW 0.44 RDMA"), "{out}");
     assert!(err.contains("1 large-message row(s)"), "{err}");
@@ -265,7 +219,7 @@ fn judge_a_saved_result_offline() {
     stranger.meta.ranks[2].host = "elsewhere".into();
     let other = tmp("other.json");
     std::fs::write(&other, serde_json::to_string(&stranger).unwrap()).unwrap();
-    let (rc, _, err) = bench(&["judge", other.to_str().unwrap(), "--topology", EMU]);
+    let (rc, _, err) = bench("judge {} --topology {}", &[&other, &EMU]);
     assert_eq!(rc, 2, "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }

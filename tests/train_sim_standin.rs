@@ -5,45 +5,19 @@
 //! their counts); it is not a run on a GPU or NPU (docs/BACKENDS.md).
 #![cfg(feature = "mpi")]
 
-#[path = "standin/support.rs"]
-mod support;
-#[path = "common/train_job.rs"]
-mod train_job;
+mod common;
 
-use std::collections::BTreeMap;
-use support::{mpirun_env, nccl_standin_dir, standin_dir, standin_no_subcomm_dir, text};
+use common::standin::{
+    hccl_env, mpirun_env, nccl_env, standin_dir, standin_no_subcomm_dir, CallLog,
+};
+use common::train_job::{self, dp2_pp2_sharded, issued, k, Msgs};
+use common::{argv, read_json, text, tmp};
 
 const NEW: u32 = 22803;
 /// Before ncclCommSplit (2.18).
 const OLD_NO_SPLIT: u32 = 21703;
 /// Before ncclAlltoAll (2.28).
 const OLD_NO_ALLTOALL: u32 = 22703;
-
-/// (dim, collective, bytes, ranks) → messages per step, from a train-sim JSON file.
-type Msgs = BTreeMap<(String, String, u64, u64), u64>;
-
-fn messages(path: &std::path::Path) -> Msgs {
-    let j: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let mut m = Msgs::new();
-    for x in j["messages"].as_array().unwrap() {
-        let key = (
-            x["dim"].as_str().unwrap().to_string(),
-            x["collective"].as_str().unwrap().to_string(),
-            x["bytes"].as_u64().unwrap(),
-            x["nranks"].as_u64().unwrap(),
-        );
-        *m.entry(key).or_default() += x["count"].as_u64().unwrap();
-    }
-    m
-}
-
-fn tmp(name: &str) -> std::path::PathBuf {
-    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("train-sim-standin-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Lib {
@@ -54,37 +28,15 @@ enum Lib {
     HcclNoSubComm,
 }
 
-fn env(lib: Lib, log: &std::path::Path) -> Vec<(&'static str, String)> {
-    let log = ("XCCL_STANDIN_LOG", log.display().to_string());
-    match lib {
-        Lib::Mpi => vec![],
-        Lib::Nccl(v) => {
-            let d = nccl_standin_dir(v);
-            vec![
-                ("LD_LIBRARY_PATH", d.display().to_string()),
-                (
-                    "XCCL_NCCL_LIB",
-                    d.join("libnccl.so.2").display().to_string(),
-                ),
-                log,
-            ]
-        }
-        Lib::Hccl | Lib::HcclNoSubComm => {
-            let d = if lib == Lib::Hccl {
-                standin_dir()
-            } else {
-                standin_no_subcomm_dir()
-            };
-            vec![
-                (
-                    "XCCL_ACL_LIB",
-                    d.join("libascendcl.so").display().to_string(),
-                ),
-                ("XCCL_HCCL_LIB", d.join("libhccl.so").display().to_string()),
-                log,
-            ]
-        }
-    }
+fn env(lib: Lib, log: &CallLog) -> Vec<(&'static str, String)> {
+    let mut v = match lib {
+        Lib::Mpi => return vec![],
+        Lib::Nccl(v) => nccl_env(v),
+        Lib::Hccl => hccl_env(standin_dir()),
+        Lib::HcclNoSubComm => hccl_env(standin_no_subcomm_dir()),
+    };
+    v.push(log.env());
+    v
 }
 
 /// Runs one timed step (plus the warm-up step) of tiny-test on `layout`; returns the
@@ -106,29 +58,18 @@ fn run_model(lib: Lib, np: usize, layout: &str, zero: &str, model: &str) -> (Msg
         .to_string_lossy();
     let name = format!("{lib:?}-{stem}-{layout}-z{zero}").replace([',', '=', '(', ')'], "_");
     let json = tmp(&format!("{name}.json"));
-    let log = tmp(&format!("{name}.log"));
-    let _ = std::fs::remove_file(&log);
+    let log = CallLog::new(&name);
     let backend = match lib {
         Lib::Mpi => "mpi",
         Lib::Nccl(_) => "nccl",
         Lib::Hccl | Lib::HcclNoSubComm => "hccl",
     };
     let mut args = vec!["train-sim", "--backend", backend];
-    args.extend(train_job::job(
-        model,
-        layout,
-        "4",
-        &[
-            "--bucket-size",
-            "1M",
-            "--zero",
-            zero,
-            "--steps",
-            "1",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-    ));
+    let extra = argv(
+        "--bucket-size 1M --zero {} --steps 1 --json {}",
+        &[&zero, &json],
+    );
+    args.extend(train_job::job(model, layout, "4", &extra));
     let out = mpirun_env(np, &args, &env(lib, &log));
     let t = text(&out);
     assert!(out.status.success(), "{lib:?} {layout}: {t}");
@@ -140,8 +81,7 @@ fn run_model(lib: Lib, np: usize, layout: &str, zero: &str, model: &str) -> (Msg
         let version = format!("NCCL {}.{}.{}", v / 10000, v / 100 % 100, v % 100);
         assert!(t.contains(&version), "{t}");
     }
-    let calls = std::fs::read_to_string(&log).unwrap_or_default();
-    (messages(&json), calls)
+    (issued(&read_json(&json)), log.read())
 }
 
 /// Lines of the stand-in log naming `call` with `args` (e.g. "count=262144 datatype=7").
@@ -151,8 +91,15 @@ fn calls(log: &str, call: &str, args: &str) -> usize {
         .count()
 }
 
-fn k(dim: &str, coll: &str, bytes: u64, n: u64) -> (String, String, u64, u64) {
-    (dim.to_string(), coll.to_string(), bytes, n)
+/// The ncclSend and the ncclRecv calls of 32768 uint8 (code 1) in the log.
+fn nccl_p2p(log: &str) -> (usize, usize) {
+    let args = "count=32768 datatype=1";
+    (calls(log, "ncclSend", args), calls(log, "ncclRecv", args))
+}
+
+/// The HcclBatchSendRecv items of 32768 uint8 (code 7) in the log.
+fn hccl_p2p(log: &str) -> usize {
+    calls(log, "HcclBatchSendRecv", "count=32768 dataType=7")
 }
 
 #[test]
@@ -196,25 +143,12 @@ fn dp_and_pp_on_four_ranks_issue_what_mpi_issues() {
             // Each rank's 4 PP messages per step are 2 sends and 2 receives (one each
             // per micro-batch) of 32768 bytes (uint8, code 1): 4 ranks × 2 × 2 steps =
             // 16 ncclSend and 16 ncclRecv.
-            assert_eq!(
-                calls(&log, "ncclSend", "count=32768 datatype=1"),
-                16,
-                "{log}"
-            );
-            assert_eq!(
-                calls(&log, "ncclRecv", "count=32768 datatype=1"),
-                16,
-                "{log}"
-            );
+            assert_eq!(nccl_p2p(&log), (16, 16), "{log}");
         } else {
             // HcclSend/HcclRecv/HcclBatchSendRecv each log their items (the stand-in's
             // HcclSend and HcclRecv are one-item batches): 4 ranks × (2 sends + 2
             // receives) × 2 steps = 32 items of 32768 uint8 (code 7).
-            assert_eq!(
-                calls(&log, "HcclBatchSendRecv", "count=32768 dataType=7"),
-                32,
-                "{log}"
-            );
+            assert_eq!(hccl_p2p(&log), 32, "{log}");
         }
     }
 }
@@ -224,12 +158,7 @@ fn interleaved_schedule_issues_what_mpi_issues_in_grouped_calls() {
     // dp=2,pp=2,vp=2 (ZeRO-1): tests/predict_cli.rs derives rank 0's 12 PP messages per
     // step of 32768 B (6 pipeline calls' sends and receives per micro-batch pair) beside
     // 3 + 1 reduce-scatters and one all-gather.
-    let want = Msgs::from([
-        (k("dp", "reduce_scatter", 1048576, 2), 3),
-        (k("dp", "reduce_scatter", 512000, 2), 1),
-        (k("dp", "all_gather", 3657728, 2), 1),
-        (k("pp", "sendrecv", 32768, 2), 12),
-    ]);
+    let want = dp2_pp2_sharded(12);
     let (mpi, _) = run_zero(Lib::Mpi, 4, "dp=2,pp=2,vp=2", "1");
     assert_eq!(mpi, want);
     for lib in [Lib::Nccl(NEW), Lib::Hccl] {
@@ -239,9 +168,8 @@ fn interleaved_schedule_issues_what_mpi_issues_in_grouped_calls() {
         // Σ 24 per DP replica, tests/predict_cli.rs), so 4 ranks × 12 × 2 steps = 96
         // sends and receives of 32768 uint8.
         if let Lib::Nccl(_) = lib {
-            let p2p = calls(&log, "ncclSend", "count=32768 datatype=1")
-                + calls(&log, "ncclRecv", "count=32768 datatype=1");
-            assert_eq!(p2p, 96, "{log}");
+            let (sends, recvs) = nccl_p2p(&log);
+            assert_eq!(sends + recvs, 96, "{log}");
             // Each pipeline call is one group: a call that both sends and receives (the
             // steady state) puts several in one ncclGroupEnd.
             assert!(
@@ -251,11 +179,7 @@ fn interleaved_schedule_issues_what_mpi_issues_in_grouped_calls() {
                 "{log}"
             );
         } else {
-            assert_eq!(
-                calls(&log, "HcclBatchSendRecv", "count=32768 dataType=7"),
-                96,
-                "{log}"
-            );
+            assert_eq!(hccl_p2p(&log), 96, "{log}");
         }
     }
 }
@@ -316,16 +240,7 @@ fn moe_expert_parallel_alltoalls_issue_what_mpi_issues() {
     );
     assert_eq!(got, mpi);
     assert_eq!(calls(&log, "ncclAlltoAll", ""), 0, "{log}");
-    assert_eq!(
-        calls(&log, "ncclSend", "count=32768 datatype=1"),
-        256,
-        "{log}"
-    );
-    assert_eq!(
-        calls(&log, "ncclRecv", "count=32768 datatype=1"),
-        256,
-        "{log}"
-    );
+    assert_eq!(nccl_p2p(&log), (256, 256), "{log}");
 }
 
 /// What dp=2,pp=2 of tiny-test issues per step on rank 0 (derived in

@@ -1,20 +1,90 @@
 //! Running the real binary under the real `mpirun`, with a deadline and a marker that
-//! lets a test prove no rank outlived the job.
+//! lets a test prove no rank outlived the job; the stand-in vendor libraries
+//! ([`standin`]) and the training job ([`train_job`]) that several tests share.
 #![allow(dead_code)]
 
 mod session;
+pub mod standin;
 pub mod train_job;
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_xccl-bench");
+
+/// A command line: the words of `line` (split at white space), each word `{}` replaced
+/// by the next of `fill`, whole (a path may hold a space).
+pub fn argv<'a>(line: &'a str, fill: &[&'a dyn AsRef<Path>]) -> Vec<&'a str> {
+    let mut fill = fill
+        .iter()
+        .map(|&f| f.as_ref().to_str().expect("a UTF-8 argument"));
+    let v = line
+        .split_whitespace()
+        .map(|w| match w {
+            "{}" => fill.next().expect("an argument for every {}"),
+            w => w,
+        })
+        .collect();
+    assert!(
+        fill.next().is_none(),
+        "more arguments than {{}} in {line:?}"
+    );
+    v
+}
+
+/// The binary alone (no launcher) with the words of `line` as its arguments, to run.
+pub fn command(line: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(line.split_whitespace());
+    cmd
+}
+
+/// Runs `cmd` to its end: the exit code, and stdout then stderr.
+pub fn outcome(cmd: &mut Command) -> (Option<i32>, String) {
+    let out = cmd.output().expect("run the command");
+    (out.status.code(), text(&out))
+}
+
+/// Runs `cmd`, which must exit 1 and say each of `says`: its stdout then stderr.
+pub fn assert_fails_saying(cmd: &mut Command, says: &[&str]) -> String {
+    let (code, t) = outcome(cmd);
+    assert_eq!(code, Some(1), "{t}");
+    for s in says {
+        assert!(t.contains(s), "missing `{s}` in: {t}");
+    }
+    t
+}
+
+/// stdout then stderr of a finished command.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
 
 pub struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
     pub marker: String,
+}
+
+impl Run {
+    /// Asserts the exit status, showing both outputs when it differs.
+    pub fn assert_code(&self, code: i32) {
+        assert_eq!(self.code, code, "{}{}", self.stdout, self.stderr);
+    }
+
+    pub fn assert_stdout_has(&self, needle: &str) {
+        assert!(self.stdout.contains(needle), "{}", self.stdout);
+    }
+
+    pub fn assert_stderr_has(&self, needle: &str) {
+        assert!(self.stderr.contains(needle), "{}", self.stderr);
+    }
 }
 
 fn marker() -> String {
@@ -122,4 +192,21 @@ pub fn tmp(name: &str) -> std::path::PathBuf {
 pub fn read_json(p: &std::path::Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
         .expect("valid JSON")
+}
+
+/// The newest folder of the vendor cache (`$XCCL_VENDOR_CACHE`, by default
+/// ~/.cache/xccl-bench, filled by scripts/fetch-vendor-wheels.sh) that holds `file`.
+pub fn cached_vendor_dir(file: &str) -> Option<PathBuf> {
+    let cache = match std::env::var_os("XCCL_VENDOR_CACHE") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/xccl-bench")
+        }
+    };
+    std::fs::read_dir(cache.join("vendor"))
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|dir| dir.join(file).is_file())
+        .max()
 }

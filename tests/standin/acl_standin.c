@@ -1,6 +1,7 @@
 /* Stand-in libascendcl.so: the ACL runtime calls xccl-bench makes, on host memory.
  * See standin.h. Signatures follow acl.h / acl_rt.h (CANN, as shipped in torch-npu). */
 #include "standin.h"
+#include "device_memory.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,21 +51,8 @@ static int ndevices(void) {
     return s ? atoi(s) : 8;
 }
 
-/* ---- allocations ---- */
-struct alloc { char *p; size_t n; struct alloc *next; };
-static struct alloc *g_allocs = NULL;
-
-static struct alloc *find_alloc(const void *p) {
-    for (struct alloc *a = g_allocs; a; a = a->next)
-        if ((const char *)p >= a->p && (const char *)p < a->p + a->n) return a;
-    return NULL;
-}
-
-EXTERN_C int xccl_standin_mem_ok(const void *p, size_t bytes) {
-    struct alloc *a = find_alloc(p);
-    if (!a) return 0;
-    return (size_t)((const char *)p - a->p) + bytes <= a->n;
-}
+/* ---- allocations (device_memory.h), on any device ---- */
+EXTERN_C int xccl_standin_mem_ok(const void *p, size_t bytes) { return alloc_holds(p, bytes, -1); }
 
 /* ---- streams and events ---- */
 #define STREAM_MAGIC 0x5354524dU
@@ -135,27 +123,11 @@ EXTERN_C aclError aclrtMalloc(void **p, size_t size, aclrtMemMallocPolicy policy
     if (r) return r;
     if (!p || size == 0) { xccl_standin_error("aclrtMalloc: size 0 or null out pointer"); return ACL_ERROR_INVALID_PARAM; }
     if ((int)policy != 0) { xccl_standin_error("aclrtMalloc: policy %d, expected ACL_MEM_MALLOC_HUGE_FIRST (0)", (int)policy); return ACL_ERROR_INVALID_PARAM; }
-    struct alloc *a = (struct alloc *)malloc(sizeof *a);
-    if (!a) return ACL_ERROR_BAD_ALLOC;
-    a->p = (char *)malloc(size);
-    if (!a->p) { free(a); return ACL_ERROR_BAD_ALLOC; }
-    memset(a->p, 0xA5, size); /* device memory is not zeroed */
-    a->n = size;
-    a->next = g_allocs;
-    g_allocs = a;
-    *p = a->p;
-    return ACL_SUCCESS;
+    *p = alloc_new(size, g_device);
+    return *p ? ACL_SUCCESS : ACL_ERROR_BAD_ALLOC;
 }
 EXTERN_C aclError aclrtFree(void *p) {
-    for (struct alloc **pp = &g_allocs; *pp; pp = &(*pp)->next) {
-        if ((*pp)->p == (char *)p) {
-            struct alloc *a = *pp;
-            *pp = a->next;
-            free(a->p);
-            free(a);
-            return ACL_SUCCESS;
-        }
-    }
+    if (alloc_free(p)) return ACL_SUCCESS;
     xccl_standin_error("aclrtFree(%p): not a device allocation", p);
     return ACL_ERROR_INVALID_PARAM;
 }
@@ -168,11 +140,11 @@ EXTERN_C aclError aclrtMemcpy(void *dst, size_t destMax, const void *src, size_t
     int k = (int)kind;
     int dst_dev = k == 1 || k == 3, src_dev = k == 2 || k == 3;
     if (k < 0 || k > 3) { xccl_standin_error("aclrtMemcpy: kind %d", k); return ACL_ERROR_INVALID_PARAM; }
-    if (dst_dev ? !xccl_standin_mem_ok(dst, count) : find_alloc(dst) != NULL) {
+    if (dst_dev ? !xccl_standin_mem_ok(dst, count) : alloc_find(dst) != NULL) {
         xccl_standin_error("aclrtMemcpy(kind %d): destination %p is %s", k, dst, dst_dev ? "not enough device memory" : "device memory");
         return ACL_ERROR_INVALID_PARAM;
     }
-    if (src_dev ? !xccl_standin_mem_ok(src, count) : find_alloc(src) != NULL) {
+    if (src_dev ? !xccl_standin_mem_ok(src, count) : alloc_find(src) != NULL) {
         xccl_standin_error("aclrtMemcpy(kind %d): source %p has the wrong side", k, src);
         return ACL_ERROR_INVALID_PARAM;
     }

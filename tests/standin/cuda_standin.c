@@ -4,6 +4,7 @@
  * stand-in appends its work to the stream and a graph launch replays it. Every call
  * checks its handles (context current, stream/event/graph live, memory allocated) the
  * way the real driver would refuse them. See nccl_standin.c. */
+#include "device_memory.h"
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,27 +38,26 @@ static int ndev(void) {
     return s ? atoi(s) : 2;
 }
 
+/* The codes the stand-in names, and describes where the text is not NULL. */
+static const struct { CUresult code; const char *name, *text; } ERRORS[] = {
+    {CUDA_SUCCESS, "CUDA_SUCCESS", "no error"},
+    {CUDA_ERROR_INVALID_VALUE, "CUDA_ERROR_INVALID_VALUE", NULL},
+    {CUDA_ERROR_NOT_INITIALIZED, "CUDA_ERROR_NOT_INITIALIZED", NULL},
+    {CUDA_ERROR_NO_DEVICE, "CUDA_ERROR_NO_DEVICE", "no CUDA-capable device is detected"},
+    {CUDA_ERROR_INVALID_DEVICE, "CUDA_ERROR_INVALID_DEVICE", NULL},
+    {CUDA_ERROR_INVALID_CONTEXT, "CUDA_ERROR_INVALID_CONTEXT", "invalid device context"},
+    {CUDA_ERROR_INVALID_HANDLE, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle"},
+};
 CUresult cuGetErrorName(CUresult e, const char **s) {
-    switch (e) {
-    case CUDA_SUCCESS: *s = "CUDA_SUCCESS"; break;
-    case CUDA_ERROR_INVALID_VALUE: *s = "CUDA_ERROR_INVALID_VALUE"; break;
-    case CUDA_ERROR_NOT_INITIALIZED: *s = "CUDA_ERROR_NOT_INITIALIZED"; break;
-    case CUDA_ERROR_NO_DEVICE: *s = "CUDA_ERROR_NO_DEVICE"; break;
-    case CUDA_ERROR_INVALID_DEVICE: *s = "CUDA_ERROR_INVALID_DEVICE"; break;
-    case CUDA_ERROR_INVALID_CONTEXT: *s = "CUDA_ERROR_INVALID_CONTEXT"; break;
-    case CUDA_ERROR_INVALID_HANDLE: *s = "CUDA_ERROR_INVALID_HANDLE"; break;
-    default: *s = "CUDA_ERROR_UNKNOWN"; break;
-    }
+    *s = "CUDA_ERROR_UNKNOWN";
+    for (size_t i = 0; i < sizeof ERRORS / sizeof *ERRORS; i++)
+        if (ERRORS[i].code == e) *s = ERRORS[i].name;
     return CUDA_SUCCESS;
 }
 CUresult cuGetErrorString(CUresult e, const char **s) {
-    switch (e) {
-    case CUDA_SUCCESS: *s = "no error"; break;
-    case CUDA_ERROR_NO_DEVICE: *s = "no CUDA-capable device is detected"; break;
-    case CUDA_ERROR_INVALID_CONTEXT: *s = "invalid device context"; break;
-    case CUDA_ERROR_INVALID_HANDLE: *s = "invalid resource handle"; break;
-    default: *s = "stand-in error"; break;
-    }
+    *s = "stand-in error";
+    for (size_t i = 0; i < sizeof ERRORS / sizeof *ERRORS; i++)
+        if (ERRORS[i].code == e && ERRORS[i].text) *s = ERRORS[i].text;
     return CUDA_SUCCESS;
 }
 
@@ -111,55 +111,30 @@ CUresult cuCtxSetCurrent(void *ctx) {
 }
 int xccl_cuda_current_device(void) { return g_current; }
 
-/* ---- memory ---- */
-struct alloc { char *p; size_t n; int dev; struct alloc *next; };
-static struct alloc *g_allocs;
-static struct alloc *find(const void *p) {
-    for (struct alloc *a = g_allocs; a; a = a->next)
-        if ((const char *)p >= a->p && (const char *)p < a->p + a->n) return a;
-    return NULL;
-}
+/* ---- memory (device_memory.h) ---- */
 /* Whether [p, p+bytes) is inside one allocation on device `dev`. */
-int xccl_cuda_mem_ok(const void *p, size_t bytes, int dev) {
-    struct alloc *a = find(p);
-    return a && a->dev == dev && (size_t)((const char *)p - a->p) + bytes <= a->n;
-}
+int xccl_cuda_mem_ok(const void *p, size_t bytes, int dev) { return dev >= 0 && alloc_holds(p, bytes, dev); }
 CUresult cuMemAlloc_v2(CUdeviceptr *dp, size_t n) {
     NEED_CTX();
     if (n == 0) return CUDA_ERROR_INVALID_VALUE;
-    struct alloc *a = (struct alloc *)malloc(sizeof *a);
-    a->p = (char *)malloc(n);
-    memset(a->p, 0xA5, n);
-    a->n = n;
-    a->dev = g_current;
-    a->next = g_allocs;
-    g_allocs = a;
-    *dp = (CUdeviceptr)(uintptr_t)a->p;
-    return CUDA_SUCCESS;
+    void *p = alloc_new(n, g_current);
+    *dp = (CUdeviceptr)(uintptr_t)p;
+    return p ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 CUresult cuMemFree_v2(CUdeviceptr dp) {
-    for (struct alloc **pp = &g_allocs; *pp; pp = &(*pp)->next)
-        if ((*pp)->p == (char *)(uintptr_t)dp) {
-            struct alloc *a = *pp;
-            *pp = a->next;
-            free(a->p);
-            free(a);
-            return CUDA_SUCCESS;
-        }
+    if (alloc_free((void *)(uintptr_t)dp)) return CUDA_SUCCESS;
     err("cuMemFree: %llx is not an allocation", dp);
     return CUDA_ERROR_INVALID_VALUE;
 }
 CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) {
     NEED_CTX();
-    struct alloc *a = find((void *)(uintptr_t)dst);
-    if (!a || (size_t)((char *)(uintptr_t)dst - a->p) + n > a->n) { err("cuMemcpyHtoD: destination is not %zu bytes of device memory", n); return CUDA_ERROR_INVALID_VALUE; }
+    if (!alloc_holds((void *)(uintptr_t)dst, n, -1)) { err("cuMemcpyHtoD: destination is not %zu bytes of device memory", n); return CUDA_ERROR_INVALID_VALUE; }
     memcpy((void *)(uintptr_t)dst, src, n);
     return CUDA_SUCCESS;
 }
 CUresult cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) {
     NEED_CTX();
-    struct alloc *a = find((void *)(uintptr_t)src);
-    if (!a || (size_t)((char *)(uintptr_t)src - a->p) + n > a->n) { err("cuMemcpyDtoH: source is not %zu bytes of device memory", n); return CUDA_ERROR_INVALID_VALUE; }
+    if (!alloc_holds((void *)(uintptr_t)src, n, -1)) { err("cuMemcpyDtoH: source is not %zu bytes of device memory", n); return CUDA_ERROR_INVALID_VALUE; }
     memcpy(dst, (void *)(uintptr_t)src, n);
     return CUDA_SUCCESS;
 }

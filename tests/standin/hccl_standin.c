@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "mpi_standin.h"
 #include "rendezvous.h"
 
 #ifdef __cplusplus
@@ -53,15 +54,9 @@ static const char *type_name(int t) {
                               "uint8", "uint16", "uint32", "fp64", "bfp16"};
     return t >= 0 && t <= 11 ? n[t] : "?";
 }
-static size_t type_size(int t) {
-    switch (t) {
-    case T_INT8: case T_UINT8: return 1;
-    case T_INT16: case T_UINT16: case T_FP16: case T_BFP16: return 2;
-    case T_INT32: case T_UINT32: case T_FP32: return 4;
-    case T_INT64: case T_UINT64: case T_FP64: return 8;
-    default: return 0;
-    }
-}
+/* The element each code names. */
+static const enum standin_elem ELEM[] = {E_I8, E_I16, E_I32, E_F16, E_F32, E_I64, E_U64, E_U8, E_U16, E_U32, E_F64, E_BF16};
+static size_t type_size(int t) { return t >= 0 && t <= 11 ? standin_elem_size(ELEM[t]) : 0; }
 /* Type lists as hccl.h documents them per collective. */
 static const int REDUCE_TYPES[] = {T_INT8, T_INT16, T_INT32, T_FP16, T_FP32, T_BFP16, -1};
 static const int RS_TYPES[] = {T_INT8, T_INT32, T_FP16, T_FP32, T_BFP16, -1};
@@ -78,23 +73,6 @@ static int type_in(int t, const int *list) {
 /* ---- communicator ---- */
 #define COMM_MAGIC 0x48434f4dU
 struct comm { unsigned magic; MPI_Comm mpi; int rank, size; };
-
-static FILE *g_log = NULL;
-static void logf_(struct comm *c, const char *fmt, ...) {
-    if (!g_log) {
-        const char *p = getenv("XCCL_STANDIN_LOG");
-        if (!p) return;
-        g_log = fopen(p, "a");
-        if (!g_log) return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(g_log, "rank=%d ", c ? c->rank : -1);
-    vfprintf(g_log, fmt, ap);
-    fprintf(g_log, "\n");
-    fflush(g_log);
-    va_end(ap);
-}
 
 static int fail(int code, const char *fmt, ...) {
     char buf[768];
@@ -134,92 +112,8 @@ static int check_root(const char *call, struct comm *c, uint32_t root) {
 }
 
 #define TRY(x) do { int r_ = (x); if (r_) return (HcclResult)r_; } while (0)
-
-/* ---- element-wise reduction, wrapping integers, rounding 16-bit floats ---- */
-static float h2f(uint16_t h) {
-    uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1f, m = h & 0x3ff, bits;
-    if (e == 0) {
-        if (m == 0) bits = s;
-        else { /* subnormal */
-            e = 127 - 15 + 1;
-            while (!(m & 0x400)) { m <<= 1; e--; }
-            m &= 0x3ff;
-            bits = s | (e << 23) | (m << 13);
-        }
-    } else if (e == 31) bits = s | 0x7f800000 | (m << 13);
-    else bits = s | ((e - 15 + 127) << 23) | (m << 13);
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-static uint16_t f2h(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t s = (x >> 16) & 0x8000;
-    int e = (int)((x >> 23) & 0xff) - 127 + 15;
-    uint32_t m = x & 0x7fffff;
-    if (((x >> 23) & 0xff) == 0xff) return (uint16_t)(s | 0x7c00 | (m ? 0x200 : 0));
-    if (e >= 31) return (uint16_t)(s | 0x7c00);
-    if (e <= 0) {
-        if (e < -10) return (uint16_t)s;
-        m |= 0x800000;
-        int shift = 14 - e;
-        uint32_t hm = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-        if (rem > half || (rem == half && (hm & 1))) hm++;
-        return (uint16_t)(s | hm);
-    }
-    uint32_t hm = m >> 13, rem = m & 0x1fff;
-    uint32_t out = s | ((uint32_t)e << 10) | hm;
-    if (rem > 0x1000 || (rem == 0x1000 && (hm & 1))) out++;
-    return (uint16_t)out;
-}
-static float b2f(uint16_t b) { uint32_t x = (uint32_t)b << 16; float f; memcpy(&f, &x, 4); return f; }
-static uint16_t f2b(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    if ((x & 0x7fffffff) > 0x7f800000) return (uint16_t)((x >> 16) | 0x40);
-    x += 0x7fff + ((x >> 16) & 1);
-    return (uint16_t)(x >> 16);
-}
-
-#define INT_OP(T, U) do { T *d = (T *)dst; const T *s = (const T *)src; \
-    for (uint64_t i = 0; i < n; i++) { T a = d[i], b = s[i]; \
-        switch (op) { case 0: d[i] = (T)((U)a + (U)b); break; case 1: d[i] = (T)((U)a * (U)b); break; \
-        case 2: d[i] = a > b ? a : b; break; default: d[i] = a < b ? a : b; } } } while (0)
-#define FLT_OP(T) do { T *d = (T *)dst; const T *s = (const T *)src; \
-    for (uint64_t i = 0; i < n; i++) { T a = d[i], b = s[i]; \
-        switch (op) { case 0: d[i] = a + b; break; case 1: d[i] = a * b; break; \
-        case 2: d[i] = a > b ? a : b; break; default: d[i] = a < b ? a : b; } } } while (0)
-#define HALF_OP(TO, FROM) do { uint16_t *d = (uint16_t *)dst; const uint16_t *s = (const uint16_t *)src; \
-    for (uint64_t i = 0; i < n; i++) { float a = TO(d[i]), b = TO(s[i]), r; \
-        switch (op) { case 0: r = a + b; break; case 1: r = a * b; break; \
-        case 2: r = a > b ? a : b; break; default: r = a < b ? a : b; } d[i] = FROM(r); } } while (0)
-
-static void reduce_into(int t, int op, void *dst, const void *src, uint64_t n) {
-    switch (t) {
-    case T_INT8: INT_OP(int8_t, uint8_t); break;
-    case T_UINT8: INT_OP(uint8_t, uint8_t); break;
-    case T_INT16: INT_OP(int16_t, uint16_t); break;
-    case T_UINT16: INT_OP(uint16_t, uint16_t); break;
-    case T_INT32: INT_OP(int32_t, uint32_t); break;
-    case T_UINT32: INT_OP(uint32_t, uint32_t); break;
-    case T_INT64: INT_OP(int64_t, uint64_t); break;
-    case T_UINT64: INT_OP(uint64_t, uint64_t); break;
-    case T_FP32: FLT_OP(float); break;
-    case T_FP64: FLT_OP(double); break;
-    case T_FP16: HALF_OP(h2f, f2h); break;
-    case T_BFP16: HALF_OP(b2f, f2b); break;
-    }
-}
-
-/* Every rank's `bytes` from `src` (copied first: send and receive may alias). */
-static char *allgather_copy(struct comm *c, const void *src, uint64_t bytes) {
-    char *mine = (char *)malloc(bytes ? bytes : 1), *all = (char *)malloc(bytes * c->size + 1);
-    memcpy(mine, src, bytes);
-    MPI_Allgather(mine, (int)bytes, MPI_BYTE, all, (int)bytes, MPI_BYTE, c->mpi);
-    free(mine);
-    return all;
-}
+/* Opens a call on `comm` and `stream`: its name `f`, its communicator `c`. */
+#define START(F) const char *f = F; struct comm *c; TRY(check_comm(f, comm, stream, &c))
 
 /* ---- set-up ---- */
 static uint32_t pattern(uint32_t seed, int i) { return (seed * 2654435761u + (uint32_t)i * 40503u) >> 24; }
@@ -273,7 +167,7 @@ EXTERN_C HcclResult HcclCommInitRootInfo(uint32_t nRanks, const HcclRootInfo *ri
     c->rank = (int)rank;
     c->size = (int)nRanks;
     *comm = c;
-    logf_(c, "HcclCommInitRootInfo nRanks=%u rank=%u device=%d", nRanks, rank, xccl_standin_current_device());
+    standin_log(c->rank, "HcclCommInitRootInfo nRanks=%u rank=%u device=%d", nRanks, rank, xccl_standin_current_device());
     return HCCL_SUCCESS;
 }
 
@@ -292,7 +186,7 @@ EXTERN_C HcclResult HcclCreateSubCommConfig(HcclComm *comm, uint32_t rankNum, ui
     if (!comm || !subComm || !rankIds) return (HcclResult)fail(HCCL_E_PTR, "%s: null comm, rankIds or subComm", f);
     struct comm *c = (struct comm *)*comm;
     if (!c || c->magic != COMM_MAGIC) return (HcclResult)fail(HCCL_E_PTR, "%s: *comm %p is not a live communicator", f, (void *)c);
-    logf_(c, "%s rankNum=%u subCommId=%llu subCommRankId=%u", f, rankNum, (unsigned long long)subCommId, subCommRankId);
+    standin_log(c->rank, "%s rankNum=%u subCommId=%llu subCommRankId=%u", f, rankNum, (unsigned long long)subCommId, subCommRankId);
     if (rankNum == 0 || (int)rankNum > c->size) return (HcclResult)fail(HCCL_E_PARA, "%s: rankNum %u for a communicator of %d", f, rankNum, c->size);
     for (uint32_t i = 0; i < rankNum; i++) {
         if ((int)rankIds[i] >= c->size) return (HcclResult)fail(HCCL_E_PARA, "%s: rankIds[%u] = %u out of range for %d ranks", f, i, rankIds[i], c->size);
@@ -374,17 +268,15 @@ EXTERN_C const char *HcclGetErrorString(HcclResult code) {
 /* ---- collectives ---- */
 EXTERN_C HcclResult HcclAllReduce(void *send, void *recv, uint64_t count, HcclDataType t, HcclReduceOp op, HcclComm comm,
                                   aclrtStream stream) {
-    const char *f = "HcclAllReduce";
-    struct comm *c;
-    TRY(check_comm(f, comm, stream, &c));
-    logf_(c, "%s count=%llu dataType=%d op=%d", f, (unsigned long long)count, t, op);
+    START("HcclAllReduce");
+    standin_log(c->rank, "%s count=%llu dataType=%d op=%d", f, (unsigned long long)count, t, op);
     TRY(check_type(f, t, REDUCE_TYPES));
     TRY(check_op(f, op));
     uint64_t b = count * type_size(t);
     TRY(check_mem(f, "sendBuf", send, b));
     TRY(check_mem(f, "recvBuf", recv, b));
-    char *all = allgather_copy(c, send, b);
-    for (int r = 1; r < c->size; r++) reduce_into(t, op, all, all + r * b, count);
+    char *all = standin_allgather(c->mpi, send, b);
+    for (int r = 1; r < c->size; r++) standin_reduce(ELEM[t], op, all, all + r * b, count);
     memcpy(recv, all, b);
     free(all);
     return HCCL_SUCCESS;
@@ -392,19 +284,17 @@ EXTERN_C HcclResult HcclAllReduce(void *send, void *recv, uint64_t count, HcclDa
 
 EXTERN_C HcclResult HcclReduce(void *send, void *recv, uint64_t count, HcclDataType t, HcclReduceOp op, uint32_t root,
                                HcclComm comm, aclrtStream stream) {
-    const char *f = "HcclReduce";
-    struct comm *c;
-    TRY(check_comm(f, comm, stream, &c));
-    logf_(c, "%s count=%llu dataType=%d op=%d root=%u", f, (unsigned long long)count, t, op, root);
+    START("HcclReduce");
+    standin_log(c->rank, "%s count=%llu dataType=%d op=%d root=%u", f, (unsigned long long)count, t, op, root);
     TRY(check_type(f, t, REDUCE_TYPES));
     TRY(check_op(f, op));
     TRY(check_root(f, c, root));
     uint64_t b = count * type_size(t);
     TRY(check_mem(f, "sendBuf", send, b));
     if ((int)root == c->rank) TRY(check_mem(f, "recvBuf", recv, b));
-    char *all = allgather_copy(c, send, b);
+    char *all = standin_allgather(c->mpi, send, b);
     if ((int)root == c->rank) {
-        for (int r = 1; r < c->size; r++) reduce_into(t, op, all, all + r * b, count);
+        for (int r = 1; r < c->size; r++) standin_reduce(ELEM[t], op, all, all + r * b, count);
         memcpy(recv, all, b);
     }
     free(all);
@@ -412,10 +302,8 @@ EXTERN_C HcclResult HcclReduce(void *send, void *recv, uint64_t count, HcclDataT
 }
 
 EXTERN_C HcclResult HcclBroadcast(void *buf, uint64_t count, HcclDataType t, uint32_t root, HcclComm comm, aclrtStream stream) {
-    const char *f = "HcclBroadcast";
-    struct comm *c;
-    TRY(check_comm(f, comm, stream, &c));
-    logf_(c, "%s count=%llu dataType=%d root=%u", f, (unsigned long long)count, t, root);
+    START("HcclBroadcast");
+    standin_log(c->rank, "%s count=%llu dataType=%d root=%u", f, (unsigned long long)count, t, root);
     TRY(check_type(f, t, MOVE_TYPES));
     TRY(check_root(f, c, root));
     uint64_t b = count * type_size(t);
@@ -425,15 +313,13 @@ EXTERN_C HcclResult HcclBroadcast(void *buf, uint64_t count, HcclDataType t, uin
 }
 
 EXTERN_C HcclResult HcclAllGather(void *send, void *recv, uint64_t sendCount, HcclDataType t, HcclComm comm, aclrtStream stream) {
-    const char *f = "HcclAllGather";
-    struct comm *c;
-    TRY(check_comm(f, comm, stream, &c));
-    logf_(c, "%s sendCount=%llu dataType=%d", f, (unsigned long long)sendCount, t);
+    START("HcclAllGather");
+    standin_log(c->rank, "%s sendCount=%llu dataType=%d", f, (unsigned long long)sendCount, t);
     TRY(check_type(f, t, MOVE_TYPES));
     uint64_t b = sendCount * type_size(t);
     TRY(check_mem(f, "sendBuf", send, b));
     TRY(check_mem(f, "recvBuf", recv, b * c->size));
-    char *all = allgather_copy(c, send, b);
+    char *all = standin_allgather(c->mpi, send, b);
     memcpy(recv, all, b * c->size);
     free(all);
     return HCCL_SUCCESS;
@@ -441,10 +327,8 @@ EXTERN_C HcclResult HcclAllGather(void *send, void *recv, uint64_t sendCount, Hc
 
 EXTERN_C HcclResult HcclReduceScatter(void *send, void *recv, uint64_t recvCount, HcclDataType t, HcclReduceOp op,
                                       HcclComm comm, aclrtStream stream) {
-    const char *f = "HcclReduceScatter";
-    struct comm *c;
-    TRY(check_comm(f, comm, stream, &c));
-    logf_(c, "%s recvCount=%llu dataType=%d op=%d", f, (unsigned long long)recvCount, t, op);
+    START("HcclReduceScatter");
+    standin_log(c->rank, "%s recvCount=%llu dataType=%d op=%d", f, (unsigned long long)recvCount, t, op);
     TRY(check_type(f, t, RS_TYPES));
     TRY(check_op(f, op));
     uint64_t b = recvCount * type_size(t);
@@ -452,9 +336,9 @@ EXTERN_C HcclResult HcclReduceScatter(void *send, void *recv, uint64_t recvCount
     TRY(check_mem(f, "recvBuf", recv, b));
     /* all = every rank's whole input; this rank's block of rank r's input is at
      * r * (b * size) + rank * b. */
-    char *all = allgather_copy(c, send, b * c->size);
+    char *all = standin_allgather(c->mpi, send, b * c->size);
     char *mine = all + (uint64_t)c->rank * b;
-    for (int r = 1; r < c->size; r++) reduce_into(t, op, mine, all + (uint64_t)r * b * c->size + (uint64_t)c->rank * b, recvCount);
+    for (int r = 1; r < c->size; r++) standin_reduce(ELEM[t], op, mine, all + (uint64_t)r * b * c->size + (uint64_t)c->rank * b, recvCount);
     memcpy(recv, mine, b);
     free(all);
     return HCCL_SUCCESS;
@@ -462,10 +346,8 @@ EXTERN_C HcclResult HcclReduceScatter(void *send, void *recv, uint64_t recvCount
 
 EXTERN_C HcclResult HcclScatter(void *send, void *recv, uint64_t recvCount, HcclDataType t, uint32_t root, HcclComm comm,
                                 aclrtStream stream) {
-    const char *f = "HcclScatter";
-    struct comm *c;
-    TRY(check_comm(f, comm, stream, &c));
-    logf_(c, "%s recvCount=%llu dataType=%d root=%u", f, (unsigned long long)recvCount, t, root);
+    START("HcclScatter");
+    standin_log(c->rank, "%s recvCount=%llu dataType=%d root=%u", f, (unsigned long long)recvCount, t, root);
     TRY(check_type(f, t, SCATTER_TYPES));
     TRY(check_root(f, c, root));
     uint64_t b = recvCount * type_size(t);
@@ -486,10 +368,8 @@ EXTERN_C HcclResult HcclScatter(void *send, void *recv, uint64_t recvCount, Hccl
 
 EXTERN_C HcclResult HcclAlltoAll(const void *send, uint64_t sendCount, HcclDataType sendType, const void *recv,
                                  uint64_t recvCount, HcclDataType recvType, HcclComm comm, aclrtStream stream) {
-    const char *f = "HcclAlltoAll";
-    struct comm *c;
-    TRY(check_comm(f, comm, stream, &c));
-    logf_(c, "%s sendCount=%llu sendType=%d recvCount=%llu recvType=%d", f, (unsigned long long)sendCount, sendType,
+    START("HcclAlltoAll");
+    standin_log(c->rank, "%s sendCount=%llu sendType=%d recvCount=%llu recvType=%d", f, (unsigned long long)sendCount, sendType,
           (unsigned long long)recvCount, recvType);
     TRY(check_type(f, sendType, MOVE_TYPES));
     TRY(check_type(f, recvType, MOVE_TYPES));
@@ -515,12 +395,10 @@ static int check_item(const char *f, struct comm *c, const HcclSendRecvItem *it)
 }
 
 EXTERN_C HcclResult HcclBatchSendRecv(HcclSendRecvItem *items, uint32_t n, HcclComm comm, aclrtStream stream) {
-    const char *f = "HcclBatchSendRecv";
-    struct comm *c;
-    TRY(check_comm(f, comm, stream, &c));
+    START("HcclBatchSendRecv");
     if (!items || n == 0) return (HcclResult)fail(HCCL_E_PARA, "%s: no items", f);
     for (uint32_t i = 0; i < n; i++) {
-        logf_(c, "%s item=%u type=%d count=%llu dataType=%d remoteRank=%u", f, i, items[i].sendRecvType,
+        standin_log(c->rank, "%s item=%u type=%d count=%llu dataType=%d remoteRank=%u", f, i, items[i].sendRecvType,
               (unsigned long long)items[i].count, items[i].dataType, items[i].remoteRank);
         TRY(check_item(f, c, &items[i]));
     }

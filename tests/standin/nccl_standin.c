@@ -15,9 +15,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <math.h>
 #include <string.h>
 #include <unistd.h>
+#include "mpi_standin.h"
 #include "rendezvous.h"
 
 #ifndef STANDIN_NCCL_VERSION
@@ -38,22 +38,8 @@ int xccl_cuda_stream_ok(void *s, int dev);
 int xccl_cuda_issue(void *s, xccl_work_fn fn, void *arg);
 
 static char g_last[768] = "";
-static FILE *g_log;
 static int g_rank = -1;
 
-static void logf_(const char *fmt, ...) {
-    if (!g_log) {
-        const char *p = getenv("XCCL_STANDIN_LOG");
-        if (!p || !(g_log = fopen(p, "a"))) return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(g_log, "rank=%d ", g_rank);
-    vfprintf(g_log, fmt, ap);
-    fprintf(g_log, "\n");
-    fflush(g_log);
-    va_end(ap);
-}
 static ncclResult_t fail(ncclResult_t code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -79,12 +65,10 @@ const char *ncclGetErrorString(ncclResult_t r) {
     }
 }
 
-/* ---- types: nccl.h numbering ---- */
-enum { K_I8, K_U8, K_I32, K_U32, K_I64, K_U64, K_F16, K_F32, K_F64, K_BF16, K_F8E4M3, K_F8E5M2 };
-static size_t tsize(int t) {
-    static const size_t s[] = {1, 1, 4, 4, 8, 8, 2, 4, 8, 2, 1, 1};
-    return t >= 0 && t <= 11 ? s[t] : 0;
-}
+/* ---- types: nccl.h numbering, the element each code names ---- */
+static const enum standin_elem ELEM[] = {E_I8, E_U8, E_I32, E_U32, E_I64, E_U64, E_F16, E_F32, E_F64, E_BF16, E_F8E4M3,
+                                         E_F8E5M2};
+static size_t tsize(int t) { return t >= 0 && t <= 11 ? standin_elem_size(ELEM[t]) : 0; }
 
 /* ---- communicators ---- */
 #define COMM_MAGIC 0x4e43434cu
@@ -168,7 +152,7 @@ ncclResult_t ncclCommInitRank(void **comm, int nranks, ncclUniqueId id, int rank
     c->dev = dev;
     g_rank = wr;
     *comm = c;
-    logf_("ncclCommInitRank nranks=%d rank=%d device=%d", nranks, rank, dev);
+    standin_log(g_rank, "ncclCommInitRank nranks=%d rank=%d device=%d", nranks, rank, dev);
     return ncclSuccess;
 }
 ncclResult_t ncclCommCount(const void *comm, int *count) {
@@ -199,7 +183,7 @@ struct config_head { size_t size; unsigned int magic; unsigned int version; };
 ncclResult_t ncclCommSplit(void *comm, int color, int key, void **newcomm, void *config) {
     struct comm *c = (struct comm *)comm;
     if (!c || c->magic != COMM_MAGIC) return fail(ncclInvalidArgument, "ncclCommSplit: comm %p is not a live communicator", comm);
-    logf_("ncclCommSplit color=%d key=%d config=%s", color, key, config ? "set" : "NULL");
+    standin_log(g_rank, "ncclCommSplit color=%d key=%d config=%s", color, key, config ? "set" : "NULL");
     if (!newcomm) return fail(ncclInvalidArgument, "ncclCommSplit: newcomm is NULL");
     if (color < 0 && color != NCCL_SPLIT_NOCOLOR)
         return fail(ncclInvalidArgument, "ncclCommSplit: color %d is negative and not NCCL_SPLIT_NOCOLOR (%d)", color, NCCL_SPLIT_NOCOLOR);
@@ -224,7 +208,7 @@ ncclResult_t ncclCommSplit(void *comm, int color, int key, void **newcomm, void 
     MPI_Comm_size(sub, &n->size);
     n->dev = c->dev;
     *newcomm = n;
-    logf_("ncclCommSplit -> rank=%d nranks=%d", n->rank, n->size);
+    standin_log(g_rank, "ncclCommSplit -> rank=%d nranks=%d", n->rank, n->size);
     return ncclSuccess;
 }
 #endif
@@ -252,122 +236,10 @@ ncclResult_t ncclCommGetAsyncError(void *comm, ncclResult_t *e) {
     return ncclSuccess;
 }
 
-/* ---- reductions (wrapping integers, 16-bit floats rounded after each step) ---- */
-static float h2f(uint16_t h) {
-    uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1f, m = h & 0x3ff, bits;
-    if (e == 0) {
-        if (m == 0) bits = s;
-        else { e = 113; while (!(m & 0x400)) { m <<= 1; e--; } m &= 0x3ff; bits = s | (e << 23) | (m << 13); }
-    } else if (e == 31) bits = s | 0x7f800000 | (m << 13);
-    else bits = s | ((e + 112) << 23) | (m << 13);
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-static uint16_t f2h(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t s = (x >> 16) & 0x8000, m = x & 0x7fffff;
-    int e = (int)((x >> 23) & 0xff) - 112;
-    if (((x >> 23) & 0xff) == 0xff) return (uint16_t)(s | 0x7c00 | (m ? 0x200 : 0));
-    if (e >= 31) return (uint16_t)(s | 0x7c00);
-    if (e <= 0) {
-        if (e < -10) return (uint16_t)s;
-        m |= 0x800000;
-        int sh = 14 - e;
-        uint32_t hm = m >> sh, rem = m & ((1u << sh) - 1), half = 1u << (sh - 1);
-        if (rem > half || (rem == half && (hm & 1))) hm++;
-        return (uint16_t)(s | hm);
-    }
-    uint32_t hm = m >> 13, rem = m & 0x1fff, out = s | ((uint32_t)e << 10) | hm;
-    if (rem > 0x1000 || (rem == 0x1000 && (hm & 1))) out++;
-    return (uint16_t)out;
-}
-static float b2f(uint16_t b) { uint32_t x = (uint32_t)b << 16; float f; memcpy(&f, &x, 4); return f; }
-static uint16_t f2b(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    if ((x & 0x7fffffff) > 0x7f800000) return (uint16_t)((x >> 16) | 0x40);
-    x += 0x7fff + ((x >> 16) & 1);
-    return (uint16_t)(x >> 16);
-}
-/* fp8 (NCCL 2.24+): E5M2 is the top byte of an fp16; E4M3 (bias 7, finite) by hand.
-   Round to nearest even; no saturation handling (test values are small). */
-static float e52f(uint8_t b) { return h2f((uint16_t)((uint16_t)b << 8)); }
-static uint8_t f2e5(float f) { uint16_t h = f2h(f); return (uint8_t)((h + 0x7f + ((h >> 8) & 1)) >> 8); }
-static float e42f(uint8_t b) {
-    int e = (b >> 3) & 0xf, m = b & 7;
-    float v = e == 0 ? ldexpf((float)m, -9) : ldexpf((float)(8 + m), e - 10);
-    return (b & 0x80) ? -v : v;
-}
-static uint8_t f2e4(float f) {
-    uint8_t s = f < 0 ? 0x80 : 0;
-    float x = fabsf(f);
-    if (x == 0) return s;
-    int ex;
-    frexpf(x, &ex); /* x = fr * 2^ex, fr in [0.5, 1) */
-    int E = ex - 1 + 7;
-    if (E < 1) return (uint8_t)(s | (int)nearbyintf(ldexpf(x, 9)));
-    int m = (int)nearbyintf((ldexpf(x, -(ex - 1)) - 1.0f) * 8.0f);
-    if (m == 8) { m = 0; E++; }
-    if (E > 15) { E = 15; m = 6; }
-    return (uint8_t)(s | (E << 3) | m);
-}
-#define F8RED(TO, FROM) do { uint8_t *d = (uint8_t *)dst; const uint8_t *s = (const uint8_t *)src; for (size_t i = 0; i < n; i++) { \
-    float a = TO(d[i]), b = TO(s[i]); d[i] = FROM(op == 1 ? a * b : op == 2 ? (a > b ? a : b) : op == 3 ? (a < b ? a : b) : a + b); } } while (0)
-#define RED(T, U) do { T *d = (T *)dst; const T *s = (const T *)src; for (size_t i = 0; i < n; i++) { T a = d[i], b = s[i]; \
-    d[i] = op == 1 ? (T)((U)a * (U)b) : op == 2 ? (a > b ? a : b) : op == 3 ? (a < b ? a : b) : (T)((U)a + (U)b); } } while (0)
-#define FRED(T) do { T *d = (T *)dst; const T *s = (const T *)src; for (size_t i = 0; i < n; i++) { T a = d[i], b = s[i]; \
-    d[i] = op == 1 ? a * b : op == 2 ? (a > b ? a : b) : op == 3 ? (a < b ? a : b) : a + b; } } while (0)
-#define HRED(TO, FROM) do { uint16_t *d = (uint16_t *)dst; const uint16_t *s = (const uint16_t *)src; for (size_t i = 0; i < n; i++) { \
-    float a = TO(d[i]), b = TO(s[i]); d[i] = FROM(op == 1 ? a * b : op == 2 ? (a > b ? a : b) : op == 3 ? (a < b ? a : b) : a + b); } } while (0)
-/* dst = dst op src; avg (4) accumulates as sum */
-static void reduce_into(int t, int op, void *dst, const void *src, size_t n) {
-    switch (t) {
-    case K_I8: RED(int8_t, uint8_t); break;
-    case K_U8: RED(uint8_t, uint8_t); break;
-    case K_I32: RED(int32_t, uint32_t); break;
-    case K_U32: RED(uint32_t, uint32_t); break;
-    case K_I64: RED(int64_t, uint64_t); break;
-    case K_U64: RED(uint64_t, uint64_t); break;
-    case K_F32: FRED(float); break;
-    case K_F64: FRED(double); break;
-    case K_F16: HRED(h2f, f2h); break;
-    case K_BF16: HRED(b2f, f2b); break;
-    case K_F8E4M3: F8RED(e42f, f2e4); break;
-    case K_F8E5M2: F8RED(e52f, f2e5); break;
-    }
-}
-#define DIV(T) do { T *d = (T *)p; for (size_t i = 0; i < n; i++) d[i] = (T)(d[i] / (T)k); } while (0)
-static void divide(int t, void *p, size_t n, int k) {
-    switch (t) {
-    case K_I8: DIV(int8_t); break;
-    case K_U8: DIV(uint8_t); break;
-    case K_I32: DIV(int32_t); break;
-    case K_U32: DIV(uint32_t); break;
-    case K_I64: DIV(int64_t); break;
-    case K_U64: DIV(uint64_t); break;
-    case K_F32: DIV(float); break;
-    case K_F64: DIV(double); break;
-    case K_F16: { uint16_t *d = (uint16_t *)p; for (size_t i = 0; i < n; i++) d[i] = f2h(h2f(d[i]) / (float)k); } break;
-    case K_BF16: { uint16_t *d = (uint16_t *)p; for (size_t i = 0; i < n; i++) d[i] = f2b(b2f(d[i]) / (float)k); } break;
-    case K_F8E4M3: { uint8_t *d = (uint8_t *)p; for (size_t i = 0; i < n; i++) d[i] = f2e4(e42f(d[i]) / (float)k); } break;
-    case K_F8E5M2: { uint8_t *d = (uint8_t *)p; for (size_t i = 0; i < n; i++) d[i] = f2e5(e52f(d[i]) / (float)k); } break;
-    }
-}
-
 /* ---- work: one call, or one group of calls ---- */
 enum { W_ALLREDUCE, W_REDUCE, W_BCAST, W_ALLGATHER, W_RS, W_ALLTOALL, W_GATHER, W_SCATTER, W_SEND, W_RECV };
 struct op { int kind; const void *send; void *recv; size_t count; int t, redop, root, peer; struct comm *c; void *stream; };
 struct unit { int n; struct op ops[64]; };
-
-static char *allgather_copy(struct comm *c, const void *src, size_t b) {
-    char *mine = (char *)malloc(b + 1), *all = (char *)malloc(b * c->size + 1);
-    memcpy(mine, src, b);
-    MPI_Allgather(mine, (int)b, MPI_BYTE, all, (int)b, MPI_BYTE, c->mpi);
-    free(mine);
-    return all;
-}
 
 static void run_coll(struct op *o) {
     struct comm *c = o->c;
@@ -375,9 +247,9 @@ static void run_coll(struct op *o) {
     char *all, *tmp;
     switch (o->kind) {
     case W_ALLREDUCE: case W_REDUCE:
-        all = allgather_copy(c, o->send, b);
-        for (size_t r = 1; r < n; r++) reduce_into(o->t, o->redop, all, all + r * b, o->count);
-        if (o->redop == 4) divide(o->t, all, o->count, c->size);
+        all = standin_allgather(c->mpi, o->send, b);
+        for (size_t r = 1; r < n; r++) standin_reduce(ELEM[o->t], o->redop, all, all + r * b, o->count);
+        if (o->redop == 4) standin_divide(ELEM[o->t], all, o->count, c->size);
         if (o->kind == W_ALLREDUCE || o->root == c->rank) memcpy(o->recv, all, b);
         free(all);
         break;
@@ -389,14 +261,14 @@ static void run_coll(struct op *o) {
         free(tmp);
         break;
     case W_ALLGATHER:
-        all = allgather_copy(c, o->send, b);
+        all = standin_allgather(c->mpi, o->send, b);
         memcpy(o->recv, all, b * n);
         free(all);
         break;
     case W_RS:
-        all = allgather_copy(c, o->send, b * n);
-        for (size_t r = 1; r < n; r++) reduce_into(o->t, o->redop, all + c->rank * b, all + r * b * n + c->rank * b, o->count);
-        if (o->redop == 4) divide(o->t, all + c->rank * b, o->count, c->size);
+        all = standin_allgather(c->mpi, o->send, b * n);
+        for (size_t r = 1; r < n; r++) standin_reduce(ELEM[o->t], o->redop, all + c->rank * b, all + r * b * n + c->rank * b, o->count);
+        if (o->redop == 4) standin_divide(ELEM[o->t], all + c->rank * b, o->count, c->size);
         memcpy(o->recv, all + c->rank * b, b);
         free(all);
         break;
@@ -479,15 +351,15 @@ static ncclResult_t run_local(struct unit *u) {
             switch (o0->kind) {
             case W_ALLREDUCE: case W_REDUCE:
                 memcpy(out, coll[0][j]->send, b);
-                for (int s = 1; s < n; s++) reduce_into(o0->t, o0->redop, out, coll[s][j]->send, o0->count);
-                if (o0->redop == 4) divide(o0->t, out, o0->count, n);
+                for (int s = 1; s < n; s++) standin_reduce(ELEM[o0->t], o0->redop, out, coll[s][j]->send, o0->count);
+                if (o0->redop == 4) standin_divide(ELEM[o0->t], out, o0->count, n);
                 break;
             case W_BCAST: memcpy(out, coll[o0->root][j]->send, b); break;
             case W_ALLGATHER: for (int s = 0; s < n; s++) memcpy(out + s * b, coll[s][j]->send, b); break;
             case W_RS:
                 memcpy(out, (const char *)coll[0][j]->send + r * b, b);
-                for (int s = 1; s < n; s++) reduce_into(o0->t, o0->redop, out, (const char *)coll[s][j]->send + r * b, o0->count);
-                if (o0->redop == 4) divide(o0->t, out, o0->count, n);
+                for (int s = 1; s < n; s++) standin_reduce(ELEM[o0->t], o0->redop, out, (const char *)coll[s][j]->send + r * b, o0->count);
+                if (o0->redop == 4) standin_divide(ELEM[o0->t], out, o0->count, n);
                 break;
             case W_ALLTOALL: for (int s = 0; s < n; s++) memcpy(out + s * b, (const char *)coll[s][j]->send + r * b, b); break;
             case W_GATHER: for (int s = 0; s < n; s++) memcpy(out + s * b, coll[s][j]->send, b); break;
@@ -551,7 +423,7 @@ static ncclResult_t submit(struct unit *u) {
     for (int i = 1; i < u->n; i++)
         if (u->ops[i].stream != s) return fail(ncclInvalidUsage, "group mixes streams (the stand-in runs one GPU per process)");
     if (!xccl_cuda_issue(s, run_and_free, u)) free(u);
-    else logf_("captured ops=%d", u->n);
+    else standin_log(g_rank, "captured ops=%d", u->n);
     return ncclSuccess;
 }
 static ncclResult_t enqueue(struct op o) {
@@ -574,7 +446,7 @@ ncclResult_t ncclGroupEnd(void) {
     if (--g_depth > 0 || !g_pending) return ncclSuccess;
     struct unit *u = g_pending;
     g_pending = NULL;
-    logf_("ncclGroupEnd ops=%d", u->n);
+    standin_log(g_rank, "ncclGroupEnd ops=%d", u->n);
     return submit(u);
 }
 
@@ -583,14 +455,14 @@ ncclResult_t ncclGroupEnd(void) {
 
 ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count, int t, int op, void *comm, cudaStream_t stream) {
     START("ncclAllReduce");
-    logf_("%s count=%zu datatype=%d op=%d", f, count, t, op);
+    standin_log(g_rank, "%s count=%zu datatype=%d op=%d", f, count, t, op);
     TRY(check_type(f, t)); TRY(check_op(f, op));
     TRY(check_mem(f, "sendbuff", send, count * tsize(t), c)); TRY(check_mem(f, "recvbuff", recv, count * tsize(t), c));
     return enqueue(OP(W_ALLREDUCE, send, recv, count, t, op, 0, 0, c, stream));
 }
 ncclResult_t ncclReduce(const void *send, void *recv, size_t count, int t, int op, int root, void *comm, cudaStream_t stream) {
     START("ncclReduce");
-    logf_("%s count=%zu datatype=%d op=%d root=%d", f, count, t, op, root);
+    standin_log(g_rank, "%s count=%zu datatype=%d op=%d root=%d", f, count, t, op, root);
     TRY(check_type(f, t)); TRY(check_op(f, op)); TRY(check_rank(f, "root", root, c));
     TRY(check_mem(f, "sendbuff", send, count * tsize(t), c));
     if (root == c->rank) TRY(check_mem(f, "recvbuff", recv, count * tsize(t), c));
@@ -598,7 +470,7 @@ ncclResult_t ncclReduce(const void *send, void *recv, size_t count, int t, int o
 }
 ncclResult_t ncclBroadcast(const void *send, void *recv, size_t count, int t, int root, void *comm, cudaStream_t stream) {
     START("ncclBroadcast");
-    logf_("%s count=%zu datatype=%d root=%d", f, count, t, root);
+    standin_log(g_rank, "%s count=%zu datatype=%d root=%d", f, count, t, root);
     TRY(check_type(f, t)); TRY(check_rank(f, "root", root, c));
     if (root == c->rank) TRY(check_mem(f, "sendbuff", send, count * tsize(t), c));
     TRY(check_mem(f, "recvbuff", recv, count * tsize(t), c));
@@ -606,14 +478,14 @@ ncclResult_t ncclBroadcast(const void *send, void *recv, size_t count, int t, in
 }
 ncclResult_t ncclAllGather(const void *send, void *recv, size_t count, int t, void *comm, cudaStream_t stream) {
     START("ncclAllGather");
-    logf_("%s sendcount=%zu datatype=%d", f, count, t);
+    standin_log(g_rank, "%s sendcount=%zu datatype=%d", f, count, t);
     TRY(check_type(f, t));
     TRY(check_mem(f, "sendbuff", send, count * tsize(t), c)); TRY(check_mem(f, "recvbuff", recv, count * tsize(t) * c->size, c));
     return enqueue(OP(W_ALLGATHER, send, recv, count, t, 0, 0, 0, c, stream));
 }
 ncclResult_t ncclReduceScatter(const void *send, void *recv, size_t count, int t, int op, void *comm, cudaStream_t stream) {
     START("ncclReduceScatter");
-    logf_("%s recvcount=%zu datatype=%d op=%d", f, count, t, op);
+    standin_log(g_rank, "%s recvcount=%zu datatype=%d op=%d", f, count, t, op);
     TRY(check_type(f, t)); TRY(check_op(f, op));
     TRY(check_mem(f, "sendbuff", send, count * tsize(t) * c->size, c)); TRY(check_mem(f, "recvbuff", recv, count * tsize(t), c));
     return enqueue(OP(W_RS, send, recv, count, t, op, 0, 0, c, stream));
@@ -621,14 +493,14 @@ ncclResult_t ncclReduceScatter(const void *send, void *recv, size_t count, int t
 #if STANDIN_NCCL_VERSION >= 22800
 ncclResult_t ncclAlltoAll(const void *send, void *recv, size_t count, int t, void *comm, cudaStream_t stream) {
     START("ncclAlltoAll");
-    logf_("%s count=%zu datatype=%d", f, count, t);
+    standin_log(g_rank, "%s count=%zu datatype=%d", f, count, t);
     TRY(check_type(f, t));
     TRY(check_mem(f, "sendbuff", send, count * tsize(t) * c->size, c)); TRY(check_mem(f, "recvbuff", recv, count * tsize(t) * c->size, c));
     return enqueue(OP(W_ALLTOALL, send, recv, count, t, 0, 0, 0, c, stream));
 }
 ncclResult_t ncclGather(const void *send, void *recv, size_t count, int t, int root, void *comm, cudaStream_t stream) {
     START("ncclGather");
-    logf_("%s count=%zu datatype=%d root=%d", f, count, t, root);
+    standin_log(g_rank, "%s count=%zu datatype=%d root=%d", f, count, t, root);
     TRY(check_type(f, t)); TRY(check_rank(f, "root", root, c));
     TRY(check_mem(f, "sendbuff", send, count * tsize(t), c));
     if (root == c->rank) TRY(check_mem(f, "recvbuff", recv, count * tsize(t) * c->size, c));
@@ -636,7 +508,7 @@ ncclResult_t ncclGather(const void *send, void *recv, size_t count, int t, int r
 }
 ncclResult_t ncclScatter(const void *send, void *recv, size_t count, int t, int root, void *comm, cudaStream_t stream) {
     START("ncclScatter");
-    logf_("%s count=%zu datatype=%d root=%d", f, count, t, root);
+    standin_log(g_rank, "%s count=%zu datatype=%d root=%d", f, count, t, root);
     TRY(check_type(f, t)); TRY(check_rank(f, "root", root, c));
     if (root == c->rank) TRY(check_mem(f, "sendbuff", send, count * tsize(t) * c->size, c));
     TRY(check_mem(f, "recvbuff", recv, count * tsize(t), c));
@@ -645,14 +517,14 @@ ncclResult_t ncclScatter(const void *send, void *recv, size_t count, int t, int 
 #endif
 ncclResult_t ncclSend(const void *buf, size_t count, int t, int peer, void *comm, cudaStream_t stream) {
     START("ncclSend");
-    logf_("%s count=%zu datatype=%d peer=%d", f, count, t, peer);
+    standin_log(g_rank, "%s count=%zu datatype=%d peer=%d", f, count, t, peer);
     TRY(check_type(f, t)); TRY(check_rank(f, "peer", peer, c));
     TRY(check_mem(f, "sendbuff", buf, count * tsize(t), c));
     return enqueue(OP(W_SEND, buf, NULL, count, t, 0, 0, peer, c, stream));
 }
 ncclResult_t ncclRecv(void *buf, size_t count, int t, int peer, void *comm, cudaStream_t stream) {
     START("ncclRecv");
-    logf_("%s count=%zu datatype=%d peer=%d", f, count, t, peer);
+    standin_log(g_rank, "%s count=%zu datatype=%d peer=%d", f, count, t, peer);
     TRY(check_type(f, t)); TRY(check_rank(f, "peer", peer, c));
     TRY(check_mem(f, "recvbuff", buf, count * tsize(t), c));
     return enqueue(OP(W_RECV, NULL, buf, count, t, 0, 0, peer, c, stream));

@@ -1,17 +1,11 @@
-//! Builds the stand-in libraries (C sources next to this file: `libascendcl.so` and
+//! Builds the stand-in libraries (C sources in tests/standin: `libascendcl.so` and
 //! `libhccl.so`, `libcuda.so` and `libnccl.so.2`) and runs the benchmark against them
-//! under `mpirun`. Shared by the HCCL and NCCL stand-in tests.
+//! under `mpirun`. Shared by the HCCL, NCCL and train-sim stand-in tests.
 
-#[path = "../common/session.rs"]
-mod session;
-
+use super::{session, text, BIN};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-
-pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_xccl-bench"))
-}
 
 fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/standin")
@@ -30,7 +24,6 @@ fn run_ok(cmd: &mut Command) {
 }
 
 /// The folder holding both stand-in libraries, compiled once per test binary.
-#[allow(dead_code)]
 pub fn standin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| build_acl_hccl("standin", &[]))
@@ -38,7 +31,6 @@ pub fn standin_dir() -> &'static Path {
 
 /// [`standin_dir`] with an HCCL that has no `HcclCreateSubCommConfig` (as a CANN before
 /// it): groups are then built from their own root info.
-#[allow(dead_code)]
 pub fn standin_no_subcomm_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| build_acl_hccl("standin-no-subcomm", &["-DSTANDIN_HCCL_NO_SUBCOMM"]))
@@ -49,7 +41,7 @@ fn build_acl_hccl(name: &str, defines: &[&str]) -> PathBuf {
         name,
         ("libascendcl.so", "acl_standin.c"),
         ("libhccl.so", "hccl_standin.c"),
-        &[defines, &["-lascendcl"]].concat(),
+        &[defines, &["-lascendcl", "-lm"]].concat(),
     )
 }
 
@@ -96,7 +88,6 @@ fn build_pair(
 
 /// The stand-in `libcuda.so` and `libnccl.so.2` reporting NCCL `version` (e.g. 22803;
 /// below 22800 without ncclAlltoAll/ncclGather/ncclScatter), compiled once per version.
-#[allow(dead_code)]
 pub fn nccl_standin_dir(version: u32) -> PathBuf {
     static DIRS: std::sync::Mutex<Vec<(u32, PathBuf)>> = std::sync::Mutex::new(Vec::new());
     let mut dirs = DIRS.lock().unwrap_or_else(|e| e.into_inner());
@@ -114,23 +105,74 @@ pub fn nccl_standin_dir(version: u32) -> PathBuf {
     dir
 }
 
+/// The environment that selects the ACL and HCCL stand-ins in `dir` ([`standin_dir`],
+/// [`standin_no_subcomm_dir`]).
+pub fn hccl_env(dir: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("XCCL_ACL_LIB", lib(dir, "libascendcl.so")),
+        ("XCCL_HCCL_LIB", lib(dir, "libhccl.so")),
+    ]
+}
+
+/// The environment that selects the CUDA and NCCL stand-ins of NCCL `version`.
+pub fn nccl_env(version: u32) -> Vec<(&'static str, String)> {
+    let dir = nccl_standin_dir(version);
+    vec![
+        ("LD_LIBRARY_PATH", dir.display().to_string()),
+        ("XCCL_NCCL_LIB", lib(&dir, "libnccl.so.2")),
+    ]
+}
+
+fn lib(dir: &Path, name: &str) -> String {
+    dir.join(name).display().to_string()
+}
+
+/// A stand-in's log of the calls it received (`XCCL_STANDIN_LOG`): a file in the
+/// temporary folder, none at first, removed when dropped.
+pub struct CallLog(PathBuf);
+
+impl CallLog {
+    pub fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("xccl-{name}-{}.log", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        CallLog(path)
+    }
+
+    /// The variable that makes the stand-ins write here.
+    pub fn env(&self) -> (&'static str, String) {
+        ("XCCL_STANDIN_LOG", self.0.display().to_string())
+    }
+
+    /// The calls logged so far (none: empty).
+    pub fn read(&self) -> String {
+        std::fs::read_to_string(&self.0).unwrap_or_default()
+    }
+}
+
+impl Drop for CallLog {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Asserts that the run succeeded and its check found every value right.
+pub fn assert_clean(out: &Output, what: &str) {
+    let t = text(out);
+    assert!(
+        out.status.success(),
+        "{what}: exit {:?}\n{t}",
+        out.status.code()
+    );
+    assert!(
+        t.contains("# Out of bounds values : 0 OK"),
+        "{what}: wrong values\n{t}"
+    );
+}
+
 /// `mpirun -np N xccl-bench ARGS` with the HCCL stand-ins selected; `env` is passed to
 /// every rank.
-#[allow(dead_code)]
-pub fn mpirun(np: usize, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let dir = standin_dir();
-    let mut all: Vec<(&str, String)> = vec![
-        (
-            "XCCL_ACL_LIB",
-            dir.join("libascendcl.so").display().to_string(),
-        ),
-        (
-            "XCCL_HCCL_LIB",
-            dir.join("libhccl.so").display().to_string(),
-        ),
-    ];
-    all.extend(env.iter().map(|(k, v)| (*k, v.to_string())));
-    mpirun_env(np, args, &all)
+pub fn mpirun(np: usize, args: &[&str], env: &[(&'static str, String)]) -> Output {
+    mpirun_env(np, args, &[hccl_env(standin_dir()), env.to_vec()].concat())
 }
 
 /// `mpirun -np N xccl-bench ARGS` with `env` set on, and passed to, every rank.
@@ -151,15 +193,7 @@ pub fn mpirun_env(np: usize, args: &[&str], env: &[(&str, String)]) -> Output {
         cmd.env(k, v).arg("-x").arg(k);
     }
     cmd.env("OMPI_MCA_rmaps_base_oversubscribe", "1");
-    cmd.arg(bin()).args(args);
+    cmd.arg(BIN).args(args);
     let _session = session::private_session_dir(&mut cmd);
     cmd.output().expect("run mpirun")
-}
-
-pub fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
