@@ -1,6 +1,9 @@
-# Sourced by the tests on the emulated cluster (scripts/emu-cluster.sh): diag-emu-test.sh
-# and split-emu-test.sh. Moves to the repository root; defines skip, fail (the test then
-# fails at emu_finish), emu_setup, bench and emu_finish.
+# Sourced by the tests on the emulated cluster (scripts/emu-cluster.sh): diag-emu-test.sh,
+# split-emu-test.sh and train-sim-emu-test.sh. Moves to the repository root; defines skip,
+# fail (the test then fails at emu_finish), emu_setup, emu_up, bench and emu_finish.
+# Exit 77 (skipped) means only "this machine cannot run it" (not root, a tool missing, no
+# network namespaces), decided by emu_setup before anything is set up; a cluster that then
+# fails to come up (scripts/emu-cluster.sh up, `xccl-bench topo emu-plan`) fails the test.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -31,6 +34,20 @@ emu_setup() {
     fi
     export XCCL_BENCH
     trap '"$EMU" down >/dev/null 2>&1 || true' EXIT
+}
+
+# emu_up ARGS...: scripts/emu-cluster.sh up ARGS, printing its last line. When it fails,
+# its whole output and FAIL go to stderr and the test exits 1: emu_setup has already
+# found that this machine can run the cluster, so a failed set-up is a bug, not a skip.
+emu_up() {
+    local log rc=0
+    log=$("$EMU" up "$@" 2>&1) || rc=$?
+    if ((rc)); then
+        echo "$log" >&2
+        echo "FAIL: scripts/emu-cluster.sh up $* failed (exit $rc): the emulated cluster did not come up" >&2
+        exit 1
+    fi
+    echo "$log" | tail -1
 }
 
 # bench NAME [--hosts HOSTS -np NP] ARGS...: xccl-bench ARGS on the cluster that is up (NP

@@ -11,7 +11,8 @@
 #     (exit 4), by the RDMA part's noise (see the comment below);
 #  2. healthy, OpenMPI's default all_reduce: the same;
 #  3. 3 ranks on 2 nodes (2 + 1): refused before the sweep, exit 2, one line.
-# Needs root (network namespaces, tc), OpenMPI and jq. Exit 0 pass, 1 fail, 77 skipped.
+# Needs root (network namespaces, tc), OpenMPI and jq. Exit 0 pass, 1 fail (a cluster
+# that does not come up included), 77 skipped (this machine cannot run it).
 # Environment: XCCL_BENCH (a built binary; default cargo build --release),
 # XCCL_SPLIT_TEST_OUT (keep reports there).
 set -euo pipefail
@@ -49,7 +50,7 @@ expect_no_link() {
     esac
 }
 
-"$EMU" up "$TOPO" 2>&1 | tail -1 || skip "cannot set up the emulated cluster (namespaces, tc)"
+emu_up "$TOPO"
 # 16 MiB: large enough that the model judges all_reduce on bandwidth on this cluster.
 XCCL_EMU_MPIRUN_ARGS="--mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 4" \
     bench split-ring --hosts emu-t1:2,emu-t2:2 -np 4 all_reduce -b 16M -e 16M -n 3 -w 1 --split --topology "$TOPO"

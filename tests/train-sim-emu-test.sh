@@ -9,36 +9,21 @@
 #     time must be within 10% of the measured one.
 # The model (tests/train-sim/tiny.toml) is sized so a step takes ~1 s and its messages
 # lie inside the swept sizes. Compute is a calibrated wait (--device-step-time).
-# Needs root, iproute2, unshare, OpenMPI, jq. Exit: 0 pass, 1 fail, 77 skipped. ~3 min.
+# Needs root, iproute2, unshare, OpenMPI, jq. Exit: 0 pass, 1 fail (a cluster that does
+# not come up included), 77 skipped (this machine cannot run it). ~3 min.
 set -euo pipefail
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+source "$(dirname "${BASH_SOURCE[0]}")/emu-lib.sh"
 TOPO=topologies/emu-2x2.toml
 MODEL=tests/train-sim/tiny.toml
-EMU=scripts/emu-cluster.sh
 TOL=${XCCL_TRAIN_TOL:-0.10}
 
-skip() { echo "SKIP: $*" >&2; exit 77; }
-[[ $(id -u) -eq 0 ]] || skip "needs root"
-for c in mpirun ip tc unshare jq; do command -v "$c" >/dev/null || skip "missing $c"; done
-
-exec 9>/tmp/xccl-emu-train-test.lock
-flock -w 600 9 || { echo "FAIL: another train-sim-emu-test holds the lock" >&2; exit 1; }
-
-OUT=${XCCL_TRAIN_TEST_OUT:-$(mktemp -d /tmp/xccl-train-test.XXXXXX)}
-mkdir -p "$OUT"
+# One emu-2x2 cluster at a time (shared with tests/split-emu-test.sh).
+emu_setup train /tmp/xccl-emu-train-test.lock emu-2x2 "${XCCL_TRAIN_TEST_OUT:-}"
 export XCCL_EMU_STATE=$OUT/state XCCL_EMU_PREFIX=${XCCL_EMU_PREFIX:-xt}
-if [[ -z ${XCCL_BENCH:-} ]]; then
-    cargo build -q --release --bin xccl-bench
-    XCCL_BENCH=$ROOT/target/release/xccl-bench
-fi
-export XCCL_BENCH
 # Ring all_reduce for the blocking sweeps (as tests/emu-cluster-test.sh) and for the
 # non-blocking DP buckets of train-sim (libnbc), so both run the algorithm that was swept.
 export XCCL_EMU_MPIRUN_ARGS="--mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 4 --mca coll_libnbc_iallreduce_algorithm 1"
-trap '"$EMU" down >/dev/null 2>&1 || true' EXIT
-"$EMU" up "$TOPO" 2>&1 | tail -1 || skip "cannot set up the emulated cluster (namespaces, tc)"
+emu_up "$TOPO"
 
 sweep() { # NAME HOSTS NP COLL SIZES...
     local name=$1 hosts=$2 np=$3 coll=$4
@@ -55,7 +40,6 @@ MEASURED=("$OUT"/ar-4r2n.json "$OUT"/ar-2r1n.json "$OUT"/ar-2r2n.json "$OUT"/sr-
 
 COMMON=(--model "$MODEL" --device a100 --seq 256 --global-batch 8 --device-step-time 0.4
     --bucket-size 2M --devices-per-node 2 --nics-per-node 1 --measured "${MEASURED[@]}")
-FAILED=0
 printf '%-22s %12s %12s %8s\n' layout predicted measured error | tee "$OUT/summary.txt"
 for layout in dp=4 dp=2,pp=2 dp=2,tp=2 dp=2,pp=2,vp=2; do
     tag=${layout//[=,]/_}
@@ -73,9 +57,4 @@ for layout in dp=4 dp=2,pp=2 dp=2,tp=2 dp=2,pp=2,vp=2; do
     fi
 done
 "$EMU" down >/dev/null 2>&1 || true
-if ((FAILED)); then
-    echo "train-sim-emu-test: FAILED (files in $OUT)" >&2
-    exit 1
-fi
-echo "train-sim-emu-test: passed"
-[[ -n ${XCCL_TRAIN_TEST_OUT:-} ]] || rm -rf "$OUT"
+emu_finish train-sim-emu-test "${XCCL_TRAIN_TEST_OUT:-}"
