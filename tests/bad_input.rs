@@ -95,7 +95,7 @@ fn hung_collective_times_out_and_aborts_every_rank() {
     let args = argv("all_reduce -b 8 -e 64 -n 2 -T 2 --json {}", &[&json]);
     let hang = [("XCCL_TEST_HANG_RANK", "1")];
     let r = mpirun(3, &args, &hang, Duration::from_secs(60));
-    assert_ne!(r.code, 0);
+    assert_eq!(r.code, 3, "exit 3: -T caught a hang; stderr:\n{}", r.stderr);
     assert!(
         r.stderr.contains("all_reduce (out-of-place) of 8 bytes, float did not complete within 2.0 s (-T); aborting all ranks"),
         "stderr:\n{}",
@@ -114,7 +114,7 @@ fn rows_measured_before_a_hang_are_kept() {
         ("XCCL_TEST_HANG_FROM_BYTES", "64"),
     ];
     let r = mpirun(3, &args, &hang, Duration::from_secs(60));
-    assert_ne!(r.code, 0);
+    assert_eq!(r.code, 3, "exit 3: -T caught a hang; stderr:\n{}", r.stderr);
     let v = read_json(&json);
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 2, "8-byte rows (both placements) kept: {v}");
