@@ -8,7 +8,7 @@
 mod common;
 
 use common::standin::{assert_clean, mpirun, standin_dir, CallLog};
-use common::{argv, assert_fails_saying, cached_vendor_dir, command, text};
+use common::{argv, assert_fails_saying, command, text, vendor_dir_or_skip};
 use xccl_schema::coll::CollKind;
 
 #[test]
@@ -183,8 +183,11 @@ fn standins_follow_the_vendor_headers() {
     // Compiled as C++ against the real hccl.h / acl.h, any signature of a stand-in that
     // differs from the header's declaration is a compile error (extern "C" functions
     // cannot overload).
-    let Some(root) = cached_vendor_dir("third_party/hccl/inc/hccl/hccl.h") else {
-        eprintln!("SKIPPED standins_follow_the_vendor_headers: no torch-npu headers cached (run scripts/fetch-vendor-wheels.sh)");
+    let Some(root) = vendor_dir_or_skip(
+        "standins_follow_the_vendor_headers",
+        "third_party/hccl/inc/hccl/hccl.h",
+        "torch-npu",
+    ) else {
         return;
     };
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/standin");

@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{assert_fails_saying, cached_vendor_dir, command, outcome};
+use common::skip::skip;
+use common::{assert_fails_saying, command, outcome, vendor_dir_or_skip};
 
 #[test]
 fn missing_nccl_is_named_with_every_place_looked() {
@@ -22,8 +23,9 @@ fn missing_nccl_is_named_with_every_place_looked() {
             .env("CUDA_HOME", "/nonexistent/cuda"),
     );
     if code == Some(0) {
-        eprintln!(
-            "SKIPPED rest of missing_nccl_is_named_with_every_place_looked: NCCL is installed here"
+        skip(
+            "missing_nccl_is_named_with_every_place_looked, its search list",
+            "NCCL is installed here (found outside the paths the test removes)",
         );
         return;
     }
@@ -41,13 +43,19 @@ fn missing_nccl_is_named_with_every_place_looked() {
 
 #[test]
 fn real_nccl_without_a_gpu_driver_is_a_clear_error() {
-    let Some(lib) = cached_vendor_dir("lib/libnccl.so.2").map(|d| d.join("lib/libnccl.so.2"))
-    else {
-        eprintln!("SKIPPED real_nccl_without_a_gpu_driver_is_a_clear_error: no cached nvidia-nccl-cu12 wheel (scripts/fetch-vendor-wheels.sh)");
+    let Some(lib) = vendor_dir_or_skip(
+        "real_nccl_without_a_gpu_driver_is_a_clear_error",
+        "lib/libnccl.so.2",
+        "nvidia-nccl-cu12",
+    )
+    .map(|d| d.join("lib/libnccl.so.2")) else {
         return;
     };
     if std::path::Path::new("/dev/nvidiactl").exists() {
-        eprintln!("SKIPPED real_nccl_without_a_gpu_driver_is_a_clear_error: this machine has an NVIDIA driver");
+        skip(
+            "real_nccl_without_a_gpu_driver_is_a_clear_error",
+            "this machine has an NVIDIA driver (/dev/nvidiactl)",
+        );
         return;
     }
     let t = assert_fails_saying(

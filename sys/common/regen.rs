@@ -5,6 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "skip.rs"]
+pub mod skip;
+
 /// The folder of the vendor headers: `$env_var` when set (it must hold `header`), else
 /// the newest unpacked wheel `<prefix>*` (its folder `sub`, when not empty) holding
 /// `header` in the vendor cache ([`vendor_dir`]).
@@ -62,10 +65,11 @@ pub fn newest_wheel(prefix: &str, sub: &str, file: &str) -> Option<PathBuf> {
     found.pop()
 }
 
-/// The folder `find_headers` gave, or `None` after saying on stderr that `test` is
-/// skipped and why (no header can be had: no cached wheel, no network).
+/// The folder `find_headers` gave, or `None` after saying that `test` is skipped and why
+/// (no header can be had: no cached wheel, no network); a panic instead under
+/// `XCCL_REQUIRE_VENDOR=1` ([`skip::vendor_or_skip`]).
 pub fn or_skip(test: &str, found: Result<PathBuf, String>) -> Option<PathBuf> {
-    found.map_err(|e| eprintln!("SKIPPED {test}: {e}")).ok()
+    skip::vendor_or_skip(test, found)
 }
 
 /// A committed file of the crate's `src/`.

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 mod session;
+#[path = "../../sys/common/skip.rs"]
+pub mod skip;
 pub mod standin;
 pub mod train_job;
 
@@ -209,4 +211,16 @@ pub fn cached_vendor_dir(file: &str) -> Option<PathBuf> {
         .map(|e| e.path())
         .filter(|dir| dir.join(file).is_file())
         .max()
+}
+
+/// [`cached_vendor_dir`] for `file`, or `None` after saying that `test` is skipped because
+/// no cached wheel holds it (`wheel` names the wheel); a panic instead under
+/// `XCCL_REQUIRE_VENDOR=1`, where scripts/test.sh has fetched the wheels.
+pub fn vendor_dir_or_skip(test: &str, file: &str, wheel: &str) -> Option<PathBuf> {
+    skip::vendor_or_skip(
+        test,
+        cached_vendor_dir(file).ok_or_else(|| {
+            format!("no cached {wheel} wheel holds {file} (run scripts/fetch-vendor-wheels.sh)")
+        }),
+    )
 }

@@ -1,7 +1,8 @@
 //! Against the real `libnccl.so.2` from the nvidia-nccl-cu12 wheel, when it is cached
 //! (scripts/fetch-vendor-wheels.sh): the library loads, reports the wheel's version,
 //! creates a unique id, and communicator set-up on a machine without a GPU fails with a
-//! clear error instead of crashing. Skips with a visible message when no wheel is cached.
+//! clear error instead of crashing. Skips with a visible message when no wheel is cached
+//! (fails instead under `XCCL_REQUIRE_VENDOR=1`).
 
 use std::path::PathBuf;
 
@@ -26,8 +27,15 @@ fn has_gpu() -> bool {
 
 #[test]
 fn real_nccl_loads_and_fails_cleanly_without_gpu() {
-    let Some((lib, wheel_version)) = cached_lib() else {
-        eprintln!("SKIPPED real_nccl_loads_and_fails_cleanly_without_gpu: no cached nvidia-nccl-cu12 wheel (run scripts/fetch-vendor-wheels.sh)");
+    let Some((lib, wheel_version)) = regen::skip::vendor_or_skip(
+        "real_nccl_loads_and_fails_cleanly_without_gpu",
+        cached_lib().ok_or_else(|| {
+            format!(
+                "no cached nvidia-nccl-cu12 wheel in {} (run scripts/fetch-vendor-wheels.sh)",
+                regen::vendor_dir().display()
+            )
+        }),
+    ) else {
         return;
     };
     std::env::set_var(nccl_sys::ENV_VAR, &lib);
@@ -52,7 +60,10 @@ fn real_nccl_loads_and_fails_cleanly_without_gpu() {
     assert_eq!(round.to_bytes(), id.to_bytes());
 
     if has_gpu() {
-        eprintln!("SKIPPED no-GPU communicator check: this machine has a GPU");
+        regen::skip::skip(
+            "real_nccl_loads_and_fails_cleanly_without_gpu, its no-GPU communicator check",
+            "this machine has a GPU (/dev/nvidiactl)",
+        );
         return;
     }
     let err = match nccl_sys::Comm::init_rank(nccl, 1, &id, 0) {
