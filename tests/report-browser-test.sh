@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh >/dev/null
 BROWSER=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$BROWSER" ]; then
-  echo "[report-browser] chromium not installed: skipped"; exit 77
+  echo "SKIP: chromium not installed" >&2; exit 77
 fi
 BIN=${XCCL_BIN:-${CARGO_TARGET_DIR:-target}/debug/xccl-bench}
 [ -x "$BIN" ] || cargo build --quiet
