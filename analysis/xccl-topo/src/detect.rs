@@ -167,6 +167,7 @@ impl Topology {
                     },
                     device_nic: (0..devices).map(|x| x * d.count / devices).collect(),
                     in_network_reduction: false,
+                    names: Vec::new(),
                 }
             }
             None => {
@@ -183,6 +184,7 @@ impl Topology {
                     latency_us: 30.0,
                     device_nic: vec![0; devices],
                     in_network_reduction: false,
+                    names: Vec::new(),
                 }
             }
         };
@@ -190,7 +192,7 @@ impl Topology {
             notes.push("switches unknown: one non-blocking switch assumed".into());
         }
         Topology {
-            version: crate::spec::FORMAT_VERSION,
+            version: crate::spec::OLDEST_FORMAT_VERSION,
             name: "detected".into(),
             description: String::new(),
             source: None,
@@ -210,6 +212,8 @@ impl Topology {
                 in_network_reduction: false,
             },
             leaf_of_node: Vec::new(),
+            nic_leaf: Vec::new(),
+            rail_groups: Vec::new(),
             nics,
             switches: Vec::new(),
             emulation: None,

@@ -32,10 +32,10 @@ pub mod verdict;
 
 pub use error::{Location, TopoError};
 pub use model::{Expectation, LinkClass};
-pub use spec::FORMAT_VERSION;
+pub use spec::{FORMAT_VERSION, OLDEST_FORMAT_VERSION};
 pub use topology::{
-    CheckReport, Emulation, Fabric, FabricKind, JobFacts, Nics, Placement, Switch, Topology,
-    Transport,
+    CheckReport, DeviceNic, Emulation, Fabric, FabricKind, JobFacts, Nics, Placement, RailGroup,
+    Route, RouteKind, RouteLink, Switch, Topology, Transport,
 };
 pub use verdict::{Class, JudgeOptions, Verdict};
 pub use xccl_schema::CollKind;

@@ -44,8 +44,12 @@
 //! - In-network reduction (NVLS on NVSwitch, SHARP on InfiniBand) and pipelined tree /
 //!   hierarchical algorithms move fewer bytes than the ring and can beat this bound; the
 //!   verdict then says "above model", it does not report efficiency > 1 as normal.
-//! - Nodes are alike (one NIC set, one fabric). A node's NICs are all on its leaf; rail-
-//!   optimised fabrics (NIC i of every node on leaf i) are not modelled per rail.
+//! - Nodes are alike (one NIC set, one fabric). With a version-1 file a node's NICs are all
+//!   on its leaf. With rails (format version 2, NIC i of every node on leaf i) each flow
+//!   takes its NIC pair's route: point-to-point flows their devices' own NICs (same rail:
+//!   the rail leaf; cross rail: up to the spine), ring flows one channel per rail on the
+//!   same rail. NCCL's PXN (cross-rail data first moved over NVLink to the GPU on the
+//!   destination's rail) is not modelled: cross-rail point-to-point flows climb the spine.
 //! - A mesh fabric (HCCS) is modelled by its per-device aggregate, as if every algorithm
 //!   used all links; one ring on a full mesh gets only one link's rate.
 //! - MPI libraries may pick non-ring algorithms with worse bandwidth (the emulated-cluster
@@ -189,10 +193,32 @@ impl<'a> Ctx<'a> {
             .unwrap_or(0)
     }
 
+    /// The NIC pairs `(sender's, receiver's, share of the bytes)` an inter-node flow uses
+    /// when NICs hang on leaves one by one: its devices' own NICs, or for a spread (ring)
+    /// flow every NIC its node's ranks use, each paired with the same NIC (the same rail)
+    /// of the receiver when that one is used too — NCCL keeps a ring channel on one rail.
+    fn nic_pairs(&self, f: &Flow) -> Vec<(usize, usize, f64)> {
+        if !f.spread {
+            return vec![(self.nic(f.src), self.nic(f.dst), 1.0)];
+        }
+        let (a, b) = (self.p.node_of_rank[f.src], self.p.node_of_rank[f.dst]);
+        let (na, nb) = (&self.node_nics[&a], &self.node_nics[&b]);
+        let share = 1.0 / na.len() as f64;
+        na.iter()
+            .enumerate()
+            .map(|(k, &i)| {
+                let j = if nb.contains(&i) { i } else { nb[k % nb.len()] };
+                (i, j, share)
+            })
+            .collect()
+    }
+
     fn hop_latency_us(&self, a: usize, b: usize) -> f64 {
         let (na, nb) = (self.p.node_of_rank[a], self.p.node_of_rank[b]);
         if na == nb {
             self.t.fabric.latency_us
+        } else if !self.t.nic_leaf.is_empty() {
+            self.t.nic_latency_us((na, self.nic(a)), (nb, self.nic(b)))
         } else {
             self.t.inter_latency_us(na, nb)
         }
@@ -266,6 +292,23 @@ impl<'a> Ctx<'a> {
                 }
                 sent[f.src].rdma += f.bytes;
                 recv[f.dst].rdma += f.bytes;
+                if !self.t.nic_leaf.is_empty() {
+                    // NICs on leaves one by one (rails): each NIC pair has its own route.
+                    for (i, j, share) in self.nic_pairs(f) {
+                        let bytes = f.bytes * share;
+                        *load.entry(Res::NicOut(a, i)).or_default() += bytes;
+                        *load.entry(Res::NicIn(b, j)).or_default() += bytes;
+                        if let Some((up, down, _)) = self.t.nic_route_switches((a, i), (b, j)) {
+                            for s in up {
+                                *load.entry(Res::Up(s)).or_default() += bytes;
+                            }
+                            for s in down {
+                                *load.entry(Res::Down(s)).or_default() += bytes;
+                            }
+                        }
+                    }
+                    continue;
+                }
                 if f.spread {
                     let (na, nb) = (&self.node_nics[&a], &self.node_nics[&b]);
                     for i in na {

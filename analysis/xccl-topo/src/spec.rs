@@ -1,4 +1,4 @@
-//! The on-disk format (version 1) as serde structs, and the span index that turns a byte
+//! The on-disk format (versions 1 and 2) as serde structs, and the span index that turns a byte
 //! offset or a key path into `file:line:column: key`.
 //!
 //! Parsing goes through two readers on purpose: `toml` gives typed structs and the span of
@@ -11,8 +11,13 @@ use serde::Deserialize;
 use std::ops::Range;
 use toml_edit::{Item, TableLike, Value};
 
-/// The only format version this crate reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format version this crate reads (2: named NICs, rails, per-NIC attachment).
+/// Version 1 files are still read: they are version 2 files without those keys, and load
+/// into the same [`crate::Topology`] (upgraded in memory; `version` keeps the file's number).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest format version this crate reads.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +33,12 @@ pub(crate) struct RawTopology {
     pub node: RawNode,
     #[serde(default, rename = "switch")]
     pub switches: Vec<RawSwitch>,
+    /// Version 2: rail groups (NIC i of every listed host on rail leaf i).
+    #[serde(default)]
+    pub rails: Vec<RawRails>,
+    /// Version 2: explicit attachments of single NICs to leaves.
+    #[serde(default, rename = "nic")]
+    pub nic_attachments: Vec<RawNicAttachment>,
     pub emulation: Option<RawEmulation>,
 }
 
@@ -63,6 +74,34 @@ pub(crate) struct RawNic {
     pub device_nic: Option<Vec<usize>>,
     #[serde(default)]
     pub in_network_reduction: bool,
+    /// Version 2: NIC names (`mlx5_0`, `eth2`, ...), one per NIC; default `nic0`...
+    pub names: Option<Vec<String>>,
+}
+
+/// A rail group (version 2): NIC i of every host in `hosts` (default: all nodes) hangs on
+/// the leaf named by `leaf` with `{rail}` replaced by i. The leaves are created here, as
+/// tier-1 switches under `parent`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRails {
+    pub hosts: Option<Vec<String>>,
+    pub rails: usize,
+    pub leaf: String,
+    pub parent: Option<String>,
+    pub uplink_gbps: Option<f64>,
+    pub oversubscription: Option<f64>,
+    #[serde(default)]
+    pub latency_us: f64,
+}
+
+/// One NIC of one host on a leaf (version 2).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNicAttachment {
+    pub host: String,
+    /// NIC name (`node.nic.names`) or index.
+    pub nic: String,
+    pub leaf: String,
 }
 
 #[derive(Debug, Deserialize)]

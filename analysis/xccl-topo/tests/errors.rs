@@ -77,9 +77,9 @@ fn bad_enum_value() {
 
 #[test]
 fn unsupported_version() {
-    let (key, line, msg, _) = err(&BASE.replace("version = 1", "version = 2"));
+    let (key, line, msg, _) = err(&BASE.replace("version = 1", "version = 3"));
     assert_eq!((key.as_str(), line), ("version", 1));
-    assert!(msg.contains("version 2"), "{msg}");
+    assert!(msg.contains("version 3"), "{msg}");
 }
 
 #[test]

@@ -2,11 +2,11 @@
 //! step; every error points at the file, line and key.
 
 use super::types::{
-    Emulation, Fabric, FabricKind, Nics, Switch, Topology, Transport, MAX_DEVICES_PER_NODE,
-    MAX_NICS_PER_NODE, MAX_NODES,
+    Emulation, Fabric, FabricKind, Nics, RailGroup, Switch, Topology, Transport,
+    MAX_DEVICES_PER_NODE, MAX_NICS_PER_NODE, MAX_NODES,
 };
 use crate::error::{Location, TopoError};
-use crate::spec::{RawTopology, SpanIndex, FORMAT_VERSION};
+use crate::spec::{RawTopology, SpanIndex, FORMAT_VERSION, OLDEST_FORMAT_VERSION};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
@@ -100,10 +100,21 @@ fn build(raw: RawTopology, ix: &SpanIndex) -> Result<Topology, TopoError> {
     let devices = devices(&raw, ix)?;
     let fabric = fabric(&raw, ix)?;
     let nics = nics(&raw, ix, &nodes, devices)?;
-    let names = switch_names(&raw, ix)?;
-    let (mut switches, leaf_of_node) = attach_switches(&raw, ix, &names, &nodes, named_hosts)?;
-    check_tree(ix, &switches, &leaf_of_node, &nodes)?;
-    link_capacities(&raw, ix, &nics, &mut switches)?;
+    let decls = switch_decls(&raw, ix, &nics)?;
+    let names = switch_names(&decls, ix)?;
+    let (mut switches, leaf_of_node) = attach_switches(&decls, ix, &names, &nodes, named_hosts)?;
+    let (nic_leaf, rail_groups) = attach_nics(
+        &raw,
+        ix,
+        &names,
+        &nodes,
+        named_hosts,
+        &nics,
+        &leaf_of_node,
+        &mut switches,
+    )?;
+    check_tree(ix, &switches, &leaf_of_node, &nic_leaf, &nodes, &nics)?;
+    link_capacities(&decls, ix, &nics, &mut switches)?;
     let emulation = emulation(&raw, ix, &nodes)?;
     Ok(Topology {
         version: raw.version,
@@ -118,6 +129,8 @@ fn build(raw: RawTopology, ix: &SpanIndex) -> Result<Topology, TopoError> {
         nics,
         switches,
         leaf_of_node,
+        nic_leaf,
+        rail_groups,
         emulation,
         detected: false,
         notes: Vec::new(),
@@ -126,15 +139,34 @@ fn build(raw: RawTopology, ix: &SpanIndex) -> Result<Topology, TopoError> {
 
 /// Format version and name.
 fn check_header(raw: &RawTopology, ix: &SpanIndex) -> Result<(), TopoError> {
-    if raw.version != FORMAT_VERSION {
+    if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&raw.version) {
         return Err(invalid(
             ix,
             "version",
             format!(
-                "unsupported format version {} (this build reads {FORMAT_VERSION})",
+                "unsupported format version {} (this build reads {OLDEST_FORMAT_VERSION} to \
+                 {FORMAT_VERSION})",
                 raw.version
             ),
         ));
+    }
+    if raw.version < 2 {
+        let v2_key = if !raw.rails.is_empty() {
+            Some("rails")
+        } else if !raw.nic_attachments.is_empty() {
+            Some("nic")
+        } else if raw.node.nic.as_ref().is_some_and(|n| n.names.is_some()) {
+            Some("node.nic.names")
+        } else {
+            None
+        };
+        if let Some(k) = v2_key {
+            return Err(invalid(
+                ix,
+                k,
+                format!("`{k}` is format version 2: set `version = 2`"),
+            ));
+        }
     }
     if raw.name.trim().is_empty() {
         return Err(invalid(ix, "name", "must not be empty".into()));
@@ -256,6 +288,7 @@ fn nics(
                 latency_us: 0.0,
                 device_nic: vec![0; devices],
                 in_network_reduction: false,
+                names: Vec::new(),
             }
         }
         Some(n) => {
@@ -302,47 +335,302 @@ fn nics(
                 latency_us: n.latency_us,
                 device_nic,
                 in_network_reduction: n.in_network_reduction,
+                names: nic_names(ix, n.names.as_deref(), n.count)?,
             }
         }
     })
 }
 
+/// NIC names: as given (unique, non-empty, one per NIC) or `nic0`...
+fn nic_names(
+    ix: &SpanIndex,
+    names: Option<&[String]>,
+    count: usize,
+) -> Result<Vec<String>, TopoError> {
+    let Some(names) = names else {
+        return Ok((0..count).map(|i| format!("nic{i}")).collect());
+    };
+    if names.len() != count {
+        return Err(invalid(
+            ix,
+            "node.nic.names",
+            format!("lists {} names, node.nic.count = {count}", names.len()),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, n) in names.iter().enumerate() {
+        let key = format!("node.nic.names[{i}]");
+        if n.trim().is_empty() || n.contains(char::is_whitespace) {
+            return Err(invalid(ix, &key, format!("`{n}` is not a NIC name")));
+        }
+        if !seen.insert(n.as_str()) {
+            return Err(invalid(ix, &key, format!("NIC `{n}` is named twice")));
+        }
+    }
+    Ok(names.to_vec())
+}
+
+/// A switch as declared: a `[[switch]]` table, or a rail leaf that a `[[rails]]` group
+/// creates. `key` is the table the keys of errors start with (`switch[2]`, `rails[0]`).
+struct SwitchDecl<'a> {
+    name: String,
+    name_key: String,
+    key: String,
+    tier: u32,
+    parent: Option<&'a str>,
+    hosts: &'a [String],
+    uplink_gbps: Option<f64>,
+    oversubscription: Option<f64>,
+    latency_us: f64,
+}
+
+/// The `[[switch]]` tables, then the leaves of each `[[rails]]` group (`leaf` with `{rail}`
+/// replaced by the NIC index).
+fn switch_decls<'a>(
+    raw: &'a RawTopology,
+    ix: &SpanIndex,
+    nics: &Nics,
+) -> Result<Vec<SwitchDecl<'a>>, TopoError> {
+    let mut decls: Vec<SwitchDecl> = raw
+        .switches
+        .iter()
+        .enumerate()
+        .map(|(i, s)| SwitchDecl {
+            name: s.name.clone(),
+            name_key: format!("switch[{i}].name"),
+            key: format!("switch[{i}]"),
+            tier: s.tier,
+            parent: s.parent.as_deref(),
+            hosts: &s.hosts,
+            uplink_gbps: s.uplink_gbps,
+            oversubscription: s.oversubscription,
+            latency_us: s.latency_us,
+        })
+        .collect();
+    for (g, r) in raw.rails.iter().enumerate() {
+        let key = format!("rails[{g}]");
+        if r.rails == 0 {
+            return Err(invalid(
+                ix,
+                &format!("{key}.rails"),
+                "must be at least 1".into(),
+            ));
+        }
+        if r.rails != nics.count {
+            return Err(invalid(
+                ix,
+                &format!("{key}.rails"),
+                format!(
+                    "rails = {} but node.nic.count = {}: NIC i of every host goes to rail i",
+                    r.rails, nics.count
+                ),
+            ));
+        }
+        if r.rails > 1 && !r.leaf.contains("{rail}") {
+            return Err(invalid(
+                ix,
+                &format!("{key}.leaf"),
+                format!(
+                    "`{}` names one leaf for {} rails: put `{{rail}}` where the rail number goes",
+                    r.leaf, r.rails
+                ),
+            ));
+        }
+        for i in 0..r.rails {
+            decls.push(SwitchDecl {
+                name: r.leaf.replace("{rail}", &i.to_string()),
+                name_key: format!("{key}.leaf"),
+                key: key.clone(),
+                tier: 1,
+                parent: r.parent.as_deref(),
+                hosts: &[],
+                uplink_gbps: r.uplink_gbps,
+                oversubscription: r.oversubscription,
+                latency_us: r.latency_us,
+            });
+        }
+    }
+    Ok(decls)
+}
+
+/// Where each NIC hangs when the file attaches NICs one by one (`[[rails]]`, `[[nic]]`):
+/// `node * count + nic` → leaf, and the rail groups. Empty for files without them.
+#[allow(clippy::too_many_arguments)]
+fn attach_nics(
+    raw: &RawTopology,
+    ix: &SpanIndex,
+    names: &HashMap<&str, usize>,
+    nodes: &[String],
+    named_hosts: bool,
+    nics: &Nics,
+    leaf_of_node: &[Option<usize>],
+    switches: &mut [Switch],
+) -> Result<(Vec<Option<usize>>, Vec<RailGroup>), TopoError> {
+    if raw.rails.is_empty() && raw.nic_attachments.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let count = nics.count;
+    let node_index: HashMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let host = |h: &str, key: &str| -> Result<usize, TopoError> {
+        if !named_hosts {
+            return Err(invalid(
+                ix,
+                key,
+                "NICs can name hosts only when the top-level `hosts` lists them".into(),
+            ));
+        }
+        node_index
+            .get(h)
+            .copied()
+            .ok_or_else(|| invalid(ix, key, format!("host `{h}` is not in `hosts`")))
+    };
+    let mut nic_leaf: Vec<Option<usize>> = vec![None; nodes.len() * count];
+    let mut attach = |n: usize, nic: usize, leaf: usize, key: &str| -> Result<(), TopoError> {
+        let name = nics.name(nic);
+        if let Some(s) = leaf_of_node[n] {
+            return Err(invalid(
+                ix,
+                key,
+                format!(
+                    "host `{}` hangs on switch `{}` as a whole: its NIC `{name}` cannot hang \
+                     on `{}` too",
+                    nodes[n], switches[s].name, switches[leaf].name
+                ),
+            ));
+        }
+        let slot = &mut nic_leaf[n * count + nic];
+        if let Some(prev) = *slot {
+            return Err(invalid(
+                ix,
+                key,
+                format!(
+                    "NIC `{name}` of host `{}` is attached twice (to `{}` already)",
+                    nodes[n], switches[prev].name
+                ),
+            ));
+        }
+        *slot = Some(leaf);
+        switches[leaf].nics.push((n, nic));
+        Ok(())
+    };
+    let mut groups = Vec::new();
+    let mut first_leaf = raw.switches.len();
+    for (g, r) in raw.rails.iter().enumerate() {
+        let leaves: Vec<usize> = (first_leaf..first_leaf + r.rails).collect();
+        first_leaf += r.rails;
+        let members: Vec<usize> = match &r.hosts {
+            None => (0..nodes.len()).collect(),
+            Some(hs) => {
+                if hs.is_empty() {
+                    return Err(invalid(
+                        ix,
+                        &format!("rails[{g}].hosts"),
+                        "must list at least one host".into(),
+                    ));
+                }
+                hs.iter()
+                    .enumerate()
+                    .map(|(j, h)| host(h, &format!("rails[{g}].hosts[{j}]")))
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        for (j, &n) in members.iter().enumerate() {
+            let key = match r.hosts {
+                Some(_) => format!("rails[{g}].hosts[{j}]"),
+                None => format!("rails[{g}]"),
+            };
+            for (nic, &leaf) in leaves.iter().enumerate() {
+                attach(n, nic, leaf, &key)?;
+            }
+        }
+        groups.push(RailGroup {
+            nodes: members,
+            leaves,
+        });
+    }
+    for (i, a) in raw.nic_attachments.iter().enumerate() {
+        let n = host(&a.host, &format!("nic[{i}].host"))?;
+        let nic = nics
+            .names
+            .iter()
+            .position(|x| *x == a.nic)
+            .or_else(|| a.nic.parse::<usize>().ok().filter(|x| *x < count))
+            .ok_or_else(|| {
+                invalid(
+                    ix,
+                    &format!("nic[{i}].nic"),
+                    format!(
+                        "no NIC `{}` (node.nic.names: {})",
+                        a.nic,
+                        nics.names.join(", ")
+                    ),
+                )
+            })?;
+        let leaf = *names.get(a.leaf.as_str()).ok_or_else(|| {
+            invalid(
+                ix,
+                &format!("nic[{i}].leaf"),
+                format!("no switch named `{}`", a.leaf),
+            )
+        })?;
+        attach(n, nic, leaf, &format!("nic[{i}]"))?;
+    }
+    // A node whose NICs hang one by one must have all of them attached.
+    for n in 0..nodes.len() {
+        let mine = &nic_leaf[n * count..(n + 1) * count];
+        if mine.iter().any(Option::is_some) {
+            if let Some(nic) = mine.iter().position(Option::is_none) {
+                return Err(invalid(
+                    ix,
+                    "nic",
+                    format!(
+                        "NIC `{}` of host `{}` hangs on no switch (its other NICs do)",
+                        nics.name(nic),
+                        nodes[n]
+                    ),
+                ));
+            }
+        }
+    }
+    Ok((nic_leaf, groups))
+}
+
 /// Switch names (unique, not empty) → index, with tiers and latencies checked.
 fn switch_names<'a>(
-    raw: &'a RawTopology,
+    decls: &'a [SwitchDecl<'a>],
     ix: &SpanIndex,
 ) -> Result<HashMap<&'a str, usize>, TopoError> {
     let mut names: HashMap<&str, usize> = HashMap::new();
-    for (i, s) in raw.switches.iter().enumerate() {
+    for (i, s) in decls.iter().enumerate() {
         if s.name.trim().is_empty() {
-            return Err(invalid(
-                ix,
-                &format!("switch[{i}].name"),
-                "must not be empty".into(),
-            ));
+            return Err(invalid(ix, &s.name_key, "must not be empty".into()));
         }
         if names.insert(s.name.as_str(), i).is_some() {
             return Err(invalid(
                 ix,
-                &format!("switch[{i}].name"),
+                &s.name_key,
                 format!("switch `{}` is declared twice", s.name),
             ));
         }
         if s.tier == 0 {
             return Err(invalid(
                 ix,
-                &format!("switch[{i}].tier"),
+                &format!("{}.tier", s.key),
                 "tiers start at 1 (leaf)".into(),
             ));
         }
-        non_negative(ix, &format!("switch[{i}].latency_us"), s.latency_us)?;
+        non_negative(ix, &format!("{}.latency_us", s.key), s.latency_us)?;
     }
     Ok(names)
 }
 
 /// Each switch's parent and hosts; the leaf switch of each node.
 fn attach_switches(
-    raw: &RawTopology,
+    decls: &[SwitchDecl],
     ix: &SpanIndex,
     names: &HashMap<&str, usize>,
     nodes: &[String],
@@ -355,24 +643,24 @@ fn attach_switches(
         .collect();
     let mut leaf_of_node: Vec<Option<usize>> = vec![None; nodes.len()];
     let mut switches: Vec<Switch> = Vec::new();
-    for (i, s) in raw.switches.iter().enumerate() {
+    for (i, s) in decls.iter().enumerate() {
         let parent = match &s.parent {
             None => None,
             Some(p) => {
-                let pi = *names.get(p.as_str()).ok_or_else(|| {
+                let pi = *names.get(p).ok_or_else(|| {
                     invalid(
                         ix,
-                        &format!("switch[{i}].parent"),
+                        &format!("{}.parent", s.key),
                         format!("no switch named `{p}`"),
                     )
                 })?;
-                if raw.switches[pi].tier <= s.tier {
+                if decls[pi].tier <= s.tier {
                     return Err(invalid(
                         ix,
-                        &format!("switch[{i}].parent"),
+                        &format!("{}.parent", s.key),
                         format!(
                             "parent `{p}` is tier {}, it must be above tier {}",
-                            raw.switches[pi].tier, s.tier
+                            decls[pi].tier, s.tier
                         ),
                     ));
                 }
@@ -381,7 +669,7 @@ fn attach_switches(
         };
         let mut my_nodes = Vec::new();
         for (j, h) in s.hosts.iter().enumerate() {
-            let key = format!("switch[{i}].hosts[{j}]");
+            let key = format!("{}.hosts[{j}]", s.key);
             let n = if named_hosts {
                 node_index.get(h.as_str()).copied()
             } else {
@@ -402,10 +690,7 @@ fn attach_switches(
                 return Err(invalid(
                     ix,
                     &key,
-                    format!(
-                        "host `{h}` already hangs on switch `{}`",
-                        raw.switches[prev].name
-                    ),
+                    format!("host `{h}` already hangs on switch `{}`", decls[prev].name),
                 ));
             }
             leaf_of_node[n] = Some(i);
@@ -416,6 +701,7 @@ fn attach_switches(
             tier: s.tier,
             parent,
             nodes: my_nodes,
+            nics: Vec::new(),
             uplink_gbps: None,
             downlink_gbps: 0.0,
             latency_us: s.latency_us,
@@ -429,14 +715,26 @@ fn check_tree(
     ix: &SpanIndex,
     switches: &[Switch],
     leaf_of_node: &[Option<usize>],
+    nic_leaf: &[Option<usize>],
     nodes: &[String],
+    nics: &Nics,
 ) -> Result<(), TopoError> {
     if !switches.is_empty() {
-        if let Some(n) = leaf_of_node.iter().position(Option::is_none) {
+        let count = nics.count.max(1);
+        let on_nics = |n: usize| nic_leaf.get(n * count).is_some_and(Option::is_some);
+        if let Some(n) = (0..nodes.len()).find(|n| leaf_of_node[*n].is_none() && !on_nics(*n)) {
+            let (key, why) = if nic_leaf.is_empty() {
+                ("switch", "")
+            } else {
+                (
+                    "rails",
+                    " (it is in no `rails` group and on no `[[switch]]`)",
+                )
+            };
             return Err(invalid(
                 ix,
-                "switch",
-                format!("host `{}` hangs on no switch", nodes[n]),
+                key,
+                format!("host `{}` hangs on no switch{why}", nodes[n]),
             ));
         }
         let roots: Vec<&str> = switches
@@ -460,7 +758,7 @@ fn check_tree(
 
 /// Downlink and uplink capacities, bottom-up (parents are on higher tiers).
 fn link_capacities(
-    raw: &RawTopology,
+    decls: &[SwitchDecl],
     ix: &SpanIndex,
     nics: &Nics,
     switches: &mut [Switch],
@@ -475,15 +773,16 @@ fn link_capacities(
         }
     }
     for &i in &order {
-        let from_hosts = switches[i].nodes.len() as f64 * nics.rate_gbps * nics.count as f64;
+        let from_hosts = switches[i].nodes.len() as f64 * nics.rate_gbps * nics.count as f64
+            + switches[i].nics.len() as f64 * nics.rate_gbps;
         let from_children: f64 = children[i]
             .iter()
             .filter_map(|c| switches[*c].uplink_gbps)
             .sum();
         let down = from_hosts + from_children;
         switches[i].downlink_gbps = down;
-        let rs = &raw.switches[i];
-        let key = |k: &str| format!("switch[{i}].{k}");
+        let rs = &decls[i];
+        let key = |k: &str| format!("{}.{k}", rs.key);
         let up = match (rs.uplink_gbps, rs.oversubscription) {
             (Some(u), None) => {
                 positive(ix, &key("uplink_gbps"), u)?;
@@ -522,7 +821,7 @@ fn link_capacities(
             (Some(_), None) => {
                 return Err(invalid(
                     ix,
-                    &format!("switch[{i}]"),
+                    &rs.key,
                     format!(
                         "switch `{}` has a parent but neither uplink_gbps nor oversubscription",
                         switches[i].name

@@ -1,6 +1,6 @@
 //! What `xccl-bench topo show` and `topo check` print.
 
-use super::placement::CheckReport;
+use super::placement::{some_names, CheckReport};
 use super::types::{FabricKind, Topology};
 use std::fmt;
 
@@ -121,6 +121,25 @@ impl fmt::Display for Topology {
             }
             writeln!(f)?;
             writeln!(f, "  dev→NIC   {}", device_nic_runs(&n.device_nic))?;
+            if self.version >= 2 {
+                writeln!(f, "  NICs      {}", some_names(n.names.iter()))?;
+            }
+        }
+        for g in &self.rail_groups {
+            let first = g
+                .leaves
+                .first()
+                .map_or("", |l| self.switches[*l].name.as_str());
+            let last = g
+                .leaves
+                .last()
+                .map_or("", |l| self.switches[*l].name.as_str());
+            writeln!(
+                f,
+                "  rails     {} rails × {} nodes: NIC i of each node on rail leaf i ({first} .. {last})",
+                g.leaves.len(),
+                g.nodes.len()
+            )?;
         }
         if self.switches.is_empty() && (self.nodes.len() > 1 || self.open_ended) {
             writeln!(f, "  switches  one non-blocking switch (none declared)")?;
@@ -130,6 +149,18 @@ impl fmt::Display for Topology {
             if !s.nodes.is_empty() {
                 let h: Vec<&str> = s.nodes.iter().map(|n| self.nodes[*n].as_str()).collect();
                 write!(f, ": {}", h.join(", "))?;
+            }
+            if let Some((_, first)) = s.nics.first() {
+                if s.nics.iter().all(|(_, i)| i == first) {
+                    let name = self.nics.name(*first);
+                    write!(f, ": {name} of {} nodes", s.nics.len())?;
+                } else {
+                    let ports = s
+                        .nics
+                        .iter()
+                        .map(|(n, i)| format!("{}/{}", self.node_name(*n), self.nics.name(*i)));
+                    write!(f, ": {} NICs ({})", s.nics.len(), some_names(ports))?;
+                }
             }
             if let (Some(p), Some(u)) = (s.parent, s.uplink_gbps) {
                 write!(

@@ -17,6 +17,6 @@ mod types;
 
 pub use placement::{CheckReport, JobFacts, Placement};
 pub use types::{
-    Emulation, Fabric, FabricKind, Nics, Switch, Topology, Transport, MAX_DEVICES_PER_NODE,
-    MAX_NICS_PER_NODE, MAX_NODES,
+    DeviceNic, Emulation, Fabric, FabricKind, Nics, RailGroup, Route, RouteKind, RouteLink, Switch,
+    Topology, Transport, MAX_DEVICES_PER_NODE, MAX_NICS_PER_NODE, MAX_NODES,
 };

@@ -1,7 +1,7 @@
 //! A job on a topology: the facts the harness knows, where each rank runs, and
 //! [`Topology::validate`] (`xccl-bench topo check FILE`).
 
-use super::types::{FabricKind, Topology};
+use super::types::{DeviceNic, FabricKind, Route, Topology};
 use crate::error::TopoError;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -127,9 +127,9 @@ fn short_name(h: &str) -> &str {
 
 /// At most the first ten names, then how many more: a message must stay one readable line
 /// for a file of 10^5 hosts.
-fn some_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
+pub(super) fn some_names<S: AsRef<str>>(names: impl Iterator<Item = S>) -> String {
     const SHOWN: usize = 10;
-    let mut shown = Vec::new();
+    let mut shown: Vec<S> = Vec::new();
     let mut more = 0usize;
     for n in names {
         if shown.len() < SHOWN {
@@ -138,7 +138,11 @@ fn some_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
             more += 1;
         }
     }
-    let mut s = shown.join(", ");
+    let mut s = shown
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<&str>>()
+        .join(", ");
     if more > 0 {
         s.push_str(&format!(" and {more} more"));
     }
@@ -146,6 +150,19 @@ fn some_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
 }
 
 impl Topology {
+    /// The NIC (index, name, leaf) rank `rank` of a placed job uses: its device's own.
+    pub fn rank_nic(&self, p: &Placement, rank: usize) -> DeviceNic {
+        self.device_nic(p.node_of_rank[rank], p.device_of_rank[rank])
+    }
+
+    /// The route between two ranks of a placed job ([`Topology::device_route`]).
+    pub fn rank_route(&self, p: &Placement, a: usize, b: usize) -> Route {
+        self.device_route(
+            (p.node_of_rank[a], p.device_of_rank[a]),
+            (p.node_of_rank[b], p.device_of_rank[b]),
+        )
+    }
+
     /// Maps each rank's hostname to a node. With named hosts the names must match (a short
     /// name matches its FQDN); without, hosts are numbered in order of first appearance.
     pub fn place<S: AsRef<str>>(&self, hostnames: &[S]) -> Result<Placement, TopoError> {

@@ -159,9 +159,20 @@ pub struct Nics {
     pub device_nic: Vec<usize>,
     /// SHARP-style reduction in the network.
     pub in_network_reduction: bool,
+    /// Name of each NIC (`mlx5_0`, `eth2`; `nic0`.. when the file gives none).
+    #[serde(default)]
+    pub names: Vec<String>,
 }
 
 impl Nics {
+    /// Name of NIC `i` (`nic{i}` when none is known).
+    pub fn name(&self, i: usize) -> String {
+        self.names
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| format!("nic{i}"))
+    }
+
     /// One NIC in GB/s (1e9 B/s) one direction.
     pub fn nic_gbs(&self) -> f64 {
         self.rate_gbps / 8.0
@@ -181,8 +192,12 @@ pub struct Switch {
     pub tier: u32,
     /// Index into [`Topology::switches`] of the switch above; `None` for the top.
     pub parent: Option<usize>,
-    /// Node indices hanging on this switch.
+    /// Node indices hanging on this switch (all their NICs).
     pub nodes: Vec<usize>,
+    /// Single NICs hanging on this switch, `(node, nic)`: rail leaves and `[[nic]]`
+    /// attachments (format version 2).
+    #[serde(default)]
+    pub nics: Vec<(usize, usize)>,
     /// Capacity towards the parent, Gbit/s one direction (`None` for the top switch).
     pub uplink_gbps: Option<f64>,
     /// Capacity from below (nodes' NICs or children's uplinks), Gbit/s one direction.
@@ -205,6 +220,69 @@ pub struct Emulation {
     pub subnet: [u8; 3],
 }
 
+/// A rail group: NIC i of every node in `nodes` on `leaves[i]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RailGroup {
+    /// Node indices, in the file's order.
+    pub nodes: Vec<usize>,
+    /// Rail leaf of NIC i (indices into [`Topology::switches`]).
+    pub leaves: Vec<usize>,
+}
+
+/// A device's NIC: its index and name (`node.nic.names`) and the leaf it hangs on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceNic {
+    pub node: usize,
+    pub device: usize,
+    /// NIC index on the node (`device_nic[device]`).
+    pub nic: usize,
+    pub name: String,
+    /// Index into [`Topology::switches`]; `None` when no switches are declared.
+    pub leaf: Option<usize>,
+}
+
+/// What a device-to-device route crosses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteKind {
+    /// Both devices on one node: the intra-node fabric only.
+    SameNode,
+    /// Both NICs on one leaf (same rail of a rail group, or one leaf for both nodes); also
+    /// when no switches are declared (one ideal switch).
+    SameLeaf,
+    /// The NICs hang on different leaves: the route climbs to their lowest common switch
+    /// (the spine for two rails).
+    ViaSpine,
+}
+
+/// One link a route crosses, in order, one direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteLink {
+    /// The intra-node fabric of `node` (sender egress to receiver ingress).
+    Fabric { node: usize },
+    /// NIC `nic` of `node`, sending.
+    NicOut { node: usize, nic: usize },
+    /// The uplink of switch `switch`, upwards.
+    Up { switch: usize },
+    /// The uplink of switch `switch`, downwards.
+    Down { switch: usize },
+    /// NIC `nic` of `node`, receiving.
+    NicIn { node: usize, nic: usize },
+}
+
+/// The route of a flow between two devices, through each device's own NIC.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Route {
+    pub kind: RouteKind,
+    pub src: DeviceNic,
+    pub dst: DeviceNic,
+    /// The lowest switch common to both NICs (the leaf for `SameLeaf`, the spine for
+    /// `ViaSpine`); `None` on one node or without declared switches.
+    pub top: Option<usize>,
+    pub links: Vec<RouteLink>,
+}
+
 /// A validated topology.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Topology {
@@ -224,8 +302,17 @@ pub struct Topology {
     pub fabric: Fabric,
     pub nics: Nics,
     pub switches: Vec<Switch>,
-    /// Switch each node hangs on (`None` when no switches are declared: one ideal switch).
+    /// Switch each node hangs on (`None` when no switches are declared: one ideal switch,
+    /// or when the node's NICs hang on leaves one by one: see `nic_leaf`).
     pub leaf_of_node: Vec<Option<usize>>,
+    /// Leaf of each NIC, `node * nics.count + nic`, when the file attaches NICs one by one
+    /// (rails, `[[nic]]`); empty otherwise (every NIC on its node's leaf). Use
+    /// [`Topology::nic_leaf`].
+    #[serde(default)]
+    pub nic_leaf: Vec<Option<usize>>,
+    /// The rail groups of the file (format version 2), for `topo show`.
+    #[serde(default)]
+    pub rail_groups: Vec<RailGroup>,
     pub emulation: Option<Emulation>,
     /// Built by [`Topology::detect`] rather than from a file.
     pub detected: bool,
@@ -261,11 +348,23 @@ impl Topology {
     /// Latency (µs) of one message between two nodes: NIC hop plus every switch crossed
     /// above the leaves.
     pub fn inter_latency_us(&self, a: usize, b: usize) -> f64 {
+        let same = self.nic_latency_us((a, 0), (b, 0));
+        if self.nic_leaf.is_empty() {
+            return same;
+        }
+        // Rails: the worse of a same-rail and a cross-rail pair.
+        let last = self.nics.count.saturating_sub(1);
+        same.max(self.nic_latency_us((a, 0), (b, last)))
+    }
+
+    /// Latency (µs) of one message from NIC `a` = `(node, nic)` to NIC `b`: NIC hop plus
+    /// every switch crossed above the leaves.
+    pub fn nic_latency_us(&self, a: (usize, usize), b: (usize, usize)) -> f64 {
         let mut l = self.nics.latency_us;
         for s in self
-            .route_switches(a, b)
+            .nic_route_switches(a, b)
             .iter()
-            .flat_map(|(u, d)| u.iter().chain(d))
+            .flat_map(|(u, d, _)| u.iter().chain(d))
         {
             l += self.switches[*s].latency_us;
         }
@@ -273,10 +372,103 @@ impl Topology {
     }
 
     /// Switches whose uplink a message from node `a` to node `b` climbs (`up`) and whose
-    /// uplink it descends (`down`): the path below the lowest common ancestor.
+    /// uplink it descends (`down`): the path below the lowest common ancestor. For nodes
+    /// whose NICs hang on leaves one by one (rails) this is the route between their first
+    /// NICs; [`Topology::nic_route_switches`] routes one NIC pair.
     pub fn route_switches(&self, a: usize, b: usize) -> Option<(Vec<usize>, Vec<usize>)> {
-        let leaf = |n: usize| self.leaf_of_node.get(n).copied().flatten();
-        let (la, lb) = (leaf(a)?, leaf(b)?);
+        self.nic_route_switches((a, 0), (b, 0))
+            .map(|(up, down, _)| (up, down))
+    }
+
+    /// Leaf switch of NIC `nic` of node `node`: its own attachment (rails, `[[nic]]`) or
+    /// the node's leaf; `None` without declared switches.
+    pub fn nic_leaf(&self, node: usize, nic: usize) -> Option<usize> {
+        if self.nic_leaf.is_empty() {
+            return self.leaf_of_node.get(node).copied().flatten();
+        }
+        let count = self.nics.count.max(1);
+        self.leaf_of_node
+            .get(node)
+            .copied()
+            .flatten()
+            .or_else(|| self.nic_leaf.get(node * count + nic).copied().flatten())
+    }
+
+    /// NIC index of local device `device` (`device_nic`; 0 past the map).
+    pub fn nic_of_device(&self, device: usize) -> usize {
+        self.nics.device_nic.get(device).copied().unwrap_or(0)
+    }
+
+    /// The NIC local device `device` of node `node` uses, with its name and leaf.
+    pub fn device_nic(&self, node: usize, device: usize) -> DeviceNic {
+        let nic = self.nic_of_device(device);
+        DeviceNic {
+            node,
+            device,
+            nic,
+            name: self.nics.name(nic),
+            leaf: self.nic_leaf(node, nic),
+        }
+    }
+
+    /// Route from device `a` to device `b`, each `(node, local device)`, through each
+    /// device's own NIC: the fabric on one node; otherwise NIC out, the uplinks up to the
+    /// lowest common switch and down, NIC in. Same-rail pairs of a rail group stay on the
+    /// rail leaf; cross-rail pairs climb to the spine. (NCCL's PXN would first move the data
+    /// over NVLink to the GPU on the destination's rail: see docs/TOPOLOGY.md.)
+    pub fn device_route(&self, a: (usize, usize), b: (usize, usize)) -> Route {
+        let (src, dst) = (self.device_nic(a.0, a.1), self.device_nic(b.0, b.1));
+        if a.0 == b.0 {
+            return Route {
+                kind: RouteKind::SameNode,
+                src,
+                dst,
+                top: None,
+                links: vec![RouteLink::Fabric { node: a.0 }],
+            };
+        }
+        let mut links = vec![RouteLink::NicOut {
+            node: a.0,
+            nic: src.nic,
+        }];
+        let (kind, top) = match self.nic_route_switches((a.0, src.nic), (b.0, dst.nic)) {
+            Some((up, down, top)) => {
+                let kind = if up.is_empty() && down.is_empty() {
+                    RouteKind::SameLeaf
+                } else {
+                    RouteKind::ViaSpine
+                };
+                links.extend(up.into_iter().map(|switch| RouteLink::Up { switch }));
+                links.extend(
+                    down.into_iter()
+                        .rev()
+                        .map(|switch| RouteLink::Down { switch }),
+                );
+                (kind, Some(top))
+            }
+            None => (RouteKind::SameLeaf, None),
+        };
+        links.push(RouteLink::NicIn {
+            node: b.0,
+            nic: dst.nic,
+        });
+        Route {
+            kind,
+            src,
+            dst,
+            top,
+            links,
+        }
+    }
+
+    /// Switches whose uplink a message from NIC `a` = `(node, nic)` to NIC `b` climbs and
+    /// descends (each listed bottom-up), and the lowest common switch.
+    pub fn nic_route_switches(
+        &self,
+        a: (usize, usize),
+        b: (usize, usize),
+    ) -> Option<(Vec<usize>, Vec<usize>, usize)> {
+        let (la, lb) = (self.nic_leaf(a.0, a.1)?, self.nic_leaf(b.0, b.1)?);
         let chain = |mut s: usize| {
             let mut v = vec![s];
             while let Some(p) = self.switches[s].parent {
@@ -289,6 +481,6 @@ impl Topology {
         let lca = ca.iter().find(|s| cb.contains(s)).copied()?;
         let up = ca.iter().take_while(|s| **s != lca).copied().collect();
         let down = cb.iter().take_while(|s| **s != lca).copied().collect();
-        Some((up, down))
+        Some((up, down, lca))
     }
 }
