@@ -26,6 +26,7 @@ pub mod emu;
 pub mod error;
 pub mod health;
 pub mod model;
+pub mod nics;
 mod spec;
 pub mod topology;
 pub mod verdict;
