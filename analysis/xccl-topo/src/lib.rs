@@ -30,6 +30,7 @@ pub mod nics;
 mod spec;
 pub mod topology;
 pub mod verdict;
+pub mod wiring;
 
 pub use error::{Location, TopoError};
 pub use model::{Expectation, LinkClass};
