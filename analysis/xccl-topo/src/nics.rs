@@ -9,10 +9,11 @@
 //! model, it leaves nothing out.
 //!
 //! [`Affinity`] classes the PCIe path between two devices as `nvidia-smi topo -m` does
-//! (its legend: X, PIX, PXB, PHB, NODE, SYS; NVIDIA, nvidia-smi(1), "topo -m"; the same
+//! (its legend: X, PIX, PXB, PHB, NODE, SYS; docs/SOURCES.md [nvidia-smi-topo]; the same
 //! classes as NCCL's `PATH_PIX` … `PATH_SYS`): from the bridges the two sysfs paths share.
 //! Every read goes through `root` (normally `/sys`) so that tests can use a fake tree.
 
+use crate::detect::{read_trim, sorted_dir};
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -169,22 +170,6 @@ pub fn closest<'a>(dev: &PciPath, nics: &'a [Nic]) -> Option<(Affinity, Vec<&'a 
         .filter(|n| n.affinity_to(dev) == Some(best))
         .collect();
     Some((best, near))
-}
-
-fn read_trim(p: &Path) -> Option<String> {
-    fs::read_to_string(p).ok().map(|s| s.trim().to_string())
-}
-
-fn sorted_dir(p: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(p)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
 }
 
 /// "400 Gb/sec (4X NDR)" → 400.
