@@ -223,3 +223,23 @@ fn judge_a_saved_result_offline() {
     assert_eq!(rc, 2, "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn topo_wiring_prints_the_cables_and_rejects_a_bad_file_in_one_line() {
+    let fx = "analysis/xccl-topo/tests/fixtures";
+    let good = format!("{fx}/ibnetdiscover-2leaf.txt");
+    let r = solo(&["topo", "wiring", &good], T);
+    r.assert_code(0);
+    r.assert_stdout_has("node03  mlx5_1/1  leaf-1  5     b8cef60300e5d2a0");
+    assert_eq!(r.stdout.lines().count(), 9, "{}", r.stdout);
+    let lldp = format!("{fx}/lldp-1.json");
+    let r = solo(&["topo", "wiring", &lldp, "--host", "node05"], T);
+    r.assert_code(0);
+    r.assert_stdout_has("node05  eth2/1  leaf-3  Ethernet12");
+    let bad = format!("{fx}/ibnetdiscover-bad.txt");
+    let r = solo(&["topo", "wiring", &bad, "--format", "ibnetdiscover"], T);
+    r.assert_code(2);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    r.assert_stderr_has("ibnetdiscover-bad.txt:9: expected a port line");
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+}

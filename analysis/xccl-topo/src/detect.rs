@@ -27,11 +27,11 @@ pub struct DetectedNics {
     pub virtual_only: bool,
 }
 
-fn read_trim(p: &Path) -> Option<String> {
+pub(crate) fn read_trim(p: &Path) -> Option<String> {
     fs::read_to_string(p).ok().map(|s| s.trim().to_string())
 }
 
-fn sorted_dir(p: &Path) -> Vec<String> {
+pub(crate) fn sorted_dir(p: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(p)
         .map(|rd| {
             rd.filter_map(|e| e.ok())

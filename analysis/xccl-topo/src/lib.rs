@@ -26,9 +26,11 @@ pub mod emu;
 pub mod error;
 pub mod health;
 pub mod model;
+pub mod nics;
 mod spec;
 pub mod topology;
 pub mod verdict;
+pub mod wiring;
 
 pub use error::{Location, TopoError};
 pub use model::{Expectation, LinkClass};

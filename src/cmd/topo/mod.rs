@@ -1,10 +1,11 @@
 //! `xccl-bench topo`: what a topology file or this job's detected topology says, whether
 //! a file matches the job (`check`) or the fabric as measured (`validate`), what its model
-//! expects (`model`), and the emulated cluster's link plan (`emu-plan`). `show` without a
-//! file, `check` and `validate` need the job (its hosts and ranks); the others read FILE
-//! alone.
+//! expects (`model`), the emulated cluster's link plan (`emu-plan`) and the cables the
+//! fabric reports (`wiring`). `show` without a file, `check` and `validate` need the job
+//! (its hosts and ranks); the others read FILE alone.
 
 pub mod validate;
+pub mod wiring;
 
 use crate::backend::BackendKind;
 use crate::cmd::parse::parse_slow_node;
@@ -64,6 +65,17 @@ pub enum TopoCmd {
         #[arg(long = "slow-uplink", value_name = "SWITCH:FRACTION", value_parser = parse_slow_node)]
         slow_uplink: Vec<(String, f64)>,
     },
+    /// The cables in FILE, as host, NIC, switch and port: `ibnetdiscover` output or
+    /// `lldpctl -f json` (one host's; its name is --host, else FILE's name without
+    /// extension). Exit 2 with one line naming FILE and line when FILE does not parse.
+    Wiring {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = wiring::WiringFormat::Auto)]
+        format: wiring::WiringFormat,
+        /// The host of LLDP data.
+        #[arg(long)]
+        host: Option<String>,
+    },
 }
 
 impl TopoCmd {
@@ -101,6 +113,7 @@ pub fn run(world: &dyn World, cmd: &TopoCmd) -> Result<i32> {
             slow_node,
             slow_uplink,
         } => emu_plan(file, slow_node, slow_uplink),
+        TopoCmd::Wiring { file, format, host } => wiring::run(file, *format, host.as_deref()),
     }
 }
 

@@ -1,0 +1,60 @@
+//! `topo wiring FILE`: the cables the fabric reports (ibnetdiscover output or
+//! `lldpctl -f json`), as a table; the reading is xccl-topo's (`wiring`).
+
+use crate::error::{BenchError, Result};
+use crate::rules::ExitCode;
+use std::path::Path;
+use xccl_topo::wiring::{self, Format};
+
+/// `--format` of `topo wiring`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WiringFormat {
+    Ibnetdiscover,
+    Lldp,
+    /// lldp when FILE starts with `{`, ibnetdiscover otherwise.
+    Auto,
+}
+
+/// Prints host, NIC, switch, port and switch id of every cable in `file`; a file that
+/// does not parse is a usage error (exit 2) of one line.
+pub fn run(file: &Path, format: WiringFormat, host: Option<&str>) -> Result<i32> {
+    let name = file.display().to_string();
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| BenchError::Usage(format!("cannot read {name}: {e}")))?;
+    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let host = host.map(str::to_string).or(stem).unwrap_or_default();
+    let format = match format {
+        WiringFormat::Ibnetdiscover => Format::Ibnetdiscover,
+        WiringFormat::Lldp => Format::Lldp,
+        WiringFormat::Auto => Format::Auto,
+    };
+    let cables =
+        wiring::parse(&name, &text, format, &host).map_err(|e| BenchError::Usage(e.to_string()))?;
+    let mut rows = vec![["host", "nic", "switch", "port", "switch id"].map(String::from)];
+    for c in &cables {
+        rows.push([
+            c.host.clone(),
+            format!("{}/{}", c.nic, c.nic_port),
+            c.switch.clone(),
+            c.port.clone(),
+            c.switch_id.clone().unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+    let w: Vec<usize> = (0..4).map(width).collect();
+    for r in &rows {
+        println!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3]
+        );
+    }
+    Ok(ExitCode::Ok.code())
+}
