@@ -293,12 +293,13 @@ pub fn judge(
 }
 
 /// A suspect of the rounds: the finding, the links that must stay low alone (lowest
-/// first), and the links that must stay fine alone (a `miswired_nic`'s evidence).
+/// first), and the links that must stay fine alone (a `miswired_nic`'s evidence), each
+/// with the GB/s it gives alone where the suspect says it is (on the leaf it behaves as on).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RailSuspect {
     pub finding: Finding,
     pub links: Vec<usize>,
-    pub fine: Vec<usize>,
+    pub fine: Vec<(usize, f64)>,
 }
 
 /// State of the attribution: which links are explained.
@@ -356,7 +357,13 @@ impl Attr<'_> {
         }
     }
 
-    fn push(&mut self, finding: Finding, explains: &[usize], links: Vec<usize>, fine: Vec<usize>) {
+    fn push(
+        &mut self,
+        finding: Finding,
+        explains: &[usize],
+        links: Vec<usize>,
+        fine: Vec<(usize, f64)>,
+    ) {
         for &i in explains {
             self.explained[i] = true;
         }
@@ -473,7 +480,14 @@ impl Attr<'_> {
                 (efficiency(self.m.matrix.links[i].uni_gbs, e) >= BANDWIDTH_EFFICIENCY).then_some(i)
             }));
             let links = self.lowest(&same);
-            self.push(finding, &explains, links, ev);
+            let fine = ev
+                .into_iter()
+                .map(|i| {
+                    let (a, b) = inter_ends(self.m, i);
+                    (i, moved.expected(&[(a, b)])[0])
+                })
+                .collect();
+            self.push(finding, &explains, links, fine);
         }
     }
 
@@ -832,7 +846,7 @@ fn plain(s: &[RailSuspect]) -> Vec<Suspect> {
 pub fn plan_rechecks(suspects: &[RailSuspect]) -> Vec<usize> {
     let mut plan = links::recheck_plan(&plain(suspects));
     for s in suspects {
-        for &i in s.fine.iter().take(CONFIRM_WIRING_LINKS) {
+        for &(i, _) in s.fine.iter().take(CONFIRM_WIRING_LINKS) {
             if !plan.contains(&i) {
                 plan.push(i);
             }
@@ -874,7 +888,8 @@ pub fn recheck(
 }
 
 /// Confirmed findings and unconfirmed suspects, as [`links::confirm`]; a `miswired_nic`
-/// whose evidence links do not stay fine alone is not confirmed.
+/// whose evidence links do not stay at 0.8 of what they give within the leaf it behaves
+/// as on is not confirmed.
 pub fn confirm(
     m: &RailMatrix,
     suspects: Vec<RailSuspect>,
@@ -883,9 +898,13 @@ pub fn confirm(
     let mut keep = vec![];
     let mut refuted = vec![];
     for s in suspects {
-        let low: Vec<&Recheck> = rechecks
+        let low: Vec<(&Recheck, f64)> = rechecks
             .iter()
-            .filter(|r| r.low && s.fine.contains(&r.link))
+            .filter_map(|r| {
+                let (_, e) = s.fine.iter().find(|f| f.0 == r.link)?;
+                let eff = efficiency(median(&r.rates_gbs), *e);
+                (eff < BANDWIDTH_EFFICIENCY).then_some((r, eff))
+            })
             .collect();
         if low.is_empty() {
             keep.push(s);
@@ -896,7 +915,7 @@ pub fn confirm(
                  below {BANDWIDTH_EFFICIENCY} ({})",
                 low.len(),
                 low.iter()
-                    .map(|r| format!("{} -> {} {:.2}", r.a, r.b, r.efficiency))
+                    .map(|(r, e)| format!("{} -> {} {e:.2}", r.a, r.b))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
@@ -1253,6 +1272,105 @@ mod tests {
         assert_eq!(
             kinds(&diagnose(&f, &inter, &intra)),
             vec![(FindingKind::SlowLink, "link n2/nic2 <-> n5/nic2".into())]
+        );
+    }
+
+    /// Judges and attributes what `sim` measured, measures the planned links again alone
+    /// on `alone` (the cluster at recheck time), three times each, and confirms.
+    fn confirmed(
+        sim: &Sim,
+        declared: &RailFabric,
+        alone: &Sim,
+    ) -> (Vec<Finding>, Vec<Finding>, usize) {
+        let (inter, intra) = sim.measure();
+        let m = judge(declared, &inter, &intra, BANDWIDTH_EFFICIENCY);
+        let sus = suspects(&m, declared);
+        let plan = plan_rechecks(&sus);
+        let rc: Vec<Recheck> = plan
+            .iter()
+            .map(|&i| {
+                let rate = match m.ends[i] {
+                    Ends::Inter(a, b) => alone.truth.expected(&[(a, b)])[0],
+                    Ends::Intra { node, i, j } => {
+                        alone.truth.intra_gbs
+                            * alone.intra.get(&(node, i, j)).copied().unwrap_or(1.0)
+                    }
+                };
+                recheck(
+                    &m,
+                    declared,
+                    i,
+                    vec![0.93 * rate; links::CONFIRM_REPEATS],
+                    BANDWIDTH_EFFICIENCY,
+                )
+            })
+            .collect();
+        let (found, unconfirmed) = confirm(&m, sus, &rc);
+        (found, unconfirmed, plan.len())
+    }
+
+    #[test]
+    fn suspects_are_findings_only_when_they_stay_low_alone() {
+        let f = fabric(7, 4, None);
+        let healthy = Sim::new(f.clone());
+        // A slow NIC, a slow node, a slow device pair: confirmed on their lowest links.
+        let mut truth = f.clone();
+        truth.nic_gbs[2][3] *= 0.25;
+        for r in 0..4 {
+            truth.nic_gbs[5][r] *= 0.25;
+        }
+        let mut sim = Sim::new(truth);
+        sim.intra.insert((0, 1, 2), 0.3);
+        let (found, unconfirmed, planned) = confirmed(&sim, &f, &sim);
+        assert!(unconfirmed.is_empty(), "{unconfirmed:?}");
+        assert_eq!(
+            kinds(&found),
+            vec![
+                (FindingKind::SlowNode, "host n6".into()),
+                (FindingKind::SlowNic, nic(2, 3)),
+                (
+                    FindingKind::SlowDeviceLink,
+                    "link n1/dev1 <-> n1/dev2".into()
+                ),
+            ]
+        );
+        assert_eq!(planned, 3 + 3 + 1);
+        assert!(found
+            .iter()
+            .all(|f| f.evidence.contains("confirmed alone: 0.")));
+        // The same rounds, but everything measures fine alone (a load spike): nothing.
+        let (found, unconfirmed, _) = confirmed(&sim, &f, &healthy);
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(unconfirmed.len(), 3);
+    }
+
+    #[test]
+    fn a_miswired_nic_is_confirmed_when_its_wiring_evidence_holds_alone() {
+        let f = fabric(6, 4, Some(0.0));
+        let mut truth = f.clone();
+        truth.nic_leaf[3][1] = 2;
+        let sim = Sim::new(truth);
+        let (found, unconfirmed, planned) = confirmed(&sim, &f, &sim);
+        assert!(unconfirmed.is_empty(), "{unconfirmed:?}");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].kind, FindingKind::MiswiredNic);
+        assert_eq!(planned, 3 + CONFIRM_WIRING_LINKS);
+        // Alone the NIC turns out merely slow (its links to leaf2 low as well): refuted.
+        let mut slow = f.clone();
+        slow.nic_gbs[3][1] = 0.0;
+        let (found, unconfirmed, _) = confirmed(&sim, &f, &Sim::new(slow));
+        assert_eq!(
+            kinds(&unconfirmed),
+            vec![(
+                FindingKind::MiswiredNic,
+                nic(3, 1).replace(')', "; behaves as on rail 2)")
+            )]
+        );
+        assert!(unconfirmed[0].evidence.contains("not confirmed"));
+        // Its same-rail links that stayed low are each a slow_link of their own.
+        assert!(
+            found.iter().all(|f| f.kind == FindingKind::SlowLink),
+            "{found:?}"
         );
     }
 }
