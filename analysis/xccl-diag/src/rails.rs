@@ -434,12 +434,13 @@ impl Attr<'_> {
             let same_eff: Vec<f64> = same.iter().map(|&i| self.eff(i)).collect();
             let declared_eff: Vec<f64> = ev.iter().map(|&i| self.eff(i)).collect();
             ev.sort_by(|&x, &y| self.eff(y).total_cmp(&self.eff(x)));
-            let mut metrics = BTreeMap::new();
-            metrics.insert("same_rail_median_efficiency".into(), median(&same_eff));
-            metrics.insert("low_same_rail_links".into(), low_same as f64);
-            metrics.insert("same_rail_links".into(), same.len() as f64);
-            metrics.insert("behaves_as_rail".into(), rail as f64);
-            metrics.insert("evidence_links".into(), ev.len() as f64);
+            let metrics = numbers(&[
+                ("same_rail_median_efficiency", median(&same_eff)),
+                ("low_same_rail_links", low_same as f64),
+                ("same_rail_links", same.len() as f64),
+                ("behaves_as_rail", rail as f64),
+                ("evidence_links", ev.len() as f64),
+            ]);
             let finding = Finding {
                 kind: FindingKind::MiswiredNic,
                 subject: self.nic_subject(p, Some(rail)),
@@ -548,10 +549,11 @@ impl Attr<'_> {
             }
             named.push((self.out.len(), cross.clone()));
             let eff: Vec<f64> = cross.iter().map(|&i| self.eff(i)).collect();
-            let mut metrics = BTreeMap::new();
-            metrics.insert("median_efficiency".into(), median(&eff));
-            metrics.insert("low_links".into(), low as f64);
-            metrics.insert("crossing_links".into(), cross.len() as f64);
+            let metrics = numbers(&[
+                ("median_efficiency", median(&eff)),
+                ("low_links", low as f64),
+                ("crossing_links", cross.len() as f64),
+            ]);
             let finding = Finding {
                 kind: FindingKind::SlowUplink,
                 subject: Subject::Switches {
@@ -649,12 +651,13 @@ impl Attr<'_> {
                 a != p && b != p
             })
             .collect();
-        let mut metrics = BTreeMap::new();
-        metrics.insert("median_efficiency".into(), median(&eff));
-        metrics.insert("low_same_rail_links".into(), low_same as f64);
-        metrics.insert("same_rail_links".into(), same.len() as f64);
-        metrics.insert("low_links".into(), low as f64);
-        metrics.insert("links".into(), mine.len() as f64);
+        let metrics = numbers(&[
+            ("median_efficiency", median(&eff)),
+            ("low_same_rail_links", low_same as f64),
+            ("same_rail_links", same.len() as f64),
+            ("low_links", low as f64),
+            ("links", mine.len() as f64),
+        ]);
         let finding = Finding {
             kind: FindingKind::SlowNic,
             subject: self.nic_subject(p, None),
@@ -701,12 +704,13 @@ impl Attr<'_> {
             .iter()
             .map(|(p, _)| self.f.nic_names[node][p.rail].as_str())
             .collect();
-        let mut metrics = BTreeMap::new();
-        metrics.insert("median_efficiency".into(), median(&eff));
-        metrics.insert("slow_nics".into(), ports.len() as f64);
-        metrics.insert("nics".into(), self.f.rails as f64);
-        metrics.insert("low_links".into(), self.count_low(&all) as f64);
-        metrics.insert("links".into(), all.len() as f64);
+        let metrics = numbers(&[
+            ("median_efficiency", median(&eff)),
+            ("slow_nics", ports.len() as f64),
+            ("nics", self.f.rails as f64),
+            ("low_links", self.count_low(&all) as f64),
+            ("links", all.len() as f64),
+        ]);
         let finding = Finding {
             kind: FindingKind::SlowNode,
             subject: Subject::Host {
@@ -797,6 +801,11 @@ impl Attr<'_> {
             self.push(f, &[k], vec![k], vec![]);
         }
     }
+}
+
+/// A finding's metrics from name–value pairs.
+fn numbers(kv: &[(&str, f64)]) -> BTreeMap<String, f64> {
+    kv.iter().map(|&(k, v)| (k.to_string(), v)).collect()
 }
 
 /// The attribution of a judged rail matrix (see the module documentation).
