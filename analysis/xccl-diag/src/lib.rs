@@ -12,6 +12,9 @@
 //!   the two-step 0.2 rule and a vote per operation → `slow_rank`.
 //! - [`links`]: the pairwise link matrix, expected rates (topology with the sharing of
 //!   each round, or the class median) → `slow_node`, `slow_uplink`, `slow_link`.
+//! - [`rails`]: per-NIC links of a rail cluster against its leaves and spine → the part to
+//!   replace: `slow_nic`, `slow_node`, `slow_device_link`, `miswired_nic`, `slow_uplink`,
+//!   `slow_link`.
 //! - [`split`]: a collective run whole, per node (SDMA) and across nodes (RDMA) →
 //!   `algorithm`, `small_messages`, or the limiting link class.
 //! - [`leaf`]: leaf-switch groups inferred from the link matrix, compared with the file →
@@ -23,6 +26,7 @@
 
 pub mod leaf;
 pub mod links;
+pub mod rails;
 pub mod ranks;
 pub mod schedule;
 pub mod split;

@@ -613,7 +613,12 @@ pub fn confirm(
 }
 
 /// A `slow_link` finding on link `l` of `m`: the evidence and the numbers behind it.
-fn slow_link(m: &Matrix, l: &Link, evidence: String, metrics: &[(&str, f64)]) -> Finding {
+pub(crate) fn slow_link(
+    m: &Matrix,
+    l: &Link,
+    evidence: String,
+    metrics: &[(&str, f64)],
+) -> Finding {
     Finding {
         kind: FindingKind::SlowLink,
         subject: Subject::Link {

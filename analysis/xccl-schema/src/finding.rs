@@ -21,6 +21,12 @@ pub enum FindingKind {
     MisplacedNode,
     /// The collective falls short while its links do not: the library's algorithm.
     Algorithm,
+    /// One NIC of a node is slow while the node's other NICs and its peers are fine.
+    SlowNic,
+    /// One pair of devices within a node is slow while both are fine with the others.
+    SlowDeviceLink,
+    /// A NIC behaves as if cabled to another rail's leaf than the topology declares.
+    MiswiredNic,
     /// Messages too small to reach link bandwidth: judged on latency, not a link fault.
     SmallMessages,
 }
@@ -35,6 +41,9 @@ impl FindingKind {
             FindingKind::MisplacedNode => "misplaced_node",
             FindingKind::Algorithm => "algorithm",
             FindingKind::SmallMessages => "small_messages",
+            FindingKind::SlowNic => "slow_nic",
+            FindingKind::SlowDeviceLink => "slow_device_link",
+            FindingKind::MiswiredNic => "miswired_nic",
         }
     }
 }
@@ -68,6 +77,16 @@ pub enum Subject {
         declared: String,
         measured: String,
     },
+    /// One NIC of a host: its name, the rail it is declared on, the devices behind it, and
+    /// (for `miswired_nic`) the rail whose leaf it behaves as if cabled to.
+    Nic {
+        host: String,
+        nic: String,
+        rail: usize,
+        devices: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        behaves_as_rail: Option<usize>,
+    },
     /// A collective at some sizes.
     Operation {
         collective: CollKind,
@@ -90,6 +109,22 @@ impl fmt::Display for Subject {
                 f,
                 "host {host}: declared under {declared}, measured with {measured}"
             ),
+            Subject::Nic {
+                host,
+                nic,
+                rail,
+                devices,
+                behaves_as_rail,
+            } => {
+                write!(f, "NIC {nic} of {host} (rail {rail}")?;
+                if !devices.is_empty() {
+                    write!(f, ", devices {}", devices.join(" "))?;
+                }
+                match behaves_as_rail {
+                    Some(r) => write!(f, "; behaves as on rail {r})"),
+                    None => write!(f, ")"),
+                }
+            }
             Subject::Operation {
                 collective,
                 size_bytes,
@@ -116,5 +151,48 @@ pub struct Finding {
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}: {}", self.kind, self.subject, self.evidence)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_kinds_and_nic_subject_serialise_snake_case() {
+        for k in [
+            FindingKind::SlowNic,
+            FindingKind::SlowDeviceLink,
+            FindingKind::MiswiredNic,
+        ] {
+            let j = serde_json::to_string(&k).unwrap();
+            assert_eq!(j, format!("\"{}\"", k.name()));
+            assert_eq!(serde_json::from_str::<FindingKind>(&j).unwrap(), k);
+        }
+        let s = Subject::Nic {
+            host: "n4".into(),
+            nic: "mlx5_3".into(),
+            rail: 3,
+            devices: vec!["dev3".into()],
+            behaves_as_rail: None,
+        };
+        assert_eq!(s.to_string(), "NIC mlx5_3 of n4 (rail 3, devices dev3)");
+        let j = serde_json::to_string(&s).unwrap();
+        assert_eq!(
+            j,
+            r#"{"type":"nic","host":"n4","nic":"mlx5_3","rail":3,"devices":["dev3"]}"#
+        );
+        assert_eq!(serde_json::from_str::<Subject>(&j).unwrap(), s);
+        let mut m = s;
+        if let Subject::Nic {
+            behaves_as_rail, ..
+        } = &mut m
+        {
+            *behaves_as_rail = Some(5);
+        }
+        assert_eq!(
+            m.to_string(),
+            "NIC mlx5_3 of n4 (rail 3, devices dev3; behaves as on rail 5)"
+        );
     }
 }
