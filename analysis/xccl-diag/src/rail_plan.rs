@@ -278,12 +278,17 @@ pub struct RailLinksReport {
     pub backend: String,
     pub nodes: usize,
     pub rail_of_device: Vec<usize>,
+    /// Message size of the bandwidth measurement, bytes.
     pub size_bytes: u64,
+    /// Timed iterations per measurement.
     pub iters: usize,
     pub rounds: PhaseRounds,
-    /// One per rail, in rail order.
+    /// Same-rail links, one triangle per rail, in rail order.
     pub rails: Vec<RailMatrix>,
+    /// Cross-rail samples, in the order measured (none with one rail).
     pub cross: Vec<RailLink>,
+    /// Intra-node pairs (NVLink/NVSwitch, HCCS or PCIe), in the order measured (none with
+    /// one device per node).
     pub intra: Vec<RailLink>,
     /// Same-rail links singled out (filled by the diagnosis), as records.
     #[serde(default)]
