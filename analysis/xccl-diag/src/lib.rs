@@ -7,6 +7,8 @@
 //!
 //! - [`schedule`]: rounds of disjoint pairs (circle method, N−1 rounds for even N) and the
 //!   O(log N) bisection screen.
+//! - [`rail_plan`]: rail clusters (N nodes × R rails): same-rail rounds of every rail at
+//!   once, cross-rail samples, intra-node rounds; the compact record of what they measure.
 //! - [`stats`]: Dixon's Q (msprof-analyze's 99.5 % table and variants), MAD and 3σ.
 //! - [`ranks`]: per-iteration entry/exit times on an aligned clock → wait, sync, transit,
 //!   the two-step 0.2 rule and a vote per operation → `slow_rank`.
@@ -26,6 +28,7 @@
 
 pub mod leaf;
 pub mod links;
+pub mod rail_plan;
 pub mod rails;
 pub mod ranks;
 pub mod schedule;

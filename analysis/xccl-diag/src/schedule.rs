@@ -45,6 +45,21 @@ pub fn circle_rounds(n: usize) -> usize {
     }
 }
 
+/// The round of [`circle`]`(n)` that holds the pair `{a, b}` (`a ≠ b`, both `< n`), without
+/// building the schedule: seat `m−1` (the fixed seat, or the bye for odd `n`) meets seat `r`
+/// in round `r`; two rotating seats `x, y` meet when `x + y ≡ 2r (mod m−1)`, and `m−1` is odd,
+/// so `r = (x + y)·m/2 mod (m−1)` (m/2 is the inverse of 2 modulo m−1).
+pub fn circle_round_of(n: usize, a: usize, b: usize) -> usize {
+    assert!(a != b && a < n && b < n, "circle_round_of({n}, {a}, {b})");
+    let m = if n.is_multiple_of(2) { n } else { n + 1 };
+    let ring = m - 1;
+    let (lo, hi) = (a.min(b), a.max(b));
+    if hi == ring {
+        return lo;
+    }
+    ((lo + hi) % ring) * (m / 2) % ring
+}
+
 /// The bisection screen: groups to run now, refined by which of them fell short.
 #[derive(Clone, Debug)]
 pub struct Screen {
@@ -143,6 +158,18 @@ mod tests {
         }
         check(100);
         check(257);
+    }
+
+    #[test]
+    fn round_of_inverts_circle() {
+        for n in 2..=33 {
+            for (k, round) in circle(n).iter().enumerate() {
+                for &(a, b) in round {
+                    assert_eq!(circle_round_of(n, a, b), k, "n={n} ({a},{b})");
+                    assert_eq!(circle_round_of(n, b, a), k, "n={n} ({b},{a})");
+                }
+            }
+        }
     }
 
     #[test]
