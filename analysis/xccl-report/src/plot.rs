@@ -65,16 +65,23 @@ pub fn size_label(b: f64) -> String {
     b.to_string()
 }
 
-fn value_label(v: f64) -> String {
+/// A tick value as the axis shows it. `span` is the linear axis's extent (0 on a log
+/// axis, whose ticks are powers): the labels get as many decimals as the tick spacing
+/// (about a tenth of the span) needs, so that neighbouring ticks never print alike.
+fn value_label(v: f64, span: f64) -> String {
     let a = v.abs();
+    let needed = if span > 0.0 {
+        (-(span / 10.0).log10()).ceil().clamp(0.0, 6.0) as usize
+    } else {
+        0
+    };
     if a == 0.0 {
         "0".into()
-    } else if !(0.01..1000.0).contains(&a) {
+    } else if a >= 1000.0 || (a < 0.01 && span == 0.0) {
         format!("{v:.0e}")
-    } else if a >= 10.0 {
-        format!("{v:.0}")
     } else {
-        format!("{v:.2}")
+        let usual = if a >= 10.0 { 0 } else { 2 };
+        format!("{v:.*}", usual.max(needed))
     }
 }
 
@@ -121,9 +128,9 @@ pub fn render(c: &Chart, size: (u32, u32)) -> Result<String, String> {
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let x = (x0..x1).log_scale();
         if c.log_y {
-            draw(&root, c, x, (y0..y1).log_scale())?;
+            draw(&root, c, x, (y0..y1).log_scale(), 0.0)?;
         } else {
-            draw(&root, c, x, y0..y1)?;
+            draw(&root, c, x, y0..y1, y1 - y0)?;
         }
         root.present().map_err(|e| e.to_string())?;
     }
@@ -135,6 +142,7 @@ fn draw<X, Y>(
     c: &Chart,
     x: X,
     y: Y,
+    y_span: f64,
 ) -> Result<(), String>
 where
     X: AsRangedCoord<Value = f64>,
@@ -156,7 +164,7 @@ where
         .x_desc(c.x_desc)
         .y_desc(c.y_desc)
         .x_label_formatter(&|v| size_label(*v))
-        .y_label_formatter(&|v| value_label(*v))
+        .y_label_formatter(&|v| value_label(*v, y_span))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(e)?;
@@ -360,7 +368,7 @@ pub fn render_bars(b: &Bars, size: (u32, u32)) -> Result<String, String> {
             .x_labels(2)
             .x_label_formatter(&|_| String::new())
             .y_desc(b.y_desc)
-            .y_label_formatter(&|v| value_label(*v))
+            .y_label_formatter(&|v| value_label(*v, top * 1.2))
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(e)?;
@@ -431,6 +439,40 @@ pub fn render_bars(b: &Bars, size: (u32, u32)) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn neighbouring_ticks_never_print_alike() {
+        // The report's step-time axis once read "0.04, 0.04, 0.03, 0.03, 0.01, 0.01":
+        // ticks 0.005 apart with two decimals.
+        let ticks: Vec<String> = (2..=8)
+            .map(|k| value_label(k as f64 * 0.005, 0.042))
+            .collect();
+        let mut distinct = ticks.clone();
+        distinct.dedup();
+        assert_eq!(distinct, ticks, "{ticks:?}");
+        assert_eq!(ticks[0], "0.010");
+        // Whole numbers stay whole where the spacing allows; log axes keep powers.
+        assert_eq!(value_label(40.0, 48.0), "40");
+        assert_eq!(value_label(0.001, 0.0), "1e-3");
+        // And in a drawn chart: every y tick label of a bar chart differs.
+        let b = Bars {
+            title: "t",
+            y_desc: "step time (s)",
+            groups: vec![("a".into(), 0.012, Some((0.037, 0.035, 0.038)))],
+        };
+        let svg = render_bars(&b, (640, 360)).unwrap();
+        let labels: Vec<&str> = svg
+            .split("</text>")
+            .filter_map(|t| t.rsplit('>').next())
+            .map(str::trim)
+            .filter(|t| t.starts_with("0."))
+            .collect();
+        assert!(labels.len() >= 4, "{labels:?}");
+        let mut d = labels.clone();
+        d.sort();
+        d.dedup();
+        assert_eq!(d.len(), labels.len(), "{labels:?}");
+    }
 
     #[test]
     fn sizes_read_as_people_write_them() {

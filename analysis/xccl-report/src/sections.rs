@@ -239,6 +239,9 @@ fn uplink_tests(i: usize, v: &ValidateReport) -> String {
     h
 }
 
+/// Milliseconds per second: step times are plotted in ms, as people quote them.
+const MS: f64 = 1e3;
+
 /// Predicted against measured step time, and linearity.
 pub fn prediction(inputs: &Inputs, opts: &Options) -> String {
     let mut h =
@@ -249,8 +252,12 @@ pub fn prediction(inputs: &Inputs, opts: &Options) -> String {
         for r in &s.data.scales {
             groups.push((
                 format!("{} ({})", r.layout, s.name),
-                r.predicted_step_s,
-                Some((r.measured_step_s, r.measured_min_s, r.measured_max_s)),
+                MS * r.predicted_step_s,
+                Some((
+                    MS * r.measured_step_s,
+                    MS * r.measured_min_s,
+                    MS * r.measured_max_s,
+                )),
             ));
             let _ = writeln!(
                 rows,
@@ -275,8 +282,11 @@ pub fn prediction(inputs: &Inputs, opts: &Options) -> String {
         let meas = p.data.measured_step.as_ref();
         groups.push((
             format!("{} ({})", d.layout, p.name),
-            d.step_time_s,
-            meas.map(|m| (m.step_time_s, m.step_time_s, m.step_time_s)),
+            MS * d.step_time_s,
+            meas.map(|m| {
+                let t = MS * m.step_time_s;
+                (t, t, t)
+            }),
         ));
         let _ = writeln!(
             rows,
@@ -302,7 +312,7 @@ pub fn prediction(inputs: &Inputs, opts: &Options) -> String {
         "Step time per layout: predicted (left bar) and measured (right bar: the median step, whisker min..max; train-sim runs the predicted schedule for real, predict --step-time gives one measured step). Above each pair: (predicted − measured) / measured.",
         &Bars {
             title: "step time: predicted and measured",
-            y_desc: "step time (s)",
+            y_desc: "step time (ms)",
             groups,
         },
     );
