@@ -243,3 +243,56 @@ fn topo_wiring_prints_the_cables_and_rejects_a_bad_file_in_one_line() {
     r.assert_stderr_has("ibnetdiscover-bad.txt:9: expected a port line");
     assert!(r.stdout.is_empty(), "{}", r.stdout);
 }
+
+/// `topo validate --wired`: the declared NIC→leaf attachments against the cabling
+/// ibnetdiscover reports, with no job and no measurement. The fixture's topology declares
+/// node03's mlx5_1 on leaf-2; the ibnetdiscover file has it on leaf-1.
+#[test]
+fn topo_validate_wired_names_the_miswired_nic_only() {
+    let fx = "analysis/xccl-topo/tests/fixtures";
+    let topo = format!("{fx}/ib-2leaf.toml");
+    let wired = format!("{fx}/ibnetdiscover-2leaf.txt");
+    let r = solo(&["topo", "validate", &topo, "--wired", &wired], T);
+    r.assert_code(4);
+    let findings: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("finding:"))
+        .collect();
+    assert_eq!(
+        findings,
+        ["finding: miswired_nic: node03 mlx5_1: cabled to leaf-1, declared on leaf-2"],
+        "{}",
+        r.stdout
+    );
+    // The same file with node03's mlx5_1 declared where it is cabled: no finding.
+    let text = std::fs::read_to_string(&topo).unwrap();
+    let fixed = text.replacen(
+        "host = \"node03\"\nnic = \"mlx5_1\"\nleaf = \"leaf-2\"",
+        "host = \"node03\"\nnic = \"mlx5_1\"\nleaf = \"leaf-1\"",
+        1,
+    );
+    assert_ne!(fixed, text, "the fixture declares node03 mlx5_1 on leaf-2");
+    let dir = std::env::temp_dir().join(format!("xccl-wired-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixed_path = dir.join("fixed.toml");
+    std::fs::write(&fixed_path, fixed).unwrap();
+    let r = solo(
+        &[
+            "topo",
+            "validate",
+            fixed_path.to_str().unwrap(),
+            "--wired",
+            &wired,
+        ],
+        T,
+    );
+    r.assert_code(0);
+    r.assert_stdout_has("# no finding");
+    // A wiring file that does not parse: one line, exit 2.
+    let bad = format!("{fx}/ibnetdiscover-bad.txt");
+    let r = solo(&["topo", "validate", &topo, "--wired", &bad], T);
+    r.assert_code(2);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -39,11 +39,25 @@ pub enum TopoCmd {
     /// nodes sit under the leaf switches FILE declares: flows that slow each other down
     /// share an uplink. Then loads each declared uplink. Names each misplaced node and each
     /// uplink slower than declared (exit 4); exit 0 when all match.
+    ///
+    /// With --wired, no measurement and no job: every NIC FILE attaches to a leaf is
+    /// compared with where WIRING (ibnetdiscover output or `lldpctl -f json`) says it is
+    /// cabled; each difference is a finding (`miswired_nic`, …; exit 4).
     Validate {
         file: PathBuf,
         /// Write the tests, groups and findings to FILE (JSON).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+        /// The wired truth to compare FILE with, instead of measuring (findings are
+        /// printed; --json belongs to the measurement).
+        #[arg(long, value_name = "WIRING", conflicts_with = "json")]
+        wired: Option<PathBuf>,
+        /// Format of WIRING.
+        #[arg(long = "wired-format", value_enum, default_value_t = wiring::WiringFormat::Auto)]
+        wired_format: wiring::WiringFormat,
+        /// The host of WIRING when it is one host's LLDP data.
+        #[arg(long = "wired-host")]
+        wired_host: Option<String>,
     },
     /// What the model of FILE expects for COLL at BYTES: busbw ceiling, bottleneck link,
     /// α–β time. Ranks are placed one per device on every node, or by NODE_OF_RANK
@@ -83,7 +97,9 @@ impl TopoCmd {
     pub fn needs_job(&self) -> bool {
         matches!(
             self,
-            TopoCmd::Check { .. } | TopoCmd::Show { file: None } | TopoCmd::Validate { .. }
+            TopoCmd::Check { .. }
+                | TopoCmd::Show { file: None }
+                | TopoCmd::Validate { wired: None, .. }
         )
     }
 }
@@ -101,7 +117,14 @@ pub fn run(world: &dyn World, cmd: &TopoCmd) -> Result<i32> {
             devices_per_node,
             backend,
         } => check(world, file, *devices_per_node, *backend),
-        TopoCmd::Validate { file, json } => validate::run(world, file, json.as_deref()),
+        TopoCmd::Validate {
+            file,
+            wired: Some(w),
+            wired_format,
+            wired_host,
+            ..
+        } => wiring::against(file, w, *wired_format, wired_host.as_deref()),
+        TopoCmd::Validate { file, json, .. } => validate::run(world, file, json.as_deref()),
         TopoCmd::Model {
             file,
             collective,

@@ -15,9 +15,8 @@ pub enum WiringFormat {
     Auto,
 }
 
-/// Prints host, NIC, switch, port and switch id of every cable in `file`; a file that
-/// does not parse is a usage error (exit 2) of one line.
-pub fn run(file: &Path, format: WiringFormat, host: Option<&str>) -> Result<i32> {
+/// The cables in `file`; a file that does not parse is a usage error (exit 2) of one line.
+fn read(file: &Path, format: WiringFormat, host: Option<&str>) -> Result<Vec<wiring::Cable>> {
     let name = file.display().to_string();
     let text = std::fs::read_to_string(file)
         .map_err(|e| BenchError::Usage(format!("cannot read {name}: {e}")))?;
@@ -28,8 +27,42 @@ pub fn run(file: &Path, format: WiringFormat, host: Option<&str>) -> Result<i32>
         WiringFormat::Lldp => Format::Lldp,
         WiringFormat::Auto => Format::Auto,
     };
-    let cables =
-        wiring::parse(&name, &text, format, &host).map_err(|e| BenchError::Usage(e.to_string()))?;
+    wiring::parse(&name, &text, format, &host).map_err(|e| BenchError::Usage(e.to_string()))
+}
+
+/// `topo validate FILE --wired WIRING`: every NIC FILE attaches to a leaf, against where
+/// WIRING says it is cabled, exactly (host and NIC names as both spell them). Prints one
+/// `finding:` line per difference; exit 4 with any, 0 without.
+pub fn against(
+    topology: &Path,
+    wired: &Path,
+    format: WiringFormat,
+    host: Option<&str>,
+) -> Result<i32> {
+    let topo = xccl_topo::Topology::load(topology).map_err(|e| BenchError::Usage(e.to_string()))?;
+    let declared = wiring::declared(&topo);
+    let cabled = wiring::attachments(&read(wired, format, host)?);
+    let differences = wiring::compare(&declared, &cabled);
+    println!(
+        "# {} NIC(s) declared on a leaf in {}, {} cable(s) in {}",
+        declared.len(),
+        topology.display(),
+        cabled.len(),
+        wired.display()
+    );
+    if differences.is_empty() {
+        println!("# no finding: every declared NIC is cabled to the leaf the file names");
+        return Ok(ExitCode::Ok.code());
+    }
+    for d in &differences {
+        println!("finding: {}: {d}", d.kind());
+    }
+    Ok(ExitCode::Findings.code())
+}
+
+/// Prints host, NIC, switch, port and switch id of every cable in `file`.
+pub fn run(file: &Path, format: WiringFormat, host: Option<&str>) -> Result<i32> {
+    let cables = read(file, format, host)?;
     let mut rows = vec![["host", "nic", "switch", "port", "switch id"].map(String::from)];
     for c in &cables {
         rows.push([

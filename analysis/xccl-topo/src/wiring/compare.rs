@@ -135,3 +135,21 @@ pub fn compare(declared: &[Attachment], wired: &[Attachment]) -> Vec<Difference>
     }
     out
 }
+
+/// What `t` declares: each node's NICs (by name) on their leaf switches; NICs of a node
+/// without a declared switch are left out (nothing to compare them with).
+pub fn declared(t: &crate::topology::Topology) -> Vec<Attachment> {
+    let mut out = vec![];
+    for (n, host) in t.nodes.iter().enumerate() {
+        for i in 0..t.nics.count {
+            if let Some(leaf) = t.nic_leaf(n, i) {
+                out.push(Attachment::new(
+                    host,
+                    &t.nics.name(i),
+                    &t.switches[leaf].name,
+                ));
+            }
+        }
+    }
+    out
+}

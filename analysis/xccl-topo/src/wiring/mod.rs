@@ -7,7 +7,7 @@ pub mod ibnetdiscover;
 pub mod link;
 pub mod lldp;
 
-pub use compare::{compare, Attachment, Difference};
+pub use compare::{compare, declared, Attachment, Difference};
 pub use link::{Cable, WiringError};
 
 /// Which reader to use.
