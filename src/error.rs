@@ -31,6 +31,14 @@ pub enum BenchError {
     Json(#[from] serde_json::Error),
 }
 
+/// A topology file that does not load is bad input: its one line (file, line, column,
+/// key) is the error.
+impl From<xccl_topo::TopoError> for BenchError {
+    fn from(e: xccl_topo::TopoError) -> Self {
+        BenchError::Usage(e.to_string())
+    }
+}
+
 impl BenchError {
     /// Exit status: 2 for usage errors (as clap), 1 otherwise.
     pub fn exit_code(&self) -> i32 {

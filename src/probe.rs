@@ -16,15 +16,6 @@ pub struct Msgs<'a> {
     pub iters: usize,
 }
 
-/// Rank 0's `data` on every rank (length first, then the bytes).
-pub fn share_from_0(world: &dyn World, mut data: Vec<u8>) -> Vec<u8> {
-    let mut len = (data.len() as u64).to_le_bytes();
-    world.broadcast_bytes(0, &mut len);
-    data.resize(u64::from_le_bytes(len) as usize, 0);
-    world.broadcast_bytes(0, &mut data);
-    data
-}
-
 /// Ranks `x` → `y` one way, alone (every other rank waits at the barrier), `repeats`
 /// times; each run's seconds (x's, with y's acknowledgement), on every rank. Collective:
 /// every rank calls it.

@@ -100,6 +100,17 @@ pub fn usage(e: impl std::fmt::Display) -> BenchError {
 pub fn build(a: &JobArgs) -> Result<(Job, Box<dyn CommTimer>)> {
     let model = ModelSpec::resolve(&a.model).map_err(usage)?;
     let device = DeviceSpec::resolve(&a.device).map_err(usage)?;
+    // The topology file is read once: its model times communication when no sweeps are
+    // given; with sweeps it still says devices and NICs per node, and a file that does
+    // not load is then passed over.
+    let loaded = a
+        .topology
+        .as_ref()
+        .map(|t| (t, xccl_topo::Topology::load(t)));
+    let (file_dpn, file_nics) = match &loaded {
+        Some((_, Ok(t))) => (Some(t.devices_per_node as u64), Some(t.nics.count as u64)),
+        _ => (None, None),
+    };
     let (timer, dpn): (Box<dyn CommTimer>, Option<u64>) = if !a.measured.is_empty() {
         let m = Measured::load(&a.measured).map_err(usage)?;
         let mut dpn = None;
@@ -110,8 +121,8 @@ pub fn build(a: &JobArgs) -> Result<(Job, Box<dyn CommTimer>)> {
             }
         }
         (Box::new(m), dpn)
-    } else if let Some(t) = &a.topology {
-        let topo = xccl_topo::Topology::load(t).map_err(usage)?;
+    } else if let Some((t, topo)) = loaded {
+        let topo = topo.map_err(usage)?;
         let k = topo.devices_per_node as u64;
         (
             Box::new(FromTopology {
@@ -125,24 +136,9 @@ pub fn build(a: &JobArgs) -> Result<(Job, Box<dyn CommTimer>)> {
             "predict needs communication times: --measured FILE.json... (sweeps of this cluster) or --topology FILE (its model)",
         ));
     };
-    let devices_per_node =
-        a.devices_per_node
-            .or(if a.topology.is_some() && a.measured.is_empty() {
-                dpn
-            } else {
-                a.topology
-                    .as_ref()
-                    .and_then(|t| xccl_topo::Topology::load(t).ok())
-                    .map(|t| t.devices_per_node as u64)
-                    .or(dpn)
-            });
-    let k = devices_per_node.unwrap_or(8);
-    let nics = a.nics_per_node.or_else(|| {
-        a.topology
-            .as_ref()
-            .and_then(|t| xccl_topo::Topology::load(t).ok())
-            .map(|t| t.nics.count as u64)
-    });
+    // Without sweeps `dpn` is the file's own count.
+    let k = a.devices_per_node.or(file_dpn).or(dpn).unwrap_or(8);
+    let nics = a.nics_per_node.or(file_nics);
     let compute = match (a.device_step_time, a.compute_efficiency) {
         (Some(s), _) => ComputeSource::DeviceStep { seconds: s },
         (None, e) => ComputeSource::Peak {

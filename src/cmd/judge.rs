@@ -31,7 +31,7 @@ pub struct JudgeArgs {
 pub fn run(a: &JudgeArgs) -> Result<i32> {
     let mut report =
         xccl_schema::read_report(&a.report).map_err(|e| BenchError::Usage(e.to_string()))?;
-    let topo = Topology::load(&a.topology).map_err(|e| BenchError::Usage(e.to_string()))?;
+    let topo = Topology::load(&a.topology)?;
     let hosts: Vec<&str> = report.meta.ranks.iter().map(|r| r.host.as_str()).collect();
     let placement = topo
         .place(&hosts)

@@ -41,14 +41,19 @@ impl Aborter {
 /// Every rank's value of `data` on every rank (gather to 0, then broadcast).
 pub fn allgather_bytes(world: &dyn World, data: &[u8]) -> Vec<Vec<u8>> {
     let gathered = world.gather_bytes(data);
-    let mut blob = gathered
+    let blob = gathered
         .map(|v| serde_json::to_vec(&v).expect("serialize"))
         .unwrap_or_default();
-    let mut len = (blob.len() as u64).to_le_bytes();
+    serde_json::from_slice(&share_from_0(world, blob)).expect("deserialize")
+}
+
+/// Rank 0's `data` on every rank (length first, then the bytes).
+pub fn share_from_0(world: &dyn World, mut data: Vec<u8>) -> Vec<u8> {
+    let mut len = (data.len() as u64).to_le_bytes();
     world.broadcast_bytes(0, &mut len);
-    blob.resize(u64::from_le_bytes(len) as usize, 0);
-    world.broadcast_bytes(0, &mut blob);
-    serde_json::from_slice(&blob).expect("deserialize")
+    data.resize(u64::from_le_bytes(len) as usize, 0);
+    world.broadcast_bytes(0, &mut data);
+    data
 }
 
 /// Where the job runs: every rank's (hostname, local rank), and the hosts in the order of

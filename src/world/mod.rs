@@ -16,7 +16,7 @@ pub mod launch;
 pub mod mpi_world;
 pub mod solo;
 
-pub use api::{agree, allgather_bytes, job_layout, Aborter, World};
+pub use api::{agree, allgather_bytes, job_layout, share_from_0, Aborter, World};
 pub use launch::{hostname, launcher_rank, launcher_size, library_name};
 #[cfg(feature = "mpi")]
 pub use mpi_world::{MpiWorld, SubWorld};

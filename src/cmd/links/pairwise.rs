@@ -3,7 +3,8 @@
 use super::args::LinksArgs;
 use crate::cmd::diagnosis::{everyone, status};
 use crate::error::{BenchError, Result};
-use crate::probe::{alone, both_ways, fabric_for, one_way, pingpong, share_from_0, Msgs};
+use crate::probe::{alone, both_ways, fabric_for, one_way, pingpong, Msgs};
+use crate::world::share_from_0;
 use crate::world::World;
 use serde::{Deserialize, Serialize};
 use xccl_diag::links::LinksReport;
@@ -56,7 +57,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
         let Some(path) = &a.topology else {
             return Ok(None);
         };
-        let t = xccl_topo::Topology::load(path).map_err(|e| BenchError::Usage(e.to_string()))?;
+        let t = xccl_topo::Topology::load(path)?;
         fabric_for(&t, &hosts).map(Some)
     })();
     let fabric = agree(world, setup)?;

@@ -51,8 +51,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
                     "links: --size and --iters must be at least 1".into(),
                 ));
             }
-            let t =
-                xccl_topo::Topology::load(path).map_err(|e| BenchError::Usage(e.to_string()))?;
+            let t = xccl_topo::Topology::load(path)?;
             crate::probe::fabric_for(&t, &hosts)
         })(),
     )?;

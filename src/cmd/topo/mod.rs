@@ -141,7 +141,7 @@ pub fn run(world: &dyn World, cmd: &TopoCmd) -> Result<i32> {
 }
 
 fn load(f: &Path) -> Result<Topology> {
-    Topology::load(f).map_err(|e| BenchError::Usage(e.to_string()))
+    Ok(Topology::load(f)?)
 }
 
 /// The job's host of every rank, on every rank.

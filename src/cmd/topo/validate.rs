@@ -54,8 +54,7 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
     let declared = agree(
         world,
         (|| -> Result<Vec<String>> {
-            let t =
-                xccl_topo::Topology::load(file).map_err(|e| BenchError::Usage(e.to_string()))?;
+            let t = xccl_topo::Topology::load(file)?;
             let f = crate::probe::fabric_for(&t, &hosts)?;
             if n < 4 {
                 return Err(BenchError::Usage(format!(
@@ -152,7 +151,7 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
         tests.push(t);
     }
     let contention_s = start.elapsed().as_secs_f64();
-    let topo = xccl_topo::Topology::load(file).map_err(|e| BenchError::Usage(e.to_string()))?;
+    let topo = xccl_topo::Topology::load(file)?;
     let topo_idx: Vec<usize> = hosts
         .iter()
         .map(|h| {

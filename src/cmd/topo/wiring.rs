@@ -39,7 +39,7 @@ pub fn against(
     format: WiringFormat,
     host: Option<&str>,
 ) -> Result<i32> {
-    let topo = xccl_topo::Topology::load(topology).map_err(|e| BenchError::Usage(e.to_string()))?;
+    let topo = xccl_topo::Topology::load(topology)?;
     let declared = wiring::declared(&topo);
     let cabled = wiring::attachments(&read(wired, format, host)?);
     let differences = wiring::compare(&declared, &cabled);

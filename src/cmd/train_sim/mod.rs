@@ -21,16 +21,13 @@ mod wait;
 
 pub use args::TrainSimArgs;
 
-use crate::error::{BenchError, Result};
+use crate::error::Result;
 use crate::world::World;
 
 /// Runs the step simulation in `world`, which must be an MPI job.
 #[cfg(feature = "mpi")]
 pub fn run(world: &dyn World, a: &TrainSimArgs) -> Result<i32> {
-    let mpi_world = world
-        .as_any()
-        .downcast_ref::<crate::world::MpiWorld>()
-        .ok_or_else(|| BenchError::Launch("train-sim needs an MPI world".into()))?;
+    let mpi_world = crate::world::MpiWorld::of(world, "train-sim")?;
     run::run(mpi_world, a)
 }
 
@@ -38,7 +35,7 @@ pub fn run(world: &dyn World, a: &TrainSimArgs) -> Result<i32> {
 /// is this line rather than "unknown command".
 #[cfg(not(feature = "mpi"))]
 pub fn run(_world: &dyn World, _a: &TrainSimArgs) -> Result<i32> {
-    Err(BenchError::Unsupported(
+    Err(crate::error::BenchError::Unsupported(
         "train-sim: this binary was built without MPI".into(),
     ))
 }
