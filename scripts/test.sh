@@ -148,6 +148,8 @@ optional "--split with 2 ranks per node on an emulated 2x2 cluster (SDMA and RDM
   root_with_netns emu_test tests/split-emu-test.sh
 optional "predict vs train-sim on an emulated 2x2 cluster (step time within 10%)" \
   root_with_netns emu_test tests/train-sim-emu-test.sh
+optional "health on the emulated cluster (healthy: exit 0; one node's NIC at a quarter: exit 4 naming it)" \
+  root_with_netns emu_test tests/health-emu-test.sh
 
 if [ ${#skips[@]} -gt 0 ]; then
   echo "[test] skipped:"

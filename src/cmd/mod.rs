@@ -8,6 +8,7 @@
 //! | `links` (`--screen`) | [`links`] |
 //! | `topo show/check/validate/model/emu-plan` | [`topo`] |
 //! | `judge` | [`judge`] |
+//! | `health` (a sweep and links, one verdict) | [`health`] |
 //! | `report`, `compare` | [`report`] |
 //! | `predict` | [`predict`] (the job it describes: [`job`]) |
 //! | `train-sim` | [`train_sim`] |
@@ -18,6 +19,7 @@
 
 pub mod bench;
 pub mod diagnosis;
+pub mod health;
 pub mod job;
 pub mod judge;
 pub mod links;
@@ -85,6 +87,10 @@ pub enum Cmd {
     /// phases are calibrated host-side waits on every backend).
     #[command(name = "train-sim")]
     TrainSim(Box<train_sim::TrainSimArgs>),
+    /// Is this node or cluster healthy? An all_reduce sweep against the topology's floor
+    /// (with its slow-rank analysis) and `links`, in one job; prints the expected duration
+    /// first. Exit 0 healthy, 4 findings, 1 could not run.
+    Health(Box<health::HealthArgs>),
 }
 
 #[derive(Debug)]
@@ -142,7 +148,7 @@ impl Invocation {
                 Cmd::List | Cmd::Judge(_) | Cmd::Report(_) | Cmd::Compare(_) | Cmd::Predict(_) => {
                     false
                 }
-                Cmd::Links(_) | Cmd::TrainSim(_) => true,
+                Cmd::Links(_) | Cmd::TrainSim(_) | Cmd::Health(_) => true,
                 Cmd::Topo(t) => t.needs_job(),
             },
         }
@@ -169,6 +175,7 @@ pub fn run(world: &dyn World, inv: Invocation) -> Result<i32> {
             Cmd::Links(a) => links::run(world, &a),
             Cmd::Predict(a) => predict::run(&a),
             Cmd::TrainSim(a) => train_sim::run(world, &a),
+            Cmd::Health(a) => health::run(world, &a),
         },
     }
 }

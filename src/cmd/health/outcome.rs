@@ -1,0 +1,182 @@
+//! What `health` concluded: one record per check and the findings of all of them, reduced
+//! to one verdict and one exit status (0 healthy, 4 a check failed or found something,
+//! 1 a check could not run). The record is the contract; JSON and Markdown are written
+//! from it and from nothing else.
+
+use crate::rules::ExitCode;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+use xccl_schema::Finding;
+
+/// The `kind` of a health record's JSON.
+pub const HEALTH_KIND: &str = "health";
+pub const HEALTH_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    /// It ran and something is below its floor or wrong.
+    Fail,
+    /// It could not run (or was not run because an earlier check could not).
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    /// What it runs, as a person would type it.
+    pub command: String,
+    /// Fraction of the topology's expectation below which it fails.
+    pub floor: f64,
+    pub status: Status,
+    /// The check's own command's exit status.
+    pub exit_code: i32,
+    pub expected_s: f64,
+    pub wall_s: f64,
+    /// One line per reason it failed (rows below the floor, wrong elements, errors).
+    pub detail: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthReport {
+    pub tool: String,
+    pub kind: String,
+    pub schema_version: u32,
+    pub topology: String,
+    pub hosts: Vec<String>,
+    pub nranks: usize,
+    pub healthy: bool,
+    pub exit_code: i32,
+    pub expected_s: f64,
+    pub wall_s: f64,
+    pub checks: Vec<Check>,
+    /// Every check's findings, each once.
+    pub findings: Vec<Finding>,
+}
+
+/// The exit status of a set of checks: a check that could not run outweighs one that
+/// failed, which outweighs passing.
+pub fn exit_code(checks: &[Check]) -> ExitCode {
+    if checks.iter().any(|c| c.status == Status::Error) {
+        ExitCode::Failed
+    } else if checks.iter().any(|c| c.status == Status::Fail) {
+        ExitCode::Findings
+    } else {
+        ExitCode::Ok
+    }
+}
+
+/// Adds `more` to `findings`, leaving out what is already there (the sweep and links
+/// can name the same node).
+pub fn merge_findings(findings: &mut Vec<Finding>, more: Vec<Finding>) {
+    for f in more {
+        if !findings
+            .iter()
+            .any(|g| g.kind == f.kind && g.subject == f.subject)
+        {
+            findings.push(f);
+        }
+    }
+}
+
+/// The verdict as lines for the terminal (after the checks' own output).
+pub fn summary(r: &HealthReport) -> String {
+    let mut s = String::new();
+    for c in &r.checks {
+        let _ = writeln!(
+            s,
+            "# health: {:<7} {:<22} floor {:.2}  {:>7.1} s (expected {:.1} s)",
+            format!("{:?}", c.status).to_uppercase(),
+            c.name,
+            c.floor,
+            c.wall_s,
+            c.expected_s
+        );
+        for d in &c.detail {
+            let _ = writeln!(s, "#   {d}");
+        }
+    }
+    for f in &r.findings {
+        let _ = writeln!(s, "finding: {f}");
+    }
+    let _ = writeln!(
+        s,
+        "# health: {} ({} check(s), {} finding(s), {:.1} s; exit {})",
+        if r.healthy { "HEALTHY" } else { "NOT HEALTHY" },
+        r.checks.len(),
+        r.findings.len(),
+        r.wall_s,
+        r.exit_code
+    );
+    s
+}
+
+/// The record as a Markdown page.
+pub fn markdown(r: &HealthReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# Health: {}\n\nTopology `{}`, {} rank(s) on {} host(s): {}. Expected {:.1} s, took {:.1} s; exit {}.\n",
+        if r.healthy { "healthy" } else { "not healthy" },
+        r.topology,
+        r.nranks,
+        r.hosts.len(),
+        r.hosts.join(", "),
+        r.expected_s,
+        r.wall_s,
+        r.exit_code
+    );
+    let _ = writeln!(
+        s,
+        "| check | status | floor | took (s) | expected (s) | command |\n|---|---|---|---|---|---|"
+    );
+    for c in &r.checks {
+        let _ = writeln!(
+            s,
+            "| {} | {:?} | {:.2} | {:.1} | {:.1} | `{}` |",
+            c.name, c.status, c.floor, c.wall_s, c.expected_s, c.command
+        );
+    }
+    for c in r.checks.iter().filter(|c| !c.detail.is_empty()) {
+        let _ = writeln!(s, "\n**{}**\n", c.name);
+        for d in &c.detail {
+            let _ = writeln!(s, "- {d}");
+        }
+    }
+    let _ = writeln!(s, "\n## Findings\n");
+    if r.findings.is_empty() {
+        let _ = writeln!(s, "None.");
+    }
+    for f in &r.findings {
+        let _ = writeln!(s, "- **{}** {}: {}", f.kind, f.subject, f.evidence);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(status: Status) -> Check {
+        Check {
+            name: "c".into(),
+            command: "x".into(),
+            floor: 0.8,
+            status,
+            exit_code: 0,
+            expected_s: 1.0,
+            wall_s: 1.0,
+            detail: vec![],
+        }
+    }
+
+    #[test]
+    fn could_not_run_outweighs_failed_outweighs_passed() {
+        use Status::*;
+        assert_eq!(exit_code(&[check(Pass), check(Pass)]), ExitCode::Ok);
+        assert_eq!(exit_code(&[check(Pass), check(Fail)]), ExitCode::Findings);
+        assert_eq!(exit_code(&[check(Fail), check(Error)]), ExitCode::Failed);
+        assert_eq!(exit_code(&[]), ExitCode::Ok);
+    }
+}
