@@ -210,6 +210,7 @@ impl Topology {
                 latency_us: kind.default_latency_us(),
                 link_gbs: None,
                 in_network_reduction: false,
+                pxn: kind.nccl_relays_across_rails(),
             },
             leaf_of_node: Vec::new(),
             nic_leaf: Vec::new(),

@@ -48,8 +48,9 @@
 //!   on its leaf. With rails (format version 2, NIC i of every node on leaf i) each flow
 //!   takes its NIC pair's route: point-to-point flows their devices' own NICs (same rail:
 //!   the rail leaf; cross rail: up to the spine), ring flows one channel per rail on the
-//!   same rail. NCCL's PXN (cross-rail data first moved over NVLink to the GPU on the
-//!   destination's rail) is not modelled: cross-rail point-to-point flows climb the spine.
+//!   same rail. With NCCL's PXN (`Fabric::pxn`, NVLink/NVSwitch fabrics) cross-rail data
+//!   first crosses the fabric to the GPU on the destination's rail and stays on that
+//!   leaf; without it cross-rail point-to-point flows climb the spine.
 //! - A mesh fabric (HCCS) is modelled by its per-device aggregate, as if every algorithm
 //!   used all links; one ring on a full mesh gets only one link's rate.
 //! - MPI libraries may pick non-ring algorithms with worse bandwidth (the emulated-cluster
@@ -213,6 +214,20 @@ impl<'a> Ctx<'a> {
             .collect()
     }
 
+    /// Where NCCL's PXN relays a flow from NIC `i` of node `a` to NIC `j` of node `b`:
+    /// the NIC of `a` on `j`'s leaf and the device that uses it, when the fabric relays
+    /// ([`xccl_topo::Fabric::pxn`]) and `i` is on another leaf than `j`.
+    fn pxn_relay(&self, a: usize, i: usize, b: usize, j: usize) -> Option<(usize, usize)> {
+        let target = self.t.nic_leaf(b, j)?;
+        if !self.t.fabric.pxn || self.t.nic_leaf(a, i) == Some(target) {
+            return None;
+        }
+        let nic = (0..self.t.nics.count).find(|&k| self.t.nic_leaf(a, k) == Some(target))?;
+        let dev =
+            (0..self.t.devices_per_node).find(|&d| self.t.nics.device_nic.get(d) == Some(&nic))?;
+        Some((nic, dev))
+    }
+
     fn hop_latency_us(&self, a: usize, b: usize) -> f64 {
         let (na, nb) = (self.p.node_of_rank[a], self.p.node_of_rank[b]);
         if na == nb {
@@ -296,6 +311,18 @@ impl<'a> Ctx<'a> {
                     // NICs on leaves one by one (rails): each NIC pair has its own route.
                     for (i, j, share) in self.nic_pairs(f) {
                         let bytes = f.bytes * share;
+                        // PXN: cross-rail data first crosses the fabric to the device
+                        // whose NIC is on the receiver's rail, then stays on that leaf.
+                        let i = match self.pxn_relay(a, i, b, j) {
+                            Some((relay_nic, relay_dev)) => {
+                                let from = self.p.device_of_rank[f.src];
+                                *load.entry(Res::SdmaOut(a, from)).or_default() += bytes;
+                                *load.entry(Res::SdmaIn(a, relay_dev)).or_default() += bytes;
+                                sent[f.src].sdma += bytes;
+                                relay_nic
+                            }
+                            None => i,
+                        };
                         *load.entry(Res::NicOut(a, i)).or_default() += bytes;
                         *load.entry(Res::NicIn(b, j)).or_default() += bytes;
                         if let Some((up, down, _)) = self.t.nic_route_switches((a, i), (b, j)) {

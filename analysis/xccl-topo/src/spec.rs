@@ -61,6 +61,8 @@ pub(crate) struct RawFabric {
     pub link_gbs: Option<f64>,
     #[serde(default)]
     pub in_network_reduction: bool,
+    /// NCCL's PXN relay across rails (default: on for NVLink/NVSwitch fabrics).
+    pub pxn: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -341,3 +341,37 @@ fn a_1024_node_rail_file_loads_fast() {
     // Debug builds on a shared core: generous, but a quadratic scan would blow it.
     assert!(took.as_secs_f64() < 5.0, "{took:?}");
 }
+
+#[test]
+fn nccl_pxn_keeps_cross_rail_traffic_on_the_destination_rail() {
+    // Two hosts on two rails, 12.5 GB/s NICs, 100 GB/s NVSwitch, rail uplinks cut to
+    // 1.25 GB/s. GPU 0 of a (rail 0) <-> GPU 1 of b (rail 1).
+    let cross = Placement {
+        node_of_rank: vec![0, 1],
+        device_of_rank: vec![0, 1],
+    };
+    let thin = rails_form().replace("uplink_gbps = 200.0", "uplink_gbps = 10.0");
+    // NVSwitch: PXN relays over NVLink to GPU 1 of a, whose NIC is on rail 1: NIC-bound.
+    let t = Topology::from_toml_str(&thin, "t.toml").unwrap();
+    assert!(t.fabric.pxn);
+    let e = model::expected(&t, &cross, CollKind::Sendrecv, 1 << 30);
+    assert!((e.busbw_gbs.unwrap() - 12.5).abs() < 1e-6, "{e:?}");
+    assert!(
+        !e.bottleneck_link.contains("uplink"),
+        "{}",
+        e.bottleneck_link
+    );
+    // NCCL_PXN_DISABLE=1 (or a fabric without the relay): up to the spine, uplink-bound.
+    let off = thin.replace("bw_gbs = 100.0", "bw_gbs = 100.0\npxn = false");
+    let t = Topology::from_toml_str(&off, "t.toml").unwrap();
+    assert!(!t.fabric.pxn);
+    let e = model::expected(&t, &cross, CollKind::Sendrecv, 1 << 30);
+    assert!((e.busbw_gbs.unwrap() - 1.25).abs() < 1e-6, "{e:?}");
+    assert!(
+        e.bottleneck_link.contains("uplink"),
+        "{}",
+        e.bottleneck_link
+    );
+    let hccs = thin.replace("kind = \"nvswitch\"", "kind = \"hccs\"");
+    assert!(!Topology::from_toml_str(&hccs, "t.toml").unwrap().fabric.pxn);
+}

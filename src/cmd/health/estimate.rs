@@ -87,6 +87,9 @@ mod tests {
         let across = links_seconds(&f, &[vec![(0, 2), (1, 3)]], 0, 0.0, 1e9);
         assert!((across - 2.0 * 1e9 / 0.5e9).abs() < 1e-9, "{across}");
         let inside = links_seconds(&f, &[vec![(0, 1), (2, 3)]], 1, 100.0, 1e9);
-        assert!((inside - (2.0 / 10.0 + 2.0 / 100.0)).abs() < 1e-9, "{inside}");
+        assert!(
+            (inside - (2.0 / 10.0 + 2.0 / 100.0)).abs() < 1e-9,
+            "{inside}"
+        );
     }
 }

@@ -44,7 +44,14 @@ pub fn run(world: &dyn World, a: &HealthArgs) -> Result<i32> {
     // --split judges the intra-node part on its own; it needs several nodes of the same,
     // several, ranks.
     let split = hosts.len() > 1 && per_host.iter().all(|&n| n == per_host[0] && n > 1);
-    let dir = agree(world, if rank0 { out_dir(a) } else { Ok(PathBuf::new()) })?;
+    let dir = agree(
+        world,
+        if rank0 {
+            out_dir(a)
+        } else {
+            Ok(PathBuf::new())
+        },
+    )?;
     let dir = PathBuf::from(
         String::from_utf8(share_from_0(
             world,
@@ -180,9 +187,15 @@ pub fn run(world: &dyn World, a: &HealthArgs) -> Result<i32> {
         };
         let wall_s = t.elapsed().as_secs_f64();
         if rank0 {
-            let json = Path::new(if i == 0 { &bench_args.json } else { &links_args.json }
+            let json = Path::new(
+                if i == 0 {
+                    &bench_args.json
+                } else {
+                    &links_args.json
+                }
                 .as_deref()
-                .expect("health always asks for JSON"))
+                .expect("health always asks for JSON"),
+            )
             .to_path_buf();
             let (status, detail, found) = if i == 0 {
                 sweep_outcome(code, &json, p.floor)
@@ -240,9 +253,9 @@ pub fn run(world: &dyn World, a: &HealthArgs) -> Result<i32> {
 /// Where the checks write their JSON: `--out`, created, or a new temporary folder.
 fn out_dir(a: &HealthArgs) -> Result<PathBuf> {
     match &a.out {
-        Some(d) => std::fs::create_dir_all(d).map(|_| d.clone()).map_err(|e| {
-            BenchError::Usage(format!("health: --out {}: {e}", d.display()))
-        }),
+        Some(d) => std::fs::create_dir_all(d)
+            .map(|_| d.clone())
+            .map_err(|e| BenchError::Usage(format!("health: --out {}: {e}", d.display()))),
         None => {
             let d = std::env::temp_dir().join(format!("xccl-health-{}", std::process::id()));
             std::fs::create_dir_all(&d)
@@ -338,7 +351,10 @@ fn write_outputs(a: &HealthArgs, r: &HealthReport) -> i32 {
     for (path, text) in outputs {
         if let Some(p) = path {
             if let Err(e) = std::fs::write(p, text) {
-                say(&format!("xccl-bench: error: cannot write {}: {e}", p.display()));
+                say(&format!(
+                    "xccl-bench: error: cannot write {}: {e}",
+                    p.display()
+                ));
                 code = ExitCode::Failed.code();
             }
         }

@@ -262,6 +262,7 @@ fn fabric(raw: &RawTopology, ix: &SpanIndex) -> Result<Fabric, TopoError> {
         latency_us: rf.latency_us,
         link_gbs: rf.link_gbs,
         in_network_reduction: rf.in_network_reduction,
+        pxn: rf.pxn.unwrap_or(kind.nccl_relays_across_rails()),
     })
 }
 

@@ -56,6 +56,12 @@ impl FabricKind {
 
     /// The fabric a backend moves intra-node data through when nothing better is known:
     /// `mpi`/`cpu` → shm, `nccl` → nvlink, `hccl` → hccs. Unknown names give shm.
+    /// Whether NCCL relays cross-rail traffic over this fabric (PXN needs NVLink between
+    /// the GPUs; see [`Fabric::pxn`]).
+    pub fn nccl_relays_across_rails(self) -> bool {
+        matches!(self, FabricKind::Nvlink | FabricKind::Nvswitch)
+    }
+
     pub fn for_backend(backend: &str) -> FabricKind {
         match backend.to_ascii_lowercase().as_str() {
             "nccl" | "cuda" | "gpu" => FabricKind::Nvlink,
@@ -143,6 +149,14 @@ pub struct Fabric {
     pub link_gbs: Option<f64>,
     /// NVLS-style reduction in the switch (results can beat the ring bound).
     pub in_network_reduction: bool,
+    /// NCCL's PXN: a GPU sending to a GPU on another rail first moves the data over the
+    /// fabric to the GPU of its node whose NIC is on the destination's rail, so that the
+    /// data stays on one rail leaf (NCCL ≥ 2.12, on by default: `NCCL_PXN_DISABLE`,
+    /// `NCCL_P2P_PXN_LEVEL`, docs/SOURCES.md [nccl-env]). Default: on for NVLink and
+    /// NVSwitch fabrics, off for the others (HCCL and MPI have no such relay);
+    /// `[node.fabric] pxn = false` models `NCCL_PXN_DISABLE=1`.
+    #[serde(default)]
+    pub pxn: bool,
 }
 
 /// The NICs of one node (all nodes are alike; see docs/TOPOLOGY.md, limits).
@@ -414,8 +428,9 @@ impl Topology {
     /// Route from device `a` to device `b`, each `(node, local device)`, through each
     /// device's own NIC: the fabric on one node; otherwise NIC out, the uplinks up to the
     /// lowest common switch and down, NIC in. Same-rail pairs of a rail group stay on the
-    /// rail leaf; cross-rail pairs climb to the spine. (NCCL's PXN would first move the data
-    /// over NVLink to the GPU on the destination's rail: see docs/TOPOLOGY.md.)
+    /// rail leaf; cross-rail pairs climb to the spine. This is the route of the devices' own
+    /// NICs; the model's NCCL PXN relay (`Fabric::pxn`) instead moves cross-rail data over
+    /// NVLink to the GPU on the destination's rail first (docs/TOPOLOGY.md).
     pub fn device_route(&self, a: (usize, usize), b: (usize, usize)) -> Route {
         let (src, dst) = (self.device_nic(a.0, a.1), self.device_nic(b.0, b.1));
         if a.0 == b.0 {
