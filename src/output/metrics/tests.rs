@@ -1,0 +1,117 @@
+use super::*;
+use xccl_schema::finding::{Finding, FindingKind, Subject};
+
+#[test]
+fn label_values_escape_backslash_quote_and_newline_only() {
+    assert_eq!(escape_label_value(r#"a\b"c"#), r#"a\\b\"c"#);
+    assert_eq!(escape_label_value("x\ny"), r"x\ny");
+    assert_eq!(escape_label_value("tab\there é {}=,"), "tab\there é {}=,");
+    // HELP text keeps its quotes.
+    assert_eq!(escape_help("say \"hi\"\\\nok"), r#"say "hi"\\\nok"#);
+}
+
+#[test]
+fn names_follow_the_data_model() {
+    for ok in ["xccl_bench_busbw_bytes_per_second", "a:b_c", "_x"] {
+        assert!(valid_metric_name(ok), "{ok}");
+    }
+    for bad in ["", "1x", "busbw-gbs", "a.b", "é"] {
+        assert!(!valid_metric_name(bad), "{bad}");
+    }
+    for ok in ["host", "a_rail", "_x", "size_bytes"] {
+        assert!(valid_label_name(ok), "{ok}");
+    }
+    for bad in ["", "__name__", "a:b", "9a", "a-b"] {
+        assert!(!valid_label_name(bad), "{bad}");
+    }
+}
+
+#[test]
+#[should_panic(expected = "not a Prometheus label name")]
+fn a_bad_label_name_is_refused() {
+    MetricSet::new().gauge("x", "h").set(&[("a-b", "v")], 1.0);
+}
+
+#[test]
+fn numbers_use_the_formats_spelling() {
+    assert_eq!(number(f64::NAN), "NaN");
+    assert_eq!(number(f64::INFINITY), "+Inf");
+    assert_eq!(number(f64::NEG_INFINITY), "-Inf");
+    assert_eq!(number(1.5e9), "1500000000");
+    assert_eq!(number(2.5e-7), "0.00000025");
+    assert_eq!(number(0.1 + 0.2).parse::<f64>().unwrap(), 0.1 + 0.2);
+}
+
+#[test]
+fn render_groups_help_type_and_samples_and_replaces_repeats() {
+    let mut s = MetricSet::new();
+    s.gauge("a_ratio", "A \"ratio\".\nSecond line.")
+        .set(&[("host", "n\"1"), ("empty", "")], 0.5);
+    s.gauge("b_seconds", "B.").set::<&str, &str>(&[], 2.0);
+    // Same labels in another order: replaces.
+    s.gauge("a_ratio", "ignored")
+        .set(&[("empty", ""), ("host", "n\"1")], 0.25);
+    s.gauge("a_ratio", "").set(&[("host", "n2")], 1.0);
+    s.gauge("unused_ratio", "never set");
+    assert_eq!(
+        s.render(),
+        "# HELP xccl_bench_a_ratio A \"ratio\".\\nSecond line.\n\
+         # TYPE xccl_bench_a_ratio gauge\n\
+         xccl_bench_a_ratio{host=\"n\\\"1\"} 0.25\n\
+         xccl_bench_a_ratio{host=\"n2\"} 1\n\
+         # HELP xccl_bench_b_seconds B.\n\
+         # TYPE xccl_bench_b_seconds gauge\n\
+         xccl_bench_b_seconds 2\n"
+    );
+}
+
+#[test]
+fn findings_count_every_kind_and_name_their_subject() {
+    let f = Finding {
+        kind: FindingKind::SlowNic,
+        subject: Subject::Nic {
+            host: "node03".into(),
+            nic: "mlx5_1".into(),
+            rail: 1,
+            devices: vec!["1".into(), "2".into()],
+            behaves_as_rail: None,
+        },
+        evidence: "e".into(),
+        metrics: Default::default(),
+    };
+    let mut s = MetricSet::new();
+    families::findings(&mut s, &[], &[f]);
+    let text = s.render();
+    assert!(
+        text.contains("xccl_bench_findings{kind=\"slow_nic\"} 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("xccl_bench_findings{kind=\"slow_node\"} 0\n"));
+    assert_eq!(
+        s.family("findings").unwrap().len(),
+        families::FINDING_KINDS.len()
+    );
+    assert!(text.contains(
+        "xccl_bench_finding_info{kind=\"slow_nic\",subject=\"nic\",host=\"node03\",nic=\"mlx5_1\",rail=\"1\",devices=\"1,2\"} 1\n"
+    ), "{text}");
+}
+
+#[test]
+fn write_replaces_the_file_and_a_missing_directory_is_bad_input() {
+    let dir = std::env::temp_dir().join(format!("xccl-metrics-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("x.prom");
+    std::fs::write(&p, "old").unwrap();
+    let mut s = MetricSet::new();
+    s.gauge("x_ratio", "X.").set(&[("k", "v")], 1.0);
+    write(&p, &s).unwrap();
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), s.render());
+    // Nothing else is left in the directory (the temporary file was renamed).
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    let missing = dir.join("no-such-dir").join("x.prom");
+    let e = write(&missing, &s).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(e.to_string().contains("does not exist"), "{e}");
+    assert!(!e.to_string().contains('\n'));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
