@@ -6,6 +6,7 @@ use super::families::{self, Labels};
 use super::MetricSet;
 use xccl_diag::leaf::ValidateReport;
 use xccl_report::{Comparison, Inputs, Status};
+use xccl_topo::wiring::Difference;
 use xccl_train::output::{PredictionReport, TrainSimReport};
 
 fn with(base: &[(String, String)], more: &[(&str, String)]) -> Labels {
@@ -234,5 +235,61 @@ pub fn report_inputs(set: &mut MetricSet, i: &Inputs) {
     }
     for v in &i.validations {
         validate(set, &file(&v.name), &v.data);
+    }
+}
+
+/// `topo validate --wired`: each difference between the declared and the cabled NIC
+/// attachments, counted by kind (every kind, 0 where none) and one info series each.
+pub fn wiring(set: &mut MetricSet, differences: &[Difference]) {
+    const KINDS: [&str; 4] = [
+        "miswired_nic",
+        "nic_not_wired",
+        "unknown_switch",
+        "undeclared_nic",
+    ];
+    let count = set.gauge(
+        "findings",
+        "Findings of diagnosis by kind (slow_node, slow_link, …); 0 for a kind not found.",
+    );
+    for k in KINDS {
+        let n = differences.iter().filter(|d| d.kind() == k).count();
+        count.set(&[("kind", k)], n as f64);
+    }
+    let info = set.gauge(
+        "finding_info",
+        "One finding of diagnosis (value 1): its kind and what it names (host, NIC, rail, link, switches, rank or operation).",
+    );
+    for d in differences {
+        let (host, nic, declared, wired) = match d {
+            Difference::Miswired {
+                host,
+                nic,
+                declared,
+                wired,
+            } => (host, nic, Some(declared.clone()), Some(wired.clone())),
+            Difference::NotWired {
+                host,
+                nic,
+                declared,
+            } => (host, nic, Some(declared.clone()), None),
+            Difference::UnknownSwitch {
+                host,
+                nic,
+                declared,
+                wired,
+            } => (host, nic, declared.clone(), Some(wired.clone())),
+            Difference::Undeclared { host, nic, wired } => (host, nic, None, Some(wired.clone())),
+        };
+        info.set(
+            &[
+                ("kind", d.kind().to_string()),
+                ("subject", "nic".into()),
+                ("host", host.clone()),
+                ("nic", nic.clone()),
+                ("declared", declared.unwrap_or_default()),
+                ("wired", wired.unwrap_or_default()),
+            ],
+            1.0,
+        );
     }
 }
