@@ -27,11 +27,12 @@
 #     with a copy that declares emu-n3 under emu-sw2: the plan chosen with the declared
 #     leaves (fewer than the 420 tests of every two disjoint flows), the two measured
 #     groups, and one misplaced_node naming emu-n3 (exit 4).
-# Needs root (network namespaces, tc), OpenMPI and jq. Exit 0 pass, 1 fail, 77 skipped.
+# Needs root (network namespaces, tc), OpenMPI, jq and promtool (Debian's prometheus). Exit 0 pass, 1 fail, 77 skipped.
 # Environment: XCCL_BENCH (a built binary; default cargo build --release), XCCL_DIAG_TEST_OUT
 # (keep reports there).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/emu-lib.sh"
+command -v promtool >/dev/null || skip "missing promtool (Debian package prometheus)"
 TOPO=topologies/emu-4node-2sw.toml
 LINKS_ARGS=${XCCL_DIAG_LINKS_ARGS:---size 2M -n 4}
 
@@ -44,7 +45,7 @@ links() {
     local name=$1 rc=0
     # shellcheck disable=SC2086
     timeout 300 "$EMU" run -- "$XCCL_BENCH" links --topology "$TOPO" $LINKS_ARGS \
-        --json "$OUT/$name.json" >"$OUT/$name.log" 2>&1 || rc=$?
+        --json "$OUT/$name.json" --metrics "$OUT/$name.prom" >"$OUT/$name.log" 2>&1 || rc=$?
     echo "== links $name (exit $rc)"
     cat "$OUT/$name.log"
     echo "$rc" >"$OUT/$name.rc"
@@ -116,6 +117,14 @@ bench screen-slow-node links --screen --topology "$TOPO" $LINKS_ARGS
 bench validate-slow-node topo validate "$TOPO"
 "$EMU" down
 expect slow-node 4 "slow_node emu-n3"
+# Its Prometheus metrics (--metrics): promtool accepts them, they name the same finding,
+# and the low links are those of the JSON.
+promtool check metrics <"$OUT/slow-node.prom" || fail "slow-node: promtool check metrics"
+grep -qxF 'xccl_bench_finding_info{kind="slow_node",subject="host",host="emu-n3"} 1' "$OUT/slow-node.prom" \
+    || fail "slow-node: no finding_info series naming emu-n3"
+[[ $(grep -cE '^xccl_bench_link_low\{.*\} 1$' "$OUT/slow-node.prom") == \
+    $(jq '[.matrix.links[] | select(.low)] | length' "$OUT/slow-node.json") ]] \
+    || fail "slow-node: the low links of the metrics are not those of the JSON"
 # A slow NIC cannot load an uplink, so its flows say nothing about placement: a slow
 # node, never a misplaced one.
 expect validate-slow-node 4 "slow_node emu-n3"

@@ -355,7 +355,7 @@ pub fn run(
             };
             doc
         };
-        code = status(&findings, json, &doc);
+        code = status(&findings, json, doc);
         code = with_metrics(code, metrics, || {
             use crate::output::metrics::{analysis, families, MetricSet};
             let mut set = MetricSet::new();

@@ -115,3 +115,50 @@ fn write_replaces_the_file_and_a_missing_directory_is_bad_input() {
     assert!(!e.to_string().contains('\n'));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A judged row as a reader sees it (built from JSON).
+fn judged_row() -> crate::result::Row {
+    serde_json::from_value(serde_json::json!({
+        "collective": "all_reduce", "size_bytes": 1048576, "count": 262144,
+        "dtype": "float", "op": "sum", "op_impl": "native", "root": -1,
+        "placement": "in-place", "iters": 20,
+        "time_us": {"avg": 250.0, "min": 200.0, "max": 400.0, "p50": 240.0, "p99": 390.0},
+        "algbw_gbs": 4.0, "busbw_gbs": 6.0, "wrong": 0, "precision": 0.01,
+        "per_rank": {"mean_us": [250.0, 250.0, 250.0, 250.0], "p50_us": [], "p99_us": []},
+        "verdict": {"expected_busbw_gbs": 12.0, "efficiency": 0.5, "class": "low efficiency",
+            "bottleneck": "RDMA", "note": "", "large": true, "model_time_us": 100.0,
+            "time_ratio": 2.5}
+    }))
+    .expect("row")
+}
+
+#[test]
+fn row_families_are_in_base_units_with_the_rows_labels() {
+    let mut s = MetricSet::new();
+    families::rows(&mut s, &[], &[judged_row()]);
+    let text = s.render();
+    let l = r#"collective="all_reduce",size_bytes="1048576",dtype="float",op="sum",root="-1",placement="in-place",nranks="4""#;
+    for line in [
+        format!("xccl_bench_busbw_bytes_per_second{{{l}}} 6000000000"),
+        format!("xccl_bench_algbw_bytes_per_second{{{l}}} 4000000000"),
+        format!("xccl_bench_time_seconds{{{l},statistic=\"mean\"}} 0.00025"),
+        format!("xccl_bench_time_seconds{{{l},statistic=\"p99\"}} 0.00039"),
+        format!("xccl_bench_wrong_elements{{{l}}} 0"),
+        format!("xccl_bench_expected_busbw_bytes_per_second{{{l}}} 12000000000"),
+        format!(
+            "xccl_bench_busbw_efficiency_ratio{{{l},verdict=\"low_efficiency\",bottleneck=\"RDMA\"}} 0.5"
+        ),
+    ] {
+        assert!(text.contains(&format!("{line}\n")), "{line} not in\n{text}");
+    }
+    // Every family name ends with a base unit or is a count, a flag or an info series.
+    for name in text.lines().filter_map(|l| l.strip_prefix("# TYPE ")) {
+        let name = name.trim_end_matches(" gauge");
+        assert!(
+            ["_bytes_per_second", "_seconds", "_ratio", "_elements"]
+                .iter()
+                .any(|u| name.ends_with(u)),
+            "{name}"
+        );
+    }
+}
