@@ -162,3 +162,31 @@ fn row_families_are_in_base_units_with_the_rows_labels() {
         );
     }
 }
+
+/// Per-NIC links of a rail cluster carry each end's host, NIC and rail; device pairs
+/// within a node carry the devices.
+#[test]
+fn rail_links_are_labelled_with_host_nic_and_rail() {
+    use xccl_diag::rails::{self, InterLink, IntraLink, Port, RailFabric};
+    let f = RailFabric::rail_optimised(vec!["n1".into(), "n2".into()], 2, 50.0, 100.0, 400.0);
+    let inter = [InterLink {
+        a: Port { node: 0, rail: 1 },
+        b: Port { node: 1, rail: 1 },
+        round: 0,
+        gbs: 10.0,
+    }];
+    let intra = [IntraLink {
+        node: 1,
+        i: 0,
+        j: 1,
+        gbs: 390.0,
+    }];
+    let m = rails::judge(&f, &inter, &intra, 0.8);
+    let mut s = MetricSet::new();
+    families::links(&mut s, &[], &m.matrix, families::rail_ends(&m, &f));
+    let text = s.render();
+    let nic = r#"xccl_bench_link_low{a="n1/nic1",b="n2/nic1",a_host="n1",b_host="n2",class="RDMA",a_nic="nic1",a_rail="1",b_nic="nic1",b_rail="1"} 1"#;
+    assert!(text.contains(&format!("{nic}\n")), "{text}");
+    let dev = r#"xccl_bench_link_bandwidth_bytes_per_second{a="n2/dev0",b="n2/dev1",a_host="n2",b_host="n2",class="SDMA",a_device="0",b_device="1",direction="one_way"} 390000000000"#;
+    assert!(text.contains(&format!("{dev}\n")), "{text}");
+}
