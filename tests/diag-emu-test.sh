@@ -138,12 +138,24 @@ grep -q '^# screen: 1 round(s)' "$OUT/screen-slow-node.log" || fail "screen-slow
 echo "# uplink emu-sw1 <-> emu-sw2 at a quarter"
 "$EMU" up "$TOPO" --slow-uplink emu-sw1:0.25
 links slow-uplink
-bench validate-slow-uplink topo validate "$TOPO"
+bench validate-slow-uplink topo validate "$TOPO" --metrics "$OUT/validate-slow-uplink.prom"
 "$EMU" down
 expect slow-uplink 4 "slow_uplink emu-sw1<->emu-sw2"
 jq -e '.findings[0].evidence | test("confirmed alone: [0-9.]+ of expected")' "$OUT/slow-uplink.json" >/dev/null \
     || fail "slow-uplink: the finding does not say it was confirmed alone"
 expect validate-slow-uplink 4 "slow_uplink emu-sw1<->emu-sw2"
+# topo validate's metrics: promtool accepts them; the finding names the uplink's switches,
+# and each uplink load test's efficiency is the JSON's.
+V=$OUT/validate-slow-uplink
+promtool check metrics <"$V.prom" || fail "validate-slow-uplink: promtool check metrics"
+sw=$(jq -r '.findings[0].subject.switches | join(",")' "$V.json")
+grep -qxF "xccl_bench_finding_info{kind=\"slow_uplink\",subject=\"switches\",switches=\"$sw\"} 1" "$V.prom" \
+    || fail "validate-slow-uplink: no finding_info series naming $sw"
+while read -r s p d e; do
+    got=$(grep -F "xccl_bench_uplink_efficiency_ratio{switch=\"$s\",parent=\"$p\",direction=\"$d\"} " "$V.prom" | awk '{print $NF}')
+    awk -v a="$got" -v b="$e" 'BEGIN { exit !(a != "" && (a - b) ^ 2 <= (1e-9 * b) ^ 2) }' \
+        || fail "validate-slow-uplink: uplink $s $d efficiency ${got:-missing} in the metrics, $e in the JSON"
+done < <(jq -r '.uplinks[] | "\(.uplink[0]) \(.uplink[1]) \(.dir) \(.efficiency)"' "$V.json")
 
 echo "# the pair emu-n1 <-> emu-n2 at a quarter"
 "$EMU" up "$TOPO" --slow-link emu-n1:emu-n2:0.25

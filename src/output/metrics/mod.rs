@@ -17,6 +17,17 @@
 //! both unit-tested, and CI checks every file the commands write with `promtool check
 //! metrics` (tests/metrics-test.sh).
 //!
+//! A new command adds its families to a set and writes it, e.g.
+//!
+//! ```text
+//! let mut set = MetricSet::new();
+//! families::run_info(&mut set, "health", Some(&backend_info));
+//! set.gauge("check_ratio", "What one check measured over its floor.")
+//!     .set(&[("check", "all_reduce"), ("host", host)], ratio);
+//! families::findings(&mut set, &[], &findings);
+//! metrics::write(path, &set)?;   // check_target(path) first, before anything runs
+//! ```
+//!
 //! Every family is a gauge: a file describes one finished run, and Prometheus counters
 //! (`_total`) are for values a live process only ever increases. Names carry base units
 //! (`_bytes_per_second`, `_seconds`, `_ratio`); a label set that repeats replaces the
