@@ -135,15 +135,20 @@ browser_test() { need chromium chromium; bash tests/report-browser-test.sh; }
 mpich_test() { need mpicc.mpich mpich libmpich-dev; bash tests/mpich-test.sh; }
 slurm_test() { need slurmd slurmd slurmctld slurm-client munge; bash tests/slurm-test.sh; }
 emu_test() { need jq jq; need tc iproute2; bash "$1"; }
+diag_test() { need promtool prometheus; emu_test tests/diag-emu-test.sh; }
+# Debian's `prometheus` package ships promtool (`promtool check metrics`).
+metrics_test() { need promtool prometheus; need jq jq; bash tests/metrics-test.sh; }
 optional "HTML report in headless Chromium (DOM, console, screenshot in target/test-artifacts/)" \
   root_with_apt browser_test
 optional "MPICH (a second MPI implementation, built and launched by its own mpiexec)" \
   root_with_apt mpich_test
 optional "Slurm (srun --mpi=pmix on a one-node Slurm started here)" root_with_apt slurm_test
+optional "--metrics files of every command pass promtool check metrics and match their JSON" \
+  root_with_apt metrics_test
 optional "emulated cluster (3 nodes in network namespaces, 2 switches, tc-shaped links)" \
   root_with_netns emu_test tests/emu-cluster-test.sh
 optional "diagnosis on the emulated cluster (4 nodes, 2 switches, 2:1 uplink): links" \
-  root_with_netns emu_test tests/diag-emu-test.sh
+  root_with_netns diag_test
 optional "--split with 2 ranks per node on an emulated 2x2 cluster (SDMA and RDMA parts)" \
   root_with_netns emu_test tests/split-emu-test.sh
 optional "predict vs train-sim on an emulated 2x2 cluster (step time within 10%)" \

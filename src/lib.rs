@@ -6,7 +6,7 @@
 //!
 //! - [`cmd`]: one room per subcommand (its arguments, its `run`, whether it needs an MPI
 //!   job), the one `Cmd` enum and the one dispatch.
-//! - [`output`]: the exporters (table, JSON, CSV, Markdown, hccl_test, progress) and the
+//! - [`output`]: the exporters (table, JSON, CSV, Markdown, hccl_test, metrics, progress) and the
 //!   sinks that judge rows on their way there (verdicts, slow ranks).
 //! - [`probe`]: the MPI point-to-point probes shared by `links`, its screen and
 //!   `topo validate`.

@@ -27,11 +27,12 @@
 #     with a copy that declares emu-n3 under emu-sw2: the plan chosen with the declared
 #     leaves (fewer than the 420 tests of every two disjoint flows), the two measured
 #     groups, and one misplaced_node naming emu-n3 (exit 4).
-# Needs root (network namespaces, tc), OpenMPI and jq. Exit 0 pass, 1 fail, 77 skipped.
+# Needs root (network namespaces, tc), OpenMPI, jq and promtool (Debian's prometheus). Exit 0 pass, 1 fail, 77 skipped.
 # Environment: XCCL_BENCH (a built binary; default cargo build --release), XCCL_DIAG_TEST_OUT
 # (keep reports there).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/emu-lib.sh"
+command -v promtool >/dev/null || skip "missing promtool (Debian package prometheus)"
 TOPO=topologies/emu-4node-2sw.toml
 LINKS_ARGS=${XCCL_DIAG_LINKS_ARGS:---size 2M -n 4}
 
@@ -44,7 +45,7 @@ links() {
     local name=$1 rc=0
     # shellcheck disable=SC2086
     timeout 300 "$EMU" run -- "$XCCL_BENCH" links --topology "$TOPO" $LINKS_ARGS \
-        --json "$OUT/$name.json" >"$OUT/$name.log" 2>&1 || rc=$?
+        --json "$OUT/$name.json" --metrics "$OUT/$name.prom" >"$OUT/$name.log" 2>&1 || rc=$?
     echo "== links $name (exit $rc)"
     cat "$OUT/$name.log"
     echo "$rc" >"$OUT/$name.rc"
@@ -116,6 +117,14 @@ bench screen-slow-node links --screen --topology "$TOPO" $LINKS_ARGS
 bench validate-slow-node topo validate "$TOPO"
 "$EMU" down
 expect slow-node 4 "slow_node emu-n3"
+# Its Prometheus metrics (--metrics): promtool accepts them, they name the same finding,
+# and the low links are those of the JSON.
+promtool check metrics <"$OUT/slow-node.prom" || fail "slow-node: promtool check metrics"
+grep -qxF 'xccl_bench_finding_info{kind="slow_node",subject="host",host="emu-n3"} 1' "$OUT/slow-node.prom" \
+    || fail "slow-node: no finding_info series naming emu-n3"
+[[ $(grep -cE '^xccl_bench_link_low\{.*\} 1$' "$OUT/slow-node.prom") == \
+    $(jq '[.matrix.links[] | select(.low)] | length' "$OUT/slow-node.json") ]] \
+    || fail "slow-node: the low links of the metrics are not those of the JSON"
 # A slow NIC cannot load an uplink, so its flows say nothing about placement: a slow
 # node, never a misplaced one.
 expect validate-slow-node 4 "slow_node emu-n3"
@@ -129,12 +138,24 @@ grep -q '^# screen: 1 round(s)' "$OUT/screen-slow-node.log" || fail "screen-slow
 echo "# uplink emu-sw1 <-> emu-sw2 at a quarter"
 "$EMU" up "$TOPO" --slow-uplink emu-sw1:0.25
 links slow-uplink
-bench validate-slow-uplink topo validate "$TOPO"
+bench validate-slow-uplink topo validate "$TOPO" --metrics "$OUT/validate-slow-uplink.prom"
 "$EMU" down
 expect slow-uplink 4 "slow_uplink emu-sw1<->emu-sw2"
 jq -e '.findings[0].evidence | test("confirmed alone: [0-9.]+ of expected")' "$OUT/slow-uplink.json" >/dev/null \
     || fail "slow-uplink: the finding does not say it was confirmed alone"
 expect validate-slow-uplink 4 "slow_uplink emu-sw1<->emu-sw2"
+# topo validate's metrics: promtool accepts them; the finding names the uplink's switches,
+# and each uplink load test's efficiency is the JSON's.
+V=$OUT/validate-slow-uplink
+promtool check metrics <"$V.prom" || fail "validate-slow-uplink: promtool check metrics"
+sw=$(jq -r '.findings[0].subject.switches | join(",")' "$V.json")
+grep -qxF "xccl_bench_finding_info{kind=\"slow_uplink\",subject=\"switches\",switches=\"$sw\"} 1" "$V.prom" \
+    || fail "validate-slow-uplink: no finding_info series naming $sw"
+while read -r s p d e; do
+    got=$(grep -F "xccl_bench_uplink_efficiency_ratio{switch=\"$s\",parent=\"$p\",direction=\"$d\"} " "$V.prom" | awk '{print $NF}')
+    awk -v a="$got" -v b="$e" 'BEGIN { exit !(a != "" && (a - b) ^ 2 <= (1e-9 * b) ^ 2) }' \
+        || fail "validate-slow-uplink: uplink $s $d efficiency ${got:-missing} in the metrics, $e in the JSON"
+done < <(jq -r '.uplinks[] | "\(.uplink[0]) \(.uplink[1]) \(.dir) \(.efficiency)"' "$V.json")
 
 echo "# the pair emu-n1 <-> emu-n2 at a quarter"
 "$EMU" up "$TOPO" --slow-link emu-n1:emu-n2:0.25

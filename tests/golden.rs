@@ -200,6 +200,10 @@ const CASES: &[(&str, &str)] = &[
         "compare inputs/all_reduce.json inputs/all_reduce.json --threshold 100%",
     ),
     ("bad-judge-host-mismatch", "judge inputs/all_reduce.json --topology topologies/emu-2x2.toml"),
+    (
+        "bad-judge-metrics-missing-dir",
+        "judge inputs/all_reduce.json --topology topologies/dgx-h100.toml --metrics no-such-dir/judge.prom",
+    ),
     ("bad-topo-show-missing-file", "topo show topologies/nope.toml"),
     ("bad-topo-show-malformed", "topo show inputs/bad-fabric.toml"),
     ("bad-topo-model-collective", "topo model topologies/dgx-h100.toml all_smash 1M"),

@@ -25,10 +25,17 @@ pub struct JudgeArgs {
     /// Write the result with every row's verdict to FILE.
     #[arg(long, value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// Write every row's busbw and efficiency against the topology, and run info as Prometheus metrics (node_exporter's textfile format) to FILE,
+    /// replaced atomically.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
 }
 
 /// `xccl-bench judge`: the verdicts a saved result would have had with `--topology`.
 pub fn run(a: &JudgeArgs) -> Result<i32> {
+    if let Some(p) = &a.metrics {
+        crate::output::metrics::check_target(p)?;
+    }
     let mut report =
         xccl_schema::read_report(&a.report).map_err(|e| BenchError::Usage(e.to_string()))?;
     let topo = Topology::load(&a.topology)?;
@@ -77,12 +84,22 @@ pub fn run(a: &JudgeArgs) -> Result<i32> {
         let text = serde_json::to_string_pretty(&report)?;
         std::fs::write(w, text).map_err(|e| BenchError::Usage(format!("{}: {e}", w.display())))?;
     }
+    let mut code = ExitCode::Ok;
     if let Some(m) = a.min_efficiency {
         let short = health::shortfalls(judged.iter().map(|(l, v)| (l, v)), m);
         if !short.is_empty() {
             crate::error::say_block(&health::summary(&short, m));
-            return Ok(ExitCode::Findings.code());
+            code = ExitCode::Findings;
         }
     }
-    Ok(0)
+    crate::output::metrics::write_if(a.metrics.as_deref(), || {
+        use crate::output::metrics::{families, MetricSet};
+        let mut set = MetricSet::new();
+        families::run_info(&mut set, "judge", Some(&report.meta.backend));
+        families::rows(&mut set, &[], &report.rows);
+        families::summary(&mut set, &[], &report.summary);
+        families::findings(&mut set, &[], &report.findings);
+        set
+    })?;
+    Ok(code.code())
 }

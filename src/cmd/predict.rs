@@ -20,9 +20,16 @@ pub struct PredictArgs {
     /// Write the prediction (and linearity) as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write the predicted step time, its parts, MFU/HFU, throughput and linearity as Prometheus metrics (node_exporter's textfile format) to FILE,
+    /// replaced atomically.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
 }
 
 pub fn run(a: &PredictArgs) -> Result<i32> {
+    if let Some(p) = &a.metrics {
+        crate::output::metrics::check_target(p)?;
+    }
     let (job, timer) = build(&a.job)?;
     let p = predict::predict(&job, timer.as_ref()).map_err(usage)?;
     let lin = predict::linearity(&job, timer.as_ref()).map_err(usage)?;
@@ -47,14 +54,21 @@ pub fn run(a: &PredictArgs) -> Result<i32> {
         );
     }
     print!("{}", render_linearity(&lin));
+    let j = PredictionReport::new(p, lin, measured);
     if let Some(path) = &a.json {
-        let j = PredictionReport::new(p, lin, measured);
         let text = serde_json::to_string_pretty(&j)?;
         std::fs::write(path, text + "\n").map_err(|e| BenchError::Io {
             what: format!("cannot write {}", path.display()),
             source: e,
         })?;
     }
+    crate::output::metrics::write_if(a.metrics.as_deref(), || {
+        use crate::output::metrics::{analysis, families, MetricSet};
+        let mut set = MetricSet::new();
+        families::run_info(&mut set, "predict", None);
+        analysis::prediction(&mut set, &[], &j);
+        set
+    })?;
     Ok(ExitCode::Ok.code())
 }
 

@@ -6,6 +6,7 @@
 
 use crate::cmd::parse::{parse_threshold, parse_unit_fraction};
 use crate::error::{say, BenchError, Result};
+use crate::output::metrics::{self, families, MetricSet};
 use crate::rules::{ExitCode, BANDWIDTH_EFFICIENCY};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,10 @@ pub struct ReportArgs {
     /// Title at the top of the report.
     #[arg(long, default_value = "xccl-bench report")]
     pub title: String,
+    /// Write every input's series (labelled `file`: rows, links, findings, predictions) as Prometheus metrics (node_exporter's textfile format) to FILE,
+    /// replaced atomically.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
     /// The efficiency line drawn under the expected busbw (default 0.8).
     #[arg(long, value_parser = parse_unit_fraction, default_value_t = BANDWIDTH_EFFICIENCY)]
     pub threshold: f64,
@@ -43,6 +48,10 @@ pub struct CompareArgs {
     /// Also write the comparison as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write each matched row's time and busbw ratio and regression, and the count of regressions as Prometheus metrics (node_exporter's textfile format) to FILE,
+    /// replaced atomically.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
 }
 
 fn read(p: &Path) -> Result<Report> {
@@ -78,6 +87,9 @@ fn write(p: &Path, text: &str) -> Result<()> {
 }
 
 pub fn report(a: &ReportArgs) -> Result<i32> {
+    if let Some(p) = &a.metrics {
+        metrics::check_target(p)?;
+    }
     let mut inputs = xccl_report::Inputs::default();
     for p in &a.reports {
         let kind = inputs
@@ -103,10 +115,24 @@ pub fn report(a: &ReportArgs) -> Result<i32> {
         inputs.predictions.len(),
         inputs.sims.len()
     ));
+    metrics::write_if(a.metrics.as_deref(), || {
+        let mut set = MetricSet::new();
+        for r in &inputs.runs {
+            families::run_info(&mut set, "report", Some(&r.report.meta.backend));
+        }
+        if inputs.runs.is_empty() {
+            families::run_info(&mut set, "report", None);
+        }
+        metrics::analysis::report_inputs(&mut set, &inputs);
+        set
+    })?;
     Ok(ExitCode::Ok.code())
 }
 
 pub fn compare(a: &CompareArgs) -> Result<i32> {
+    if let Some(p) = &a.metrics {
+        metrics::check_target(p)?;
+    }
     let base = read(&a.base)?;
     let new = read(&a.new)?;
     let c = xccl_report::compare(&name(&a.base), &base, &name(&a.new), &new, a.threshold);
@@ -117,6 +143,12 @@ pub fn compare(a: &CompareArgs) -> Result<i32> {
     if let Some(p) = &a.json {
         write(p, &serde_json::to_string_pretty(&c)?)?;
     }
+    metrics::write_if(a.metrics.as_deref(), || {
+        let mut set = MetricSet::new();
+        families::run_info(&mut set, "compare", Some(&new.meta.backend));
+        metrics::analysis::comparison(&mut set, &c);
+        set
+    })?;
     Ok(if c.has_regression() {
         ExitCode::Regression
     } else {

@@ -9,6 +9,7 @@ pub mod csv;
 pub mod hccl_test;
 pub mod json;
 pub mod markdown;
+pub mod metrics;
 pub mod progress;
 pub mod rank_diag;
 pub mod table;

@@ -85,6 +85,10 @@ pub struct BenchArgs {
     /// Write the table as GitHub Markdown to FILE, updated after every size.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Write the results as Prometheus metrics (node_exporter's textfile format: busbw,
+    /// efficiency, findings, run info) to FILE, replaced atomically at the end.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
     /// Progress on rank 0's stderr (rows done, current row, elapsed, ETA): `auto` shows
     /// it when a person watches (see docs/REPORT.md), `always` (plain lines when stderr
     /// is no terminal), `never`.

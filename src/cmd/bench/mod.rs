@@ -15,6 +15,7 @@ use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
 use crate::harness::{Average, Harness, Sweep};
 use crate::output::hccl_test::HcclTestSink;
+use crate::output::metrics::{self, sink::MetricsSink};
 use crate::output::rank_diag::RankDiag;
 use crate::output::verdict::{topology_for, Judge};
 use crate::output::Capture;
@@ -145,6 +146,10 @@ fn sinks(args: &BenchArgs, sweep: &Sweep, rank0: bool) -> Tee {
     if let Some(p) = &args.markdown {
         v.push(Box::new(MarkdownSink::new(p.clone())));
     }
+    // Last: a metrics file that cannot be written leaves the others written.
+    if let Some(p) = &args.metrics {
+        v.push(Box::new(MetricsSink::new(p.clone())));
+    }
     if let Some(t) = rank0.then(|| progress::choose(args.progress)).flatten() {
         let layout = progress::Layout {
             coll: sweep.coll,
@@ -186,6 +191,14 @@ fn run_bench<B: Backend>(
     };
     agree(world, h.validate(&sweep))?;
     let meta = meta(world, &*h.backend, coll, args);
+    // Rank 0 writes the files: its view of the metrics directory counts, before any row.
+    agree(
+        world,
+        match (&args.metrics, rank) {
+            (Some(p), 0) => metrics::check_target(p),
+            _ => Ok(()),
+        },
+    )?;
     if args.split {
         // Every rank has the same meta: every rank refuses, before the sweep runs.
         split::check(&meta)?;
@@ -246,10 +259,13 @@ fn run_bench<B: Backend>(
                 }
                 findings.extend(f);
             }
-            if rank == 0 {
-                sink.findings(&findings)?;
-                sink.end(&summary)?;
-            }
+            // An exporter that fails (a metrics directory gone during the run) is rank 0's
+            // alone: it says so and the status carries it, so every rank still ends here.
+            let ended = if rank == 0 {
+                sink.findings(&findings).and_then(|()| sink.end(&summary))
+            } else {
+                Ok(())
+            };
             // Rank 0 alone holds the rows and verdicts: it decides the exit status for
             // every rank (wrong elements first, then the health check and findings).
             let mut code = [0u8];
@@ -260,13 +276,16 @@ fn run_bench<B: Backend>(
                 if let Some(text) = &short {
                     crate::error::say_block(text);
                 }
-                code[0] = if !summary.check_ok {
-                    ExitCode::Failed
+                code[0] = if let Err(e) = &ended {
+                    crate::error::say(&format!("xccl-bench: error: {e}"));
+                    e.exit_code() as u8
+                } else if !summary.check_ok {
+                    ExitCode::Failed as u8
                 } else if short.is_some() || !findings.is_empty() {
-                    ExitCode::Findings
+                    ExitCode::Findings as u8
                 } else {
-                    ExitCode::Ok
-                } as u8;
+                    ExitCode::Ok as u8
+                };
             }
             world.broadcast_bytes(0, &mut code);
             Ok(i32::from(code[0]))

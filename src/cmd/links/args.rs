@@ -31,4 +31,8 @@ pub struct LinksArgs {
     /// Write the matrix and findings to FILE (JSON).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write per-link bandwidth and efficiency, findings and run info as Prometheus
+    /// metrics (node_exporter's textfile format) to FILE, replaced atomically.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
 }

@@ -1,7 +1,7 @@
 //! The pairwise phase of `links` (the default): every pair, in rounds.
 
 use super::args::LinksArgs;
-use crate::cmd::diagnosis::{everyone, status};
+use crate::cmd::diagnosis::{everyone, mpi_info, status, with_metrics};
 use crate::error::{BenchError, Result};
 use crate::probe::{alone, both_ways, fabric_for, one_way, pingpong, Msgs};
 use crate::world::share_from_0;
@@ -61,6 +61,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
         fabric_for(&t, &hosts).map(Some)
     })();
     let fabric = agree(world, setup)?;
+    crate::cmd::diagnosis::check_metrics(world, a.metrics.as_deref())?;
 
     // Schedules: inter-node rounds over nodes; intra-node rounds over local indices.
     let inter: Vec<Vec<(usize, usize)>> = if a.serial {
@@ -290,6 +291,14 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
             unconfirmed,
         };
         code = status(&rep.findings, a.json.as_deref(), || &rep);
+        code = with_metrics(code, a.metrics.as_deref(), || {
+            use crate::output::metrics::{families, MetricSet};
+            let mut set = MetricSet::new();
+            families::run_info(&mut set, "links", Some(&mpi_info(world)));
+            families::links(&mut set, &[], &rep.matrix, |_| vec![]);
+            families::findings(&mut set, &[], &rep.findings);
+            set
+        });
     }
     Ok(everyone(world, code))
 }

@@ -17,7 +17,7 @@
 //! suspects (`crate::probe::alone`). A confirmed suspect is `slow_node`.
 
 use super::args::LinksArgs;
-use crate::cmd::diagnosis::{everyone, status};
+use crate::cmd::diagnosis::{everyone, mpi_info, status, with_metrics};
 use crate::error::{BenchError, Result};
 use crate::world::World;
 
@@ -55,6 +55,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
             crate::probe::fabric_for(&t, &hosts)
         })(),
     )?;
+    crate::cmd::diagnosis::check_metrics(world, a.metrics.as_deref())?;
     let size = a.size as usize;
     let sbuf = vec![0x5au8; size];
     let mut rbuf = vec![0u8; size * a.iters];
@@ -231,6 +232,13 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
             serde_json::json!({"tool": "xccl-bench", "kind": "links-screen",
                 "hosts": hosts, "rounds": screen.rounds(), "suspects": names,
                 "wall_s": wall_s, "log": log, "findings": findings})
+        });
+        code = with_metrics(code, a.metrics.as_deref(), || {
+            use crate::output::metrics::{families, MetricSet};
+            let mut set = MetricSet::new();
+            families::run_info(&mut set, "links", Some(&mpi_info(world)));
+            families::findings(&mut set, &[], &findings);
+            set
         });
     }
     Ok(everyone(world, code))

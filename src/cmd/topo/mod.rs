@@ -52,6 +52,10 @@ pub enum TopoCmd {
         /// printed; --json belongs to the measurement).
         #[arg(long, value_name = "WIRING", conflicts_with = "json")]
         wired: Option<PathBuf>,
+        /// Write the findings (and the uplink load tests) as Prometheus metrics
+        /// (node_exporter's textfile format) to FILE, replaced atomically.
+        #[arg(long, value_name = "FILE")]
+        metrics: Option<PathBuf>,
         /// Format of WIRING.
         #[arg(long = "wired-format", value_enum, default_value_t = wiring::WiringFormat::Auto)]
         wired_format: wiring::WiringFormat,
@@ -122,9 +126,21 @@ pub fn run(world: &dyn World, cmd: &TopoCmd) -> Result<i32> {
             wired: Some(w),
             wired_format,
             wired_host,
+            metrics,
             ..
-        } => wiring::against(file, w, *wired_format, wired_host.as_deref()),
-        TopoCmd::Validate { file, json, .. } => validate::run(world, file, json.as_deref()),
+        } => wiring::against(
+            file,
+            w,
+            *wired_format,
+            wired_host.as_deref(),
+            metrics.as_deref(),
+        ),
+        TopoCmd::Validate {
+            file,
+            json,
+            metrics,
+            ..
+        } => validate::run(world, file, json.as_deref(), metrics.as_deref()),
         TopoCmd::Model {
             file,
             collective,

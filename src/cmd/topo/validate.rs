@@ -10,7 +10,7 @@
 //! carries the traffic (local rank 0).
 
 #[cfg(feature = "mpi")]
-use crate::cmd::diagnosis::{everyone, status};
+use crate::cmd::diagnosis::{everyone, mpi_info, status, with_metrics};
 use crate::error::{BenchError, Result};
 #[cfg(feature = "mpi")]
 use crate::rules::BANDWIDTH_EFFICIENCY;
@@ -31,14 +31,24 @@ pub const UPLINK_ITERS: usize = 4;
 pub const UPLINK_REPS: usize = 3;
 
 #[cfg(not(feature = "mpi"))]
-pub fn run(_world: &dyn World, _file: &Path, _json: Option<&Path>) -> Result<i32> {
+pub fn run(
+    _world: &dyn World,
+    _file: &Path,
+    _json: Option<&Path>,
+    _metrics: Option<&Path>,
+) -> Result<i32> {
     Err(BenchError::Unsupported(
         "topo validate: this binary was built without MPI".into(),
     ))
 }
 
 #[cfg(feature = "mpi")]
-pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
+pub fn run(
+    world: &dyn World,
+    file: &Path,
+    json: Option<&Path>,
+    metrics: Option<&Path>,
+) -> Result<i32> {
     use crate::probe::{one_way, Msgs};
     use crate::world::{agree, MpiWorld};
     use xccl_diag::{leaf, uplink};
@@ -67,6 +77,7 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
                 .collect())
         })(),
     )?;
+    crate::cmd::diagnosis::check_metrics(world, metrics)?;
     let sbuf = vec![0x5au8; SIZE];
     let mut rbuf = vec![0u8; SIZE];
     // One phase: flows (from, to) at once; returns each flow's GB/s on its sender, on
@@ -300,7 +311,7 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
         for f in &findings {
             println!("finding: {f}");
         }
-        code = status(&findings, json, || {
+        let doc = || {
             let name = |i: usize| hosts[i].clone();
             let doc = leaf::ValidateReport {
                 tool: "xccl-bench".into(),
@@ -343,6 +354,14 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
                 findings: findings.clone(),
             };
             doc
+        };
+        code = status(&findings, json, doc);
+        code = with_metrics(code, metrics, || {
+            use crate::output::metrics::{analysis, families, MetricSet};
+            let mut set = MetricSet::new();
+            families::run_info(&mut set, "topo validate", Some(&mpi_info(world)));
+            analysis::validate(&mut set, &[], &doc());
+            set
         });
     }
     Ok(everyone(world, code))

@@ -38,7 +38,11 @@ pub fn against(
     wired: &Path,
     format: WiringFormat,
     host: Option<&str>,
+    metrics: Option<&Path>,
 ) -> Result<i32> {
+    if let Some(p) = metrics {
+        crate::output::metrics::check_target(p)?;
+    }
     let topo = xccl_topo::Topology::load(topology)?;
     let declared = wiring::declared(&topo);
     let cabled = wiring::attachments(&read(wired, format, host)?);
@@ -52,12 +56,22 @@ pub fn against(
     );
     if differences.is_empty() {
         println!("# no finding: every declared NIC is cabled to the leaf the file names");
-        return Ok(ExitCode::Ok.code());
     }
     for d in &differences {
         println!("finding: {}: {d}", d.kind());
     }
-    Ok(ExitCode::Findings.code())
+    crate::output::metrics::write_if(metrics, || {
+        let mut set = crate::output::metrics::MetricSet::new();
+        crate::output::metrics::families::run_info(&mut set, "topo validate --wired", None);
+        crate::output::metrics::analysis::wiring(&mut set, &differences);
+        set
+    })?;
+    Ok(if differences.is_empty() {
+        ExitCode::Ok
+    } else {
+        ExitCode::Findings
+    }
+    .code())
 }
 
 /// Prints host, NIC, switch, port and switch id of every cable in `file`.

@@ -24,4 +24,8 @@ pub struct TrainSimArgs {
     /// Write predicted and measured step times as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write predicted and measured step times and the error per scale as Prometheus
+    /// metrics (node_exporter's textfile format) to FILE, replaced atomically.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
 }

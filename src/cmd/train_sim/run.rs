@@ -28,6 +28,7 @@ fn usage(s: String) -> BenchError {
 pub fn run(w: &MpiWorld, a: &TrainSimArgs) -> Result<i32> {
     // Arguments first (the same checks on every rank, before any library is loaded).
     let job = job_of(w, a)?;
+    crate::cmd::diagnosis::check_metrics(w, a.metrics.as_deref())?;
     match a.backend {
         BackendKind::Mpi => run_on(w, a, job, MpiStep::new(w.comm())),
         BackendKind::Nccl => {
@@ -175,21 +176,35 @@ fn run_on<C: StepComm>(
                 );
             }
         }
+        let mut rep = TrainSimReport::new(
+            job.model.name.clone(),
+            size,
+            a.steps,
+            timer.describe(),
+            results,
+        );
+        rep.messages = messages;
         if let Some(path) = &a.json {
-            let mut rep = TrainSimReport::new(
-                job.model.name.clone(),
-                size,
-                a.steps,
-                timer.describe(),
-                results,
-            );
-            rep.messages = messages;
             let text = serde_json::to_string_pretty(&rep)?;
             std::fs::write(path, text + "\n").map_err(|e| BenchError::Io {
                 what: format!("cannot write {}", path.display()),
                 source: e,
             })?;
         }
+        crate::output::metrics::write_if(a.metrics.as_deref(), || {
+            use crate::output::metrics::{analysis, families, MetricSet};
+            let mut set = MetricSet::new();
+            let info = match a.backend {
+                BackendKind::Mpi => crate::cmd::diagnosis::mpi_info(w),
+                other => crate::result::BackendInfo {
+                    name: format!("{other:?}").to_lowercase(),
+                    ..Default::default()
+                },
+            };
+            families::run_info(&mut set, "train-sim", Some(&info));
+            analysis::train_sim(&mut set, &[], &rep);
+            set
+        })?;
     }
     Ok(0)
 }
