@@ -137,6 +137,7 @@ slurm_test() { need slurmd slurmd slurmctld slurm-client munge; bash tests/slurm
 emu_test() { need jq jq; need tc iproute2; bash "$1"; }
 diag_test() { need promtool prometheus; emu_test tests/diag-emu-test.sh; }
 # Debian's `prometheus` package ships promtool (`promtool check metrics`).
+health_test() { need promtool prometheus; emu_test tests/health-emu-test.sh; }
 metrics_test() { need promtool prometheus; need jq jq; bash tests/metrics-test.sh; }
 optional "HTML report in headless Chromium (DOM, console, screenshot in target/test-artifacts/)" \
   root_with_apt browser_test
@@ -154,7 +155,7 @@ optional "--split with 2 ranks per node on an emulated 2x2 cluster (SDMA and RDM
 optional "predict vs train-sim on an emulated 2x2 cluster (step time within 10%)" \
   root_with_netns emu_test tests/train-sim-emu-test.sh
 optional "health on the emulated cluster (healthy: exit 0; one node's NIC at a quarter: exit 4 naming it)" \
-  root_with_netns emu_test tests/health-emu-test.sh
+  root_with_netns health_test
 
 if [ ${#skips[@]} -gt 0 ]; then
   echo "[test] skipped:"

@@ -10,7 +10,8 @@
 # The all_reduce runs with Open MPI's ring algorithm forced (its default algorithm at
 # 16 MiB gives 0.50 of the model on this cluster: an `algorithm` finding, see
 # tests/diag-emu-test.sh), so "healthy" means the links are.
-# Needs root (network namespaces, tc), OpenMPI and jq. Exit 0 pass, 1 fail, 77 skipped.
+# Metrics (--metrics) pass `promtool check metrics` and say healthy or not.
+# Needs root (network namespaces, tc), OpenMPI, jq and promtool. Exit 0 pass, 1 fail, 77 skipped.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/emu-lib.sh"
 TOPO=topologies/emu-4node-2sw.toml
@@ -20,6 +21,7 @@ TOPO=topologies/emu-4node-2sw.toml
 HEALTH_ARGS=(-b 16M -e 16M -n 3 --sweep-floor 0.6 --links-size 2M --links-iters 4)
 export XCCL_EMU_MPIRUN_ARGS="--mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 4"
 
+command -v promtool >/dev/null || skip "missing promtool (Debian package prometheus)"
 emu_setup health /tmp/xccl-emu-test.lock emulated-cluster "${XCCL_HEALTH_TEST_OUT:-}"
 export XCCL_EMU_STATE=${XCCL_EMU_STATE:-$OUT/state}
 
@@ -30,7 +32,8 @@ health() {
     shift
     mkdir -p "$OUT/$name.d"
     timeout 600 "$EMU" run -- "$XCCL_BENCH" health --topology "$TOPO" "${HEALTH_ARGS[@]}" \
-        --out "$OUT/$name.d" --json "$OUT/$name.json" --markdown "$OUT/$name.md" "$@" \
+        --out "$OUT/$name.d" --json "$OUT/$name.json" --markdown "$OUT/$name.md" \
+        --metrics "$OUT/$name.prom" "$@" \
         >"$OUT/$name.log" 2>&1 || rc=$?
     echo "== health $name (exit $rc)"
     grep -v '^#  Rank' "$OUT/$name.log" || true
@@ -48,6 +51,10 @@ check() {
     jq -e --argjson rc "$2" '.exit_code == $rc and .kind == "health"' "$OUT/$name.json" >/dev/null \
         || fail "$name: the JSON's exit_code is not $2"
     grep -q "^# Health: " "$OUT/$name.md" || fail "$name: no Markdown page"
+    local out
+    out=$(promtool check metrics <"$OUT/$name.prom" 2>&1) || fail "$name: promtool check metrics: $out"
+    grep -qx "xccl_bench_health_healthy $([[ $2 == 0 ]] && echo 1 || echo 0)" "$OUT/$name.prom" \
+        || fail "$name: xccl_bench_health_healthy does not say exit $2"
 }
 
 echo "# healthy"
@@ -70,6 +77,8 @@ jq -e '[.findings[] | select(.kind == "slow_node" and .subject.host == "emu-n3")
 others=$(jq -r '.findings[] | select((.subject.host // "") != "emu-n3") | "\(.kind) \(.subject)"' \
     "$OUT/slow-node.json")
 [[ -z $others ]] || fail "slow-node: findings that do not name emu-n3: $others"
+grep -q '^xccl_bench_finding_info{.*kind="slow_node".*host="emu-n3"' "$OUT/slow-node.prom" \
+    || fail "slow-node: the metrics have no slow_node finding naming emu-n3"
 
 echo "# bad input"
 emu_up "$TOPO"

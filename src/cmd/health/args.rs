@@ -48,4 +48,9 @@ pub struct HealthArgs {
     /// Write the health result to FILE (Markdown).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Write the health result as a Prometheus textfile (node_exporter's textfile
+    /// collector): whether healthy, each check's status, duration and floor, the sweep's
+    /// rows and every finding.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
 }

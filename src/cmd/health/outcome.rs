@@ -3,6 +3,7 @@
 //! 1 a check could not run). The record is the contract; JSON and Markdown are written
 //! from it and from nothing else.
 
+use crate::output::metrics::{families, MetricSet};
 use crate::rules::ExitCode;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
@@ -78,6 +79,46 @@ pub fn merge_findings(findings: &mut Vec<Finding>, more: Vec<Finding>) {
             findings.push(f);
         }
     }
+}
+
+/// The record as Prometheus families: whether healthy, each check's status (1 passed),
+/// duration, expected duration and floor, the sweep's rows when it wrote them, and every
+/// finding (`crate::output::metrics`).
+pub fn metrics(r: &HealthReport, sweep: Option<&xccl_schema::result::Report>) -> MetricSet {
+    let mut set = MetricSet::new();
+    families::run_info(&mut set, "health", sweep.map(|s| &s.meta.backend));
+    set.gauge("health_healthy", "1 when every check passed, else 0.")
+        .set::<&str, &str>(&[], f64::from(u8::from(r.healthy)));
+    set.gauge(
+        "health_exit_code",
+        "The exit status of health (0 healthy, 4 findings, 1 could not run).",
+    )
+    .set::<&str, &str>(&[], f64::from(r.exit_code));
+    for c in &r.checks {
+        let l = [("check", c.name.as_str())];
+        set.gauge(
+            "health_check_passed",
+            "1 when the check passed, 0 when it failed or could not run.",
+        )
+        .set(&l, f64::from(u8::from(c.status == Status::Pass)));
+        set.gauge("health_check_duration_seconds", "How long the check ran.")
+            .set(&l, c.wall_s);
+        set.gauge(
+            "health_check_expected_seconds",
+            "How long the check should take at the topology's nominal rates.",
+        )
+        .set(&l, c.expected_s);
+        set.gauge(
+            "health_check_floor_ratio",
+            "Fraction of the topology's expectation below which the check fails.",
+        )
+        .set(&l, c.floor);
+    }
+    if let Some(s) = sweep {
+        families::rows(&mut set, &[], &s.rows);
+    }
+    families::findings(&mut set, &[], &r.findings);
+    set
 }
 
 /// The verdict as lines for the terminal (after the checks' own output).

@@ -123,6 +123,9 @@ pub fn run(world: &dyn World, a: &HealthArgs) -> Result<i32> {
             for (flag, path) in [("--json", &a.json), ("--markdown", &a.markdown)] {
                 check_writable(flag, path.as_deref())?;
             }
+            if let Some(p) = &a.metrics {
+                crate::output::metrics::check_target(p)?;
+            }
             let (t, placement) = topology_for(&topo, &facts)?;
             let sweep = bench_args.sweep(CollKind::AllReduce, world.size())?;
             // Each size is an out-of-place and an in-place row; each warms up, times
@@ -239,7 +242,7 @@ pub fn run(world: &dyn World, a: &HealthArgs) -> Result<i32> {
             checks,
             findings,
         };
-        code = write_outputs(a, &r);
+        code = write_outputs(a, &r, &dir);
         r.exit_code = r.exit_code.max(code);
         print!("{}", outcome::summary(&r));
         code = r.exit_code;
@@ -338,8 +341,9 @@ fn links_outcome(code: i32, json: &Path) -> (Status, Vec<String>, Vec<Finding>) 
     }
 }
 
-/// Writes `--json` and `--markdown`; the exit status 1 when one cannot be written.
-fn write_outputs(a: &HealthArgs, r: &HealthReport) -> i32 {
+/// Writes `--json`, `--markdown` and `--metrics` (the sweep's rows read back from its
+/// JSON in `dir`); the exit status 1 when one cannot be written.
+fn write_outputs(a: &HealthArgs, r: &HealthReport, dir: &Path) -> i32 {
     let mut code = ExitCode::Ok.code();
     let outputs = [
         (
@@ -357,6 +361,13 @@ fn write_outputs(a: &HealthArgs, r: &HealthReport) -> i32 {
                 ));
                 code = ExitCode::Failed.code();
             }
+        }
+    }
+    if let Some(p) = &a.metrics {
+        let sweep = xccl_schema::read::read_report(dir.join("sweep.json")).ok();
+        if let Err(e) = crate::output::metrics::write(p, &outcome::metrics(r, sweep.as_ref())) {
+            say(&format!("xccl-bench: error: {e}"));
+            code = ExitCode::Failed.code();
         }
     }
     code
