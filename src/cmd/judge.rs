@@ -1,5 +1,7 @@
 //! `xccl-bench judge`: the verdicts a saved result would have had with `--topology`
 //! (xccl-topo's model and the 0.8 rule), and the `--min-efficiency` health check, offline.
+//! Takes our JSON and the logs `xccl_schema::import` reads (nccl-tests, hccl_test); a
+//! result that failed its correctness check exits 1 after its verdicts.
 
 use crate::cmd::parse::parse_unit_fraction;
 use crate::error::{BenchError, Result};
@@ -31,6 +33,13 @@ pub struct JudgeArgs {
 pub fn run(a: &JudgeArgs) -> Result<i32> {
     let mut report =
         xccl_schema::read_report(&a.report).map_err(|e| BenchError::Usage(e.to_string()))?;
+    if let Some(p) = &report.imported {
+        crate::error::say(&format!(
+            "xccl-bench: note: {} is imported: {}",
+            a.report.display(),
+            p.summary()
+        ));
+    }
     let topo = Topology::load(&a.topology)?;
     let hosts: Vec<&str> = report.meta.ranks.iter().map(|r| r.host.as_str()).collect();
     let placement = topo
@@ -76,6 +85,19 @@ pub fn run(a: &JudgeArgs) -> Result<i32> {
     if let Some(w) = &a.write {
         let text = serde_json::to_string_pretty(&report)?;
         std::fs::write(w, text).map_err(|e| BenchError::Usage(format!("{}: {e}", w.display())))?;
+    }
+    if !report.summary.check_ok {
+        // A wrong result is a failure whatever its speed (exit 1, as the sweep's).
+        crate::error::say(&format!(
+            "xccl-bench: error: {} failed its correctness check ({} wrong element(s){})",
+            a.report.display(),
+            report.summary.wrong_total,
+            report
+                .imported
+                .as_ref()
+                .map_or(String::new(), |p| format!(", as {} says", p.format))
+        ));
+        return Ok(ExitCode::Failed.code());
     }
     if let Some(m) = a.min_efficiency {
         let short = health::shortfalls(judged.iter().map(|(l, v)| (l, v)), m);
