@@ -18,7 +18,7 @@
 //! so. check_result says success/failed only: a failed size fails the check without an
 //! element count.
 
-use super::{settings, Format, ImportResult, Parts};
+use super::common::{settings, Format, ImportResult, Parts};
 use crate::coll::CollKind;
 use crate::result::{BackendInfo, Placement, Provenance, Report};
 use crate::{DataType, ReduceOp};
@@ -42,12 +42,14 @@ struct Cmd {
 }
 
 fn command(line: &str) -> Option<Cmd> {
-    let coll = super::binary_in(line)?;
+    let coll = super::common::binary_in(line)?;
     let t: Vec<&str> = line
         .trim_start_matches(['#', '$', ' '])
         .split_whitespace()
         .collect();
-    let bin = t.iter().position(|w| super::binary_in(w).is_some())?;
+    let bin = t
+        .iter()
+        .position(|w| super::common::binary_in(w).is_some())?;
     let val = |from: usize, to: usize, keys: &[&str]| {
         (from..to)
             .find(|&i| keys.contains(&t[i]))
@@ -144,7 +146,7 @@ pub fn parse(text: &str, path: &Path) -> ImportResult<Report> {
         format: Format::HcclTestText.name().into(),
         ..Provenance::default()
     };
-    let coll = cmd.coll.or_else(|| super::collective_in_name(path)).ok_or(
+    let coll = cmd.coll.or_else(|| super::common::collective_in_name(path)).ok_or(
         "the log does not say which collective it measured: keep the command line (`mpirun -n N ./bin/all_reduce_test ...`) as its first line, or name the file after the binary",
     )?;
     let n = cmd.nranks.ok_or(
@@ -200,7 +202,7 @@ pub fn parse(text: &str, path: &Path) -> ImportResult<Report> {
         if check == "failed" {
             failed.push(data_size.to_string());
         }
-        let mut r = super::row(
+        let mut r = super::common::row(
             coll,
             size,
             count,
@@ -251,7 +253,7 @@ pub fn parse(text: &str, path: &Path) -> ImportResult<Report> {
             st.max_bytes
         ));
     }
-    Ok(super::report(Parts {
+    Ok(super::common::report(Parts {
         collective: coll,
         backend: BackendInfo {
             name: "hccl".into(),

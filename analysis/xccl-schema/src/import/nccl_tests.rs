@@ -14,11 +14,11 @@
 //! log whose rows are whole but which ends before the footer is an interrupted run, used
 //! as far as it goes (like our own partial files).
 
-use super::{
-    nccl_version, precision_from_cv, rank_infos, row, settings, Format, ImportResult, Parts,
+use super::common::{
+    infer, nccl_version, precision_from_cv, rank_infos, row, settings, Format, ImportResult, Parts,
 };
 use crate::coll::CollKind;
-use crate::result::{BackendInfo, Placement, Provenance, Row, TimingMethod};
+use crate::result::{BackendInfo, Placement, Provenance, Report, Row, TimingMethod};
 use crate::{DataType, ReduceOp};
 use std::path::Path;
 
@@ -203,7 +203,7 @@ pub fn parse(text: &str, path: &Path) -> ImportResult<Report> {
                     .and_then(|c| c.parse().ok())
                     .map(nccl_version);
             } else if let Some(b) = rest.strip_prefix("Collective test starting:") {
-                head.binaries.extend(super::binary_in(b));
+                head.binaries.extend(super::common::binary_in(b));
             } else if rest.starts_with("nThread") {
                 settings_line(rest, &mut head.settings);
             } else if rest == "Using devices" {
@@ -261,8 +261,6 @@ pub fn parse(text: &str, path: &Path) -> ImportResult<Report> {
     build(head, raw, complete, path)
 }
 
-use crate::result::Report;
-
 fn build(
     head: Head,
     raw: Vec<(usize, Vec<String>, Columns)>,
@@ -293,7 +291,7 @@ fn build(
     let coll = match binaries
         .first()
         .copied()
-        .or_else(|| super::collective_in_name(path))
+        .or_else(|| super::common::collective_in_name(path))
     {
         Some(c) => c,
         None => {
@@ -353,7 +351,7 @@ fn build(
     if rows.is_empty() {
         return Err("no row with an op xccl-bench knows".into());
     }
-    Ok(super::report(Parts {
+    Ok(super::common::report(Parts {
         collective: coll,
         backend: BackendInfo {
             name: "nccl".into(),
@@ -460,40 +458,4 @@ fn rows_of(
         out.push(r);
     }
     Ok(Some(out))
-}
-
-/// The collective from a row alone, when neither the log nor the file name names it:
-/// size / (count × element size) is 1 for per-rank sizes and n for whole-buffer ones,
-/// redop and root tell the rest. Ambiguous pairs are refused.
-pub(crate) fn infer(
-    size: u64,
-    count: u64,
-    dtype: DataType,
-    has_op: bool,
-    root: i64,
-    n: usize,
-) -> ImportResult<CollKind> {
-    let whole = count > 0 && n > 1 && size == count * dtype.size() as u64 * n as u64;
-    let per_rank = count > 0 && size == count * dtype.size() as u64;
-    use CollKind::*;
-    let candidates: &[CollKind] = match (has_op, root >= 0) {
-        _ if n < 2 || !(whole || per_rank) => &[],
-        (true, false) if per_rank => &[AllReduce],
-        (true, false) => &[ReduceScatter],
-        (true, true) => &[Reduce],
-        (false, true) if per_rank => &[Broadcast],
-        (false, true) => &[Gather, Scatter],
-        (false, false) if per_rank => &[Sendrecv],
-        (false, false) => &[AllGather, Alltoall],
-    };
-    match candidates {
-        [one] => Ok(*one),
-        _ => {
-            let names: Vec<&str> = candidates.iter().map(|c| c.name()).collect();
-            Err(format!(
-                "the log does not say which collective it measured{}; name the file after the binary (e.g. all_gather_perf.log)",
-                if names.is_empty() { String::new() } else { format!(" ({})", names.join(" or ")) }
-            ))
-        }
-    }
 }

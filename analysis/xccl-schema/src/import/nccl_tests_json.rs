@@ -14,8 +14,7 @@
 //! per-process times give each rank's mean when every process drives one GPU. Without
 //! `-I` the file has neither, and the import says so.
 
-use super::nccl_tests::infer;
-use super::{nccl_version, rank_infos, row, settings, Format, ImportResult, Parts};
+use super::common::{infer, nccl_version, rank_infos, row, settings, Format, ImportResult, Parts};
 use crate::result::{BackendInfo, PerRank, Placement, Provenance, Report, Row, TimingMethod};
 use crate::{DataType, ReduceOp};
 use serde_json::Value;
@@ -105,8 +104,8 @@ pub fn parse(v: &Value, path: &Path) -> ImportResult<Report> {
     }
     let coll = match args
         .first()
-        .and_then(|a| super::binary_in(a))
-        .or_else(|| super::collective_in_name(path))
+        .and_then(|a| super::common::binary_in(a))
+        .or_else(|| super::common::collective_in_name(path))
     {
         Some(c) => c,
         None => {
@@ -232,7 +231,7 @@ pub fn parse(v: &Value, path: &Path) -> ImportResult<Report> {
         return Err("no result with an op xccl-bench knows".into());
     }
     let nccl = u(v, "nccl_version").map(nccl_version).unwrap_or_default();
-    Ok(super::report(Parts {
+    Ok(super::common::report(Parts {
         collective: coll,
         backend: BackendInfo {
             name: "nccl".into(),
