@@ -173,6 +173,20 @@ fn report_of_every_importer_says_what_is_missing() {
 }
 
 #[test]
+fn judge_refuses_a_result_without_hosts() {
+    // hccl_test prints no hosts: `judge` says so instead of placing invented ones.
+    let topo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("topologies/atlas-800t-a2.toml");
+    let r = run(
+        "judge {} --topology {}",
+        &[&fx("hccl_test-all_reduce.txt"), &topo],
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    r.assert_stderr_has("hccl_test-all_reduce.txt: the result names no hosts or devices, so its ranks cannot be placed on a topology");
+}
+
+#[test]
 fn foreign_or_truncated_logs_are_one_line_and_exit_2() {
     let out = tmp("import-bad.html");
     for (f, why) in [

@@ -33,6 +33,13 @@ pub struct JudgeArgs {
 pub fn run(a: &JudgeArgs) -> Result<i32> {
     let mut report =
         xccl_schema::read_report(&a.report).map_err(|e| BenchError::Usage(e.to_string()))?;
+    if report.meta.ranks.is_empty() {
+        // hccl_test prints no hosts: placing its ranks would mean inventing them.
+        return Err(BenchError::Usage(format!(
+            "{}: the result names no hosts or devices, so its ranks cannot be placed on a topology",
+            a.report.display()
+        )));
+    }
     if let Some(p) = &report.imported {
         crate::error::say(&format!(
             "xccl-bench: note: {} is imported: {}",
