@@ -67,6 +67,7 @@ fn rewrite_rate(path: &std::path::Path, rows: usize) -> f64 {
         rows: vec![],
         summary: Summary::default(),
         findings: vec![],
+        imported: None,
     };
     let tmp = path.with_extension("json.partial");
     let t0 = Instant::now();

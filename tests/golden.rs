@@ -1,5 +1,7 @@
 //! Golden comparison of the offline commands (issue 15): `predict`, `report`, `compare`,
-//! `topo show|model|emu-plan`, `judge`, `list`, `--help`, and bad input to them. What
+//! `topo show|model|emu-plan`, `judge`, `list`, `--help`, and bad input to them; and, added
+//! with the importers (issue 18), the same commands on nccl-tests' and hccl_test's outputs
+//! (the `import` link: analysis/xccl-schema/tests/fixtures/import). What
 //! each case prints on stdout and stderr, its exit status and every file it writes are
 //! compared byte for byte with what the binary of c7a7e9e (the commit before the move of
 //! src/ into src/cmd/) produced on the same arguments, kept under `tests/golden/<case>/`:
@@ -10,10 +12,10 @@
 //! status or the set of files written fails, with the case and the first differing lines.
 //!
 //! Every case runs without MPI or a launcher, in a fresh scratch folder (its working
-//! directory) holding three links: `inputs` (tests/golden/inputs: small results, link
+//! directory) holding four links: `inputs` (tests/golden/inputs: small results, link
 //! matrix, prediction and train-sim files made by tests/golden/inputs/regenerate.sh, and
-//! a few topologies and bad files written by hand), `topologies` and `train-sim`
-//! (tests/train-sim). Arguments use only those relative paths and write into the scratch
+//! a few topologies and bad files written by hand), `topologies`, `train-sim`
+//! (tests/train-sim) and `import` (the importers' fixtures). Arguments use only those relative paths and write into the scratch
 //! folder, so no output depends on where the checkout or the temporary folder is.
 //!
 //! Nothing is normalised. What could vary is pinned instead:
@@ -53,6 +55,7 @@ const LINKS: &[(&str, &str)] = &[
     ("inputs", "tests/golden/inputs"),
     ("topologies", "topologies"),
     ("train-sim", "tests/train-sim"),
+    ("import", "analysis/xccl-schema/tests/fixtures/import"),
 ];
 
 /// Each case: the name of its folder under tests/golden/, and the arguments after
@@ -210,6 +213,23 @@ const CASES: &[(&str, &str)] = &[
     ("bad-topo-model-size", "topo model topologies/dgx-h100.toml all_reduce 1Q"),
     ("bad-topo-emu-plan-no-table", "topo emu-plan topologies/dgx-h100.toml"),
     ("bad-subcommand", "frobnicate"),
+    // --- other tools' outputs (issue 18; not in c7a7e9e: blessed from the binary that
+    // added the importers)
+    (
+        "import-judge-nccl-tests-text",
+        "judge import/nccl-tests-classic-2node.txt --topology import/two-dgx-h100.toml \
+         --write judged.json",
+    ),
+    (
+        "import-compare-nccl-tests-json-slow",
+        "compare inputs/all_reduce.json import/nccl-tests-slow.json --markdown compare.md",
+    ),
+    (
+        "import-report-hccl-test",
+        "report import/hccl_test-all_reduce.txt import/hccl_test-all_gather-failed.txt -o hccl.html",
+    ),
+    ("bad-import-truncated-log", "compare inputs/all_reduce.json import/nccl-tests-truncated.txt"),
+    ("bad-import-foreign-log", "judge import/osu_allreduce.txt --topology topologies/dgx-h100.toml"),
 ];
 
 /// What one case did.

@@ -189,6 +189,7 @@ fn emu_report(busbw: f64) -> xccl_bench::result::Report {
             ..Default::default()
         },
         findings: vec![],
+        imported: None,
     }
 }
 

@@ -1,5 +1,7 @@
 //! `xccl-bench judge`: the verdicts a saved result would have had with `--topology`
 //! (xccl-topo's model and the 0.8 rule), and the `--min-efficiency` health check, offline.
+//! Takes our JSON and the logs `xccl_schema::import` reads (nccl-tests, hccl_test); a
+//! result that failed its correctness check exits 1 after its verdicts.
 
 use crate::cmd::parse::parse_unit_fraction;
 use crate::error::{BenchError, Result};
@@ -38,6 +40,20 @@ pub fn run(a: &JudgeArgs) -> Result<i32> {
     }
     let mut report =
         xccl_schema::read_report(&a.report).map_err(|e| BenchError::Usage(e.to_string()))?;
+    if report.meta.ranks.is_empty() {
+        // hccl_test prints no hosts: placing its ranks would mean inventing them.
+        return Err(BenchError::Usage(format!(
+            "{}: the result names no hosts or devices, so its ranks cannot be placed on a topology",
+            a.report.display()
+        )));
+    }
+    if let Some(p) = &report.imported {
+        crate::error::say(&format!(
+            "xccl-bench: note: {} is imported: {}",
+            a.report.display(),
+            p.summary()
+        ));
+    }
     let topo = Topology::load(&a.topology)?;
     let hosts: Vec<&str> = report.meta.ranks.iter().map(|r| r.host.as_str()).collect();
     let placement = topo
@@ -85,7 +101,20 @@ pub fn run(a: &JudgeArgs) -> Result<i32> {
         std::fs::write(w, text).map_err(|e| BenchError::Usage(format!("{}: {e}", w.display())))?;
     }
     let mut code = ExitCode::Ok;
-    if let Some(m) = a.min_efficiency {
+    if !report.summary.check_ok {
+        // A wrong result is a failure whatever its speed (exit 1, as the sweep's).
+        crate::error::say(&format!(
+            "xccl-bench: error: {} failed its correctness check ({} wrong element(s){})",
+            a.report.display(),
+            report.summary.wrong_total,
+            report
+                .imported
+                .as_ref()
+                .map_or(String::new(), |p| format!(", as {} says", p.format))
+        ));
+        code = ExitCode::Failed;
+    }
+    if let Some(m) = a.min_efficiency.filter(|_| code == ExitCode::Ok) {
         let short = health::shortfalls(judged.iter().map(|(l, v)| (l, v)), m);
         if !short.is_empty() {
             crate::error::say_block(&health::summary(&short, m));

@@ -2,7 +2,8 @@
 //! built on the pure functions of the xccl-report crate. `report` takes any mix of
 //! results, link matrices, predictions and train-sim files. Files are read through
 //! xccl-schema's versioned reader, so a foreign, newer or broken file is one line and
-//! exit 2; a partial file (interrupted run) is used as far as it goes and said so.
+//! exit 2; a partial file (interrupted run) is used as far as it goes and said so. Logs of
+//! nccl-tests and hccl_test are imported by that reader; what they lack is said.
 
 use crate::cmd::parse::{parse_threshold, parse_unit_fraction};
 use crate::error::{say, BenchError, Result};
@@ -62,6 +63,16 @@ fn read(p: &Path) -> Result<Report> {
     Ok(r)
 }
 
+fn imported_note(p: &Path, r: &Report) {
+    if let Some(i) = &r.imported {
+        say(&format!(
+            "xccl-bench: note: {} is imported: {}",
+            p.display(),
+            i.summary()
+        ));
+    }
+}
+
 fn partial_note(p: &Path, r: &Report) {
     say(&format!(
         "xccl-bench: note: {} is from a run that did not finish{}: its {} row(s) are used",
@@ -97,6 +108,7 @@ pub fn report(a: &ReportArgs) -> Result<i32> {
             .map_err(|e| BenchError::Usage(e.to_string()))?;
         if kind == xccl_schema::Kind::Result {
             let r = &inputs.runs.last().expect("just added").report;
+            imported_note(p, r);
             if !r.summary.complete {
                 partial_note(p, r);
             }

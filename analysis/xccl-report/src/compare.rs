@@ -30,7 +30,9 @@ pub struct RowKey {
 }
 
 impl RowKey {
-    pub fn of(r: &Row) -> Self {
+    /// The key of `r`, a row of `report`: the rank count is the row's (one mean per rank)
+    /// or, for imported rows that record no per-rank times, the run's.
+    pub fn of(r: &Row, report: &Report) -> Self {
         RowKey {
             collective: r.collective,
             size_bytes: r.size_bytes,
@@ -38,7 +40,11 @@ impl RowKey {
             op: r.op_name().to_string(),
             root: r.root,
             placement: r.placement,
-            nranks: r.nranks(),
+            nranks: if r.nranks() > 0 {
+                r.nranks()
+            } else {
+                report.meta.nranks
+            },
         }
     }
     /// `all_reduce 1048576 B float sum root -1 out-of-place 2 ranks`, short where it can.
@@ -159,13 +165,17 @@ impl Comparison {
 }
 
 /// The noise band of a pair of rows, relative to the base mean (infinite when either CI
-/// is unknown: one iteration, or a zero time).
+/// is unbounded: one iteration, or a zero time). A row whose source recorded no spread
+/// (precision NaN: an imported table without per-iteration times) adds none, so that the
+/// threshold alone judges it; `compare` notes which files those are.
 fn noise(b: &Row, n: &Row) -> f64 {
     let (tb, tn) = (b.time_us.avg, n.time_us.avg);
-    if !(tb > 0.0 && tn > 0.0 && b.precision.is_finite() && n.precision.is_finite()) {
+    let half = |p: f64, t: f64| if p.is_nan() { 0.0 } else { p * t };
+    let (hb, hn) = (half(b.precision, tb), half(n.precision, tn));
+    if !(tb > 0.0 && tn > 0.0 && hb.is_finite() && hn.is_finite()) {
         return f64::INFINITY;
     }
-    ((b.precision * tb).powi(2) + (n.precision * tn).powi(2)).sqrt() / tb
+    (hb.powi(2) + hn.powi(2)).sqrt() / tb
 }
 
 /// Compares every row of `new` with the row of `base` that measured the same thing.
@@ -182,7 +192,7 @@ pub fn compare(
         let mut order = vec![];
         let mut m = HashMap::new();
         for row in &r.rows {
-            let k = RowKey::of(row);
+            let k = RowKey::of(row, r);
             if let std::collections::hash_map::Entry::Vacant(e) = m.entry(k) {
                 order.push(e.key().clone());
                 e.insert(row.clone());
@@ -239,6 +249,26 @@ pub fn compare(
                     .as_ref()
                     .map_or(String::new(), |e| format!(": {e}")),
                 r.rows.len()
+            ));
+        }
+    }
+    for (name, r, idx) in [(base_name, base, &bi), (new_name, new, &ni)] {
+        if let Some(p) = &r.imported {
+            notes.push(format!("{name} is imported: {}", p.summary()));
+        }
+        let unrecorded = rows
+            .iter()
+            .filter(|c| idx.get(&c.key).is_some_and(|x| x.precision.is_nan()))
+            .count();
+        if unrecorded > 0 {
+            notes.push(format!(
+                "{name} records no per-iteration spread for {unrecorded} compared row(s): they add no noise, the threshold alone judges them"
+            ));
+        }
+        if !r.summary.check_ok {
+            notes.push(format!(
+                "{name} failed its correctness check ({} wrong element(s))",
+                r.summary.wrong_total
             ));
         }
     }
@@ -319,7 +349,9 @@ pub fn table(c: &Comparison) -> String {
 
 /// A relative noise as a percentage cell (`inf` when unknown).
 pub(crate) fn pct(x: f64) -> String {
-    if x.is_finite() {
+    if x.is_nan() {
+        "—".into() // not recorded (imported rows)
+    } else if x.is_finite() {
         format!("{:.1}", x * 100.0)
     } else {
         "inf".into()

@@ -88,6 +88,9 @@ fn header(runs: &[Run]) -> String {
             "<span class=\"bad\">partial</span>".to_string()
         } else if s.check_ok {
             "<span class=\"ok\">complete, check OK</span>".to_string()
+        } else if s.wrong_total == 0 {
+            // hccl_test says success/failed per size, without a count.
+            "<span class=\"bad\">complete, check FAILED</span>".to_string()
         } else {
             format!(
                 "<span class=\"bad\">complete, {} wrong</span>",
@@ -106,9 +109,21 @@ fn header(runs: &[Run]) -> String {
             m.nranks,
             esc(&host_ranks(m)),
             esc(&devices.join(", ")),
-            date(m.started_unix),
+            if r.report.imported.is_some() {
+                "-".to_string()
+            } else {
+                date(m.started_unix)
+            },
             r.report.rows.len(),
         );
+        if let Some(p) = &r.report.imported {
+            let _ = writeln!(
+                notes,
+                "<p class=\"note\">Imported: <b>{}</b> is {}. What it lacks is left out of the plots and shown as — in the tables; nothing is filled in.</p>",
+                esc(&r.name),
+                esc(&p.summary())
+            );
+        }
         if !s.complete {
             let _ = writeln!(
                 notes,
@@ -239,6 +254,11 @@ fn collective_section(name: &str, runs: &[Run], idx: &[usize], opts: &Options) -
     for (c, &i) in idx.iter().enumerate() {
         let rows = line_rows(&runs[i].report);
         lines.push(run_line(&runs[i], c, by_size(&rows, |r| r.time_us.avg)));
+        // Imported rows may lack the percentiles (NaN): no band there.
+        let rows: Vec<&Row> = rows
+            .into_iter()
+            .filter(|r| r.time_us.p50.is_finite() && r.time_us.p99.is_finite())
+            .collect();
         bands.push(Band {
             lower: by_size(&rows, |r| r.time_us.p50),
             upper: by_size(&rows, |r| r.time_us.p99),
@@ -439,6 +459,19 @@ fn verdicts(runs: &[Run], idx: &[usize]) -> String {
     )
 }
 
+/// A figure as `{:.N}` prints it, or `—` when the source did not record it (NaN).
+struct Shown(f64);
+
+impl std::fmt::Display for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_nan() {
+            f.write_str("—")
+        } else {
+            std::fmt::Display::fmt(&self.0, f)
+        }
+    }
+}
+
 fn rows_tables(runs: &[Run], idx: &[usize]) -> String {
     let mut h = String::new();
     for &i in idx {
@@ -459,8 +492,8 @@ fn rows_tables(runs: &[Run], idx: &[usize]) -> String {
                 row.root,
                 row.placement,
                 row.time_us.avg,
-                row.time_us.p50,
-                row.time_us.p99,
+                Shown(row.time_us.p50),
+                Shown(row.time_us.p99),
                 row.algbw_gbs,
                 row.busbw_gbs,
                 crate::compare::pct(row.precision),

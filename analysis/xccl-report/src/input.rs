@@ -1,4 +1,5 @@
-//! Every file `xccl-bench report` takes: benchmark results, link matrices, predictions
+//! Every file `xccl-bench report` takes: benchmark results (ours, or nccl-tests' and
+//! hccl_test's outputs imported by `xccl_schema::import`), link matrices, predictions
 //! and simulated training steps, told apart by `xccl_schema::read::kind_of` and read into
 //! the types of the crates that define them. Reading is the only I/O of this crate: the
 //! declared switch grouping of a link matrix is looked up here, in the topology file the
@@ -66,7 +67,16 @@ impl Inputs {
             || path.display().to_string(),
             |f| f.to_string_lossy().into_owned(),
         );
-        let v = read::read_value(path)?;
+        let v = match read::read_file(path)? {
+            read::Loaded::Json(v) => v,
+            read::Loaded::Imported(report) => {
+                self.runs.push(Run {
+                    name,
+                    report: *report,
+                });
+                return Ok(Kind::Result);
+            }
+        };
         let kind = read::kind_of(&v, path)?;
         match kind {
             Kind::Result => self.runs.push(Run {

@@ -86,5 +86,6 @@ pub fn report(rows: Vec<Row>) -> Report {
         },
         rows,
         findings: vec![],
+        imported: None,
     }
 }

@@ -13,6 +13,7 @@
 //! - [`finding`]: what diagnosis concluded (slow rank, slow link, ...).
 //! - [`rules`]: the thresholds (0.8, 0.2, ...) and the exit codes, each defined once.
 //! - [`read`]: the versioned reader that refuses foreign and newer files in one line.
+//! - [`import`]: nccl-tests' and hccl_test's outputs read into the same typed result.
 
 /// `Display` as the type's `name()`: for the vocabulary's enums, which print as they are
 /// spelled in files and on the command line.
@@ -28,6 +29,7 @@ macro_rules! display_as_name {
 
 pub mod coll;
 pub mod finding;
+pub mod import;
 pub mod read;
 pub mod result;
 pub mod rules;
@@ -37,6 +39,6 @@ pub mod verdict;
 pub use coll::CollKind;
 pub use finding::{Finding, FindingKind};
 pub use read::{kind_of, read_report, Kind, ReadError};
-pub use result::{Placement, RankTiming, Report, Row, SCHEMA_VERSION};
+pub use result::{Placement, Provenance, RankTiming, Report, Row, SCHEMA_VERSION};
 pub use types::{DataType, ReduceOp};
 pub use verdict::{Class, LinkClass, Verdict};

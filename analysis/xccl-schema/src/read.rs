@@ -9,6 +9,10 @@
 //! `kind` and `schema_version`. [`kind_of`] tells the four apart, so that a reader such as
 //! `xccl-bench report` can take any mix of them, and [`parse_kind`] reads one with the same
 //! one-line errors, without this crate depending on the crates that define them.
+//!
+//! Results other tools wrote (nccl-tests' text and JSON, hccl_test's text) are recognised
+//! by content and read into the same [`Report`] by [`crate::import`]; [`read_report`] and
+//! [`read_file`] take them wherever our own results are taken.
 
 use crate::result::{Report, SCHEMA_VERSION, TOOL};
 use serde::de::DeserializeOwned;
@@ -26,6 +30,17 @@ pub enum ReadError {
     NotJson {
         path: PathBuf,
         source: serde_json::Error,
+    },
+    #[error("{path}: not JSON ({source}), nor nccl-tests or hccl_test output; an xccl-bench --json file or one of those logs was expected")]
+    Unrecognized {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{path}: {format} output, but {why}")]
+    Import {
+        path: PathBuf,
+        format: &'static str,
+        why: String,
     },
     #[error("{path}: not an xccl-bench file ({why})")]
     Foreign { path: PathBuf, why: String },
@@ -171,15 +186,68 @@ pub fn parse_kind<T: DeserializeOwned>(
     })
 }
 
-/// Reads an xccl-bench `--json` file.
+/// Reads an xccl-bench `--json` file, or another tool's result ([`crate::import`]).
 pub fn read_report(path: impl AsRef<Path>) -> Result<Report, ReadError> {
     let path = path.as_ref();
     parse_report(&read_text(path)?, path)
 }
 
-/// Parses the text of an xccl-bench `--json` file; `path` only names it in errors.
+/// Parses the text of an xccl-bench `--json` file or of a result another tool wrote;
+/// `path` names it in errors (and may name the collective of a log that does not).
 pub fn parse_report(text: &str, path: &Path) -> Result<Report, ReadError> {
-    report_from_value(parse_value(text, path)?, path)
+    match parse_any(text, path)? {
+        Loaded::Json(v) => report_from_value(v, path),
+        Loaded::Imported(r) => Ok(*r),
+    }
+}
+
+/// A file read by [`read_file`]: one of our JSON files (any kind, see [`kind_of`]), or a
+/// result imported from another tool's output.
+pub enum Loaded {
+    Json(Value),
+    Imported(Box<Report>),
+}
+
+/// Reads any file the offline commands take: our JSON files as JSON, nccl-tests' JSON and
+/// text and hccl_test's text as an imported [`Report`]; anything else is one line.
+pub fn read_file(path: impl AsRef<Path>) -> Result<Loaded, ReadError> {
+    let path = path.as_ref();
+    parse_any(&read_text(path)?, path)
+}
+
+fn parse_any(text: &str, path: &Path) -> Result<Loaded, ReadError> {
+    use crate::import::{self, Format};
+    let fail = |format: Format| {
+        move |why: String| ReadError::Import {
+            path: path.into(),
+            format: format.name(),
+            why,
+        }
+    };
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) if import::is_nccl_tests_json(&v) => {
+            let r =
+                import::nccl_tests_json::parse(&v, path).map_err(fail(Format::NcclTestsJson))?;
+            Ok(Loaded::Imported(Box::new(r)))
+        }
+        Ok(v) => Ok(Loaded::Json(v)),
+        Err(source) => {
+            let r = match import::detect_text(text) {
+                Some(f @ Format::NcclTestsText) => import::nccl_tests::parse(text, path).map_err(fail(f)),
+                Some(f @ Format::HcclTestText) => import::hccl_test::parse(text, path).map_err(fail(f)),
+                // nccl-tests writes its JSON as it goes: a run killed early leaves it open.
+                _ if source.is_eof() && text.contains("\"nccl_version\"") => Err(fail(Format::NcclTestsJson)(format!(
+                    "truncated: the JSON ends at line {} (a run that did not finish leaves it open)",
+                    source.line()
+                ))),
+                _ => Err(ReadError::Unrecognized {
+                    path: path.into(),
+                    source,
+                }),
+            }?;
+            Ok(Loaded::Imported(Box::new(r)))
+        }
+    }
 }
 
 /// A benchmark result from parsed JSON; `path` only names it in errors.

@@ -122,17 +122,28 @@ pub enum TimingMethod {
     DeviceEvents,
 }
 
-/// Time statistics in microseconds.
+/// Time statistics in microseconds. A statistic the source did not record (an imported
+/// nccl-tests table has the mean only) is NaN, written as `null`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct TimeStats {
     /// Per-rank means combined across ranks as `-a` says (avg by default).
     pub avg: f64,
     /// Fastest and slowest single iteration on any rank.
+    #[serde(deserialize_with = "null_as_nan")]
     pub min: f64,
+    #[serde(deserialize_with = "null_as_nan")]
     pub max: f64,
     /// Percentiles over every iteration of every rank.
+    #[serde(deserialize_with = "null_as_nan")]
     pub p50: f64,
+    #[serde(deserialize_with = "null_as_nan")]
     pub p99: f64,
+}
+
+/// serde_json writes a non-finite float as `null`; read it back as NaN (not recorded)
+/// instead of refusing the file.
+fn null_as_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -199,7 +210,10 @@ pub struct Row {
     pub busbw_gbs: f64,
     /// Wrong elements summed over ranks; None when not checked (-c 0).
     pub wrong: Option<u64>,
-    /// Achieved relative half-width of the 95% confidence interval of the mean time.
+    /// Achieved relative half-width of the 95% confidence interval of the mean time; NaN
+    /// (`null`) when the source recorded no spread (imported tables without per-iteration
+    /// times).
+    #[serde(deserialize_with = "null_as_nan")]
     pub precision: f64,
     pub per_rank: PerRank,
     /// Filled when a topology is known (see xccl-topo).
@@ -291,4 +305,46 @@ pub struct Report {
     /// What diagnosis concluded (empty: nothing found, or not diagnosed).
     #[serde(default)]
     pub findings: Vec<Finding>,
+    /// Set when the result was read from another tool's output (`crate::import`): which
+    /// format, and what it lacks or what was derived here instead of read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<Provenance>,
+}
+
+/// Where an imported result came from, and how faithful it is.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Provenance {
+    /// The tool and format, e.g. `nccl-tests text`, `nccl-tests JSON`, `hccl_test text`.
+    pub format: String,
+    /// The tool's version as its output states it, if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// What the format does not record; the rows leave it unset (NaN, empty, None).
+    pub lacks: Vec<String>,
+    /// What was computed here rather than read, and how.
+    pub derived: Vec<String>,
+    /// Anything else a reader must know (skipped rows, a run that did not finish).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Provenance {
+    /// One line for the commands that read the file: `nccl-tests text (2.13.9); lacks:
+    /// ...; derived: ...`.
+    pub fn summary(&self) -> String {
+        let mut s = self.format.clone();
+        if let Some(v) = &self.version {
+            s += &format!(" {v}");
+        }
+        for (what, list) in [
+            ("lacks", &self.lacks),
+            ("derived", &self.derived),
+            ("note", &self.notes),
+        ] {
+            if !list.is_empty() {
+                s += &format!("; {what}: {}", list.join(", "));
+            }
+        }
+        s
+    }
 }
