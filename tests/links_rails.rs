@@ -124,6 +124,41 @@ fn rails_through_the_nccl_standin_move_device_memory_with_send_recv() {
 }
 
 #[test]
+fn rails_through_the_hccl_standin_move_device_memory_with_send_recv() {
+    let log = common::standin::CallLog::new("links-rails-hccl");
+    let env: Vec<(&str, String)> = common::standin::hccl_env(common::standin::standin_dir())
+        .into_iter()
+        .chain([log.env()])
+        .collect();
+    let j = tmp("rails-hccl.json");
+    let r = links(&[("rl-n0", 2), ("rl-n1", 2)], "--backend hccl", &j, &env);
+    r.assert_code(0);
+    assert_shape(&read_json(&j), "hccl");
+    let calls = log.read();
+    // The stand-in logs HcclSend/HcclRecv as one-item batches (item=0), both ways as a
+    // two-item HcclBatchSendRecv (item=1 too), each message of 64 KiB.
+    for f in [
+        "item=0 type=0 count=65536",
+        "item=0 type=1 count=65536",
+        "item=1 type=1 count=65536",
+    ] {
+        assert!(calls.contains(f), "{f} missing: {calls}");
+    }
+}
+
+#[test]
+fn nccl_without_the_library_fails_on_every_rank_in_one_line() {
+    let j = tmp("rails-nolib.json");
+    let env = [("XCCL_NCCL_LIB", "/nonexistent/libnccl.so.2".to_string())];
+    let r = links(&[("rl-n0", 2), ("rl-n1", 2)], "--backend nccl", &j, &env);
+    r.assert_code(1);
+    let lines: Vec<&str> = r.stderr.lines().filter(|l| l.contains("error")).collect();
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    common::assert_no_survivors(&r);
+}
+
+#[test]
 fn a_rank_count_that_does_not_fit_the_file_is_one_line_exit_2() {
     let j = tmp("rails-bad.json");
     for (hosts, says) in [
