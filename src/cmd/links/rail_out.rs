@@ -9,7 +9,6 @@
 //! `btl_tcp_if_include`, ...) is recorded beside it, and a binding that names another
 //! NIC is reported on stderr: then the measured NIC is not the one the finding names.
 
-use super::rails::Setup;
 use crate::backend::BackendKind;
 use crate::error::say;
 use crate::world::{allgather_bytes, World};
@@ -86,15 +85,19 @@ pub fn bindings(world: &dyn World, _backend: BackendKind) -> Vec<Vec<String>> {
 
 /// The NIC of every (node, rail), with provenance; warns (rank 0) where a rank's binding
 /// names none of its NIC's names.
-pub fn nic_uses(s: &Setup, bound: &[Vec<String>]) -> Vec<NicUse> {
-    let f = &s.fabric;
+/// `world_rank`: plan rank (node · devices + device) → world rank.
+pub fn nic_uses(f: &RailFabric, world_rank: &[usize], bound: &[Vec<String>]) -> Vec<NicUse> {
+    let per_node: usize = f
+        .nic_devices
+        .first()
+        .map_or(0, |n| n.iter().map(Vec::len).sum());
     let mut out = vec![];
     for (n, host) in f.nodes.iter().enumerate() {
         for rail in 0..f.rails {
             let devices = f.nic_devices[n][rail].clone();
             let ranks: Vec<usize> = devices
                 .iter()
-                .map(|&d| s.world_rank[n * s.plan.devices() + d])
+                .map(|&d| world_rank[n * per_node + d])
                 .collect();
             let nic = f.nic_names[n][rail].clone();
             let mut b: Vec<String> = ranks.iter().flat_map(|&r| bound[r].clone()).collect();

@@ -309,7 +309,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
             report: r.report,
             topology: s.topology.clone(),
             hosts: hosts.clone(),
-            nics: rail_out::nic_uses(&s, &bound),
+            nics: rail_out::nic_uses(&s.fabric, &s.world_rank, &bound),
             threshold,
             wall_s,
             confirm_s,
