@@ -106,6 +106,20 @@ fn rails_through_mpi_measure_every_planned_pair_once() {
 }
 
 #[test]
+fn screen_on_rails_says_it_measures_every_pair_and_does() {
+    let j = tmp("rails-screen.json");
+    let r = links(&[("rl-n0", 2), ("rl-n1", 2)], "--screen", &j, &[]);
+    r.assert_code(0);
+    let said: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("links --screen: no screen per device yet"))
+        .collect();
+    assert_eq!(said.len(), 1, "{}", r.stderr);
+    assert_shape(&read_json(&j), "mpi");
+}
+
+#[test]
 fn rails_through_the_nccl_standin_move_device_memory_with_send_recv() {
     let log = common::standin::CallLog::new("links-rails");
     let env: Vec<(&str, String)> = common::standin::nccl_env(22803)

@@ -130,6 +130,29 @@ pub fn nic_uses(f: &RailFabric, world_rank: &[usize], bound: &[Vec<String>]) -> 
     out
 }
 
+/// With `--backend mpi`, a finding that names a NIC no rank was bound to says so: MPI on
+/// host memory picks its own interface, so the NIC is the one the device should use,
+/// not one known to have carried the bytes.
+pub fn caveat_unbound(findings: &mut [Finding], nics: &[NicUse], backend: &str) {
+    if backend != "mpi" {
+        return;
+    }
+    for f in findings {
+        if let xccl_schema::finding::Subject::Nic { host, nic, .. } = &f.subject {
+            let unbound = nics
+                .iter()
+                .any(|u| u.host == *host && u.nic == *nic && u.bound.is_empty());
+            if unbound {
+                f.evidence.push_str(
+                    "; the NIC is named from the topology's device_nic only: MPI was not bound \
+                     to it (btl_tcp_if_include / UCX_NET_DEVICES per rank) and may have used \
+                     another interface",
+                );
+            }
+        }
+    }
+}
+
 /// Matrices are printed up to this many nodes; larger clusters get one line per rail.
 const MATRIX_NODES: usize = 16;
 
@@ -251,4 +274,53 @@ pub fn render(doc: &Doc, f: &RailFabric, m: &RailMatrix, inter_phase: &[Phase]) 
         let _ = writeln!(out, "finding: {x}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xccl_schema::finding::{FindingKind, Subject};
+
+    fn nic(host: &str, nic: &str, bound: &[&str]) -> NicUse {
+        NicUse {
+            host: host.into(),
+            rail: 0,
+            nic: nic.into(),
+            leaf: "rail0".into(),
+            devices: vec![0],
+            ranks: vec![0],
+            known_from: NIC_FROM_TOPOLOGY.into(),
+            bound: bound.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn slow_nic(host: &str, n: &str) -> Finding {
+        Finding {
+            kind: FindingKind::SlowNic,
+            subject: Subject::Nic {
+                host: host.into(),
+                nic: n.into(),
+                rail: 0,
+                devices: vec!["dev0".into()],
+                behaves_as_rail: None,
+            },
+            evidence: "low".into(),
+            metrics: Default::default(),
+        }
+    }
+
+    #[test]
+    fn an_unbound_nic_under_mpi_is_named_with_its_caveat_only() {
+        let nics = [
+            nic("a", "eth0", &[]),
+            nic("b", "eth0", &["OMPI_MCA_btl_tcp_if_include=eth0"]),
+        ];
+        let mut f = vec![slow_nic("a", "eth0"), slow_nic("b", "eth0")];
+        caveat_unbound(&mut f, &nics, "mpi");
+        assert!(f[0].evidence.contains("may have used another interface"));
+        assert_eq!(f[1].evidence, "low", "bound: no caveat");
+        let mut g = vec![slow_nic("a", "eth0")];
+        caveat_unbound(&mut g, &nics, "nccl");
+        assert_eq!(g[0].evidence, "low", "the library chooses by affinity");
+    }
 }

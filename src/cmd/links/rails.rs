@@ -304,12 +304,14 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
                 rails::recheck(&r.m, &s.fabric, i, rates, threshold)
             })
             .collect();
-        let (findings, unconfirmed) = rails::confirm(&r.m, sus, &rechecks);
+        let (mut findings, unconfirmed) = rails::confirm(&r.m, sus, &rechecks);
+        let nics = rail_out::nic_uses(&s.fabric, &s.world_rank, &bound);
+        rail_out::caveat_unbound(&mut findings, &nics, probe.name());
         let doc = Doc {
             report: r.report,
             topology: s.topology.clone(),
             hosts: hosts.clone(),
-            nics: rail_out::nic_uses(&s.fabric, &s.world_rank, &bound),
+            nics,
             threshold,
             wall_s,
             confirm_s,
