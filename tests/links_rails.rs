@@ -106,6 +106,27 @@ fn rails_through_mpi_measure_every_planned_pair_once() {
 }
 
 #[test]
+fn a_binding_is_recorded_and_one_that_names_another_nic_is_warned_about() {
+    let j = tmp("rails-bound.json");
+    let env = [("OMPI_MCA_btl_tcp_if_include", "lo".to_string())];
+    let r = links(&[("rl-n0", 2), ("rl-n1", 2)], "", &j, &env);
+    r.assert_code(0);
+    let v = read_json(&j);
+    for n in v["nics"].as_array().unwrap() {
+        assert_eq!(
+            n["bound"],
+            serde_json::json!(["OMPI_MCA_btl_tcp_if_include=lo"])
+        );
+    }
+    let warned = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("bind OMPI_MCA_btl_tcp_if_include=lo but --topology says"))
+        .count();
+    assert_eq!(warned, 4, "one line per NIC: {}", r.stderr);
+}
+
+#[test]
 fn screen_on_rails_says_it_measures_every_pair_and_does() {
     let j = tmp("rails-screen.json");
     let r = links(&[("rl-n0", 2), ("rl-n1", 2)], "--screen", &j, &[]);

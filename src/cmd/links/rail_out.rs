@@ -105,10 +105,15 @@ pub fn nic_uses(f: &RailFabric, world_rank: &[usize], bound: &[Vec<String>]) -> 
             b.dedup();
             for v in &b {
                 let value = v.split_once('=').map_or("", |x| x.1);
-                let names_it = value
-                    .split([',', ':', '^'])
-                    .any(|w| !w.is_empty() && (w == nic || nic.starts_with(w)));
-                if !names_it {
+                // Interface or HCA names (`mlx5_0:1`, `=mlx5_0`, `eth0,eth1`); a subnet
+                // (`10.1.0.0/24`) cannot be checked against a name here.
+                let words: Vec<&str> = value
+                    .split([',', ':', '^', '='])
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                let subnet = words.iter().any(|w| w.contains('/'));
+                let names_it = words.iter().any(|&w| w == nic || nic.starts_with(w));
+                if !names_it && !subnet {
                     say(&format!(
                         "links: warning: {host} rank(s) {ranks:?} bind {v} but --topology says \
                          their NIC is {nic}: the NIC measured may not be the one named"

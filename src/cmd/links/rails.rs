@@ -97,7 +97,8 @@ fn setup(a: &LinksArgs, all: &[(String, usize)], hosts: &[String]) -> Result<Set
             )));
         }
         nodes.push(placed.node_of_rank[ranks[0]]);
-        // Device d of a host: its d-th rank (ranks placed by slot: local rank order).
+        // Device d of a host: its d-th rank by world rank, i.e. local rank d (the device
+        // the NCCL/HCCL backends open).
         for (d, &r) in ranks.iter().enumerate() {
             world_rank[n * per_node + d] = r;
         }
