@@ -257,6 +257,7 @@ fn ends_ranks(s: &Setup, m: &rails::RailMatrix, i: usize) -> (usize, usize) {
 pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     let (all, hosts) = job_layout(world);
     let s = agree(world, setup(a, &all, &hosts))?;
+    crate::cmd::diagnosis::check_metrics(world, a.metrics.as_deref())?;
     let bound = rail_out::bindings(world, a.backend);
     let mut probe = probe(world, a)?;
     let threshold = a.threshold.unwrap_or(crate::rules::BANDWIDTH_EFFICIENCY);
@@ -325,6 +326,29 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
             rail_out::render(&doc, &s.fabric, &r.m, &r.inter_phase)
         );
         code = status(&doc.findings, a.json.as_deref(), || &doc);
+        code = crate::cmd::diagnosis::with_metrics(code, a.metrics.as_deref(), || {
+            use crate::output::metrics::{families, MetricSet};
+            let mut set = MetricSet::new();
+            let mut info = crate::cmd::diagnosis::mpi_info(world);
+            if probe.name() != "mpi" {
+                // The pairs moved device memory through the vendor library.
+                info = xccl_schema::result::BackendInfo {
+                    name: probe.name().into(),
+                    library: String::new(),
+                    version: String::new(),
+                    device: String::new(),
+                };
+            }
+            families::run_info(&mut set, "links", Some(&info));
+            families::links(
+                &mut set,
+                &[],
+                &r.m.matrix,
+                families::rail_ends(&r.m, &s.fabric),
+            );
+            families::findings(&mut set, &[], &doc.findings);
+            set
+        });
     }
     Ok(everyone(world, code))
 }
@@ -426,6 +450,7 @@ tier = 2
             screen: false,
             backend: BackendKind::Mpi,
             json: None,
+            metrics: None,
         };
         let r = read(&s, &a, &Fixed, &recs, 0.8);
         let rail = &r.report.rails[1];
