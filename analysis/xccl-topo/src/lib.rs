@@ -27,6 +27,7 @@ pub mod error;
 pub mod health;
 pub mod model;
 pub mod nics;
+pub mod slurm;
 mod spec;
 pub mod topology;
 pub mod verdict;
