@@ -296,3 +296,83 @@ fn topo_validate_wired_names_the_miswired_nic_only() {
     assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `topo export --slurm` then `topo import` of what it wrote: the same topology.conf again
+/// (the grouping round-trips), and the imported file loads with the preset's node type.
+/// A bad line of topology.conf is one line naming it, exit 2.
+#[test]
+fn topo_export_slurm_and_import_round_trip_and_bad_lines_are_one_line() {
+    let dir = std::env::temp_dir().join(format!("xccl-slurm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("topology.conf");
+    let conf_s = conf.to_str().unwrap();
+    let r = solo(
+        &[
+            "topo",
+            "export",
+            "topologies/emu-4node-2sw.toml",
+            "--slurm",
+            conf_s,
+        ],
+        T,
+    );
+    r.assert_code(0);
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        lines,
+        [
+            "SwitchName=emu-sw1 Nodes=emu-n[1-2]",
+            "SwitchName=emu-sw2-nodes Nodes=emu-n[3-4]",
+            "SwitchName=emu-sw2 Switches=emu-sw1,emu-sw2-nodes",
+        ]
+    );
+    let toml = dir.join("imported.toml");
+    let node = "topologies/atlas-800t-a2.toml";
+    let r = solo(
+        &[
+            "topo",
+            "import",
+            conf_s,
+            "--node",
+            node,
+            "-o",
+            toml.to_str().unwrap(),
+        ],
+        T,
+    );
+    r.assert_code(0);
+    let r = solo(
+        &["topo", "export", toml.to_str().unwrap(), "--slurm", "-"],
+        T,
+    );
+    r.assert_code(0);
+    let again: Vec<&str> = r.stdout.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(again, lines);
+    let r = solo(&["topo", "show", toml.to_str().unwrap()], T);
+    r.assert_code(0);
+    r.assert_stdout_has("emu-sw1 (tier 1): emu-n1, emu-n2");
+
+    for (text, says) in [
+        (
+            "SwitchName=s0 Nodes=a\n# ok\nSwitchName=s1 Nodez=b\n",
+            "bad.conf:3: unknown directive `Nodez`",
+        ),
+        (
+            "SwitchName=s0 \\\n  Nodes=node[01-]\n",
+            "bad.conf:2: Nodes=: malformed hostlist `node[01-]`",
+        ),
+    ] {
+        let bad = dir.join("bad.conf");
+        std::fs::write(&bad, text).unwrap();
+        let r = solo(
+            &["topo", "import", bad.to_str().unwrap(), "--node", node],
+            T,
+        );
+        r.assert_code(2);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+        r.assert_stderr_has(says);
+        assert!(r.stdout.is_empty(), "{}", r.stdout);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

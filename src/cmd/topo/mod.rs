@@ -1,9 +1,11 @@
 //! `xccl-bench topo`: what a topology file or this job's detected topology says, whether
 //! a file matches the job (`check`) or the fabric as measured (`validate`), what its model
 //! expects (`model`), the emulated cluster's link plan (`emu-plan`) and the cables the
-//! fabric reports (`wiring`). `show` without a file, `check` and `validate` need the job
+//! fabric reports (`wiring`), and Slurm's topology.conf (`import`, `export --slurm`,
+//! `validate --slurm-out`). `show` without a file, `check` and `validate` need the job
 //! (its hosts and ranks); the others read FILE alone.
 
+pub mod slurm;
 pub mod validate;
 pub mod wiring;
 
@@ -58,6 +60,34 @@ pub enum TopoCmd {
         /// The host of WIRING when it is one host's LLDP data.
         #[arg(long = "wired-host")]
         wired_host: Option<String>,
+        /// Write a Slurm topology.conf (topology/tree) for the grouping measured: each
+        /// misplaced node moved to the leaf of its measured group.
+        #[arg(long = "slurm-out", value_name = "FILE", conflicts_with = "wired")]
+        slurm_out: Option<PathBuf>,
+    },
+    /// Our topology file for Slurm's topology.conf CONF (topology/tree: SwitchName,
+    /// Switches, Nodes with hostlists, LinkSpeed). topology.conf has no rates: the node type
+    /// comes from --node and every uplink is written non-blocking. Exit 2 with one line
+    /// naming the line of CONF that does not parse.
+    Import {
+        conf: PathBuf,
+        /// A topology file whose [node] (devices, fabric, NICs) every node gets, e.g.
+        /// topologies/dgx-h100.toml.
+        #[arg(long, value_name = "PRESET")]
+        node: PathBuf,
+        /// The topology's name (default: CONF's file name without extension).
+        #[arg(long)]
+        name: Option<String>,
+        /// Where to write it (`-`: standard output).
+        #[arg(short, long, value_name = "OUT", default_value = "-")]
+        output: PathBuf,
+    },
+    /// FILE's switch tree as a Slurm topology.conf (topology/tree), to OUT (`-`: standard
+    /// output). Needs FILE's host names.
+    Export {
+        file: PathBuf,
+        #[arg(long, value_name = "OUT", required = true)]
+        slurm: PathBuf,
     },
     /// What the model of FILE expects for COLL at BYTES: busbw ceiling, bottleneck link,
     /// α–β time. Ranks are placed one per device on every node, or by NODE_OF_RANK
@@ -124,7 +154,19 @@ pub fn run(world: &dyn World, cmd: &TopoCmd) -> Result<i32> {
             wired_host,
             ..
         } => wiring::against(file, w, *wired_format, wired_host.as_deref()),
-        TopoCmd::Validate { file, json, .. } => validate::run(world, file, json.as_deref()),
+        TopoCmd::Validate {
+            file,
+            json,
+            slurm_out,
+            ..
+        } => validate::run(world, file, json.as_deref(), slurm_out.as_deref()),
+        TopoCmd::Import {
+            conf,
+            node,
+            name,
+            output,
+        } => slurm::import(conf, node, name.as_deref(), output),
+        TopoCmd::Export { file, slurm } => slurm::export(file, slurm),
         TopoCmd::Model {
             file,
             collective,

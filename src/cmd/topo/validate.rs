@@ -31,14 +31,24 @@ pub const UPLINK_ITERS: usize = 4;
 pub const UPLINK_REPS: usize = 3;
 
 #[cfg(not(feature = "mpi"))]
-pub fn run(_world: &dyn World, _file: &Path, _json: Option<&Path>) -> Result<i32> {
+pub fn run(
+    _world: &dyn World,
+    _file: &Path,
+    _json: Option<&Path>,
+    _slurm_out: Option<&Path>,
+) -> Result<i32> {
     Err(BenchError::Unsupported(
         "topo validate: this binary was built without MPI".into(),
     ))
 }
 
 #[cfg(feature = "mpi")]
-pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
+pub fn run(
+    world: &dyn World,
+    file: &Path,
+    json: Option<&Path>,
+    slurm_out: Option<&Path>,
+) -> Result<i32> {
     use crate::probe::{one_way, Msgs};
     use crate::world::{agree, MpiWorld};
     use xccl_diag::{leaf, uplink};
@@ -300,6 +310,11 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
         for f in &findings {
             println!("finding: {f}");
         }
+        // Rank 0 alone gets here: an error is said and becomes the exit status of every rank.
+        let corrected = slurm_out.map(|out| {
+            let groups = &inference.groups;
+            super::slurm::write_corrected(&topo, file, &hosts, groups, &misplaced, out)
+        });
         code = status(&findings, json, || {
             let name = |i: usize| hosts[i].clone();
             let doc = leaf::ValidateReport {
@@ -344,6 +359,10 @@ pub fn run(world: &dyn World, file: &Path, json: Option<&Path>) -> Result<i32> {
             };
             doc
         });
+        if let Some(Err(e)) = corrected {
+            crate::error::say(&format!("xccl-bench: error: --slurm-out: {e}"));
+            code = crate::rules::ExitCode::Usage.code();
+        }
     }
     Ok(everyone(world, code))
 }
