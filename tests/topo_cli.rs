@@ -376,3 +376,43 @@ fn topo_export_slurm_and_import_round_trip_and_bad_lines_are_one_line() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `topo show` (detected) and `--topology detect` list this host's NICs from sysfs with
+/// rate, state and link layer, and each GPU's closest NIC with its PCIe class, read from the
+/// fake tree tests/fixtures/sysfs-2gpu (GPU 0 and mlx5_0 under one PCIe switch; GPU 1 and
+/// mlx5_1, DOWN, on two root ports of another host bridge).
+#[test]
+fn detected_topology_lists_nics_and_device_affinity_from_sysfs() {
+    let env = [("XCCL_SYSFS_ROOT", "tests/fixtures/sysfs-2gpu")];
+    let json = tmp("show-detected.json");
+    let r = mpirun(1, &argv("topo show --json {}", &[&json]), &env, T);
+    r.assert_code(0);
+    let rows = |out: &str, start: &str| -> Vec<String> {
+        out.lines()
+            .map(|l| l.trim_start_matches('#').trim())
+            .filter(|l| l.starts_with(start))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    let want_nics = [
+        "mlx5_0/1 ib0 400 Gb/s ACTIVE InfiniBand 0000:04:00.0 0",
+        "mlx5_1/1 eth1 200 Gb/s DOWN Ethernet 0000:82:00.0 1",
+    ];
+    let want_devices = [
+        "device 0 0000:03:00.0 (0x10de) mlx5_0/1 (PIX)",
+        "device 1 0000:81:00.0 (0x10de) mlx5_1/1 (PHB)",
+    ];
+    assert_eq!(rows(&r.stdout, "mlx5_"), want_nics, "{}", r.stdout);
+    assert_eq!(rows(&r.stdout, "device "), want_devices, "{}", r.stdout);
+    let doc = read_json(&json);
+    assert_eq!(doc["host_nics"]["nics"][1]["state"], "DOWN");
+    assert_eq!(doc["host_nics"]["nics"][0]["rate_gbps"], 400.0);
+    assert_eq!(doc["host_nics"]["devices"][1]["affinity"], "PHB");
+    assert_eq!(doc["host_nics"]["devices"][0]["nics"][0], "mlx5_0/1");
+    assert_eq!(doc["topology"]["nics"]["rate_gbps"], 400.0);
+    // --topology detect: the same lines, as comments above the table.
+    let r = mpirun(2, &argv("all_reduce -e 64 --topology detect", &[]), &env, T);
+    r.assert_code(0);
+    assert_eq!(rows(&r.stdout, "mlx5_"), want_nics, "{}", r.stdout);
+    assert_eq!(rows(&r.stdout, "device "), want_devices, "{}", r.stdout);
+}

@@ -25,6 +25,7 @@ pub mod detect;
 pub mod emu;
 pub mod error;
 pub mod health;
+pub mod host_nics;
 pub mod model;
 pub mod nics;
 pub mod slurm;

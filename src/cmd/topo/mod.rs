@@ -23,8 +23,15 @@ use xccl_topo::{model, FabricKind, JobFacts, Placement, Topology};
 #[derive(Subcommand, Debug)]
 pub enum TopoCmd {
     /// Print the topology loaded from FILE, or detected from this job (hosts and ranks per
-    /// host from MPI, NIC rates from sysfs) when no FILE is given.
-    Show { file: Option<PathBuf> },
+    /// host from MPI, NIC rates from sysfs) when no FILE is given, and then this host's NICs
+    /// (rate, state, link layer) and each GPU/NPU's closest NICs by PCIe affinity, read from
+    /// sysfs (XCCL_SYSFS_ROOT, default /sys).
+    Show {
+        file: Option<PathBuf>,
+        /// Also write it as JSON to FILE (`topology`, and `host_nics` when detected).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// Validate FILE against the running job: rank count, hosts, ranks per host against
     /// devices per node. Exit 0 when it matches, 1 otherwise.
     Check {
@@ -128,7 +135,7 @@ impl TopoCmd {
         matches!(
             self,
             TopoCmd::Check { .. }
-                | TopoCmd::Show { file: None }
+                | TopoCmd::Show { file: None, .. }
                 | TopoCmd::Validate { wired: None, .. }
         )
     }
@@ -137,11 +144,16 @@ impl TopoCmd {
 /// Answers `cmd`; in `world` when it needs the job.
 pub fn run(world: &dyn World, cmd: &TopoCmd) -> Result<i32> {
     match cmd {
-        TopoCmd::Show { file: Some(f) } => {
-            print!("{}", load(f)?);
+        TopoCmd::Show {
+            file: Some(f),
+            json,
+        } => {
+            let topo = load(f)?;
+            print!("{topo}");
+            write_json(json.as_deref(), &serde_json::json!({ "topology": topo }))?;
             Ok(ExitCode::Ok.code())
         }
-        TopoCmd::Show { file: None } => show_detected(world),
+        TopoCmd::Show { file: None, json } => show_detected(world, json.as_deref()),
         TopoCmd::Check {
             file,
             devices_per_node,
@@ -192,18 +204,38 @@ fn job_hostnames(world: &dyn World) -> Vec<String> {
 }
 
 /// `topo show` without FILE: the topology detected from the job (its hosts and ranks per
-/// host) and sysfs (NIC rates). Rank 0 prints.
-fn show_detected(world: &dyn World) -> Result<i32> {
+/// host) and sysfs (NIC rates), then rank 0's host's NICs and device↔NIC affinity. Rank 0
+/// prints; a JSON file that cannot be written is its error, said before every rank exits 2.
+fn show_detected(world: &dyn World, json: Option<&Path>) -> Result<i32> {
     let hostnames = job_hostnames(world);
+    let mut code = ExitCode::Ok.code();
     if world.rank() == 0 {
         let facts = JobFacts {
             hostnames,
             devices_per_node: None,
             fabric: Some(FabricKind::for_backend("mpi")),
         };
-        print!("{}", Topology::detect(&facts, Path::new("/sys")));
+        let root = xccl_topo::detect::sysfs_root();
+        let topo = Topology::detect(&facts, &root);
+        let nics = xccl_topo::host_nics::host_nics(&root);
+        print!("{topo}{nics}");
+        let doc = serde_json::json!({ "topology": topo, "host_nics": nics });
+        if let Err(e) = write_json(json, &doc) {
+            crate::error::say(&format!("xccl-bench: error: {e}"));
+            code = ExitCode::Usage.code();
+        }
     }
-    Ok(ExitCode::Ok.code())
+    let mut c = code.to_le_bytes();
+    world.broadcast_bytes(0, &mut c);
+    Ok(i32::from_le_bytes(c))
+}
+
+/// Writes `doc` to `path` (pretty JSON) when a path is given.
+fn write_json(path: Option<&Path>, doc: &serde_json::Value) -> Result<()> {
+    let Some(p) = path else { return Ok(()) };
+    let text = serde_json::to_string_pretty(doc).expect("JSON values serialize");
+    std::fs::write(p, text + "\n")
+        .map_err(|e| BenchError::Usage(format!("cannot write {}: {e}", p.display())))
 }
 
 /// `topo check FILE`: FILE against the running job (rank count, hosts, ranks per host,
