@@ -3,7 +3,7 @@
 //! the PCIe tree the NICs closest to it with their class ([`crate::nics::closest`], the
 //! legend of `nvidia-smi topo -m`). Read through `root` (normally `/sys`) like the rest.
 //!
-//! Devices are found by PCI class (the PCI-SIG class codes as `lspci -n` shows them, in
+//! Devices are found by PCI class (docs/SOURCES.md [pci-class]; sysfs
 //! `ROOT/bus/pci/devices/BDF/class`): 0x0302xx 3D controller (NVIDIA's data-centre GPUs),
 //! 0x0300xx VGA from NVIDIA (vendor 0x10de) or AMD (0x1002), and 0x1200xx processing
 //! accelerator (Huawei's Ascend NPUs, vendor 0x19e5). They are numbered in PCI bus order,

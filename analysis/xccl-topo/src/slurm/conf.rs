@@ -1,19 +1,18 @@
 //! Reading and writing topology.conf's tree syntax, line by line.
 //!
 //! The lexical rules are those of Slurm's parser for every slurm.conf-like file
-//! (src/common/parse_config.c, `_get_next_line`, `_strip_comments`, `_strip_continuation`,
-//! `_strip_escapes`, `keyvalue_pattern`; Slurm 22.05): a `#` not escaped by a backslash
+//! (docs/SOURCES.md [slurm-parse-config]): a `#` not escaped by a backslash
 //! starts a comment; an odd number of backslashes at the end of a line (after the comment
 //! is cut and trailing blanks are skipped) joins the next line to it; `\X` stands for X;
 //! a line is `Key=Value` pairs separated by blanks, keys case-insensitive, a value either
 //! without blanks or in double quotes. The directives are topology.conf(5)'s for the
-//! topology/tree plugin (Slurm 22.05, "January 2022"): `SwitchName=` first on its line,
+//! topology/tree plugin (docs/SOURCES.md [slurm-topology-conf]): `SwitchName=` first on its line,
 //! then `Switches=` or `Nodes=` (hostlists; Slurm's tree plugin refuses a switch with both
 //! or neither) and an optional `LinkSpeed=` (a uint32 in arbitrary units that Slurm does
 //! not use).
 
 use super::hostlist::{self, HostlistError};
-use super::{SlurmError, SlurmSwitch, SlurmTopology};
+use super::types::{SlurmError, SlurmSwitch, SlurmTopology};
 
 /// One logical line: its text after comments, continuations and escapes, with the
 /// physical line of every byte.

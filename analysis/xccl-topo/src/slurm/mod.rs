@@ -1,6 +1,7 @@
 //! Slurm's topology.conf (the topology/tree plugin) to and from our topology files.
 //!
-//! Slurm places jobs by the switch tree in topology.conf (topology.conf(5), Slurm 22.05:
+//! Slurm places jobs by the switch tree in topology.conf (docs/SOURCES.md
+//! [slurm-topology-conf]:
 //! `SwitchName=s0 Nodes=dev[0-5]`, `SwitchName=s3 Switches=s[0-2]`). A wrong line there is a
 //! misplaced node for the scheduler, so `topo import` reads it ([`parse`], [`SlurmTopology::
 //! to_toml`]), `topo export --slurm` writes it from a topology file ([`SlurmTopology::
@@ -11,59 +12,14 @@
 
 mod conf;
 pub mod hostlist;
+mod types;
 
 pub use conf::{parse, render};
+pub use types::{SlurmError, SlurmSwitch, SlurmTopology};
 
 use crate::topology::{Fabric, Nics, Topology};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
-use thiserror::Error;
-
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum SlurmError {
-    /// A line of topology.conf that does not parse: file, line, problem.
-    #[error("{file}:{line}: {msg}")]
-    Line {
-        file: String,
-        line: usize,
-        msg: String,
-    },
-    /// A topology that topology.conf (or our format) cannot express.
-    #[error("{0}")]
-    Topology(String),
-}
-
-/// One `SwitchName=` line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SlurmSwitch {
-    pub name: String,
-    /// `Nodes=`, expanded.
-    pub nodes: Vec<String>,
-    /// `Switches=`, expanded.
-    pub switches: Vec<String>,
-    pub link_speed: Option<u32>,
-    /// Physical line of `SwitchName=` (0 when not read from a file).
-    pub line: usize,
-}
-
-impl SlurmSwitch {
-    /// A switch with `nodes` under it, not from a file.
-    pub fn leaf(name: &str, nodes: &[&str]) -> SlurmSwitch {
-        SlurmSwitch {
-            name: name.into(),
-            nodes: nodes.iter().map(|n| n.to_string()).collect(),
-            switches: Vec::new(),
-            link_speed: None,
-            line: 0,
-        }
-    }
-}
-
-/// The switches of a topology.conf, in file order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SlurmTopology {
-    pub switches: Vec<SlurmSwitch>,
-}
 
 /// The tree a [`SlurmTopology`] describes, checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
