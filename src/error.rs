@@ -39,6 +39,13 @@ impl From<xccl_topo::TopoError> for BenchError {
     }
 }
 
+/// A topology.conf that does not parse, or a topology it cannot carry: one line, exit 2.
+impl From<xccl_topo::slurm::SlurmError> for BenchError {
+    fn from(e: xccl_topo::slurm::SlurmError) -> Self {
+        BenchError::Usage(e.to_string())
+    }
+}
+
 impl BenchError {
     /// Exit status: 2 for usage errors (as clap), 1 otherwise.
     pub fn exit_code(&self) -> i32 {

@@ -16,7 +16,8 @@
 #  6. the same with the ring algorithm forced: no finding (measured 0.86, exit 0);
 #  7. healthy, `topo validate` with the right file: no finding (exit 0; its uplink load
 #     tests included); with a copy that declares emu-n2 under emu-sw2: one misplaced_node
-#     naming emu-n2 (exit 4);
+#     naming emu-n2 (exit 4), and its --slurm-out topology.conf has emu-n2 back on emu-sw1
+#     (with the right file: the file's own grouping, as `topo export --slurm` writes it);
 #  8. `links --screen` (O(log N) screen): healthy → no finding (exit 0); emu-n3 slow →
 #     slow_node emu-n3 only (exit 4), and the rounds used are printed;
 #  9. the traffic between emu-n1 and emu-n2 only at a quarter (`--slow-link`): `links` gives
@@ -87,8 +88,8 @@ sed -e 's/^hosts = \["emu-n1", "emu-n2"\]/hosts = ["emu-n1"]/' \
     -e 's/^hosts = \["emu-n3", "emu-n4"\]/hosts = ["emu-n2", "emu-n3", "emu-n4"]/' \
     "$TOPO" >"$OUT/misplaced.toml"
 grep -q '"emu-n2", "emu-n3"' "$OUT/misplaced.toml" || fail "could not write the misplaced topology"
-bench validate topo validate "$TOPO"
-bench validate-misplaced topo validate "$OUT/misplaced.toml"
+bench validate topo validate "$TOPO" --slurm-out "$OUT/validate.conf"
+bench validate-misplaced topo validate "$OUT/misplaced.toml" --slurm-out "$OUT/corrected.conf"
 # shellcheck disable=SC2086
 bench screen-healthy links --screen --topology "$TOPO" $LINKS_ARGS
 "$EMU" down
@@ -98,6 +99,19 @@ expect split-default 4 "algorithm all_reduce"
 expect split-ring 0
 expect validate 0
 expect validate-misplaced 4 "misplaced_node emu-n2"
+# --slurm-out: topology.conf of the grouping measured (comment lines aside).
+conf_of() { grep -v '^#' "$1" 2>/dev/null || true; }
+want_conf=$'SwitchName=emu-sw1 Nodes=emu-n[1-2]\nSwitchName=emu-sw2-nodes Nodes=emu-n[3-4]\nSwitchName=emu-sw2 Switches=emu-sw1,emu-sw2-nodes'
+if [[ $(conf_of "$OUT/corrected.conf") == "$want_conf" ]]; then
+    echo "ok: validate --slurm-out: emu-n2 back on emu-sw1 in topology.conf"
+else
+    fail "validate --slurm-out wrote [$(conf_of "$OUT/corrected.conf")], want [$want_conf]"
+fi
+if [[ $(conf_of "$OUT/validate.conf") == "$("$XCCL_BENCH" topo export "$TOPO" --slurm - | grep -v '^#')" ]]; then
+    echo "ok: validate --slurm-out with the right file: its own grouping"
+else
+    fail "validate --slurm-out with the right file wrote [$(conf_of "$OUT/validate.conf")]"
+fi
 # The report shows the grouping inferred against declared, the misplaced host marked.
 if "$XCCL_BENCH" report "$OUT/validate-misplaced.json" -o "$OUT/validate.html" >/dev/null 2>&1 \
     && grep -q '<section id="validate-0">' "$OUT/validate.html" \

@@ -297,3 +297,123 @@ fn topo_validate_wired_names_the_miswired_nic_only() {
     assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `topo export --slurm` then `topo import` of what it wrote: the same topology.conf again
+/// (the grouping round-trips), and the imported file loads with the preset's node type.
+/// A bad line of topology.conf is one line naming it, exit 2.
+#[test]
+fn topo_export_slurm_and_import_round_trip_and_bad_lines_are_one_line() {
+    let dir = std::env::temp_dir().join(format!("xccl-slurm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("topology.conf");
+    let conf_s = conf.to_str().unwrap();
+    let r = solo(
+        &[
+            "topo",
+            "export",
+            "topologies/emu-4node-2sw.toml",
+            "--slurm",
+            conf_s,
+        ],
+        T,
+    );
+    r.assert_code(0);
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        lines,
+        [
+            "SwitchName=emu-sw1 Nodes=emu-n[1-2]",
+            "SwitchName=emu-sw2-nodes Nodes=emu-n[3-4]",
+            "SwitchName=emu-sw2 Switches=emu-sw1,emu-sw2-nodes",
+        ]
+    );
+    let toml = dir.join("imported.toml");
+    let node = "topologies/atlas-800t-a2.toml";
+    let r = solo(
+        &[
+            "topo",
+            "import",
+            conf_s,
+            "--node",
+            node,
+            "-o",
+            toml.to_str().unwrap(),
+        ],
+        T,
+    );
+    r.assert_code(0);
+    let r = solo(
+        &["topo", "export", toml.to_str().unwrap(), "--slurm", "-"],
+        T,
+    );
+    r.assert_code(0);
+    let again: Vec<&str> = r.stdout.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(again, lines);
+    let r = solo(&["topo", "show", toml.to_str().unwrap()], T);
+    r.assert_code(0);
+    r.assert_stdout_has("emu-sw1 (tier 1): emu-n1, emu-n2");
+
+    for (text, says) in [
+        (
+            "SwitchName=s0 Nodes=a\n# ok\nSwitchName=s1 Nodez=b\n",
+            "bad.conf:3: unknown directive `Nodez`",
+        ),
+        (
+            "SwitchName=s0 \\\n  Nodes=node[01-]\n",
+            "bad.conf:2: Nodes=: malformed hostlist `node[01-]`",
+        ),
+    ] {
+        let bad = dir.join("bad.conf");
+        std::fs::write(&bad, text).unwrap();
+        let r = solo(
+            &["topo", "import", bad.to_str().unwrap(), "--node", node],
+            T,
+        );
+        r.assert_code(2);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+        r.assert_stderr_has(says);
+        assert!(r.stdout.is_empty(), "{}", r.stdout);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `topo show` (detected) and `--topology detect` list this host's NICs from sysfs with
+/// rate, state and link layer, and each GPU's closest NIC with its PCIe class, read from the
+/// fake tree tests/fixtures/sysfs-2gpu (GPU 0 and mlx5_0 under one PCIe switch; GPU 1 and
+/// mlx5_1, DOWN, on two root ports of another host bridge).
+#[test]
+fn detected_topology_lists_nics_and_device_affinity_from_sysfs() {
+    let env = [("XCCL_SYSFS_ROOT", "tests/fixtures/sysfs-2gpu")];
+    let json = tmp("show-detected.json");
+    let r = mpirun(1, &argv("topo show --json {}", &[&json]), &env, T);
+    r.assert_code(0);
+    let rows = |out: &str, start: &str| -> Vec<String> {
+        out.lines()
+            .map(|l| l.trim_start_matches('#').trim())
+            .filter(|l| l.starts_with(start))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    let want_nics = [
+        "mlx5_0/1 ib0 400 Gb/s ACTIVE InfiniBand 0000:04:00.0 0",
+        "mlx5_1/1 eth1 200 Gb/s DOWN Ethernet 0000:82:00.0 1",
+    ];
+    let want_devices = [
+        "device 0 0000:03:00.0 (0x10de) mlx5_0/1 (PIX)",
+        "device 1 0000:81:00.0 (0x10de) mlx5_1/1 (PHB)",
+    ];
+    assert_eq!(rows(&r.stdout, "mlx5_"), want_nics, "{}", r.stdout);
+    assert_eq!(rows(&r.stdout, "device "), want_devices, "{}", r.stdout);
+    let doc = read_json(&json);
+    assert_eq!(doc["host_nics"]["nics"][1]["state"], "DOWN");
+    assert_eq!(doc["host_nics"]["nics"][0]["rate_gbps"], 400.0);
+    assert_eq!(doc["host_nics"]["devices"][1]["affinity"], "PHB");
+    assert_eq!(doc["host_nics"]["devices"][0]["nics"][0], "mlx5_0/1");
+    assert_eq!(doc["topology"]["nics"]["rate_gbps"], 400.0);
+    // --topology detect: the same lines, as comments above the table.
+    let r = mpirun(2, &argv("all_reduce -e 64 --topology detect", &[]), &env, T);
+    r.assert_code(0);
+    assert_eq!(rows(&r.stdout, "mlx5_"), want_nics, "{}", r.stdout);
+    assert_eq!(rows(&r.stdout, "device "), want_devices, "{}", r.stdout);
+}

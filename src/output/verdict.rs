@@ -21,7 +21,7 @@ pub struct Judge<S: Sink> {
 /// Loads `--topology FILE` (or detects one for `detect`) and places the job's ranks on it.
 pub fn topology_for(spec: &str, facts: &JobFacts) -> Result<(Topology, Placement)> {
     let topo = if spec == "detect" {
-        Topology::detect(facts, std::path::Path::new("/sys"))
+        Topology::detect(facts, &xccl_topo::detect::sysfs_root())
     } else {
         Topology::load(spec).map_err(|e| BenchError::Usage(format!("--topology: {e}")))?
     };

@@ -2,6 +2,9 @@
 # Starts a one-node Slurm (munge, slurmctld, slurmd) on this machine for tests/slurm-test.sh,
 # as root. The node claims 4 CPUs (config_overrides) so small jobs can oversubscribe.
 # Writes /etc/slurm/slurm.conf: meant for CI machines and throwaway VMs only.
+# With XCCL_SLURM_TOPOLOGY=FILE it installs FILE as /etc/slurm/topology.conf with
+# TopologyPlugin=topology/tree, and XCCL_SLURM_EXTRA_NODES=HOSTLIST declares those nodes
+# (State=FUTURE: named for the topology, never started) so that the file's names exist.
 # Records in $XCCL_SLURM_STATE (default /run/xccl-local-slurm) each daemon it starts and each
 # file it writes, before doing it, so that tests/slurm/stop-local-slurm.sh undoes exactly
 # that, even after a start that failed half-way. Daemons already running are left out.
@@ -23,6 +26,14 @@ for f in /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log; do
   [ -e "$f" ] || echo "$f" >>"$STATE/created-files"
 done
 [ ! -e /etc/slurm/slurm.conf ] || cp -p /etc/slurm/slurm.conf "$STATE/slurm.conf.orig"
+TOPOLOGY_LINE="" EXTRA_NODES=""
+if [ -n "${XCCL_SLURM_TOPOLOGY:-}" ]; then
+  [ ! -e /etc/slurm/topology.conf ] || cp -p /etc/slurm/topology.conf "$STATE/topology.conf.orig"
+  touch "$STATE/topology.conf-written"
+  cp "$XCCL_SLURM_TOPOLOGY" /etc/slurm/topology.conf
+  TOPOLOGY_LINE="TopologyPlugin=topology/tree"
+fi
+[ -z "${XCCL_SLURM_EXTRA_NODES:-}" ] || EXTRA_NODES="NodeName=$XCCL_SLURM_EXTRA_NODES CPUs=1 State=FUTURE"
 touch "$STATE/slurm.conf-written"
 cat >/etc/slurm/slurm.conf <<CONF
 ClusterName=xccltest
@@ -44,6 +55,8 @@ ReturnToService=2
 MpiDefault=none
 SlurmdParameters=config_overrides
 NodeName=$H CPUs=4 State=UNKNOWN
+$EXTRA_NODES
+$TOPOLOGY_LINE
 PartitionName=debug Nodes=$H Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 CONF
 if [ ! -f /etc/munge/munge.key ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Undoes what tests/slurm/start-local-slurm.sh recorded in $XCCL_SLURM_STATE: stops the
-# daemons it started (not ones that were running before), restores /etc/slurm/slurm.conf,
-# removes the munge key, /etc/hosts line and directories it created. Does nothing without
+# daemons it started (not ones that were running before), restores /etc/slurm/slurm.conf and
+# topology.conf, removes the munge key, /etc/hosts line and directories it created. Does nothing without
 # that record, so a Slurm this machine had already is never touched.
 set -uo pipefail
 STATE=${XCCL_SLURM_STATE:-/run/xccl-local-slurm}
@@ -34,6 +34,11 @@ if [ -e "$STATE/slurm.conf.orig" ]; then
   cp -p "$STATE/slurm.conf.orig" /etc/slurm/slurm.conf
 elif [ -e "$STATE/slurm.conf-written" ]; then
   rm -f /etc/slurm/slurm.conf
+fi
+if [ -e "$STATE/topology.conf.orig" ]; then
+  cp -p "$STATE/topology.conf.orig" /etc/slurm/topology.conf
+elif [ -e "$STATE/topology.conf-written" ]; then
+  rm -f /etc/slurm/topology.conf
 fi
 [ ! -e "$STATE/munge-key-written" ] || rm -f /etc/munge/munge.key
 if [ -e "$STATE/hosts-line" ]; then

@@ -27,6 +27,12 @@ pub struct DetectedNics {
     pub virtual_only: bool,
 }
 
+/// The sysfs root detection reads: `XCCL_SYSFS_ROOT` when set (a fake tree, for tests),
+/// else `/sys`.
+pub fn sysfs_root() -> std::path::PathBuf {
+    std::env::var_os("XCCL_SYSFS_ROOT").map_or_else(|| "/sys".into(), Into::into)
+}
+
 pub(crate) fn read_trim(p: &Path) -> Option<String> {
     fs::read_to_string(p).ok().map(|s| s.trim().to_string())
 }

@@ -80,7 +80,8 @@ fn is_bdf(s: &str) -> bool {
 }
 
 /// How two PCIe devices reach each other, best first (the legend of `nvidia-smi topo -m`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum Affinity {
     /// At most one PCIe switch between them.
     Pix,

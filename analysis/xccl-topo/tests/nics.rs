@@ -4,6 +4,7 @@
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
+use xccl_topo::host_nics::host_nics;
 use xccl_topo::nics::{closest, inventory, Affinity, PciPath};
 
 struct TmpDir(PathBuf);
@@ -45,6 +46,8 @@ fn fake_sysfs(tag: &str) -> (TmpDir, Vec<String>) {
             write(&root, &format!("{dir}/numa_node"), &format!("{}\n", s / 2));
             link(&root, &format!("bus/pci/devices/{ep}"), &dir);
             if k < 2 {
+                write(&root, &format!("{dir}/class"), "0x030200\n");
+                write(&root, &format!("{dir}/vendor"), "0x10de\n");
                 gpus.push(ep);
                 continue;
             }
@@ -85,6 +88,11 @@ fn fake_sysfs(tag: &str) -> (TmpDir, Vec<String>) {
     link(&root, "class/net/eno1/device", eno);
     write(&root, "class/net/lo/operstate", "unknown\n");
     write(&root, "class/net/veth0/speed", "10000\n");
+    // A VGA controller of another vendor (a BMC's): not a GPU for us.
+    let vga = "devices/pci0000:00/0000:00:1d.0/0000:31:00.0";
+    write(&root, &format!("{vga}/class"), "0x030000\n");
+    write(&root, &format!("{vga}/vendor"), "0x1a03\n");
+    link(&root, "bus/pci/devices/0000:31:00.0", vga);
     (TmpDir(root), gpus)
 }
 
@@ -178,4 +186,64 @@ fn two_switches_deep_is_pxb_and_two_host_bridges_on_one_node_is_node() {
     assert_eq!(Affinity::between(&a, &c), Affinity::Node);
     let e = path("pci0000:80", &["r3", "nic"], None);
     assert_eq!(Affinity::between(&a, &e), Affinity::Sys);
+}
+
+/// `topo show`'s NIC section: every port, and each GPU's closest NICs with their class.
+#[test]
+fn host_report_lists_ports_and_each_gpus_closest_nics() {
+    let (d, gpus) = fake_sysfs("report");
+    let r = host_nics(&d.0);
+    assert_eq!(r.nics.len(), 9);
+    assert_eq!(r.devices.len(), 8, "the BMC's VGA is no GPU");
+    for (g, dev) in r.devices.iter().enumerate() {
+        let s = g / 2;
+        assert_eq!(dev.pci, gpus[g]);
+        assert_eq!(dev.affinity, Some(Affinity::Pix), "GPU{g}");
+        assert_eq!(
+            dev.nics,
+            [format!("mlx5_{}/1", 2 * s), format!("mlx5_{}/1", 2 * s + 1)]
+        );
+    }
+    let text = r.to_string();
+    let line = |start: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(start))
+            .unwrap_or_else(|| panic!("{start}: {text}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        line("mlx5_0/1"),
+        [
+            "mlx5_0/1",
+            "ib0",
+            "400",
+            "Gb/s",
+            "ACTIVE",
+            "InfiniBand",
+            "0000:05:00.0",
+            "0"
+        ]
+    );
+    assert_eq!(line("mlx5_7/1")[4], "DOWN");
+    assert_eq!(
+        line("eno1")[..6],
+        ["eno1", "eno1", "25", "Gb/s", "up", "Ethernet"]
+    );
+    assert_eq!(
+        line("device 7"),
+        [
+            "device",
+            "7",
+            &gpus[7],
+            "(0x10de)",
+            "mlx5_6/1,",
+            "mlx5_7/1",
+            "(PIX)"
+        ]
+    );
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["devices"][0]["affinity"], "PIX");
+    assert_eq!(json["nics"][7]["state"], "DOWN");
+    assert_eq!(json["nics"][0]["link_layer"], "InfiniBand");
 }

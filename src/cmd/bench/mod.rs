@@ -208,6 +208,13 @@ fn run_bench<B: Backend>(
         (Some(_), _) => agree(world, Ok(None))?,
         (None, _) => None,
     };
+    if rank == 0 && args.topology.as_deref() == Some("detect") {
+        // What detection saw of this host's NICs, as comment lines above the table.
+        let nics = xccl_topo::host_nics::host_nics(&xccl_topo::detect::sysfs_root());
+        for l in nics.to_string().lines() {
+            println!("# {l}");
+        }
+    }
     let threshold = args
         .threshold
         .or(args.min_efficiency)

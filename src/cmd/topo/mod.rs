@@ -1,9 +1,11 @@
 //! `xccl-bench topo`: what a topology file or this job's detected topology says, whether
 //! a file matches the job (`check`) or the fabric as measured (`validate`), what its model
 //! expects (`model`), the emulated cluster's link plan (`emu-plan`) and the cables the
-//! fabric reports (`wiring`). `show` without a file, `check` and `validate` need the job
+//! fabric reports (`wiring`), and Slurm's topology.conf (`import`, `export --slurm`,
+//! `validate --slurm-out`). `show` without a file, `check` and `validate` need the job
 //! (its hosts and ranks); the others read FILE alone.
 
+pub mod slurm;
 pub mod validate;
 pub mod wiring;
 
@@ -21,8 +23,15 @@ use xccl_topo::{model, FabricKind, JobFacts, Placement, Topology};
 #[derive(Subcommand, Debug)]
 pub enum TopoCmd {
     /// Print the topology loaded from FILE, or detected from this job (hosts and ranks per
-    /// host from MPI, NIC rates from sysfs) when no FILE is given.
-    Show { file: Option<PathBuf> },
+    /// host from MPI, NIC rates from sysfs) when no FILE is given, and then this host's NICs
+    /// (rate, state, link layer) and each GPU/NPU's closest NICs by PCIe affinity, read from
+    /// sysfs (XCCL_SYSFS_ROOT, default /sys).
+    Show {
+        file: Option<PathBuf>,
+        /// Also write it as JSON to FILE (`topology`, and `host_nics` when detected).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// Validate FILE against the running job: rank count, hosts, ranks per host against
     /// devices per node. Exit 0 when it matches, 1 otherwise.
     Check {
@@ -62,6 +71,34 @@ pub enum TopoCmd {
         /// The host of WIRING when it is one host's LLDP data.
         #[arg(long = "wired-host")]
         wired_host: Option<String>,
+        /// Write a Slurm topology.conf (topology/tree) for the grouping measured: each
+        /// misplaced node moved to the leaf of its measured group.
+        #[arg(long = "slurm-out", value_name = "FILE", conflicts_with = "wired")]
+        slurm_out: Option<PathBuf>,
+    },
+    /// Our topology file for Slurm's topology.conf CONF (topology/tree: SwitchName,
+    /// Switches, Nodes with hostlists, LinkSpeed). topology.conf has no rates: the node type
+    /// comes from --node and every uplink is written non-blocking. Exit 2 with one line
+    /// naming the line of CONF that does not parse.
+    Import {
+        conf: PathBuf,
+        /// A topology file whose [node] (devices, fabric, NICs) every node gets, e.g.
+        /// topologies/dgx-h100.toml.
+        #[arg(long, value_name = "PRESET")]
+        node: PathBuf,
+        /// The topology's name (default: CONF's file name without extension).
+        #[arg(long)]
+        name: Option<String>,
+        /// Where to write it (`-`: standard output).
+        #[arg(short, long, value_name = "OUT", default_value = "-")]
+        output: PathBuf,
+    },
+    /// FILE's switch tree as a Slurm topology.conf (topology/tree), to OUT (`-`: standard
+    /// output). Needs FILE's host names.
+    Export {
+        file: PathBuf,
+        #[arg(long, value_name = "OUT", required = true)]
+        slurm: PathBuf,
     },
     /// What the model of FILE expects for COLL at BYTES: busbw ceiling, bottleneck link,
     /// α–β time. Ranks are placed one per device on every node, or by NODE_OF_RANK
@@ -102,7 +139,7 @@ impl TopoCmd {
         matches!(
             self,
             TopoCmd::Check { .. }
-                | TopoCmd::Show { file: None }
+                | TopoCmd::Show { file: None, .. }
                 | TopoCmd::Validate { wired: None, .. }
         )
     }
@@ -111,11 +148,16 @@ impl TopoCmd {
 /// Answers `cmd`; in `world` when it needs the job.
 pub fn run(world: &dyn World, cmd: &TopoCmd) -> Result<i32> {
     match cmd {
-        TopoCmd::Show { file: Some(f) } => {
-            print!("{}", load(f)?);
+        TopoCmd::Show {
+            file: Some(f),
+            json,
+        } => {
+            let topo = load(f)?;
+            print!("{topo}");
+            write_json(json.as_deref(), &serde_json::json!({ "topology": topo }))?;
             Ok(ExitCode::Ok.code())
         }
-        TopoCmd::Show { file: None } => show_detected(world),
+        TopoCmd::Show { file: None, json } => show_detected(world, json.as_deref()),
         TopoCmd::Check {
             file,
             devices_per_node,
@@ -139,8 +181,22 @@ pub fn run(world: &dyn World, cmd: &TopoCmd) -> Result<i32> {
             file,
             json,
             metrics,
+            slurm_out,
             ..
-        } => validate::run(world, file, json.as_deref(), metrics.as_deref()),
+        } => validate::run(
+            world,
+            file,
+            json.as_deref(),
+            metrics.as_deref(),
+            slurm_out.as_deref(),
+        ),
+        TopoCmd::Import {
+            conf,
+            node,
+            name,
+            output,
+        } => slurm::import(conf, node, name.as_deref(), output),
+        TopoCmd::Export { file, slurm } => slurm::export(file, slurm),
         TopoCmd::Model {
             file,
             collective,
@@ -166,18 +222,38 @@ fn job_hostnames(world: &dyn World) -> Vec<String> {
 }
 
 /// `topo show` without FILE: the topology detected from the job (its hosts and ranks per
-/// host) and sysfs (NIC rates). Rank 0 prints.
-fn show_detected(world: &dyn World) -> Result<i32> {
+/// host) and sysfs (NIC rates), then rank 0's host's NICs and device↔NIC affinity. Rank 0
+/// prints; a JSON file that cannot be written is its error, said before every rank exits 2.
+fn show_detected(world: &dyn World, json: Option<&Path>) -> Result<i32> {
     let hostnames = job_hostnames(world);
+    let mut code = ExitCode::Ok.code();
     if world.rank() == 0 {
         let facts = JobFacts {
             hostnames,
             devices_per_node: None,
             fabric: Some(FabricKind::for_backend("mpi")),
         };
-        print!("{}", Topology::detect(&facts, Path::new("/sys")));
+        let root = xccl_topo::detect::sysfs_root();
+        let topo = Topology::detect(&facts, &root);
+        let nics = xccl_topo::host_nics::host_nics(&root);
+        print!("{topo}{nics}");
+        let doc = serde_json::json!({ "topology": topo, "host_nics": nics });
+        if let Err(e) = write_json(json, &doc) {
+            crate::error::say(&format!("xccl-bench: error: {e}"));
+            code = ExitCode::Usage.code();
+        }
     }
-    Ok(ExitCode::Ok.code())
+    let mut c = code.to_le_bytes();
+    world.broadcast_bytes(0, &mut c);
+    Ok(i32::from_le_bytes(c))
+}
+
+/// Writes `doc` to `path` (pretty JSON) when a path is given.
+fn write_json(path: Option<&Path>, doc: &serde_json::Value) -> Result<()> {
+    let Some(p) = path else { return Ok(()) };
+    let text = serde_json::to_string_pretty(doc).expect("JSON values serialize");
+    std::fs::write(p, text + "\n")
+        .map_err(|e| BenchError::Usage(format!("cannot write {}: {e}", p.display())))
 }
 
 /// `topo check FILE`: FILE against the running job (rank count, hosts, ranks per host,

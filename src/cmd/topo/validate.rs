@@ -36,6 +36,7 @@ pub fn run(
     _file: &Path,
     _json: Option<&Path>,
     _metrics: Option<&Path>,
+    _slurm_out: Option<&Path>,
 ) -> Result<i32> {
     Err(BenchError::Unsupported(
         "topo validate: this binary was built without MPI".into(),
@@ -48,6 +49,7 @@ pub fn run(
     file: &Path,
     json: Option<&Path>,
     metrics: Option<&Path>,
+    slurm_out: Option<&Path>,
 ) -> Result<i32> {
     use crate::probe::{one_way, Msgs};
     use crate::world::{agree, MpiWorld};
@@ -311,6 +313,11 @@ pub fn run(
         for f in &findings {
             println!("finding: {f}");
         }
+        // Rank 0 alone gets here: an error is said and becomes the exit status of every rank.
+        let corrected = slurm_out.map(|out| {
+            let groups = &inference.groups;
+            super::slurm::write_corrected(&topo, file, &hosts, groups, &misplaced, out)
+        });
         let doc = || {
             let name = |i: usize| hosts[i].clone();
             let doc = leaf::ValidateReport {
@@ -363,6 +370,10 @@ pub fn run(
             analysis::validate(&mut set, &[], &doc());
             set
         });
+        if let Some(Err(e)) = corrected {
+            crate::error::say(&format!("xccl-bench: error: --slurm-out: {e}"));
+            code = crate::rules::ExitCode::Usage.code();
+        }
     }
     Ok(everyone(world, code))
 }
