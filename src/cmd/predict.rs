@@ -192,7 +192,7 @@ pub fn render_memory(job: &Job, m: &Memory) -> String {
     let g = Memory::gib;
     format!(
         "parameters {:.4e} ({:.2} B); {:.4e} on the fullest device ({} stage)\n\
-         memory per device (GiB): weights {:.2}  gradients {:.2}  optimizer {:.2}  activations {:.2} ({:.0} micro-batches in flight)  working {:.2}  total {:.2} of {}: {}\n",
+         memory per device (GiB): weights {:.2}  gradients {:.2}  optimizer {:.2}  activations {:.2} ({} in flight)  working {:.2}  total {:.2} of {}: {}\n",
         job.model.params() as f64,
         job.model.params() as f64 / 1e9,
         m.params,
@@ -201,7 +201,12 @@ pub fn render_memory(job: &Job, m: &Memory) -> String {
         g(m.gradients_bytes),
         g(m.optimizer_bytes),
         g(m.activations_bytes),
-        m.in_flight,
+        if m.in_flight == 1.0 {
+            "1 micro-batch".to_string()
+        } else {
+            let n = format!("{:.4}", m.in_flight);
+            format!("{} micro-batches", n.trim_end_matches('0').trim_end_matches('.'))
+        },
         g(m.working_bytes),
         g(m.total_bytes),
         job.device.memory_gib,

@@ -87,6 +87,15 @@ impl ModelSpec {
     pub fn embedding_params(&self) -> u64 {
         self.vocab * self.hidden * if self.tied() { 1 } else { 2 }
     }
+    /// Embedding weights on the first pipeline stage: the input embedding, and with
+    /// pp = 1 the output layer too when it is not tied to it.
+    pub fn first_stage_embedding(&self, pp: u64) -> u64 {
+        if pp == 1 {
+            self.embedding_params()
+        } else {
+            self.vocab * self.hidden
+        }
+    }
     /// Weights of the MLPs of one layer (all experts).
     pub fn expert_params(&self) -> u64 {
         self.mlp_mats() * self.hidden * self.ffn * self.experts

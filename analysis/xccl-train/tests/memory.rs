@@ -4,7 +4,7 @@
 
 use xccl_schema::CollKind;
 use xccl_train::comm::Group;
-use xccl_train::flops::FlopsForm;
+use xccl_train::flops::{mfu, step_flops, FlopsForm};
 use xccl_train::layout::{Dims, Layout, Recompute};
 use xccl_train::memory::{layer_activation_bytes, memory, model_states};
 use xccl_train::model::{preset_device, preset_model, ModelSpec, Precision, MODEL_PRESETS};
@@ -86,6 +86,18 @@ fn every_preset_has_its_published_parameter_count() {
     // Mixtral: 12.9 B used per token (Mistral AI, "Mixtral of experts", 2023-12-11).
     let active = preset_model("mixtral-8x7b").unwrap().active_params() as f64 / 1e9;
     assert!((active / 12.9 - 1.0).abs() <= 0.005, "{active}");
+}
+
+#[test]
+fn palm_540b_published_mfu() {
+    // Chowdhery et al. 2022, Table 3: PaLM 540B on 6144 TPU v4 (275 TFLOP/s bf16) at
+    // 238.3k tokens/s, batch 2048 × 2048 tokens: MFU 46.2%, counted as 6N + 12·L·H·Q·T
+    // FLOPs per token (Appendix B) — the exact form here with its 256-wide multi-query heads.
+    let m = preset_model("palm-540b").unwrap();
+    let step = 2048.0 * 2048.0 / 238.3e3;
+    let f = step_flops(&m, 2048, 2048, Recompute::Full, FlopsForm::Exact);
+    let got = 100.0 * mfu(&f, 275e12, 6144, step);
+    assert!((got - 46.2).abs() < 0.1, "PaLM MFU {got:.2}%");
 }
 
 #[test]
