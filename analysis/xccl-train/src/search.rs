@@ -11,12 +11,43 @@
 //! each all-reduce into an all-gather and a reduce-scatter of the same bus bytes);
 //! plain 1F1B (vp = 1).
 
+use crate::comm::Group;
 use crate::error::{bad, Result};
 use crate::layout::{Dims, Recompute};
 use crate::memory::{memory, Memory};
 use crate::predict::{predict, Job};
-use crate::timer::CommTimer;
+use crate::timer::{CommTimer, Timed};
 use serde::{Deserialize, Serialize};
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use xccl_schema::CollKind;
+
+/// The search's timer: the same answers as the one it wraps, each asked once. Layouts
+/// share most of their messages (the recompute and ZeRO variants of one dp/tp/pp, the
+/// same groups at another micro-batch), and the topology model's answer for a large
+/// group is the expensive part of a prediction.
+struct Memo<'a> {
+    inner: &'a dyn CommTimer,
+    seen: RefCell<HashMap<(CollKind, u64, Group), Timed>>,
+    nic: OnceCell<Option<f64>>,
+}
+
+impl CommTimer for Memo<'_> {
+    fn time(&self, coll: CollKind, bytes: u64, g: &Group) -> Timed {
+        if let Some(t) = self.seen.borrow().get(&(coll, bytes, *g)) {
+            return t.clone();
+        }
+        let t = self.inner.time(coll, bytes, g);
+        self.seen.borrow_mut().insert((coll, bytes, *g), t.clone());
+        t
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    fn nic_bytes_per_s(&self) -> Option<f64> {
+        *self.nic.get_or_init(|| self.inner.nic_bytes_per_s())
+    }
+}
 
 /// What `--search` varies, besides dp/tp/pp/ep.
 #[derive(Clone, Debug)]
@@ -69,6 +100,11 @@ fn divisors(n: u64) -> Vec<u64> {
 /// fits, ranked by predicted tokens/s (the job's own dims, recompute and ZeRO are
 /// replaced). An error if no layout is possible or none fits.
 pub fn search(job: &Job, space: &Space, timer: &dyn CommTimer) -> Result<SearchResult> {
+    let timer = Memo {
+        inner: timer,
+        seen: RefCell::new(HashMap::new()),
+        nic: OnceCell::new(),
+    };
     let m = &job.model;
     let n = space.devices;
     if n == 0 {
@@ -128,7 +164,7 @@ pub fn search(job: &Job, space: &Space, timer: &dyn CommTimer) -> Result<SearchR
                                 }
                                 continue;
                             }
-                            let p = predict(&j, timer)?;
+                            let p = predict(&j, &timer)?;
                             ranked.push(Candidate {
                                 layout: j.layout.dims.to_string(),
                                 recompute: rc,
