@@ -106,6 +106,18 @@ const CASES: &[(&str, &str)] = &[
          --bucket-size 4M --topology topologies/atlas-3x8-2switch.toml",
     ),
     (
+        // issue 17: the layouts of llama2-13b on 64 H100s that fit, best first.
+        "predict-search",
+        "predict --model llama2-13b --device h100 --global-batch 256 --seq 4096 --search \
+         --devices 64 --top 5 --topology topologies/dgx-h100.toml --json search.json",
+    ),
+    (
+        // issue 17: MFU/HFU, tokens/s and memory of a measured step, no communication.
+        "predict-step-time-alone",
+        "predict --model palm-540b --device a100 --layout dp=512,tp=12 --global-batch 2048 \
+         --seq 2048 --recompute full --zero 3 --step-time 17.6 --json util.json",
+    ),
+    (
         "predict-nics-efficiency",
         "predict --model llama2-70b --device h200 --layout dp=4,tp=8,pp=4,vp=2,mb=8 \
          --global-batch 256 --seq 4096 --recompute selective --devices-per-node 8 \
@@ -196,6 +208,21 @@ const CASES: &[(&str, &str)] = &[
         "predict --model llama2-7b --device h100 --global-batch 8 --seq 128 --layout dp=2",
     ),
     ("bad-predict-missing-args", "predict --model llama2-7b"),
+    (
+        "bad-predict-devices",
+        "predict --model llama2-7b --device h100 --global-batch 64 --seq 128 --layout dp=8,tp=8 \
+         --devices 100 --topology topologies/dgx-h100.toml",
+    ),
+    (
+        "bad-predict-model-field",
+        "predict --model inputs/model-no-ffn.toml --device h100 --global-batch 8 --seq 128 \
+         --layout dp=2 --topology topologies/dgx-h100.toml",
+    ),
+    (
+        "bad-predict-search-no-fit",
+        "predict --model llama2-70b --device h100 --global-batch 64 --seq 4096 --search \
+         --devices 8 --topology topologies/dgx-h100.toml",
+    ),
     ("bad-report-foreign", "report inputs/foreign.json -o x.html"),
     ("bad-report-missing-file", "report missing.json -o x.html"),
     (

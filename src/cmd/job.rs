@@ -23,9 +23,10 @@ pub struct JobArgs {
     /// A preset (h100, h200, a100, ascend910b) or a TOML device file.
     #[arg(long)]
     pub device: String,
-    /// Parallel dimensions: dp=D,tp=T,pp=P[,ep=E,vp=V,mb=M] (missing ones are 1).
+    /// Parallel dimensions: dp=D,tp=T,pp=P[,ep=E,vp=V,mb=M] (missing ones are 1);
+    /// required except with `predict --search`.
     #[arg(long, value_parser = parse_dims)]
-    pub layout: Dims,
+    pub layout: Option<Dims>,
     /// Sequences per step over all DP replicas.
     #[arg(long = "global-batch")]
     pub global_batch: u64,
@@ -96,8 +97,21 @@ pub fn usage(e: impl std::fmt::Display) -> BenchError {
     BenchError::Usage(e.to_string())
 }
 
+/// What a job needs when no --measured or --topology gives communication times.
+pub const NO_COMM: &str = "predict needs communication times: --measured FILE.json... (sweeps of this cluster) or --topology FILE (its model)";
+
 /// The job and the timer a command line describes.
 pub fn build(a: &JobArgs) -> Result<(Job, Box<dyn CommTimer>)> {
+    let (job, timer) = build_job(a, None)?;
+    Ok((job, timer.ok_or_else(|| usage(NO_COMM))?))
+}
+
+/// The job a command line describes (its layout, else `stand_in`'s when given: the
+/// search replaces it) and a communication timer when --measured or --topology gives one.
+pub fn build_job(a: &JobArgs, stand_in: Option<Dims>) -> Result<(Job, Option<Box<dyn CommTimer>>)> {
+    let dims = a.layout.or(stand_in).ok_or_else(|| {
+        usage("--layout dp=D,tp=T,pp=P[,ep=E,vp=V,mb=M] is required (or predict --search)")
+    })?;
     let model = ModelSpec::resolve(&a.model).map_err(usage)?;
     let device = DeviceSpec::resolve(&a.device).map_err(usage)?;
     // The topology file is read once: its model times communication when no sweeps are
@@ -111,7 +125,7 @@ pub fn build(a: &JobArgs) -> Result<(Job, Box<dyn CommTimer>)> {
         Some((_, Ok(t))) => (Some(t.devices_per_node as u64), Some(t.nics.count as u64)),
         _ => (None, None),
     };
-    let (timer, dpn): (Box<dyn CommTimer>, Option<u64>) = if !a.measured.is_empty() {
+    let (timer, dpn): (Option<Box<dyn CommTimer>>, Option<u64>) = if !a.measured.is_empty() {
         let m = Measured::load(&a.measured).map_err(usage)?;
         let mut dpn = None;
         for p in &a.measured {
@@ -120,21 +134,19 @@ pub fn build(a: &JobArgs) -> Result<(Job, Box<dyn CommTimer>)> {
                 dpn = Some(dpn.unwrap_or(0).max(k));
             }
         }
-        (Box::new(m), dpn)
+        (Some(Box::new(m)), dpn)
     } else if let Some((t, topo)) = loaded {
         let topo = topo.map_err(usage)?;
         let k = topo.devices_per_node as u64;
         (
-            Box::new(FromTopology {
+            Some(Box::new(FromTopology {
                 topo,
                 file: t.display().to_string(),
-            }),
+            })),
             Some(k),
         )
     } else {
-        return Err(usage(
-            "predict needs communication times: --measured FILE.json... (sweeps of this cluster) or --topology FILE (its model)",
-        ));
+        (None, None)
     };
     // Without sweeps `dpn` is the file's own count.
     let k = a.devices_per_node.or(file_dpn).or(dpn).unwrap_or(8);
@@ -146,7 +158,7 @@ pub fn build(a: &JobArgs) -> Result<(Job, Box<dyn CommTimer>)> {
         },
     };
     let layout = Layout {
-        dims: a.layout,
+        dims,
         global_batch: a.global_batch,
         seq: a.seq,
         sequence_parallel: a.sequence_parallel,

@@ -142,7 +142,7 @@ pub fn zero3_units(m: &ModelSpec, lay: &Layout) -> Vec<Vec<Zero3Unit>> {
                 .map(|i| Zero3Unit {
                     dense: dense_l
                         + if c == 0 && i == 0 {
-                            m.vocab * m.hidden / d.tp
+                            m.first_stage_embedding(d.pp) / d.tp
                         } else {
                             0
                         },
@@ -301,7 +301,7 @@ pub fn step_ops(m: &ModelSpec, lay: &Layout) -> Vec<CommOp> {
         };
         let dense_layer = per_layer - expert;
         let l = l_stage as f64;
-        let emb = (m.vocab * m.hidden) as f64;
+        let emb = m.first_stage_embedding(d.pp) as f64;
         let dense = (l * dense_layer + emb) / d.tp as f64;
         let experts_local = l * expert / (d.tp * d.ep) as f64;
         let mut push_grads = |params: f64, g: Group, what: &str| {

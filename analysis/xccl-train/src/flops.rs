@@ -54,11 +54,11 @@ impl std::str::FromStr for FlopsForm {
 /// Forward FLOPs of one token through one layer, per matrix (a multiply-add = 2 FLOPs).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LayerFlops {
-    /// Q, K, V projections: 2·h·(h + 2·kv·d).
+    /// Q, K, V projections: 2·h·(a·d + 2·kv·d) (a·d = h unless head_dim says otherwise).
     pub qkv: f64,
-    /// Q·Kᵀ and attention·V over the whole sequence: 4·s·h (no causal halving, as the paper).
+    /// Q·Kᵀ and attention·V over the whole sequence: 4·s·a·d (no causal halving, as the paper).
     pub attention: f64,
-    /// Output projection: 2·h².
+    /// Output projection: 2·a·d·h.
     pub out_proj: f64,
     /// MLP: 2·mats·h·f, times top_k for MoE.
     pub mlp: f64,
@@ -69,12 +69,12 @@ pub struct LayerFlops {
 impl LayerFlops {
     pub fn of(m: &ModelSpec, s: u64) -> LayerFlops {
         let h = m.hidden as f64;
-        let kvd = (m.kv_heads() * m.head_dim()) as f64;
+        let (q, kvd) = (m.q_dim() as f64, m.kv_dim() as f64);
         let f = m.ffn as f64;
         LayerFlops {
-            qkv: 2.0 * h * (h + 2.0 * kvd),
-            attention: 4.0 * s as f64 * h,
-            out_proj: 2.0 * h * h,
+            qkv: 2.0 * h * (q + 2.0 * kvd),
+            attention: 4.0 * s as f64 * q,
+            out_proj: 2.0 * q * h,
             mlp: 2.0 * m.mlp_mats() as f64 * h * f * m.top_k as f64,
             router: if m.is_moe() {
                 2.0 * h * m.experts as f64

@@ -13,6 +13,8 @@
 //! - [`timer`]: collective times from measured sweeps (α–β fit, interpolation) or the
 //!   topology model.
 //! - [`predict`]: step time, breakdown, throughput, linearity.
+//! - [`memory`]: weights, gradients, optimizer states and activations per device.
+//! - [`search`]: the layouts that fit on N devices, ranked by predicted throughput.
 //! - [`schedule`]: the pipeline schedule (plain and interleaved 1F1B) as actions.
 //! - [`output`]: the typed `predict --json` and `train-sim --json` files.
 
@@ -20,10 +22,12 @@ pub mod comm;
 pub mod error;
 pub mod flops;
 pub mod layout;
+pub mod memory;
 pub mod model;
 pub mod output;
 pub mod predict;
 pub mod schedule;
+pub mod search;
 pub mod timer;
 
 pub use error::{Result, TrainError};

@@ -31,6 +31,18 @@ pub struct ModelSpec {
     /// Key/value heads (GQA/MQA); equal to `heads` for full multi-head attention.
     #[serde(default)]
     pub kv_heads: Option<u64>,
+    /// Width of one attention head; default `hidden / heads`. PaLM's is 256 with
+    /// 48 heads on 18432 (so the query width `heads × head_dim` need not be `hidden`).
+    #[serde(default)]
+    pub head_dim: Option<u64>,
+    /// Attention and MLP read the same normalised input and their outputs are added
+    /// (GPT-J, PaLM): one norm per layer instead of two.
+    #[serde(default)]
+    pub parallel_block: bool,
+    /// Input embedding and output projection share one matrix. Default true (how files
+    /// written before the field were counted); Llama, Qwen, Baichuan, Mixtral: false.
+    #[serde(default)]
+    pub tied_embeddings: Option<bool>,
     /// Intermediate size of the MLP (of one expert for MoE).
     pub ffn: u64,
     pub ffn_kind: FfnKind,
@@ -58,7 +70,35 @@ impl ModelSpec {
         self.kv_heads.unwrap_or(self.heads)
     }
     pub fn head_dim(&self) -> u64 {
-        self.hidden / self.heads
+        self.head_dim.unwrap_or(self.hidden / self.heads)
+    }
+    /// Width of the queries (and of the attention output): heads × head_dim.
+    pub fn q_dim(&self) -> u64 {
+        self.heads * self.head_dim()
+    }
+    /// Width of the keys (and of the values): kv_heads × head_dim.
+    pub fn kv_dim(&self) -> u64 {
+        self.kv_heads() * self.head_dim()
+    }
+    pub fn tied(&self) -> bool {
+        self.tied_embeddings.unwrap_or(true)
+    }
+    /// Embedding matrices (vocab × hidden): 1 tied, 2 untied.
+    pub fn embedding_params(&self) -> u64 {
+        self.vocab * self.hidden * if self.tied() { 1 } else { 2 }
+    }
+    /// Embedding weights on the first pipeline stage: the input embedding, and with
+    /// pp = 1 the output layer too when it is not tied to it.
+    pub fn first_stage_embedding(&self, pp: u64) -> u64 {
+        if pp == 1 {
+            self.embedding_params()
+        } else {
+            self.vocab * self.hidden
+        }
+    }
+    /// Weights of the MLPs of one layer (all experts).
+    pub fn expert_params(&self) -> u64 {
+        self.mlp_mats() * self.hidden * self.ffn * self.experts
     }
     pub fn is_moe(&self) -> bool {
         self.experts > 1
@@ -66,11 +106,9 @@ impl ModelSpec {
     /// Weights of one layer (matrices only; norms and biases are < 0.1% and left out).
     pub fn layer_params(&self) -> u64 {
         let h = self.hidden;
-        let kvd = self.kv_heads() * self.head_dim();
-        let attn = h * h + 2 * h * kvd + h * h; // Q, K, V, output projection
-        let mlp = self.mlp_mats() * h * self.ffn;
+        let attn = 2 * h * self.q_dim() + 2 * h * self.kv_dim(); // Q and output; K and V
         let router = if self.is_moe() { h * self.experts } else { 0 };
-        attn + mlp * self.experts + router
+        attn + self.expert_params() + router
     }
     /// Matrices of h×f in one MLP (2 GELU, 3 SwiGLU).
     pub fn mlp_mats(&self) -> u64 {
@@ -79,9 +117,15 @@ impl ModelSpec {
             FfnKind::Swiglu => 3,
         }
     }
-    /// All weights: layers plus the embedding (taken as tied with the output layer).
+    /// All weights: layers plus the embedding (and the output layer when untied).
     pub fn params(&self) -> u64 {
-        self.layers * self.layer_params() + self.vocab * self.hidden
+        self.layers * self.layer_params() + self.embedding_params()
+    }
+
+    /// Weights a token goes through (MoE: top_k of the experts; dense: all).
+    pub fn active_params(&self) -> u64 {
+        let inactive = (self.experts - self.top_k) * self.mlp_mats() * self.hidden * self.ffn;
+        self.params() - self.layers * inactive
     }
 
     fn check(&self) -> Result<()> {
@@ -97,9 +141,12 @@ impl ModelSpec {
         if let Some((k, _)) = pos.iter().find(|(_, v)| *v == 0) {
             return Err(bad(format!("model {}: {k} must be > 0", self.name)));
         }
-        if !self.hidden.is_multiple_of(self.heads) {
+        if self.head_dim == Some(0) {
+            return Err(bad(format!("model {}: head_dim must be > 0", self.name)));
+        }
+        if self.head_dim.is_none() && !self.hidden.is_multiple_of(self.heads) {
             return Err(bad(format!(
-                "model {}: hidden {} is not a multiple of heads {}",
+                "model {}: hidden {} is not a multiple of heads {} (or give head_dim)",
                 self.name, self.hidden, self.heads
             )));
         }
@@ -165,6 +212,7 @@ pub const MODEL_PRESETS: &[&str] = &[
     "megatron-530b",
     "megatron-1t",
     "mixtral-8x7b",
+    "palm-540b",
 ];
 
 /// The preset called `name` (any case; the spec keeps `name` as given).
@@ -172,12 +220,20 @@ pub fn preset_model(name: &str) -> Option<ModelSpec> {
     let lower = name.to_ascii_lowercase();
     let &(_, layers, hidden, heads, kv, ffn, ffn_kind, vocab, seq, experts, top_k, source) =
         MODELS.iter().find(|row| row.0 == lower)?;
+    // Untied unless the source says the embedding is shared (GPT-3 and Megatron's GPT
+    // reuse the input embedding as the output layer, PaLM "shared input-output
+    // embeddings"); PaLM alone has 256-wide heads and parallel blocks.
+    let palm = lower == "palm-540b";
+    let tied = lower.starts_with("gpt3") || lower.starts_with("megatron") || palm;
     Some(ModelSpec {
         name: name.into(),
         layers,
         hidden,
         heads,
         kv_heads: Some(kv),
+        head_dim: Some(if palm { 256 } else { hidden / heads }),
+        parallel_block: palm,
+        tied_embeddings: Some(tied),
         ffn,
         ffn_kind,
         vocab,
@@ -216,6 +272,10 @@ const MODELS: &[Preset] = {
     ("megatron-530b", 105, 20480, 128, 128, 4 * 20480, Gelu,   51200,  2048,  1, 1, KORTHIKANTI),
     ("megatron-1t",   128, 25600, 160, 160, 4 * 25600, Gelu,   51200,  2048,  1, 1, KORTHIKANTI),
     ("mixtral-8x7b",  32,  4096,  32,  8,   14336,     Swiglu, 32000,  32768, 8, 2, "Jiang et al. 2024 (Mixtral of Experts) + mistralai/Mixtral-8x7B-v0.1 config.json"),
+    // Chowdhery et al. 2022 (PaLM), Table 1 and section 2: multi-query (one K/V head),
+    // head size 256, SwiGLU with d_ff = 4·d_model, parallel layers, shared embeddings,
+    // 256k SentencePiece vocabulary, 2048 tokens.
+    ("palm-540b",     118, 18432, 48,  1,   4 * 18432, Swiglu, 256000, 2048,  1, 1, "Chowdhery et al. 2022 (PaLM), Table 1 and section 2"),
     ]
 };
 

@@ -4,11 +4,17 @@
 //! tell them apart from benchmark results with `xccl_schema::read::kind_of`. The runtime
 //! only fills them.
 
+use crate::memory::Memory;
 use crate::predict::{Linearity, Prediction};
+use crate::search::SearchResult;
 use serde::{Deserialize, Serialize};
 
 /// `kind` of a [`PredictionReport`].
 pub const PREDICTION_KIND: &str = "prediction";
+/// `kind` of a [`UtilisationReport`] (`predict --step-time` with no communication source).
+pub const UTILISATION_KIND: &str = "utilisation";
+/// `kind` of a [`SearchReport`].
+pub const SEARCH_KIND: &str = "layout-search";
 /// `kind` of a [`TrainSimReport`].
 pub const TRAIN_SIM_KIND: &str = "train-sim";
 /// 1: the first typed forms of both files.
@@ -30,6 +36,12 @@ pub struct PredictionReport {
     pub linearity: Linearity,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured_step: Option<MeasuredStep>,
+    /// Weights of the whole model (files written before it: absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<u64>,
+    /// Memory of the fullest device (files written before it: absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
 }
 
 impl PredictionReport {
@@ -45,6 +57,93 @@ impl PredictionReport {
             prediction,
             linearity,
             measured_step,
+            parameters: None,
+            memory: None,
+        }
+    }
+}
+
+/// `predict --step-time S --json` without a communication source: the job's FLOPs,
+/// utilisation and tokens/s of the measured step, and its memory; nothing predicted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UtilisationReport {
+    pub tool: String,
+    pub kind: String,
+    pub schema_version: u32,
+    pub model: String,
+    pub device: String,
+    pub layout: String,
+    pub devices: u64,
+    pub parameters: u64,
+    pub model_flops_per_step: f64,
+    pub hardware_flops_per_step: f64,
+    pub measured_step: MeasuredStep,
+    pub memory: Memory,
+}
+
+impl UtilisationReport {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        model: String,
+        device: String,
+        layout: String,
+        devices: u64,
+        parameters: u64,
+        flops: (f64, f64),
+        measured_step: MeasuredStep,
+        memory: Memory,
+    ) -> Self {
+        UtilisationReport {
+            tool: tool(),
+            kind: UTILISATION_KIND.into(),
+            schema_version: SCHEMA_VERSION,
+            model,
+            device,
+            layout,
+            devices,
+            parameters,
+            model_flops_per_step: flops.0,
+            hardware_flops_per_step: flops.1,
+            measured_step,
+            memory,
+        }
+    }
+}
+
+/// `predict --search --json`: the layouts that fit, best first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchReport {
+    pub tool: String,
+    pub kind: String,
+    pub schema_version: u32,
+    pub model: String,
+    pub device: String,
+    pub global_batch: u64,
+    pub seq: u64,
+    pub comm_source: String,
+    #[serde(flatten)]
+    pub result: SearchResult,
+}
+
+impl SearchReport {
+    pub fn new(
+        model: String,
+        device: String,
+        global_batch: u64,
+        seq: u64,
+        comm_source: String,
+        result: SearchResult,
+    ) -> Self {
+        SearchReport {
+            tool: tool(),
+            kind: SEARCH_KIND.into(),
+            schema_version: SCHEMA_VERSION,
+            model,
+            device,
+            global_batch,
+            seq,
+            comm_source,
+            result,
         }
     }
 }
@@ -55,6 +154,9 @@ pub struct MeasuredStep {
     pub step_time_s: f64,
     pub mfu: f64,
     pub hfu: f64,
+    /// Global batch × sequence / step time (files written before it: 0).
+    #[serde(default)]
+    pub tokens_per_s: f64,
 }
 
 /// One scale (DP size) that `train-sim` ran: predicted beside measured.

@@ -84,6 +84,9 @@ fn tiny(kv: u64, f: u64, kind: FfnKind, experts: u64, top_k: u64) -> ModelSpec {
         hidden: 8,
         heads: 4,
         kv_heads: Some(kv),
+        head_dim: None,
+        parallel_block: false,
+        tied_embeddings: None,
         ffn: f,
         ffn_kind: kind,
         vocab: 10,
@@ -341,12 +344,7 @@ fn presets_load_and_are_consistent() {
         let m = preset_model(name).unwrap();
         assert_eq!(m.hidden % m.heads, 0, "{name}");
     }
-    // Llama 2 7B: 6.74e9 parameters with untied embeddings; tied (as here) 6.61e9.
-    let p = preset_model("llama2-7b").unwrap().params() as f64;
-    assert!((p / 6.61e9 - 1.0).abs() < 0.01, "{p}");
-    // Mixtral 8x7B: 46.7e9 total with untied embeddings (32000·4096 more than tied).
-    let p = preset_model("mixtral-8x7b").unwrap().params() as f64 + 32000.0 * 4096.0;
-    assert!((p / 46.7e9 - 1.0).abs() < 0.01, "{p}");
+    // Published parameter counts of every preset: tests/memory.rs.
 }
 
 #[test]
