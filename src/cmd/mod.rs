@@ -10,6 +10,7 @@
 //! | `judge` | [`judge`] |
 //! | `report`, `compare` | [`report`] |
 //! | `predict` | [`predict`] (the job it describes: [`job`]) |
+//! | `calibrate` | [`calibrate`] |
 //! | `train-sim` | [`train_sim`] |
 //! | `list` | [`list`] |
 //!
@@ -17,6 +18,7 @@
 //! module (harness, probes, output, backends) knows the command line.
 
 pub mod bench;
+pub mod calibrate;
 pub mod diagnosis;
 pub mod job;
 pub mod judge;
@@ -81,10 +83,13 @@ pub enum Cmd {
     /// throughput, linearity (offline; see docs/PREDICT.md).
     Predict(Box<predict::PredictArgs>),
     /// Run one model's training-step communication for real under mpirun and print the
-    /// measured step time beside the prediction (`--backend mpi|nccl|hccl`; compute
-    /// phases are calibrated host-side waits on every backend).
+    /// measured step time beside the prediction (`--backend mpi|nccl|hccl`; compute is
+    /// the layer's matrix products, run on the CPU or, on nccl, the GPU).
     #[command(name = "train-sim")]
     TrainSim(Box<train_sim::TrainSimArgs>),
+    /// Measure the device's FLOP/s on one model's layer matrix products (train-sim's
+    /// compute) and write the device file `predict --device FILE.json` takes.
+    Calibrate(Box<calibrate::CalibrateArgs>),
 }
 
 #[derive(Debug)]
@@ -142,7 +147,7 @@ impl Invocation {
                 Cmd::List | Cmd::Judge(_) | Cmd::Report(_) | Cmd::Compare(_) | Cmd::Predict(_) => {
                     false
                 }
-                Cmd::Links(_) | Cmd::TrainSim(_) => true,
+                Cmd::Links(_) | Cmd::TrainSim(_) | Cmd::Calibrate(_) => true,
                 Cmd::Topo(t) => t.needs_job(),
             },
         }
@@ -169,6 +174,7 @@ pub fn run(world: &dyn World, inv: Invocation) -> Result<i32> {
             Cmd::Links(a) => links::run(world, &a),
             Cmd::Predict(a) => predict::run(&a),
             Cmd::TrainSim(a) => train_sim::run(world, &a),
+            Cmd::Calibrate(a) => calibrate::run(world, &a),
         },
     }
 }

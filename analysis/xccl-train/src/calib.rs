@@ -1,0 +1,169 @@
+//! The device file `xccl-bench calibrate` writes and `predict --device FILE.json` reads:
+//! the achieved FLOP/s of one device on the layer's matrix products ([`crate::gemm`]),
+//! measured, so the prediction's compute is a measurement of the device rather than a
+//! nominal peak × efficiency.
+//!
+//! A prediction from it times each product of a micro-batch's layer from the rate
+//! measured for that exact shape; a shape the file lacks (another model, tp, micro-batch,
+//! sequence or scale) is refused, never guessed.
+
+use crate::error::{bad, Result, TrainError};
+use crate::gemm::{layer_gemms, Gemm, LayerGemms};
+use crate::layout::{Layout, Recompute};
+use crate::model::{DeviceSpec, ModelSpec};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The file's format tag.
+pub const FORMAT: &str = "xccl-bench calibration 1";
+
+/// One product's measured rate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShapeRate {
+    #[serde(flatten)]
+    pub gemm: Gemm,
+    /// Median seconds of the `count` products, over repetitions (and ranks).
+    pub seconds: f64,
+    pub flops_per_s: f64,
+}
+
+/// A calibration file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    pub format: String,
+    /// The device as its backend names it ("host" for MPI on CPUs, the GPU's name for
+    /// NCCL), without a bus id.
+    pub device: String,
+    /// The backend whose device this is: mpi, nccl, hccl.
+    pub backend: String,
+    /// What ran the products (library, precision, threads).
+    pub engine: String,
+    /// The processor or GPU in words (information).
+    #[serde(default)]
+    pub detail: String,
+    /// Ranks that ran the products at once (they share the host's cores on the CPU).
+    pub ranks: u64,
+    /// The fraction of each product's rows computed ([`crate::gemm`]).
+    pub scale: f64,
+    pub model: String,
+    pub tp: u64,
+    pub mb: u64,
+    pub seq: u64,
+    pub shapes: Vec<ShapeRate>,
+}
+
+/// The device name without a trailing " (bus id)", as sweeps record it.
+pub fn device_model(name: &str) -> &str {
+    match name.rfind(" (") {
+        Some(i) if name.ends_with(')') => &name[..i],
+        _ => name,
+    }
+}
+
+impl Calibration {
+    pub fn load(path: &Path) -> Result<Calibration> {
+        let text = std::fs::read_to_string(path).map_err(|e| TrainError::File {
+            path: path.display().to_string(),
+            msg: e.to_string(),
+        })?;
+        let c: Calibration = serde_json::from_str(&text)
+            .map_err(|e| bad(format!("{}: not a calibration file: {e}", path.display())))?;
+        if c.format != FORMAT {
+            return Err(bad(format!(
+                "{}: format '{}', want '{FORMAT}'",
+                path.display(),
+                c.format
+            )));
+        }
+        if let Some(s) = c
+            .shapes
+            .iter()
+            .find(|s| s.flops_per_s.is_nan() || s.flops_per_s <= 0.0)
+        {
+            return Err(bad(format!(
+                "{}: product {} has no positive rate",
+                path.display(),
+                s.gemm.name
+            )));
+        }
+        Ok(c)
+    }
+
+    /// The measured seconds of `g` (its shape at its count).
+    fn time(&self, g: &Gemm) -> Result<f64> {
+        let s = self
+            .shapes
+            .iter()
+            .find(|s| (s.gemm.m, s.gemm.n, s.gemm.k) == (g.m, g.n, g.k))
+            .ok_or_else(|| {
+                bad(format!(
+                    "calibration of {} (tp={}, mb={}, seq={}, scale {}) has no {}×{}×{} product ({}): calibrate this model and layout",
+                    self.model, self.tp, self.mb, self.seq, self.scale, g.m, g.n, g.k, g.name
+                ))
+            })?;
+        Ok(g.flops() / s.flops_per_s)
+    }
+
+    /// Seconds of one micro-batch through one layer: (forward, backward with the
+    /// recomputation `layout` asks for: selective reruns the attention core's forward,
+    /// full the whole forward).
+    pub fn layer_times(&self, m: &ModelSpec, layout: &Layout) -> Result<(f64, f64)> {
+        let g = layer_gemms(m, layout, self.scale)?;
+        let sum = |v: &[Gemm]| -> Result<f64> { v.iter().map(|x| self.time(x)).sum() };
+        let fwd = sum(&g.forward)?;
+        let mut bwd = sum(&g.backward)?;
+        bwd += match layout.recompute {
+            Recompute::None => 0.0,
+            Recompute::Selective => sum(recomputed_selective(&g))?,
+            Recompute::Full => fwd,
+        };
+        Ok((fwd, bwd))
+    }
+
+    /// A device for the prediction's MFU: named as the file names it, its "peak" the
+    /// best rate measured (so MFU reads against the best product, not a datasheet).
+    pub fn device_spec(&self) -> DeviceSpec {
+        let best = self
+            .shapes
+            .iter()
+            .map(|s| s.flops_per_s)
+            .fold(0.0, f64::max)
+            / 1e12;
+        DeviceSpec {
+            name: format!("{} ({}, calibrated)", self.device, self.backend),
+            bf16_tflops: best,
+            fp16_tflops: best,
+            fp8_tflops: None,
+            memory_gib: 0.0,
+            source: format!("calibration: {}, {} ranks at once", self.engine, self.ranks),
+        }
+    }
+
+    /// Refuses a file from another device or backend than `backend`/`device` (the
+    /// sweeps' own).
+    pub fn check_for(&self, backend: &str, device: &str) -> Result<()> {
+        if self.backend != backend || device_model(&self.device) != device_model(device) {
+            return Err(bad(format!(
+                "calibration is of {} on {}; the sweeps are of {} on {}",
+                self.device, self.backend, device, backend
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The forward products selective recomputation reruns: the attention core.
+pub fn recomputed_selective(g: &LayerGemms) -> &[Gemm] {
+    &g.forward[1..3]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bus_id_is_not_part_of_the_device() {
+        assert_eq!(device_model("NVIDIA H200 (0000:1b:00.0)"), "NVIDIA H200");
+        assert_eq!(device_model("host"), "host");
+    }
+}

@@ -1,0 +1,179 @@
+//! `xccl-bench calibrate`: the device's achieved FLOP/s on one model's layer products
+//! (the shapes `train-sim` runs, [`xccl_train::gemm`], on the same engine,
+//! [`crate::compute`]), written as a device file that `predict --device FILE.json` takes
+//! in place of a nominal peak × efficiency ([`xccl_train::calib`]).
+//!
+//! Under mpirun every rank runs each product at the same time as the others (a barrier
+//! before each), as in a step where every device computes at once; on the CPU the ranks
+//! share the host's cores, so launch as many per host as the job will. A product's time
+//! is the median over `--reps` on a rank, then the slowest rank's.
+
+use crate::backend::BackendKind;
+use crate::compute::{self, ComputeOn};
+use crate::error::{say, BenchError, Result};
+use crate::rules::ExitCode;
+use crate::world::{agree, World};
+use clap::Args;
+use std::path::PathBuf;
+use xccl_train::calib::{device_model, Calibration, ShapeRate, FORMAT};
+use xccl_train::gemm::layer_gemms;
+use xccl_train::layout::{Dims, Layout, Recompute};
+use xccl_train::model::ModelSpec;
+
+#[derive(Args, Debug, Clone)]
+pub struct CalibrateArgs {
+    /// A model preset or TOML model file (as predict's).
+    #[arg(long)]
+    pub model: String,
+    /// The layout whose tp and mb fix the shapes: dp=D,tp=T,pp=P[,mb=M].
+    #[arg(long, value_parser = |s: &str| Dims::parse(s).map_err(|e| e.to_string()))]
+    pub layout: Dims,
+    /// Sequence length.
+    #[arg(long)]
+    pub seq: u64,
+    /// The backend whose device this calibrates (the file records it; predict refuses
+    /// the file for sweeps of another).
+    #[arg(long, value_enum, default_value_t = BackendKind::Mpi)]
+    pub backend: BackendKind,
+    /// Where the products run: host or device (default: device on nccl, else host).
+    #[arg(long, value_enum)]
+    pub compute: Option<ComputeOn>,
+    /// Fraction of each product's rows computed, as train-sim's --compute-scale.
+    #[arg(long = "compute-scale", default_value_t = 1.0)]
+    pub compute_scale: f64,
+    /// Timed repetitions of each product (after one warm-up).
+    #[arg(long, default_value_t = 5)]
+    pub reps: usize,
+    /// The device file to write.
+    #[arg(long, short = 'o', value_name = "FILE.json")]
+    pub out: PathBuf,
+}
+
+fn usage(e: impl std::fmt::Display) -> BenchError {
+    BenchError::Usage(e.to_string())
+}
+
+pub fn run(world: &dyn World, a: &CalibrateArgs) -> Result<i32> {
+    let model = ModelSpec::resolve(&a.model).map_err(usage)?;
+    if a.reps == 0 || a.seq == 0 {
+        return Err(usage("calibrate: --reps and --seq must be > 0"));
+    }
+    let layout = Layout {
+        dims: a.layout,
+        global_batch: a.layout.dp * a.layout.mb,
+        seq: a.seq,
+        sequence_parallel: false,
+        zero: 0,
+        recompute: Recompute::None,
+        grad_bytes: 2,
+        act_bytes: 2,
+        overlap_dp: true,
+        bucket_bytes: 1,
+        devices_per_node: 1,
+        nics_per_node: 1,
+    };
+    let g = layer_gemms(&model, &layout, a.compute_scale).map_err(usage)?;
+    let on = a.compute.unwrap_or(compute::default_for(a.backend));
+    let mut engine = agree(
+        world,
+        compute::open(on, a.backend, world.local_rank(), g.all()),
+    )?;
+    let mut shapes = Vec::new();
+    for gemm in g.all() {
+        let mut times = Vec::with_capacity(a.reps);
+        for i in 0..=a.reps {
+            world.barrier();
+            let s = engine.run(gemm, &mut || {}).map_err(BenchError::Backend)?;
+            if i > 0 {
+                times.push(s);
+            }
+        }
+        times.sort_by(|x, y| x.total_cmp(y));
+        let seconds = world.allreduce_max(times[times.len() / 2]);
+        shapes.push(ShapeRate {
+            gemm: gemm.clone(),
+            seconds,
+            flops_per_s: gemm.flops() / seconds,
+        });
+    }
+    let cal = Calibration {
+        format: FORMAT.into(),
+        device: device_model(&engine.device()).to_string(),
+        backend: backend_name(a.backend).into(),
+        engine: engine.describe(),
+        detail: detail(&engine.device()),
+        ranks: world.size() as u64,
+        scale: a.compute_scale,
+        model: model.name.clone(),
+        tp: a.layout.tp,
+        mb: a.layout.mb,
+        seq: a.seq,
+        shapes,
+    };
+    if world.rank() == 0 {
+        print!("{}", render(&cal));
+        let text = serde_json::to_string_pretty(&cal)?;
+        std::fs::write(&a.out, text + "\n").map_err(|e| BenchError::Io {
+            what: format!("cannot write {}", a.out.display()),
+            source: e,
+        })?;
+        say(&format!("calibrate: wrote {}", a.out.display()));
+    }
+    Ok(ExitCode::Ok.code())
+}
+
+/// The backend as sweep files name it (`BackendInfo::name`).
+fn backend_name(b: BackendKind) -> &'static str {
+    match b {
+        BackendKind::Mpi => "mpi",
+        BackendKind::Nccl => "nccl",
+        BackendKind::Hccl => "hccl",
+    }
+}
+
+/// The processor in words for the host (/proc/cpuinfo's model name), else the device.
+fn detail(device: &str) -> String {
+    if device != "host" {
+        return device.into();
+    }
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// The file as a table.
+pub fn render(c: &Calibration) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# calibrate: {} tp={} mb={} seq={} on {} ({}, {}), {} ranks at once, rows × {}",
+        c.model, c.tp, c.mb, c.seq, c.device, c.backend, c.engine, c.ranks, c.scale
+    );
+    let _ = writeln!(
+        s,
+        "{:<16} {:>7} {:>7} {:>7} {:>6} {:>12} {:>10}",
+        "product", "m", "n", "k", "count", "seconds", "GFLOP/s"
+    );
+    for r in &c.shapes {
+        let g = &r.gemm;
+        let _ = writeln!(
+            s,
+            "{:<16} {:>7} {:>7} {:>7} {:>6} {:>12.6} {:>10.2}",
+            g.name,
+            g.m,
+            g.n,
+            g.k,
+            g.count,
+            r.seconds,
+            r.flops_per_s / 1e9
+        );
+    }
+    s
+}
