@@ -127,7 +127,7 @@ fn measured_step_does_not_follow_predicted_compute() {
 #[test]
 fn calibrate_writes_a_device_file_predict_takes_and_refuses_another_backend() {
     let cal = tmp("cal.json");
-    let line = "calibrate --model tests/train-sim/tiny.toml --layout dp=2 --seq 64 --reps 2 -o {}";
+    let line = "calibrate --model tests/train-sim/tiny.toml --layout dp=2 --seq 64 --reps 2 --min-time 0.02 -o {}";
     let r = solo(&argv(line, &[&cal]), T);
     r.assert_code(0);
     r.assert_stdout_has("qkv");

@@ -6,7 +6,10 @@
 //! Under mpirun every rank runs each product at the same time as the others (a barrier
 //! before each), as in a step where every device computes at once; on the CPU the ranks
 //! share the host's cores, so launch as many per host as the job will. A product's time
-//! is the median over `--reps` on a rank, then the slowest rank's.
+//! is sustained: back to back for at least `--min-time` seconds, divided by the count (a
+//! single product of a few ms fits in one scheduler slice and, on shared cores, measured
+//! 4-7× the rate a step's second of compute got on the emulated cluster); the median of
+//! `--reps` such runs on a rank, then the slowest rank's.
 
 use crate::backend::BackendKind;
 use crate::compute::{self, ComputeOn};
@@ -41,9 +44,12 @@ pub struct CalibrateArgs {
     /// Fraction of each product's rows computed, as train-sim's --compute-scale.
     #[arg(long = "compute-scale", default_value_t = 1.0)]
     pub compute_scale: f64,
-    /// Timed repetitions of each product (after one warm-up).
-    #[arg(long, default_value_t = 5)]
+    /// Timed runs of each product (after one warm-up product), each `--min-time` long.
+    #[arg(long, default_value_t = 3)]
     pub reps: usize,
+    /// Seconds of back-to-back products per timed run.
+    #[arg(long = "min-time", default_value_t = 0.2)]
+    pub min_time: f64,
     /// The device file to write.
     #[arg(long, short = 'o', value_name = "FILE.json")]
     pub out: PathBuf,
@@ -55,8 +61,10 @@ fn usage(e: impl std::fmt::Display) -> BenchError {
 
 pub fn run(world: &dyn World, a: &CalibrateArgs) -> Result<i32> {
     let model = ModelSpec::resolve(&a.model).map_err(usage)?;
-    if a.reps == 0 || a.seq == 0 {
-        return Err(usage("calibrate: --reps and --seq must be > 0"));
+    if a.reps == 0 || a.seq == 0 || a.min_time.is_nan() || a.min_time < 0.0 {
+        return Err(usage(
+            "calibrate: --reps and --seq must be > 0, --min-time ≥ 0",
+        ));
     }
     let layout = Layout {
         dims: a.layout,
@@ -81,12 +89,17 @@ pub fn run(world: &dyn World, a: &CalibrateArgs) -> Result<i32> {
     let mut shapes = Vec::new();
     for gemm in g.all() {
         let mut times = Vec::with_capacity(a.reps);
-        for i in 0..=a.reps {
+        world.barrier();
+        engine.run(gemm, &mut || {}).map_err(BenchError::Backend)?;
+        for _ in 0..a.reps {
             world.barrier();
-            let s = engine.run(gemm, &mut || {}).map_err(BenchError::Backend)?;
-            if i > 0 {
-                times.push(s);
+            let t = std::time::Instant::now();
+            let mut n = 0u32;
+            while n == 0 || t.elapsed().as_secs_f64() < a.min_time {
+                engine.run(gemm, &mut || {}).map_err(BenchError::Backend)?;
+                n += 1;
             }
+            times.push(t.elapsed().as_secs_f64() / n as f64);
         }
         times.sort_by(|x, y| x.total_cmp(y));
         let seconds = world.allreduce_max(times[times.len() / 2]);
