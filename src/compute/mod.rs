@@ -57,3 +57,41 @@ pub fn default_for(backend: BackendKind) -> ComputeOn {
         _ => ComputeOn::Host,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_compute_is_refused_where_there_is_none() {
+        let none = std::iter::empty();
+        match open(ComputeOn::Device, BackendKind::Hccl, 0, none) {
+            Err(BenchError::Unsupported(m)) => assert!(m.contains("not implemented"), "{m}"),
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("hccl device compute opened"),
+        }
+        let none = std::iter::empty();
+        assert!(matches!(
+            open(ComputeOn::Device, BackendKind::Mpi, 0, none),
+            Err(BenchError::Usage(_))
+        ));
+        assert_eq!(default_for(BackendKind::Nccl), ComputeOn::Device);
+        assert_eq!(default_for(BackendKind::Mpi), ComputeOn::Host);
+    }
+
+    #[test]
+    fn host_products_run_and_take_time() {
+        let g = Gemm {
+            name: "t".into(),
+            m: 64,
+            n: 64,
+            k: 64,
+            count: 3,
+        };
+        let mut e = open(ComputeOn::Host, BackendKind::Mpi, 0, std::iter::once(&g)).unwrap();
+        let mut slices = 0;
+        let s = e.run(&g, &mut || slices += 1).unwrap();
+        assert!(s > 0.0);
+        assert_eq!(slices, 3, "one slice per small product");
+    }
+}
