@@ -6,7 +6,7 @@ use crate::error::{BenchError, Result};
 use clap::Args;
 use std::path::PathBuf;
 use xccl_schema::types::parse_size;
-use xccl_train::calib::Calibration;
+use xccl_train::calib::{Calibration, InStep};
 use xccl_train::flops::FlopsForm;
 use xccl_train::layout::{Dims, Layout, Recompute};
 use xccl_train::model::{DeviceSpec, ModelSpec, Precision};
@@ -167,7 +167,14 @@ pub fn build(a: &JobArgs) -> Result<(Job, Box<dyn CommTimer>)> {
         nics_per_node: nics.unwrap_or(k).max(1),
     };
     layout.check(&model).map_err(usage)?;
+    let mut timer = timer;
     if let Some(c) = &calibration {
+        if !c.in_step.is_empty() {
+            timer = Box::new(InStep {
+                inner: timer,
+                calls: c.in_step.clone(),
+            });
+        }
         if let Some((backend, dev)) = sweeps_device(&a.measured) {
             c.check_for(&backend, &dev).map_err(usage)?;
         }

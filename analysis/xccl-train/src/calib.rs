@@ -7,10 +7,12 @@
 //! measured for that exact shape; a shape the file lacks (another model, tp, micro-batch,
 //! sequence or scale) is refused, never guessed.
 
+use crate::comm::Group;
 use crate::error::{bad, Result, TrainError};
 use crate::gemm::{layer_gemms, Gemm, LayerGemms};
 use crate::layout::{Layout, Recompute};
 use crate::model::{DeviceSpec, ModelSpec};
+use crate::timer::{CommTimer, Timed};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -50,6 +52,61 @@ pub struct Calibration {
     pub mb: u64,
     pub seq: u64,
     pub shapes: Vec<ShapeRate>,
+    /// Collectives of the layer path timed inside the compute they sit in (absent when
+    /// calibrate ran without TP groups).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_step: Vec<InStepCall>,
+}
+
+/// One layer-path collective timed two ways by `calibrate`: back to back (as a sweep
+/// times it) and each right after a half-layer's products (as a step issues it). The
+/// difference is what a call costs inside a step beyond the sweep: peers arriving at
+/// different times, launch and progress on a loaded host (issue 17 item 4).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InStepCall {
+    pub collective: xccl_schema::CollKind,
+    pub bytes: u64,
+    pub nranks: u64,
+    /// Median seconds per call, back to back; then issued after the products.
+    pub back_to_back_s: f64,
+    pub in_step_s: f64,
+}
+
+/// A timer that answers the calibrated layer-path calls from their in-step time and
+/// everything else from `inner` (sweeps or topology).
+pub struct InStep {
+    pub inner: Box<dyn CommTimer>,
+    pub calls: Vec<InStepCall>,
+}
+
+impl CommTimer for InStep {
+    fn time(&self, coll: xccl_schema::CollKind, bytes: u64, g: &Group) -> Timed {
+        match self
+            .calls
+            .iter()
+            .find(|c| c.collective == coll && c.bytes == bytes && c.nranks == g.nranks)
+        {
+            Some(c) => Timed {
+                seconds: c.in_step_s,
+                source: format!(
+                    "calibrate: in-step {:.3} ms (back to back {:.3} ms)",
+                    c.in_step_s * 1e3,
+                    c.back_to_back_s * 1e3
+                ),
+                extrapolated: None,
+            },
+            None => self.inner.time(coll, bytes, g),
+        }
+    }
+    fn describe(&self) -> String {
+        format!(
+            "{}; TP calls timed in-step by calibrate",
+            self.inner.describe()
+        )
+    }
+    fn nic_bytes_per_s(&self) -> Option<f64> {
+        self.inner.nic_bytes_per_s()
+    }
 }
 
 /// The device name without a trailing " (bus id)", as sweeps record it.

@@ -10,6 +10,13 @@
 //! single product of a few ms fits in one scheduler slice and, on shared cores, measured
 //! 4-7× the rate a step's second of compute got on the emulated cluster); the median of
 //! `--reps` such runs on a rank, then the slowest rank's.
+//!
+//! With tp > 1 under mpirun it also times the layer's TP all-reduce inside the compute
+//! it sits in ([`in_step`]); `predict --device FILE.json` then takes that time for the
+//! TP all-reduces of the same size and group (without sequence parallelism).
+
+#[cfg(feature = "mpi")]
+mod in_step;
 
 use crate::backend::BackendKind;
 use crate::compute::{self, ComputeOn};
@@ -109,6 +116,7 @@ pub fn run(world: &dyn World, a: &CalibrateArgs) -> Result<i32> {
             flops_per_s: gemm.flops() / seconds,
         });
     }
+    let in_step = in_step_calls(world, &mut *engine, &model, &layout, &g)?;
     let cal = Calibration {
         format: FORMAT.into(),
         device: device_model(&engine.device()).to_string(),
@@ -122,6 +130,7 @@ pub fn run(world: &dyn World, a: &CalibrateArgs) -> Result<i32> {
         mb: a.layout.mb,
         seq: a.seq,
         shapes,
+        in_step,
     };
     if world.rank() == 0 {
         print!("{}", render(&cal));
@@ -133,6 +142,43 @@ pub fn run(world: &dyn World, a: &CalibrateArgs) -> Result<i32> {
         say(&format!("calibrate: wrote {}", a.out.display()));
     }
     Ok(ExitCode::Ok.code())
+}
+
+/// The in-step TP all-reduce when the layout has TP groups and the world holds them.
+#[cfg(feature = "mpi")]
+fn in_step_calls(
+    world: &dyn World,
+    engine: &mut dyn compute::Engine,
+    model: &ModelSpec,
+    layout: &Layout,
+    g: &xccl_train::gemm::LayerGemms,
+) -> Result<Vec<xccl_train::calib::InStepCall>> {
+    let tp = layout.dims.tp;
+    if tp < 2 || world.size() as u64 % tp != 0 {
+        return Ok(vec![]);
+    }
+    let ops = xccl_train::comm::step_ops(model, layout);
+    let Some(op) = ops.iter().find(|o| o.dim == xccl_train::comm::Dim::Tp) else {
+        return Ok(vec![]);
+    };
+    Ok(vec![in_step::tp_all_reduce(
+        world,
+        engine,
+        &g.forward[..4],
+        tp,
+        op.bytes,
+    )?])
+}
+
+#[cfg(not(feature = "mpi"))]
+fn in_step_calls(
+    _: &dyn World,
+    _: &mut dyn compute::Engine,
+    _: &ModelSpec,
+    _: &Layout,
+    _: &xccl_train::gemm::LayerGemms,
+) -> Result<Vec<xccl_train::calib::InStepCall>> {
+    Ok(vec![])
 }
 
 /// The backend as sweep files name it (`BackendInfo::name`).
@@ -186,6 +232,17 @@ pub fn render(c: &Calibration) -> String {
             g.count,
             r.seconds,
             r.flops_per_s / 1e9
+        );
+    }
+    for call in &c.in_step {
+        let _ = writeln!(
+            s,
+            "in-step {} {} B on {} ranks: back to back {:.3} ms, after the products {:.3} ms",
+            call.collective.name(),
+            call.bytes,
+            call.nranks,
+            call.back_to_back_s * 1e3,
+            call.in_step_s * 1e3
         );
     }
     s
