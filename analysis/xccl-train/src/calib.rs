@@ -223,4 +223,42 @@ mod tests {
         assert_eq!(device_model("NVIDIA H200 (0000:1b:00.0)"), "NVIDIA H200");
         assert_eq!(device_model("host"), "host");
     }
+
+    struct Flat;
+    impl CommTimer for Flat {
+        fn time(&self, _: xccl_schema::CollKind, _: u64, _: &Group) -> Timed {
+            Timed {
+                seconds: 1e-4,
+                source: "sweep".into(),
+                extrapolated: None,
+            }
+        }
+        fn describe(&self) -> String {
+            "flat".into()
+        }
+    }
+
+    #[test]
+    fn in_step_answers_only_its_own_call() {
+        use xccl_schema::CollKind::{AllGather, AllReduce};
+        let t = InStep {
+            inner: Box::new(Flat),
+            calls: vec![InStepCall {
+                collective: AllReduce,
+                bytes: 131072,
+                nranks: 2,
+                back_to_back_s: 1e-4,
+                in_step_s: 0.02,
+            }],
+        };
+        let g2 = Group::strided(2, 1, 2);
+        assert_eq!(t.time(AllReduce, 131072, &g2).seconds, 0.02);
+        // Another size, group or collective: the sweeps' time.
+        assert_eq!(t.time(AllReduce, 65536, &g2).seconds, 1e-4);
+        assert_eq!(
+            t.time(AllReduce, 131072, &Group::strided(4, 1, 2)).seconds,
+            1e-4
+        );
+        assert_eq!(t.time(AllGather, 131072, &g2).seconds, 1e-4);
+    }
 }
