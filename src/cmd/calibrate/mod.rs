@@ -154,7 +154,7 @@ fn in_step_calls(
     g: &xccl_train::gemm::LayerGemms,
 ) -> Result<Vec<xccl_train::calib::InStepCall>> {
     let tp = layout.dims.tp;
-    if tp < 2 || world.size() as u64 % tp != 0 {
+    if tp < 2 || !(world.size() as u64).is_multiple_of(tp) {
         return Ok(vec![]);
     }
     let ops = xccl_train::comm::step_ops(model, layout);
