@@ -11,6 +11,8 @@
 //! - [`probe`]: the MPI point-to-point probes shared by `links`, its screen and
 //!   `topo validate`.
 //! - [`harness`]: warm-up, timing and checking of a planned sweep.
+//! - [`compute`]: the layer's matrix products on the CPU or the rank's GPU (`train-sim`'s
+//!   compute, `calibrate`'s measurement).
 //! - [`backend`]: one collective on MPI, NCCL or HCCL, and the test data it moves.
 //! - [`world`], [`clock`], [`watchdog`], [`error`]: ranks and nodes, aligned clocks, the
 //!   hang watchdog, errors.
@@ -25,6 +27,7 @@ pub use xccl_schema::{coll, result, rules, types};
 pub mod backend;
 pub mod clock;
 pub mod cmd;
+pub mod compute;
 pub mod error;
 pub mod harness;
 pub mod output;

@@ -64,7 +64,7 @@ fn run_model(lib: Lib, np: usize, layout: &str, zero: &str, model: &str) -> (Msg
         Lib::Nccl(_) => "nccl",
         Lib::Hccl | Lib::HcclNoSubComm => "hccl",
     };
-    let mut args = vec!["train-sim", "--backend", backend];
+    let mut args = vec!["train-sim", "--backend", backend, "--compute", "host"];
     let extra = argv(
         "--bucket-size 1M --zero {} --steps 1 --json {}",
         &[&zero, &json],
@@ -303,7 +303,7 @@ fn dp_and_tp_on_four_ranks_issue_what_mpi_issues() {
 fn a_missing_library_is_one_line_and_exit_1_on_every_rank() {
     for (backend, var) in [("nccl", "XCCL_NCCL_LIB"), ("hccl", "XCCL_ACL_LIB")] {
         let env = vec![(var, "/nonexistent/lib.so".to_string())];
-        let mut args = vec!["train-sim", "--backend", backend];
+        let mut args = vec!["train-sim", "--backend", backend, "--compute", "host"];
         args.extend(train_job::job(train_job::TINY, "dp=2", "4", &[]));
         let out = mpirun_env(2, &args, &env);
         let t = String::from_utf8_lossy(&out.stderr);

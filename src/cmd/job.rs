@@ -6,6 +6,7 @@ use crate::error::{BenchError, Result};
 use clap::Args;
 use std::path::PathBuf;
 use xccl_schema::types::parse_size;
+use xccl_train::calib::{Calibration, InStep};
 use xccl_train::flops::FlopsForm;
 use xccl_train::layout::{Dims, Layout, Recompute};
 use xccl_train::model::{DeviceSpec, ModelSpec, Precision};
@@ -20,7 +21,9 @@ pub struct JobArgs {
     /// megatron-1t, mixtral-8x7b) or a TOML model file (docs/PREDICT.md).
     #[arg(long)]
     pub model: String,
-    /// A preset (h100, h200, a100, ascend910b) or a TOML device file.
+    /// A preset (h100, h200, a100, ascend910b), a TOML device file, or a calibration
+    /// file (FILE.json from `xccl-bench calibrate`: compute from the device's measured
+    /// GEMM rates on this model's layer shapes).
     #[arg(long)]
     pub device: String,
     /// Parallel dimensions: dp=D,tp=T,pp=P[,ep=E,vp=V,mb=M] (missing ones are 1);
@@ -113,7 +116,11 @@ pub fn build_job(a: &JobArgs, stand_in: Option<Dims>) -> Result<(Job, Option<Box
         usage("--layout dp=D,tp=T,pp=P[,ep=E,vp=V,mb=M] is required (or predict --search)")
     })?;
     let model = ModelSpec::resolve(&a.model).map_err(usage)?;
-    let device = DeviceSpec::resolve(&a.device).map_err(usage)?;
+    let calibration = calibration_of(a)?;
+    let device = match &calibration {
+        Some(c) => c.device_spec(),
+        None => DeviceSpec::resolve(&a.device).map_err(usage)?,
+    };
     // The topology file is read once: its model times communication when no sweeps are
     // given; with sweeps it still says devices and NICs per node, and a file that does
     // not load is then passed over.
@@ -151,7 +158,7 @@ pub fn build_job(a: &JobArgs, stand_in: Option<Dims>) -> Result<(Job, Option<Box
     // Without sweeps `dpn` is the file's own count.
     let k = a.devices_per_node.or(file_dpn).or(dpn).unwrap_or(8);
     let nics = a.nics_per_node.or(file_nics);
-    let compute = match (a.device_step_time, a.compute_efficiency) {
+    let mut compute = match (a.device_step_time, a.compute_efficiency) {
         (Some(s), _) => ComputeSource::DeviceStep { seconds: s },
         (None, e) => ComputeSource::Peak {
             efficiency: e.unwrap_or(0.5),
@@ -172,6 +179,25 @@ pub fn build_job(a: &JobArgs, stand_in: Option<Dims>) -> Result<(Job, Option<Box
         nics_per_node: nics.unwrap_or(k).max(1),
     };
     layout.check(&model).map_err(usage)?;
+    let mut timer = timer;
+    if let Some(c) = &calibration {
+        if !c.in_step.is_empty() {
+            timer = timer.map(|inner| -> Box<dyn CommTimer> {
+                Box::new(InStep {
+                    inner,
+                    calls: c.in_step.clone(),
+                })
+            });
+        }
+        if let Some((backend, dev)) = sweeps_device(&a.measured) {
+            c.check_for(&backend, &dev).map_err(usage)?;
+        }
+        let (f, b) = c.layer_times(&model, &layout).map_err(usage)?;
+        compute = ComputeSource::Calibrated {
+            layer_forward_s: f,
+            layer_backward_s: b,
+        };
+    }
     Ok((
         Job {
             model,
@@ -183,4 +209,29 @@ pub fn build_job(a: &JobArgs, stand_in: Option<Dims>) -> Result<(Job, Option<Box
         },
         timer,
     ))
+}
+
+/// The calibration file `--device` names (a `.json` file), checked against the other
+/// compute sources.
+fn calibration_of(a: &JobArgs) -> Result<Option<Calibration>> {
+    if !a.device.ends_with(".json") {
+        return Ok(None);
+    }
+    if a.device_step_time.is_some() || a.compute_efficiency.is_some() {
+        return Err(usage(format!(
+            "--device {}: a calibration file gives the compute; drop --device-step-time/--compute-efficiency",
+            a.device
+        )));
+    }
+    Calibration::load(std::path::Path::new(&a.device))
+        .map(Some)
+        .map_err(usage)
+}
+
+/// The backend and rank 0's device of the first sweep file that reads.
+fn sweeps_device(files: &[PathBuf]) -> Option<(String, String)> {
+    files.iter().find_map(|p| {
+        let r = xccl_schema::read_report(p).ok()?;
+        Some((r.meta.backend.name.clone(), r.meta.backend.device.clone()))
+    })
 }

@@ -11,6 +11,7 @@
 //! | `health` (a sweep and links, one verdict) | [`health`] |
 //! | `report`, `compare` | [`report`] |
 //! | `predict` | [`predict`] (the job it describes: [`job`]) |
+//! | `calibrate` | [`calibrate`] |
 //! | `train-sim` | [`train_sim`] |
 //! | `list` | [`list`] |
 //!
@@ -18,6 +19,7 @@
 //! module (harness, probes, output, backends) knows the command line.
 
 pub mod bench;
+pub mod calibrate;
 pub mod diagnosis;
 pub mod health;
 pub mod job;
@@ -85,14 +87,17 @@ pub enum Cmd {
     /// throughput, linearity (offline; see docs/PREDICT.md).
     Predict(Box<predict::PredictArgs>),
     /// Run one model's training-step communication for real under mpirun and print the
-    /// measured step time beside the prediction (`--backend mpi|nccl|hccl`; compute
-    /// phases are calibrated host-side waits on every backend).
+    /// measured step time beside the prediction (`--backend mpi|nccl|hccl`; compute is
+    /// the layer's matrix products, run on the CPU or, on nccl, the GPU).
     #[command(name = "train-sim")]
     TrainSim(Box<train_sim::TrainSimArgs>),
     /// Is this node or cluster healthy? An all_reduce sweep against the topology's floor
     /// (with its slow-rank analysis) and `links`, in one job; prints the expected duration
     /// first. Exit 0 healthy, 4 findings, 1 could not run.
     Health(Box<health::HealthArgs>),
+    /// Measure the device's FLOP/s on one model's layer matrix products (train-sim's
+    /// compute) and write the device file `predict --device FILE.json` takes.
+    Calibrate(Box<calibrate::CalibrateArgs>),
 }
 
 #[derive(Debug)]
@@ -150,7 +155,7 @@ impl Invocation {
                 Cmd::List | Cmd::Judge(_) | Cmd::Report(_) | Cmd::Compare(_) | Cmd::Predict(_) => {
                     false
                 }
-                Cmd::Links(_) | Cmd::TrainSim(_) | Cmd::Health(_) => true,
+                Cmd::Links(_) | Cmd::TrainSim(_) | Cmd::Health(_) | Cmd::Calibrate(_) => true,
                 Cmd::Topo(t) => t.needs_job(),
             },
         }
@@ -178,6 +183,7 @@ pub fn run(world: &dyn World, inv: Invocation) -> Result<i32> {
             Cmd::Predict(a) => predict::run(&a),
             Cmd::TrainSim(a) => train_sim::run(world, &a),
             Cmd::Health(a) => health::run(world, &a),
+            Cmd::Calibrate(a) => calibrate::run(world, &a),
         },
     }
 }

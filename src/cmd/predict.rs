@@ -323,6 +323,16 @@ pub fn render(job: &Job, p: &Prediction) -> String {
         ComputeSource::DeviceStep { seconds } => {
             format!("measured one-device micro-batch step {seconds} s")
         }
+        ComputeSource::Calibrated {
+            layer_forward_s,
+            layer_backward_s,
+        } => format!(
+            "{} GEMMs per layer and micro-batch {:.3} ms forward, {:.3} ms backward ({})",
+            p.device,
+            layer_forward_s * 1e3,
+            layer_backward_s * 1e3,
+            job.device.source
+        ),
     };
     let _ = writeln!(s, "# compute: {compute}; communication: {}", p.comm_source);
     let _ = writeln!(

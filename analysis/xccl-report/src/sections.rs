@@ -550,6 +550,7 @@ hosts = ["n1"]
             error: (pred - meas) / meas,
             predicted_tokens_per_s: tokens / pred,
             measured_tokens_per_s: tokens / meas,
+            phases: None,
         }
     }
 

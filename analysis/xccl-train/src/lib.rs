@@ -9,6 +9,8 @@
 //! - [`model`]: model and device presets and TOML files.
 //! - [`layout`]: parallel dimensions, batch, recompute, ZeRO, overlap.
 //! - [`flops`]: FLOPs matrix by matrix, MFU, HFU (exact and Korthikanti forms).
+//! - [`gemm`]: the matrix products of a layer (train-sim's compute, calibrate's shapes).
+//! - [`calib`]: the device file of measured GEMM rates (`calibrate`, `predict --device`).
 //! - [`comm`]: messages of a step per dimension and the communicator each runs on.
 //! - [`timer`]: collective times from measured sweeps (α–β fit, interpolation) or the
 //!   topology model.
@@ -18,9 +20,11 @@
 //! - [`schedule`]: the pipeline schedule (plain and interleaved 1F1B) as actions.
 //! - [`output`]: the typed `predict --json` and `train-sim --json` files.
 
+pub mod calib;
 pub mod comm;
 pub mod error;
 pub mod flops;
+pub mod gemm;
 pub mod layout;
 pub mod memory;
 pub mod model;

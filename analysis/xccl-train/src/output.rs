@@ -173,6 +173,24 @@ pub struct ScaleResult {
     pub error: f64,
     pub predicted_tokens_per_s: f64,
     pub measured_tokens_per_s: f64,
+    /// Compute and exposed communication, measured and predicted (absent in files
+    /// written before train-sim ran real matrix products).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phases: Option<Phases>,
+}
+
+/// A scale's step split into compute and the rest, measured by train-sim's own clocks
+/// around its matrix products and beside the prediction's split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Phases {
+    /// Median over the timed steps of the slowest rank's seconds in matrix products.
+    pub measured_compute_s: f64,
+    /// Median over the timed steps of (step − that step's compute): communication,
+    /// bubble and waits not hidden under compute.
+    pub measured_exposed_s: f64,
+    /// The prediction's compute (`breakdown.compute_s`) and step − compute.
+    pub predicted_compute_s: f64,
+    pub predicted_exposed_s: f64,
 }
 
 /// `train-sim --json`: the job and each scale it ran, smallest first.
@@ -194,6 +212,12 @@ pub struct TrainSimReport {
     /// with the prediction's `comm` list for the same job.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<IssuedOp>,
+    /// What ran the step's matrix products, and the fraction of each product's rows
+    /// computed (`xccl_train::gemm`); empty and absent in older files.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub compute_engine: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute_scale: Option<f64>,
 }
 
 /// One kind of message a simulated step issued: how many per step, of what size (the
@@ -227,6 +251,8 @@ impl TrainSimReport {
             comm_source,
             scales,
             messages: Vec::new(),
+            compute_engine: String::new(),
+            compute_scale: None,
         }
     }
 
@@ -265,6 +291,7 @@ mod tests {
             error: 0.0,
             predicted_tokens_per_s: tokens,
             measured_tokens_per_s: tokens * 0.9,
+            phases: None,
         }
     }
 

@@ -32,6 +32,12 @@ pub enum ComputeSource {
     Peak { efficiency: f64 },
     /// Measured fwd+bwd time of one micro-batch on one device holding the whole model.
     DeviceStep { seconds: f64 },
+    /// One micro-batch through one layer on one TP rank, from a calibration file
+    /// ([`crate::calib`]): forward and backward (with recomputation) seconds.
+    Calibrated {
+        layer_forward_s: f64,
+        layer_backward_s: f64,
+    },
 }
 
 /// Everything a prediction needs.
@@ -106,6 +112,14 @@ fn compute_times(job: &Job, f: &StepFlops) -> Result<(f64, f64)> {
     let split = (d.tp * d.pp) as f64;
     // Share of the hardware FLOPs in forward: one third of the model FLOPs.
     let fwd_share = (f.model / 3.0) / f.hardware;
+    if let ComputeSource::Calibrated {
+        layer_forward_s,
+        layer_backward_s,
+    } = job.compute
+    {
+        let layers = (job.model.layers / d.pp) as f64;
+        return Ok((layers * layer_forward_s, layers * layer_backward_s));
+    }
     let per_mb = match job.compute {
         ComputeSource::Peak { efficiency } => {
             if !(efficiency > 0.0 && efficiency <= 1.0) {
@@ -124,6 +138,7 @@ fn compute_times(job: &Job, f: &StepFlops) -> Result<(f64, f64)> {
             }
             seconds * (f.hardware / f.model) / split
         }
+        ComputeSource::Calibrated { .. } => unreachable!("returned above"),
     };
     Ok((per_mb * fwd_share, per_mb * (1.0 - fwd_share)))
 }

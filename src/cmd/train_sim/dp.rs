@@ -1,12 +1,13 @@
-//! The DP messages of `train-sim`'s step, with their buffers: the prediction's own list
-//! (`xccl_train::comm::step_ops`, bucket by bucket; ZeRO-3's layer by layer from
+//! The DP messages of `train-sim`'s step, with their buffers: the list the prediction
+//! times too (`xccl_train::comm::step_ops`, bucket by bucket, sizes only, no times; ZeRO-3's layer by layer from
 //! `xccl_train::comm::zero3_units`), so simulation and prediction cannot drift apart.
 
 use super::transport::api::{Coll, Op, StepComm};
 use crate::error::Result;
 use xccl_schema::CollKind;
-use xccl_train::comm::{zero3_units, Dim};
-use xccl_train::predict::{Job, Prediction};
+use xccl_train::comm::{zero3_units, CommOp, Dim};
+use xccl_train::layout::Layout;
+use xccl_train::model::ModelSpec;
 
 /// One DP message of the step with its buffers (f32 elements; a reduce-scatter's input and
 /// an all-gather's output rounded up to a multiple of the group).
@@ -80,24 +81,20 @@ pub struct DpMsgs<C: StepComm> {
 }
 
 impl<C: StepComm> DpMsgs<C> {
-    /// The DP messages of `p` for `job`, their buffers allocated on `tr`.
-    pub fn new(tr: &mut C, job: &Job, p: &Prediction) -> Result<Self> {
+    /// The DP messages among `ops` (the step's, `step_ops` of `model` on `lay`), their
+    /// buffers allocated on `tr`.
+    pub fn new(tr: &mut C, model: &ModelSpec, lay: &Layout, ops: &[CommOp]) -> Result<Self> {
         let (mut buckets, mut serial) = (Vec::new(), Vec::new());
         let mut gather_after = Vec::new();
-        let lay = &job.layout;
         let dp = lay.dims.dp;
         // ZeRO-3 issues per layer (its ops are `per_layer`); ZeRO-1/2 in buckets.
-        for t in p
-            .comm
-            .iter()
-            .filter(|t| t.op.dim == Dim::Dp && !t.op.per_layer)
-        {
-            let (coll, g) = (t.op.collective, t.op.group.nranks);
-            for _ in 0..t.op.count {
-                let msg = DpMsg::new(tr, coll, t.op.bytes, g, g != dp)?;
+        for op in ops.iter().filter(|o| o.dim == Dim::Dp && !o.per_layer) {
+            let (coll, g) = (op.collective, op.group.nranks);
+            for _ in 0..op.count {
+                let msg = DpMsg::new(tr, coll, op.bytes, g, g != dp)?;
                 match coll {
                     CollKind::AllGather => gather_after.push(msg),
-                    _ if t.op.overlappable => buckets.push(msg),
+                    _ if op.overlappable => buckets.push(msg),
                     _ => serial.push(msg),
                 }
             }
@@ -105,7 +102,7 @@ impl<C: StepComm> DpMsgs<C> {
         let (mut z3_gather, mut z3_rs) = (Vec::new(), Vec::new());
         if lay.zero == 3 && dp > 1 {
             let dp_ex = dp / lay.dims.ep;
-            for chunk in zero3_units(&job.model, lay) {
+            for chunk in zero3_units(model, lay) {
                 let mut msgs = |coll: CollKind, per: u64| -> Result<Vec<Vec<DpMsg<C>>>> {
                     chunk
                         .iter()

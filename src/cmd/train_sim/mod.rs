@@ -2,8 +2,8 @@
 //! mpirun, its measured step time printed beside the prediction. The room: its arguments
 //! ([`args`]), the run over the scales and the report ([`mod@run`]), the groups of one rank
 //! ([`groups`]), the step simulator ([`step`], with the DP messages in [`dp`]), the
-//! calibrated compute waits ([`wait`]) and the per-library transport ([`transport`]:
-//! MPI, NCCL, HCCL).
+//! compute as real matrix products ([`work`]), a sleeping barrier ([`wait`]) and the
+//! per-library transport ([`transport`]: MPI, NCCL, HCCL).
 
 pub mod args;
 #[cfg(feature = "mpi")]
@@ -18,6 +18,8 @@ mod step;
 pub mod transport;
 #[cfg(feature = "mpi")]
 mod wait;
+#[cfg(feature = "mpi")]
+mod work;
 
 pub use args::TrainSimArgs;
 

@@ -1,7 +1,8 @@
 //! `train-sim`'s run: the arguments checked, the backend's transport set up, the step
 //! simulated at every DP scale ([`super::step`]) and timed (the maximum over ranks of
-//! each step), and the measured step times printed (and written as JSON) beside the
-//! prediction.
+//! each step, and of each step's seconds in matrix products), and the measured step
+//! times printed (and written as JSON) beside the prediction. The prediction is made
+//! here for that report only: the step itself never sees it.
 
 use super::args::TrainSimArgs;
 use super::groups::Comms;
@@ -9,14 +10,17 @@ use super::step::{Issued, Sim};
 use super::transport::api::StepComm;
 use super::transport::{hccl::HcclStep, mpi::MpiStep, nccl::NcclStep};
 use super::wait;
+use super::work::Work;
 use crate::backend::BackendKind;
 use crate::cmd::job::build;
+use crate::compute;
 use crate::error::{BenchError, Result};
-use crate::world::{agree, MpiWorld};
+use crate::world::{agree, MpiWorld, World};
 use mpi::traits::*;
 use std::time::Instant;
-use xccl_train::output::{IssuedOp, ScaleResult, TrainSimReport};
-use xccl_train::predict::{predict, Job, Prediction};
+use xccl_train::gemm::layer_gemms;
+use xccl_train::output::{IssuedOp, Phases, ScaleResult, TrainSimReport};
+use xccl_train::predict::{predict, Job};
 use xccl_train::timer::CommTimer;
 
 fn usage(s: String) -> BenchError {
@@ -84,6 +88,12 @@ fn run_on<C: StepComm>(
     }
     let per_replica = job.layout.global_batch / d.dp;
     let rank0 = world.rank() == 0;
+    let gemms =
+        layer_gemms(&job.model, &job.layout, a.compute_scale).map_err(|e| usage(e.to_string()))?;
+    let on = a.compute.unwrap_or(compute::default_for(a.backend));
+    let engine = compute::open(on, a.backend, w.local_rank(), gemms.all());
+    let mut work = Some(Work::new(agree(w, engine)?, &gemms, job.layout.recompute));
+    let engine = work.as_ref().map(Work::describe).unwrap_or_default();
     let mut results = Vec::new();
     let mut messages = Vec::new();
     for dp in dps {
@@ -91,9 +101,10 @@ fn run_on<C: StepComm>(
         j.layout.dims.dp = dp;
         j.layout.global_batch = per_replica * dp;
         let pred = predict(&j, timer.as_ref()).map_err(|e| usage(e.to_string()))?;
-        let times = run_scale(&mut comm, &j, &pred, d.dp, a.steps)?;
+        let (times, back) = run_scale(&mut comm, &j, work.take().unwrap(), d.dp, a.steps)?;
+        work = Some(back);
         wait::sleepy_barrier(world);
-        if let Some((t, issued)) = times {
+        if let Some((t, busy, issued)) = times {
             let layout = j.layout.dims.to_string();
             messages.extend(
                 issued
@@ -108,14 +119,9 @@ fn run_on<C: StepComm>(
                     }),
             );
             // The median step: robust to a step disturbed by other load on the machine.
-            let mut sorted = t.clone();
-            sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
-            let n = sorted.len();
-            let mean = if n % 2 == 1 {
-                sorted[n / 2]
-            } else {
-                (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-            };
+            let mean = median(&t);
+            let exposed: Vec<f64> = t.iter().zip(&busy).map(|(s, c)| s - c).collect();
+            let pc = pred.breakdown.compute_s;
             let min = t.iter().cloned().fold(f64::INFINITY, f64::min);
             let max = t.iter().cloned().fold(0.0, f64::max);
             let tokens = (j.layout.global_batch * j.layout.seq) as f64;
@@ -129,12 +135,18 @@ fn run_on<C: StepComm>(
                 error: (pred.step_time_s - mean) / mean,
                 predicted_tokens_per_s: pred.tokens_per_s,
                 measured_tokens_per_s: tokens / mean,
+                phases: Some(Phases {
+                    measured_compute_s: median(&busy),
+                    measured_exposed_s: median(&exposed),
+                    predicted_compute_s: pc,
+                    predicted_exposed_s: pred.step_time_s - pc,
+                }),
             });
         }
     }
     if rank0 {
         println!(
-            "# train-sim: {}{} on {size} ranks ({}; compute = calibrated waits), {} timed steps per scale; communication times from {}",
+            "# train-sim: {}{} on {size} ranks ({}; compute: {engine}, rows × {}), {} timed steps per scale; communication times from {}",
             job.model.name,
             if job.layout.zero > 0 {
                 format!(", ZeRO-{}", job.layout.zero)
@@ -142,6 +154,7 @@ fn run_on<C: StepComm>(
                 String::new()
             },
             comm.describe(),
+            a.compute_scale,
             a.steps,
             timer.describe()
         );
@@ -184,6 +197,8 @@ fn run_on<C: StepComm>(
             results,
         );
         rep.messages = messages;
+        rep.compute_engine = engine;
+        rep.compute_scale = Some(a.compute_scale);
         if let Some(path) = &a.json {
             let text = serde_json::to_string_pretty(&rep)?;
             std::fs::write(path, text + "\n").map_err(|e| BenchError::Io {
@@ -209,31 +224,50 @@ fn run_on<C: StepComm>(
     Ok(0)
 }
 
-/// Runs `job` on the ranks of the first `dp` replicas of a world laid out with `full_dp`;
-/// the step times (max over ranks) and the last step's messages on the active ranks, None
+/// The median of `v` (not empty).
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let n = s.len();
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
+}
+
+/// What one scale measured on an active rank: the step times and the seconds in matrix
+/// products (each the maximum over ranks), and the last step's messages.
+type Measured = (Vec<f64>, Vec<f64>, Vec<Issued>);
+
+/// Runs `job` on the ranks of the first `dp` replicas of a world laid out with `full_dp`,
+/// its compute on `work` (given back); what it measured on the active ranks, None
 /// elsewhere.
-#[allow(clippy::type_complexity)]
 fn run_scale<C: StepComm>(
     t: &mut C,
     job: &Job,
-    pred: &Prediction,
+    work: Work,
     full_dp: u64,
     steps: usize,
-) -> Result<Option<(Vec<f64>, Vec<Issued>)>> {
+) -> Result<(Option<Measured>, Work)> {
     let Some(c) = Comms::new(t, job.layout.dims, full_dp)? else {
-        return Ok(None);
+        return Ok((None, work));
     };
-    let mut sim = Sim::new(t, job, pred)?;
-    let mut out = Vec::with_capacity(steps);
+    let mut sim = Sim::new(t, &job.model, &job.layout, work)?;
+    let (mut out, mut busy) = (Vec::with_capacity(steps), Vec::with_capacity(steps));
     for i in 0..=steps {
         t.barrier(&c.all);
+        sim.take_compute();
         let t0 = Instant::now();
         sim.step(t, &c);
         let mine = t0.elapsed().as_secs_f64();
         let worst = t.max(&c.all, mine);
+        let compute = t.max(&c.all, sim.take_compute());
         if i > 0 {
             out.push(worst);
+            busy.push(compute);
         }
     }
-    Ok(Some((out, sim.issued)))
+    let issued = std::mem::take(&mut sim.issued);
+    Ok((Some((out, busy, issued)), sim.into_work()))
 }

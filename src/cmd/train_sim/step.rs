@@ -20,43 +20,41 @@
 //! call, and `--json` writes rank 0's counts (`messages`) beside the step times for a
 //! reader to hold against `predict --json`'s `comm`.
 //!
-//! The compute phases are calibrated host-side waits ([`super::wait`]), testing the DP
-//! reductions in flight every ≤ 1 ms so MPI progresses them.
+//! Compute is real work ([`super::work`]): each half-layer's matrix products run on this
+//! rank's engine (CPU or GPU), between them the DP reductions in flight are tested so MPI
+//! progresses them, and the last backward's DP buckets start as its products complete
+//! (bucket i of n once i+1 n-ths of that backward's FLOPs are done). Nothing here reads a
+//! predicted time.
 //!
 //! The communication goes through [`StepComm`]: `--backend mpi` (default), `nccl` or
 //! `hccl`. On NCCL and HCCL the messages are real library calls on device buffers, each
-//! group on its own stream, but compute is still the host-side wait on every backend (no
-//! matrix products run on the device), and DP buckets are issued at the end of the
-//! backward phase in which they become ready rather than by the clock
-//! ([`StepComm::ordered_issue`]); ZeRO-3's per-layer messages are issued at layer
-//! boundaries, the same place on every rank, on every backend.
+//! group on its own stream; DP buckets are issued at the end of the half-layer in which
+//! they become ready rather than between products ([`StepComm::ordered_issue`]), and
+//! ZeRO-3's per-layer messages at layer boundaries, the same place on every rank.
 
 use super::dp::{DpMsg, DpMsgs};
 use super::groups::Comms;
 use super::transport::api::{Coll, Op, StepComm, Xfer};
-use super::wait;
+use super::work::{Half, Work};
 use crate::error::Result;
-use std::time::Instant;
 use xccl_schema::CollKind;
-use xccl_train::comm::Dim;
-use xccl_train::layout::Recompute;
-use xccl_train::predict::{Job, Prediction};
+use xccl_train::comm::{step_ops, Dim};
+use xccl_train::layout::{Layout, Recompute};
+use xccl_train::model::ModelSpec;
 use xccl_train::schedule::{pipeline, Action, P2p};
 
 /// One kind of message and how many the step issued: (dim, collective, bytes, ranks, count).
 pub type Issued = (Dim, CollKind, u64, u64, u64);
 
-/// Buffers and phase lengths of the simulated step.
+/// Buffers and compute of the simulated step.
 pub struct Sim<C: StepComm> {
     m: u64,
     vp: u64,
     /// Layers per model chunk (per stage when vp = 1).
     layers: u64,
-    t_f: f64,
-    t_b: f64,
+    work: Work,
     recompute_full: bool,
     sp: bool,
-    window: f64,
     /// f32 elements of the TP activation (`act`, `act_out`) and of its 1/tp share.
     act_elems: usize,
     sp_elems: usize,
@@ -82,28 +80,27 @@ fn floats(bytes: u64) -> usize {
 }
 
 impl<C: StepComm> Sim<C> {
-    pub fn new(tr: &mut C, job: &Job, p: &Prediction) -> Result<Self> {
-        let bytes_of = |dim: Dim| p.comm.iter().find(|t| t.op.dim == dim).map(|t| t.op.bytes);
+    /// The step of `model` on `lay`, its compute on `work`.
+    pub fn new(tr: &mut C, model: &ModelSpec, lay: &Layout, work: Work) -> Result<Self> {
+        let ops = step_ops(model, lay);
+        let bytes_of = |dim: Dim| ops.iter().find(|o| o.dim == dim).map(|o| o.bytes);
         let tp_bytes = bytes_of(Dim::Tp).unwrap_or(4);
         let pp_bytes = bytes_of(Dim::Pp).unwrap_or(1);
         let ep_bytes = bytes_of(Dim::Ep).unwrap_or(1);
-        let dp = DpMsgs::new(tr, job, p)?;
-        let m = p.microbatches;
-        let tp_count = job.layout.dims.tp;
-        let vp = job.layout.dims.vp.max(1);
+        let dp = DpMsgs::new(tr, model, lay, &ops)?;
+        let m = lay.microbatches();
+        let tp_count = lay.dims.tp;
+        let vp = lay.dims.vp.max(1);
         let act_elems = floats(tp_bytes);
         // Sequence parallel: each rank holds 1/tp of the gathered activation.
         let sp_elems = floats(tp_bytes / tp_count.max(1));
         Ok(Sim {
             m,
             vp,
-            layers: job.model.layers / (job.layout.dims.pp * vp),
-            // One chunk's share of a micro-batch's forward and backward.
-            t_f: p.t_forward_s / vp as f64,
-            t_b: p.t_backward_s / vp as f64,
-            recompute_full: job.layout.recompute == Recompute::Full,
-            sp: job.layout.sequence_parallel,
-            window: p.dp_window_s,
+            layers: model.layers / (lay.dims.pp * vp),
+            work,
+            recompute_full: lay.recompute == Recompute::Full,
+            sp: lay.sequence_parallel,
             act_elems,
             sp_elems,
             act: tr.alloc(4 * act_elems)?,
@@ -218,18 +215,31 @@ impl<C: StepComm> Sim<C> {
         }
     }
 
+    /// Seconds of matrix products since the last call (this rank's compute).
+    pub fn take_compute(&mut self) -> f64 {
+        self.work.take_busy()
+    }
+
+    /// The compute, given back when the scale is done.
+    pub fn into_work(self) -> Work {
+        self.work
+    }
+
+    /// One half-layer's products with nothing in flight, then its TP and EP collectives.
+    fn half(&mut self, tr: &mut C, c: &Comms<C>, h: Half) {
+        self.work.run(h, &mut |_| {});
+        self.tp_op(tr, c);
+        self.ep_op(tr, c);
+    }
+
     /// Forward (or the recomputation forward) of one micro-batch through one chunk.
-    fn forward(&mut self, tr: &mut C, c: &Comms<C>, t: f64, chunk: usize) {
-        let per = t / self.layers as f64 / 2.0;
+    fn forward(&mut self, tr: &mut C, c: &Comms<C>, chunk: usize) {
         if !self.dp.z3_gather.is_empty() {
-            return self.z3_pass(tr, c, chunk, per, false, false);
+            return self.z3_pass(tr, c, chunk, false, false);
         }
         for _ in 0..self.layers {
-            for _ in 0..2 {
-                wait::compute(per);
-                self.tp_op(tr, c);
-                self.ep_op(tr, c);
-            }
+            self.half(tr, c, Half::AttnFwd);
+            self.half(tr, c, Half::MlpFwd);
         }
     }
 
@@ -238,17 +248,14 @@ impl<C: StepComm> Sim<C> {
     /// (one-deep prefetch) and waited for before it runs; with `reduce` (the chunk's last
     /// backward of the step) each layer's gradients reduce-scattered as its backward
     /// ends, all waited for at the end of the pass. In flight during the waits, tested
-    /// every ≤ 1 ms so MPI progresses them. Issued at layer boundaries: the same place
+    /// between the products' slices so MPI progresses them. Issued at layer boundaries: the same place
     /// in the layer path on every rank, as the device backends require.
-    fn z3_pass(
-        &mut self,
-        tr: &mut C,
-        c: &Comms<C>,
-        chunk: usize,
-        per: f64,
-        reverse: bool,
-        reduce: bool,
-    ) {
+    fn z3_pass(&mut self, tr: &mut C, c: &Comms<C>, chunk: usize, reverse: bool, reduce: bool) {
+        let halves = if reverse {
+            [Half::MlpBwd, Half::AttnBwd]
+        } else {
+            [Half::AttnFwd, Half::MlpFwd]
+        };
         let mut gathers = std::mem::take(&mut self.dp.z3_gather[chunk]);
         let mut rss = std::mem::take(&mut self.dp.z3_rs[chunk]);
         {
@@ -272,11 +279,10 @@ impl<C: StepComm> Sim<C> {
                 if i + 1 < n {
                     next = unsafe { self.issue_dp(tr, c, g_refs[i + 1].take().unwrap()) };
                 }
-                for _ in 0..2 {
-                    wait::compute_polling(per, || {
+                for h in halves {
+                    self.work.run(h, &mut |_| {
                         next.retain_mut(|h| !tr.test(h));
                         rs_pending.retain_mut(|h| !tr.test(h));
-                        !(next.is_empty() && rs_pending.is_empty())
                     });
                     self.tp_op(tr, c);
                     self.ep_op(tr, c);
@@ -295,78 +301,74 @@ impl<C: StepComm> Sim<C> {
     }
 
     /// Backward of one micro-batch through one chunk; the step's last one issues the DP
-    /// buckets as they become ready and waits for them at its end. ZeRO-3 gathers every
-    /// layer's parameters and, in the chunk's last backward (`reduce`), reduce-scatters
-    /// its gradients.
+    /// buckets as its products complete and waits for them at its end. ZeRO-3 gathers
+    /// every layer's parameters and, in the chunk's last backward (`reduce`),
+    /// reduce-scatters its gradients.
     fn backward(&mut self, tr: &mut C, c: &Comms<C>, last: bool, chunk: usize, reduce: bool) {
-        let mut t_b = self.t_b;
         if self.recompute_full {
-            self.forward(tr, c, self.t_f, chunk);
-            t_b -= self.t_f;
+            self.forward(tr, c, chunk);
         }
-        let per = t_b / self.layers as f64 / 2.0;
         if !self.dp.z3_gather.is_empty() {
-            return self.z3_pass(tr, c, chunk, per, true, reduce);
+            return self.z3_pass(tr, c, chunk, true, reduce);
         }
         if !last || self.dp.buckets.is_empty() || tr.size(&c.dp) < 2 {
             for _ in 0..self.layers {
-                for _ in 0..2 {
-                    wait::compute(per);
-                    self.tp_op(tr, c);
-                    self.ep_op(tr, c);
-                }
+                self.half(tr, c, Half::MlpBwd);
+                self.half(tr, c, Half::AttnBwd);
             }
             return;
         }
-        let start = Instant::now();
-        let window = self.window;
-        // Device backends: a bucket is issued at the end of the phase in which it becomes
-        // ready (the same place in the layer path on every rank), not by the clock.
+        // Bucket i of nb is ready once (i + 1)/nb of this backward's FLOPs are done.
+        let halves = [Half::MlpBwd, Half::AttnBwd];
+        let total: f64 =
+            self.layers as f64 * halves.iter().map(|h| self.work.flops(*h)).sum::<f64>();
+        // Device backends: a bucket is issued at the end of the half-layer in which it
+        // becomes ready (the same place in the layer path on every rank).
         let ordered = tr.ordered_issue();
-        let phases = (2 * self.layers) as f64;
         let mut buckets = std::mem::take(&mut self.dp.buckets);
         let nb = buckets.len();
         {
             let mut iter = buckets.iter_mut();
             let mut pending = Vec::new();
             let mut issued = 0usize;
-            // Issues every bucket ready by `upto` seconds into this backward.
-            macro_rules! issue {
-                ($upto:expr) => {
-                    while issued < nb && window * (issued as f64 + 1.0) / nb as f64 <= $upto {
+            let mut done = 0.0f64;
+            let ready = |issued: usize, done: f64| {
+                issued < nb && total * (issued as f64 + 1.0) / nb as f64 <= done * (1.0 + 1e-9)
+            };
+            // Issues every bucket ready after `done` FLOPs. The buffers live in
+            // `buckets`, neither dropped nor moved before every handle is waited for.
+            let mut issue =
+                |tr: &mut C, pending: &mut Vec<C::Handle>, issued: &mut usize, done: f64| {
+                    while ready(*issued, done) || (done.is_infinite() && *issued < nb) {
                         let m: &mut DpMsg<C> = iter.next().unwrap();
-                        let bytes = m.bytes();
-                        let comm = c.dp_of(m.expert);
-                        self.count(Dim::Dp, m.coll, bytes, tr.size(comm));
-                        // The buffers live in `buckets`, which is neither dropped nor
-                        // moved before every handle is waited for below.
-                        pending.push(unsafe { tr.start(comm, m.op()) });
-                        issued += 1;
+                        pending.push(unsafe { tr.start(c.dp_of(m.expert), m.op()) });
+                        *issued += 1;
                     }
                 };
-            }
-            let mut phase = 0.0f64;
             for _ in 0..self.layers {
-                for _ in 0..2 {
-                    wait::compute_polling(per, || {
+                for h in halves {
+                    let base = done;
+                    self.work.run(h, &mut |d| {
                         if !ordered {
-                            issue!(start.elapsed().as_secs_f64());
+                            issue(tr, &mut pending, &mut issued, base + d);
                         }
-                        pending.retain_mut(|h| !tr.test(h));
-                        !(pending.is_empty() && issued == nb)
+                        pending.retain_mut(|x| !tr.test(x));
                     });
-                    phase += 1.0;
+                    done = base + self.work.flops(h);
                     if ordered {
-                        issue!(window * phase / phases);
+                        issue(tr, &mut pending, &mut issued, done);
                     }
                     self.tp_op(tr, c);
                     self.ep_op(tr, c);
                 }
             }
-            issue!(f64::INFINITY);
+            issue(tr, &mut pending, &mut issued, f64::INFINITY);
             for h in pending {
                 tr.wait(h);
             }
+        }
+        for m in &buckets {
+            self.count(Dim::Dp, m.coll, m.bytes(), tr.size(c.dp_of(m.expert)));
         }
         self.dp.buckets = buckets;
     }
@@ -411,7 +413,6 @@ impl<C: StepComm> Sim<C> {
     /// interleaved with vp chunks), then ZeRO's parameter gathers.
     pub fn step(&mut self, tr: &mut C, c: &Comms<C>) {
         self.issued.clear();
-        wait::reset();
         let actions = pipeline(c.pp, self.vp, self.m, c.stage);
         let last_backward = actions
             .iter()
@@ -424,7 +425,7 @@ impl<C: StepComm> Sim<C> {
         };
         for (i, a) in actions.iter().enumerate() {
             match *a {
-                Action::Forward { chunk } => self.forward(tr, c, self.t_f, chunk as usize),
+                Action::Forward { chunk } => self.forward(tr, c, chunk as usize),
                 Action::Backward { chunk } => self.backward(
                     tr,
                     c,
