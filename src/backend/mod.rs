@@ -15,6 +15,7 @@ pub mod hccl;
 #[cfg(feature = "mpi")]
 pub mod mpi;
 pub mod nccl;
+pub mod p2p;
 pub mod rendezvous;
 
 /// The communication library a command drives.

@@ -122,6 +122,43 @@ pub fn mpirun(np: usize, args: &[&str], env: &[(&str, &str)], limit: Duration) -
     run_cmd(cmd, limit, m)
 }
 
+/// `mpirun` of the binary as if on several hosts: for each `(host, ranks)`, that many
+/// ranks in a UTS namespace of their own named `host` (`unshare -u`, so every rank's
+/// hostname is its "node"), one MPMD app context per host; oversubscribed, killed (and
+/// failed) after `limit`. Needs the right to unshare the UTS namespace (root).
+pub fn mpirun_hosts(
+    hosts: &[(&str, usize)],
+    args: &[&str],
+    env: &[(&str, String)],
+    limit: Duration,
+) -> Run {
+    let mut cmd = Command::new("mpirun");
+    cmd.args([
+        "--oversubscribe",
+        "--allow-run-as-root",
+        "--mca",
+        "btl",
+        "self,vader,tcp",
+    ]);
+    let m = marker();
+    cmd.args(["-x", "XCCL_TEST_MARKER"])
+        .env("XCCL_TEST_MARKER", &m);
+    for (k, v) in env {
+        cmd.args(["-x", k]).env(k, v);
+    }
+    for (i, (host, n)) in hosts.iter().enumerate() {
+        if i > 0 {
+            cmd.arg(":");
+        }
+        cmd.args(["-np", &n.to_string(), "unshare", "-u", "sh", "-c"])
+            .arg(format!("hostname {host} && exec \"$0\" \"$@\""))
+            .arg(BIN)
+            .args(args);
+    }
+    let _session = session::private_session_dir(&mut cmd);
+    run_cmd(cmd, limit, m)
+}
+
 /// The binary alone (a world of one, no launcher).
 pub fn solo(args: &[&str], limit: Duration) -> Run {
     let m = marker();

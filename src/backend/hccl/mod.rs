@@ -19,6 +19,7 @@
 //! leaves there.
 
 pub mod comm;
+mod p2p;
 
 pub use comm::probe;
 

@@ -24,6 +24,7 @@
 
 pub mod comm;
 pub mod cuda;
+mod p2p;
 
 pub use comm::probe;
 

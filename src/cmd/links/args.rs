@@ -28,6 +28,11 @@ pub struct LinksArgs {
     /// --topology). Prints the rounds used.
     #[arg(long)]
     pub screen: bool,
+    /// The library that moves the bytes of each pair: mpi (host memory, MPI
+    /// point-to-point), nccl or hccl (device memory, ncclSend/ncclRecv or
+    /// HcclSend/HcclRecv, timed with device events; needs --topology, one rank per device).
+    #[arg(long, value_enum, default_value = "mpi")]
+    pub backend: crate::backend::BackendKind,
     /// Write the matrix and findings to FILE (JSON).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,

@@ -11,10 +11,18 @@
 //! reported only when that confirms it (a loaded host once made one pair of a healthy
 //! cluster look slow in its round). The decision (expected rates, attribution to a slow
 //! node, uplink or link, confirmation) is `xccl_diag::links`, which knows nothing of MPI.
+//!
+//! With a topology of several NICs per node (rails, `[[nic]]`) or `--backend nccl|hccl`,
+//! `links` runs per device instead ([`rails`]): one rank per device, every rail's pairs,
+//! cross-rail samples and intra-node pairs, each through the chosen library.
 
 mod args;
 #[cfg(feature = "mpi")]
 mod pairwise;
+#[cfg(feature = "mpi")]
+mod rail_out;
+#[cfg(feature = "mpi")]
+mod rails;
 #[cfg(feature = "mpi")]
 mod screen;
 
@@ -26,6 +34,14 @@ use crate::world::World;
 /// `links`: the screen with `--screen`, else every pair.
 #[cfg(feature = "mpi")]
 pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
+    if crate::world::agree(world, rails::wanted(a))? {
+        if a.screen && world.rank() == 0 {
+            crate::error::say(
+                "links --screen: no screen per device yet; measuring every planned pair instead (same findings, more rounds)",
+            );
+        }
+        return rails::run(world, a);
+    }
     if a.screen {
         screen::run(world, a)
     } else {

@@ -3,6 +3,8 @@
 //! plain MPI on host memory and returns seconds; what the seconds mean (expected rates,
 //! findings) is `xccl_diag`'s, which knows nothing of MPI.
 
+pub mod pair;
+
 use crate::error::{BenchError, Result};
 use crate::world::World;
 use mpi::point_to_point::{Destination, Source};

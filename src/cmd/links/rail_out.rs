@@ -1,0 +1,251 @@
+//! What `links` per device writes: the JSON document (the compact
+//! [`RailLinksReport`] flattened, plus hosts, the NIC of every device and how that is
+//! known, the re-measurements and the findings) and the table (one matrix per rail, one
+//! per node for its device pairs, the cross-rail samples summed up).
+//!
+//! Which NIC a pair used: the topology's device→NIC affinity (`device_nic`) names the
+//! NIC of each device; xccl-bench does not ask the library which NIC it chose. What the
+//! rank's environment binds (`NCCL_IB_HCA`, `UCX_NET_DEVICES`, Open MPI's
+//! `btl_tcp_if_include`, ...) is recorded beside it, and a binding that names another
+//! NIC is reported on stderr: then the measured NIC is not the one the finding names.
+
+use super::rails::Setup;
+use crate::backend::BackendKind;
+use crate::error::say;
+use crate::world::{allgather_bytes, World};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+use xccl_diag::links::Recheck;
+use xccl_diag::rail_plan::{Phase, RailLinksReport};
+use xccl_diag::rails::{Ends, RailFabric, RailMatrix};
+use xccl_schema::Finding;
+
+/// How the NIC of each device is known.
+pub const NIC_FROM_TOPOLOGY: &str = "topology affinity (device_nic)";
+
+/// Environment variables by which a library is told which NIC(s) to use.
+const BINDING_VARS: [&str; 6] = [
+    "NCCL_IB_HCA",
+    "NCCL_SOCKET_IFNAME",
+    "HCCL_SOCKET_IFNAME",
+    "UCX_NET_DEVICES",
+    "OMPI_MCA_btl_tcp_if_include",
+    "OMPI_MCA_btl_openib_if_include",
+];
+
+pub fn backend_name(b: BackendKind) -> &'static str {
+    match b {
+        BackendKind::Mpi => "mpi",
+        BackendKind::Nccl => "nccl",
+        BackendKind::Hccl => "hccl",
+    }
+}
+
+/// One NIC of one node: which devices (ranks) use it, by what the topology says, and
+/// what their environment binds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NicUse {
+    pub host: String,
+    pub rail: usize,
+    pub nic: String,
+    pub leaf: String,
+    pub devices: Vec<usize>,
+    pub ranks: Vec<usize>,
+    pub known_from: String,
+    /// `VAR=value` of [`BINDING_VARS`] set in those ranks' environment.
+    pub bound: Vec<String>,
+}
+
+/// The JSON of `links` per device (`kind` "rail-links").
+#[derive(Debug, Serialize)]
+pub struct Doc {
+    #[serde(flatten)]
+    pub report: RailLinksReport,
+    pub topology: String,
+    pub hosts: Vec<String>,
+    pub nics: Vec<NicUse>,
+    pub threshold: f64,
+    pub wall_s: f64,
+    pub confirm_s: f64,
+    pub rechecks: Vec<Recheck>,
+    pub unconfirmed: Vec<Finding>,
+    pub findings: Vec<Finding>,
+}
+
+/// Every rank's binding variables, on every rank (collective).
+pub fn bindings(world: &dyn World, _backend: BackendKind) -> Vec<Vec<String>> {
+    let mine: Vec<String> = BINDING_VARS
+        .iter()
+        .filter_map(|v| std::env::var(v).ok().map(|x| format!("{v}={x}")))
+        .collect();
+    allgather_bytes(world, &serde_json::to_vec(&mine).expect("json"))
+        .iter()
+        .map(|b| serde_json::from_slice(b).expect("bindings"))
+        .collect()
+}
+
+/// The NIC of every (node, rail), with provenance; warns (rank 0) where a rank's binding
+/// names none of its NIC's names.
+pub fn nic_uses(s: &Setup, bound: &[Vec<String>]) -> Vec<NicUse> {
+    let f = &s.fabric;
+    let mut out = vec![];
+    for (n, host) in f.nodes.iter().enumerate() {
+        for rail in 0..f.rails {
+            let devices = f.nic_devices[n][rail].clone();
+            let ranks: Vec<usize> = devices
+                .iter()
+                .map(|&d| s.world_rank[n * s.plan.devices() + d])
+                .collect();
+            let nic = f.nic_names[n][rail].clone();
+            let mut b: Vec<String> = ranks.iter().flat_map(|&r| bound[r].clone()).collect();
+            b.sort();
+            b.dedup();
+            for v in &b {
+                let value = v.split_once('=').map_or("", |x| x.1);
+                let names_it = value
+                    .split([',', ':', '^'])
+                    .any(|w| !w.is_empty() && (w == nic || nic.starts_with(w)));
+                if !names_it {
+                    say(&format!(
+                        "links: warning: {host} rank(s) {ranks:?} bind {v} but --topology says \
+                         their NIC is {nic}: the NIC measured may not be the one named"
+                    ));
+                }
+            }
+            out.push(NicUse {
+                host: host.clone(),
+                rail,
+                nic,
+                leaf: f.leaf_names[f.nic_leaf[n][rail]].clone(),
+                devices,
+                ranks,
+                known_from: NIC_FROM_TOPOLOGY.into(),
+                bound: b,
+            });
+        }
+    }
+    out
+}
+
+/// Matrices are printed up to this many nodes; larger clusters get one line per rail.
+const MATRIX_NODES: usize = 16;
+
+/// `uni GB/s` and a `*` when low, for link `i` of `m`.
+fn cell(m: &RailMatrix, i: usize) -> String {
+    let l = &m.matrix.links[i];
+    format!("{:.3}{}", l.uni_gbs, if l.low { "*" } else { "" })
+}
+
+fn summary(m: &RailMatrix, idx: &[usize]) -> String {
+    let mut e: Vec<f64> = idx.iter().map(|&i| m.matrix.links[i].efficiency).collect();
+    e.sort_by(f64::total_cmp);
+    let low = idx.iter().filter(|&&i| m.matrix.links[i].low).count();
+    match (e.first(), e.get(e.len() / 2)) {
+        (Some(lo), Some(mid)) => format!(
+            "{} links, efficiency min {lo:.2} median {mid:.2}, {low} low",
+            idx.len()
+        ),
+        _ => "no links".into(),
+    }
+}
+
+/// A square table: `rows` labels, `at(r, c)` the cell (empty: not measured).
+fn square(out: &mut String, labels: &[String], at: impl Fn(usize, usize) -> Option<String>) {
+    let w = labels.iter().map(String::len).max().unwrap_or(0).max(8);
+    let _ = write!(out, "  {:w$}", "");
+    for l in labels {
+        let _ = write!(out, " {l:>w$}");
+    }
+    out.push('\n');
+    for (r, l) in labels.iter().enumerate() {
+        let _ = write!(out, "  {l:w$}");
+        for c in 0..labels.len() {
+            let _ = write!(out, " {:>w$}", at(r, c).unwrap_or_else(|| "-".into()));
+        }
+        out.push('\n');
+    }
+}
+
+/// The table: per rail a node × node matrix of one-way GB/s (row sends), per node its
+/// device pairs, the cross-rail samples summed up, then confirmation and findings.
+pub fn render(doc: &Doc, f: &RailFabric, m: &RailMatrix, inter_phase: &[Phase]) -> String {
+    let mut out = String::new();
+    let r = &doc.report;
+    let _ = writeln!(
+        out,
+        "# links per device ({}): {} nodes × {} devices, one-way GB/s (row sends), * below {:.2} of expected; NIC of each device: {NIC_FROM_TOPOLOGY}",
+        r.backend, r.nodes, f.rails, doc.threshold
+    );
+    let by_phase = |p: Phase| -> Vec<usize> {
+        (0..inter_phase.len())
+            .filter(|&i| inter_phase[i] == p)
+            .collect()
+    };
+    let rail_links = by_phase(Phase::Rail);
+    for rail in 0..f.rails {
+        let idx: Vec<usize> = rail_links
+            .iter()
+            .copied()
+            .filter(|&i| matches!(m.ends[i], Ends::Inter(a, _) if a.rail == rail))
+            .collect();
+        let nic = &f.nic_names[0][rail];
+        let _ = writeln!(out, "## rail {rail} ({nic}): {}", summary(m, &idx));
+        if r.nodes <= MATRIX_NODES && !idx.is_empty() {
+            square(&mut out, &f.nodes, |a, b| {
+                idx.iter().copied().find_map(|i| match m.ends[i] {
+                    Ends::Inter(x, y) if x.node == a && y.node == b => Some(cell(m, i)),
+                    _ => None,
+                })
+            });
+        }
+    }
+    let cross = by_phase(Phase::Cross);
+    if !cross.is_empty() {
+        let _ = writeln!(out, "## cross-rail samples: {}", summary(m, &cross));
+    }
+    let intra: Vec<usize> = (inter_phase.len()..m.ends.len()).collect();
+    if !intra.is_empty() {
+        let _ = writeln!(out, "## intra-node device pairs: {}", summary(m, &intra));
+        if r.nodes <= MATRIX_NODES {
+            let labels: Vec<String> = (0..f.rails).map(|d| format!("dev{d}")).collect();
+            for (n, host) in f.nodes.iter().enumerate() {
+                let _ = writeln!(out, "### {host}");
+                square(&mut out, &labels, |a, b| {
+                    intra.iter().copied().find_map(|i| match m.ends[i] {
+                        Ends::Intra { node, i: x, j: y } if node == n && x == a && y == b => {
+                            Some(cell(m, i))
+                        }
+                        _ => None,
+                    })
+                });
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# rounds: {} same-rail (circle method, all rails at once), {} cross-rail, {} intra-node; {:.2} s",
+        r.rounds.rail, r.rounds.cross, r.rounds.intra, doc.wall_s
+    );
+    if !doc.rechecks.is_empty() {
+        let _ = writeln!(
+            out,
+            "# confirmation: {} link(s) measured again alone, {} times each (median), {:.2} s",
+            doc.rechecks.len(),
+            xccl_diag::links::CONFIRM_REPEATS,
+            doc.confirm_s
+        );
+    }
+    for c in &doc.rechecks {
+        let _ = writeln!(out, "# confirm {c}");
+    }
+    for u in &doc.unconfirmed {
+        let _ = writeln!(out, "# not confirmed (no finding): {u}");
+    }
+    if doc.findings.is_empty() {
+        let _ = writeln!(out, "# no finding");
+    }
+    for x in &doc.findings {
+        let _ = writeln!(out, "finding: {x}");
+    }
+    out
+}
