@@ -148,6 +148,8 @@ optional "--split with 2 ranks per node on an emulated 2x2 cluster (SDMA and RDM
   root_with_netns emu_test tests/split-emu-test.sh
 optional "predict vs train-sim on an emulated 2x2 cluster (step time within 10%)" \
   root_with_netns emu_test tests/train-sim-emu-test.sh
+optional "rail diagnosis on an emulated rail cluster (4 nodes x 2 NICs, rank per NIC): links, mpi and nccl" \
+  root_with_netns emu_test tests/rails-emu-test.sh
 
 if [ ${#skips[@]} -gt 0 ]; then
   echo "[test] skipped:"

@@ -99,17 +99,17 @@ fn rail_emulation_has_a_nic_per_line() {
     let root = topo_dir().parent().unwrap().to_path_buf();
     let t = Topology::load(root.join("tests/rails-emu.toml")).unwrap();
     let plan = emu::plan(&t, &[]).unwrap();
-    assert!(plan.contains("switch 1 rail-leaf0 0 100000"), "{plan}");
+    assert!(plan.contains("switch 1 rail-leaf0 0 50000"), "{plan}");
     assert!(
-        plan.contains("node 1 rail-n2 10.231.20.12 - 400000 2"),
+        plan.contains("node 1 rail-n2 10.231.20.12 - 200000 2"),
         "{plan}"
     );
     assert!(
-        plan.contains("nic 1 rail-n2 0 eth0 10.231.20.12 1 200000"),
+        plan.contains("nic 1 rail-n2 0 eth0 10.231.20.12 1 100000"),
         "{plan}"
     );
     assert!(
-        plan.contains("nic 1 rail-n2 1 eth1 10.231.21.12 2 200000"),
+        plan.contains("nic 1 rail-n2 1 eth1 10.231.21.12 2 100000"),
         "{plan}"
     );
     assert!(plan.contains("rank_nics eth0 eth1"), "{plan}");
@@ -122,11 +122,11 @@ fn rail_emulation_has_a_nic_per_line() {
     };
     let p = emu::plan_faults(&t, &f).unwrap();
     for l in [
-        "nic 1 rail-n2 1 eth1 10.1.3.12 2 50000",
-        "nic 1 rail-n2 0 eth0 10.1.2.12 1 200000",
-        "nic 2 rail-n3 0 eth0 10.1.2.13 1 50000",
-        "nic 2 rail-n3 1 eth1 10.1.3.13 2 50000",
-        "nic 3 rail-n4 1 eth1 10.1.3.14 1 200000",
+        "nic 1 rail-n2 1 eth1 10.1.3.12 2 25000",
+        "nic 1 rail-n2 0 eth0 10.1.2.12 1 100000",
+        "nic 2 rail-n3 0 eth0 10.1.2.13 1 25000",
+        "nic 2 rail-n3 1 eth1 10.1.3.13 2 25000",
+        "nic 3 rail-n4 1 eth1 10.1.3.14 1 100000",
     ] {
         assert!(p.contains(l), "{l}:\n{p}");
     }
