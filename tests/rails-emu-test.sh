@@ -10,8 +10,10 @@
 #  1. healthy → none (exit 0);
 #  2. rail-n2's eth1 at a quarter (`--slow-nic`) → one slow_nic naming rail-n2 eth1 (exit 4);
 #  3. every NIC of rail-n3 at a quarter (`--slow-node`) → one slow_node naming rail-n3;
-#  4. rail-leaf1's uplink at a quarter (`--slow-uplink`) → one slow_uplink naming
-#     rail-leaf1 <-> rail-spine;
+#  4. rail-leaf1's uplink at a quarter (`--slow-uplink`) → one slow_uplink naming the path
+#     rail-leaf0 <-> rail-spine <-> rail-leaf1: with two leaves every cross-rail link climbs
+#     one leaf's uplink and descends the other's, so no measurement can tell the two apart
+#     (three rails would; 12 ranks on these 2 cores would not fit the test's time);
 #  5. rail-n4's eth1 plugged into rail 0's bridge while the file declares rail 1
 #     (`--miswire`) → one miswired_nic naming rail-n4 eth1, behaving as on rail 0;
 #  6. a slow NIC in each half of the nodes (rail-n1 eth0 and rail-n4 eth1 at a quarter):
@@ -132,7 +134,7 @@ fi
 scenario healthy 0 --
 scenario slow-nic 4 "slow_nic rail-n2:eth1" -- --slow-nic rail-n2:eth1:0.25
 scenario slow-node 4 "slow_node rail-n3" -- --slow-node rail-n3:0.25
-scenario slow-uplink 4 "slow_uplink rail-leaf1<->rail-spine" -- --slow-uplink rail-leaf1:0.25
+scenario slow-uplink 4 "slow_uplink rail-leaf0<->rail-leaf1<->rail-spine" -- --slow-uplink rail-leaf1:0.25
 scenario miswire 4 "miswired_nic rail-n4:eth1@r0" -- --miswire rail-n4:eth1:rail-leaf0
 scenario slow-nic-halves 4 "slow_nic rail-n1:eth0" "slow_nic rail-n4:eth1" -- \
     --slow-nic rail-n1:eth0:0.25 --slow-nic rail-n4:eth1:0.25
