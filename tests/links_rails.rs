@@ -106,6 +106,41 @@ fn rails_through_mpi_measure_every_planned_pair_once() {
 }
 
 #[test]
+fn a_binding_is_recorded_and_one_that_names_another_nic_is_warned_about() {
+    let j = tmp("rails-bound.json");
+    let env = [("OMPI_MCA_btl_tcp_if_include", "lo".to_string())];
+    let r = links(&[("rl-n0", 2), ("rl-n1", 2)], "", &j, &env);
+    r.assert_code(0);
+    let v = read_json(&j);
+    for n in v["nics"].as_array().unwrap() {
+        assert_eq!(
+            n["bound"],
+            serde_json::json!(["OMPI_MCA_btl_tcp_if_include=lo"])
+        );
+    }
+    let warned = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("bind OMPI_MCA_btl_tcp_if_include=lo but --topology says"))
+        .count();
+    assert_eq!(warned, 4, "one line per NIC: {}", r.stderr);
+}
+
+#[test]
+fn screen_on_rails_says_it_measures_every_pair_and_does() {
+    let j = tmp("rails-screen.json");
+    let r = links(&[("rl-n0", 2), ("rl-n1", 2)], "--screen", &j, &[]);
+    r.assert_code(0);
+    let said: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("links --screen: no screen per device yet"))
+        .collect();
+    assert_eq!(said.len(), 1, "{}", r.stderr);
+    assert_shape(&read_json(&j), "mpi");
+}
+
+#[test]
 fn rails_through_the_nccl_standin_move_device_memory_with_send_recv() {
     let log = common::standin::CallLog::new("links-rails");
     let env: Vec<(&str, String)> = common::standin::nccl_env(22803)
@@ -121,6 +156,41 @@ fn rails_through_the_nccl_standin_move_device_memory_with_send_recv() {
         calls.contains("ncclSend") && calls.contains("ncclRecv"),
         "{calls}"
     );
+}
+
+#[test]
+fn rails_through_the_hccl_standin_move_device_memory_with_send_recv() {
+    let log = common::standin::CallLog::new("links-rails-hccl");
+    let env: Vec<(&str, String)> = common::standin::hccl_env(common::standin::standin_dir())
+        .into_iter()
+        .chain([log.env()])
+        .collect();
+    let j = tmp("rails-hccl.json");
+    let r = links(&[("rl-n0", 2), ("rl-n1", 2)], "--backend hccl", &j, &env);
+    r.assert_code(0);
+    assert_shape(&read_json(&j), "hccl");
+    let calls = log.read();
+    // The stand-in logs HcclSend/HcclRecv as one-item batches (item=0), both ways as a
+    // two-item HcclBatchSendRecv (item=1 too), each message of 64 KiB.
+    for f in [
+        "item=0 type=0 count=65536",
+        "item=0 type=1 count=65536",
+        "item=1 type=1 count=65536",
+    ] {
+        assert!(calls.contains(f), "{f} missing: {calls}");
+    }
+}
+
+#[test]
+fn nccl_without_the_library_fails_on_every_rank_in_one_line() {
+    let j = tmp("rails-nolib.json");
+    let env = [("XCCL_NCCL_LIB", "/nonexistent/libnccl.so.2".to_string())];
+    let r = links(&[("rl-n0", 2), ("rl-n1", 2)], "--backend nccl", &j, &env);
+    r.assert_code(1);
+    let lines: Vec<&str> = r.stderr.lines().filter(|l| l.contains("error")).collect();
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    common::assert_no_survivors(&r);
 }
 
 #[test]

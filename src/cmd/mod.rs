@@ -75,7 +75,9 @@ pub enum Cmd {
     Compare(report::CompareArgs),
     /// The pairwise link matrix: every pair of nodes in rounds of disjoint pairs (N−1 for
     /// even N), every device pair within each node; low links attributed to a slow node,
-    /// uplink or link. Exit 0 no finding, 4 findings.
+    /// uplink or link. On rails (several NICs per node): every device, every rail at once,
+    /// cross-rail samples → slow NIC, node, device link, miswired NIC, uplink or link.
+    /// Exit 0 no finding, 4 findings.
     Links(links::LinksArgs),
     /// Predict a training job from measured communication: step time, MFU/HFU,
     /// throughput, linearity (offline; see docs/PREDICT.md).

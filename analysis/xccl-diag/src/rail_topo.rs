@@ -133,9 +133,7 @@ tier = 2
 
     #[test]
     fn a_shared_nic_is_refused_by_name() {
-        let text = RAILS
-            .replace("device_nic = [1, 0]", "device_nic = [0, 0]")
-            .replace("[[rails]]\nrails = 2", "[[rails]]\nrails = 2");
+        let text = RAILS.replace("device_nic = [1, 0]", "device_nic = [0, 0]");
         let t = topo(&text);
         let e = rail_fabric(&t, &[0]).unwrap_err();
         assert!(

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 pub struct LinksArgs {
     /// Expected rates from this topology file (NICs, switch uplinks and their
     /// oversubscription); without it each link is judged against the median of its class.
+    /// Several NICs per node (rails): every device is measured, one rank per device.
     #[arg(long, value_name = "FILE")]
     pub topology: Option<PathBuf>,
     /// Bytes per message (K/M/G suffixes); large enough to reach bandwidth.
@@ -28,10 +29,9 @@ pub struct LinksArgs {
     /// --topology). Prints the rounds used.
     #[arg(long)]
     pub screen: bool,
-    /// The library that moves the bytes of each pair: mpi (host memory, MPI
-    /// point-to-point), nccl or hccl (device memory, ncclSend/ncclRecv or
-    /// HcclSend/HcclRecv, timed with device events; needs --topology, one rank per device).
-    #[arg(long, value_enum, default_value = "mpi")]
+    /// mpi (host memory), nccl or hccl (device memory, ncclSend/ncclRecv or
+    /// HcclSend/HcclRecv, device events): per device, one rank each, with --topology.
+    #[arg(long, value_enum, default_value = "mpi", hide_possible_values = true)]
     pub backend: crate::backend::BackendKind,
     /// Write the matrix and findings to FILE (JSON).
     #[arg(long, value_name = "FILE")]

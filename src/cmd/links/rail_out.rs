@@ -9,7 +9,6 @@
 //! `btl_tcp_if_include`, ...) is recorded beside it, and a binding that names another
 //! NIC is reported on stderr: then the measured NIC is not the one the finding names.
 
-use super::rails::Setup;
 use crate::backend::BackendKind;
 use crate::error::say;
 use crate::world::{allgather_bytes, World};
@@ -86,15 +85,19 @@ pub fn bindings(world: &dyn World, _backend: BackendKind) -> Vec<Vec<String>> {
 
 /// The NIC of every (node, rail), with provenance; warns (rank 0) where a rank's binding
 /// names none of its NIC's names.
-pub fn nic_uses(s: &Setup, bound: &[Vec<String>]) -> Vec<NicUse> {
-    let f = &s.fabric;
+/// `world_rank`: plan rank (node · devices + device) → world rank.
+pub fn nic_uses(f: &RailFabric, world_rank: &[usize], bound: &[Vec<String>]) -> Vec<NicUse> {
+    let per_node: usize = f
+        .nic_devices
+        .first()
+        .map_or(0, |n| n.iter().map(Vec::len).sum());
     let mut out = vec![];
     for (n, host) in f.nodes.iter().enumerate() {
         for rail in 0..f.rails {
             let devices = f.nic_devices[n][rail].clone();
             let ranks: Vec<usize> = devices
                 .iter()
-                .map(|&d| s.world_rank[n * s.plan.devices() + d])
+                .map(|&d| world_rank[n * per_node + d])
                 .collect();
             let nic = f.nic_names[n][rail].clone();
             let mut b: Vec<String> = ranks.iter().flat_map(|&r| bound[r].clone()).collect();
@@ -102,10 +105,15 @@ pub fn nic_uses(s: &Setup, bound: &[Vec<String>]) -> Vec<NicUse> {
             b.dedup();
             for v in &b {
                 let value = v.split_once('=').map_or("", |x| x.1);
-                let names_it = value
-                    .split([',', ':', '^'])
-                    .any(|w| !w.is_empty() && (w == nic || nic.starts_with(w)));
-                if !names_it {
+                // Interface or HCA names (`mlx5_0:1`, `=mlx5_0`, `eth0,eth1`); a subnet
+                // (`10.1.0.0/24`) cannot be checked against a name here.
+                let words: Vec<&str> = value
+                    .split([',', ':', '^', '='])
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                let subnet = words.iter().any(|w| w.contains('/'));
+                let names_it = words.iter().any(|&w| w == nic || nic.starts_with(w));
+                if !names_it && !subnet {
                     say(&format!(
                         "links: warning: {host} rank(s) {ranks:?} bind {v} but --topology says \
                          their NIC is {nic}: the NIC measured may not be the one named"
@@ -125,6 +133,29 @@ pub fn nic_uses(s: &Setup, bound: &[Vec<String>]) -> Vec<NicUse> {
         }
     }
     out
+}
+
+/// With `--backend mpi`, a finding that names a NIC no rank was bound to says so: MPI on
+/// host memory picks its own interface, so the NIC is the one the device should use,
+/// not one known to have carried the bytes.
+pub fn caveat_unbound(findings: &mut [Finding], nics: &[NicUse], backend: &str) {
+    if backend != "mpi" {
+        return;
+    }
+    for f in findings {
+        if let xccl_schema::finding::Subject::Nic { host, nic, .. } = &f.subject {
+            let unbound = nics
+                .iter()
+                .any(|u| u.host == *host && u.nic == *nic && u.bound.is_empty());
+            if unbound {
+                f.evidence.push_str(
+                    "; the NIC is named from the topology's device_nic only: MPI was not bound \
+                     to it (btl_tcp_if_include / UCX_NET_DEVICES per rank) and may have used \
+                     another interface",
+                );
+            }
+        }
+    }
 }
 
 /// Matrices are printed up to this many nodes; larger clusters get one line per rail.
@@ -248,4 +279,53 @@ pub fn render(doc: &Doc, f: &RailFabric, m: &RailMatrix, inter_phase: &[Phase]) 
         let _ = writeln!(out, "finding: {x}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xccl_schema::finding::{FindingKind, Subject};
+
+    fn nic(host: &str, nic: &str, bound: &[&str]) -> NicUse {
+        NicUse {
+            host: host.into(),
+            rail: 0,
+            nic: nic.into(),
+            leaf: "rail0".into(),
+            devices: vec![0],
+            ranks: vec![0],
+            known_from: NIC_FROM_TOPOLOGY.into(),
+            bound: bound.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn slow_nic(host: &str, n: &str) -> Finding {
+        Finding {
+            kind: FindingKind::SlowNic,
+            subject: Subject::Nic {
+                host: host.into(),
+                nic: n.into(),
+                rail: 0,
+                devices: vec!["dev0".into()],
+                behaves_as_rail: None,
+            },
+            evidence: "low".into(),
+            metrics: Default::default(),
+        }
+    }
+
+    #[test]
+    fn an_unbound_nic_under_mpi_is_named_with_its_caveat_only() {
+        let nics = [
+            nic("a", "eth0", &[]),
+            nic("b", "eth0", &["OMPI_MCA_btl_tcp_if_include=eth0"]),
+        ];
+        let mut f = vec![slow_nic("a", "eth0"), slow_nic("b", "eth0")];
+        caveat_unbound(&mut f, &nics, "mpi");
+        assert!(f[0].evidence.contains("may have used another interface"));
+        assert_eq!(f[1].evidence, "low", "bound: no caveat");
+        let mut g = vec![slow_nic("a", "eth0")];
+        caveat_unbound(&mut g, &nics, "nccl");
+        assert_eq!(g[0].evidence, "low", "the library chooses by affinity");
+    }
 }
