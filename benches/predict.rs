@@ -14,28 +14,17 @@ use xccl_train::timer::FromTopology;
 
 fn main() {
     let file = concat!(env!("CARGO_MANIFEST_DIR"), "/topologies/dgx-h100.toml");
-    let topo = xccl_topo::Topology::load(file).expect("topology");
-    let timer = FromTopology {
-        topo,
-        file: file.into(),
-    };
+    let timer = FromTopology::load(file).expect("topology");
     let job = Job {
         model: preset_model("gpt3-175b").unwrap(),
         device: preset_device("h100").unwrap(),
         precision: Precision::Bf16,
         layout: Layout {
-            dims: Dims::parse("dp=64,tp=8,pp=32").unwrap(),
-            global_batch: 2048,
-            seq: 2048,
             sequence_parallel: true,
             zero: 1,
             recompute: Recompute::Selective,
             grad_bytes: 4,
-            act_bytes: 2,
-            overlap_dp: true,
-            bucket_bytes: 25 << 20,
-            devices_per_node: 8,
-            nics_per_node: 8,
+            ..Layout::new(Dims::parse("dp=64,tp=8,pp=32").unwrap(), 2048, 2048)
         },
         form: FlopsForm::Exact,
         compute: ComputeSource::Peak { efficiency: 0.5 },

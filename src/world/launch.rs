@@ -79,13 +79,17 @@ pub fn library_name(version_text: &str) -> String {
 mod tests {
     #[test]
     fn library_names() {
-        assert_eq!(
-            super::library_name("Open MPI v4.1.4, package: Debian OpenMPI, ident: 4.1.4"),
-            "Open MPI v4.1.4"
-        );
-        assert_eq!(
-            super::library_name("MPICH Version:\t4.0.2\nMPICH Release date: x"),
-            "MPICH 4.0.2"
-        );
+        for (banner, name) in [
+            (
+                "Open MPI v4.1.4, package: Debian OpenMPI, ident: 4.1.4",
+                "Open MPI v4.1.4",
+            ),
+            (
+                "MPICH Version:\t4.0.2\nMPICH Release date: x",
+                "MPICH 4.0.2",
+            ),
+        ] {
+            assert_eq!(super::library_name(banner), name);
+        }
     }
 }

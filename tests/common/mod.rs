@@ -99,39 +99,9 @@ fn marker() -> String {
     )
 }
 
-/// `mpirun -np N xccl-bench ARGS`, oversubscribed, killed (and failed) after `limit`.
-pub fn mpirun(np: usize, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
-    let mut cmd = Command::new("mpirun");
-    cmd.args([
-        "--oversubscribe",
-        "--allow-run-as-root",
-        "--mca",
-        "btl",
-        "self,vader,tcp",
-        "-np",
-    ])
-    .arg(np.to_string());
-    let m = marker();
-    cmd.args(["-x", "XCCL_TEST_MARKER"])
-        .env("XCCL_TEST_MARKER", &m);
-    for (k, v) in env {
-        cmd.args(["-x", k]).env(k, v);
-    }
-    cmd.arg(BIN).args(args);
-    let _session = session::private_session_dir(&mut cmd);
-    run_cmd(cmd, limit, m)
-}
-
-/// `mpirun` of the binary as if on several hosts: for each `(host, ranks)`, that many
-/// ranks in a UTS namespace of their own named `host` (`unshare -u`, so every rank's
-/// hostname is its "node"), one MPMD app context per host; oversubscribed, killed (and
-/// failed) after `limit`. Needs the right to unshare the UTS namespace (root).
-pub fn mpirun_hosts(
-    hosts: &[(&str, usize)],
-    args: &[&str],
-    env: &[(&str, String)],
-    limit: Duration,
-) -> Run {
+/// `mpirun` oversubscribed over shared memory and TCP, passing the run's marker (returned)
+/// and each of `env` to every rank; the caller adds the ranks and the program.
+fn mpirun_cmd<'a>(env: impl Iterator<Item = (&'a str, &'a str)>) -> (Command, String) {
     let mut cmd = Command::new("mpirun");
     cmd.args([
         "--oversubscribe",
@@ -146,6 +116,28 @@ pub fn mpirun_hosts(
     for (k, v) in env {
         cmd.args(["-x", k]).env(k, v);
     }
+    (cmd, m)
+}
+
+/// `mpirun -np N xccl-bench ARGS`, oversubscribed, killed (and failed) after `limit`.
+pub fn mpirun(np: usize, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
+    let (mut cmd, m) = mpirun_cmd(env.iter().copied());
+    cmd.arg("-np").arg(np.to_string()).arg(BIN).args(args);
+    let _session = session::private_session_dir(&mut cmd);
+    run_cmd(cmd, limit, m)
+}
+
+/// `mpirun` of the binary as if on several hosts: for each `(host, ranks)`, that many
+/// ranks in a UTS namespace of their own named `host` (`unshare -u`, so every rank's
+/// hostname is its "node"), one MPMD app context per host; oversubscribed, killed (and
+/// failed) after `limit`. Needs the right to unshare the UTS namespace (root).
+pub fn mpirun_hosts(
+    hosts: &[(&str, usize)],
+    args: &[&str],
+    env: &[(&str, String)],
+    limit: Duration,
+) -> Run {
+    let (mut cmd, m) = mpirun_cmd(env.iter().map(|(k, v)| (*k, v.as_str())));
     for (i, (host, n)) in hosts.iter().enumerate() {
         if i > 0 {
             cmd.arg(":");

@@ -279,17 +279,13 @@ fn walk_table(t: &dyn TableLike, prefix: &str, out: &mut Vec<Entry>) {
 fn walk_item(item: &Item, path: &str, out: &mut Vec<Entry>) {
     match item {
         Item::Table(t) => walk_table(t, path, out),
-        Item::ArrayOfTables(a) => {
-            for (i, t) in a.iter().enumerate() {
-                let p = format!("{path}[{i}]");
-                out.push(Entry {
-                    path: p.clone(),
-                    key: None,
-                    item: t.span(),
-                });
-                walk_table(t, &p, out);
-            }
-        }
+        Item::ArrayOfTables(a) => walk_elements(
+            a.iter(),
+            path,
+            out,
+            |t| t.span(),
+            |t, p, out| walk_table(t, p, out),
+        ),
         Item::Value(v) => walk_value(v, path, out),
         Item::None => {}
     }
@@ -298,17 +294,26 @@ fn walk_item(item: &Item, path: &str, out: &mut Vec<Entry>) {
 fn walk_value(v: &Value, path: &str, out: &mut Vec<Entry>) {
     match v {
         Value::InlineTable(t) => walk_table(t, path, out),
-        Value::Array(a) => {
-            for (i, v) in a.iter().enumerate() {
-                let p = format!("{path}[{i}]");
-                out.push(Entry {
-                    path: p.clone(),
-                    key: None,
-                    item: v.span(),
-                });
-                walk_value(v, &p, out);
-            }
-        }
+        Value::Array(a) => walk_elements(a.iter(), path, out, |v| v.span(), walk_value),
         _ => {}
+    }
+}
+
+/// Each element of an array (of tables or of values) as `path[i]`, then what it holds.
+fn walk_elements<'a, T: 'a>(
+    elements: impl Iterator<Item = &'a T>,
+    path: &str,
+    out: &mut Vec<Entry>,
+    span: impl Fn(&T) -> Option<Range<usize>>,
+    inner: impl Fn(&T, &str, &mut Vec<Entry>),
+) {
+    for (i, e) in elements.enumerate() {
+        let p = format!("{path}[{i}]");
+        out.push(Entry {
+            path: p.clone(),
+            key: None,
+            item: span(e),
+        });
+        inner(e, &p, out);
     }
 }

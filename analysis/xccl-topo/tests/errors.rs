@@ -2,22 +2,12 @@
 
 use xccl_topo::{TopoError, Topology};
 
-const BASE: &str = r#"version = 1
-name = "t"
-hosts = ["a", "b"]
-
-[node]
-devices = 2
-
-[node.fabric]
-kind = "nvswitch"
-bw_gbs = 100.0
-
-[node.nic]
-count = 2
-rate_gbps = 100.0
-transport = "rdma"
-"#;
+/// Three lines, a blank one, then the `[node]` tables of fixtures/node-2x100.toml (shared
+/// with tests/rails.rs) from line 5: 2 devices on NVSwitch, 2 x 100 Gbit/s RDMA NICs.
+const BASE: &str = concat!(
+    "version = 1\nname = \"t\"\nhosts = [\"a\", \"b\"]\n\n",
+    include_str!("fixtures/node-2x100.toml")
+);
 
 fn err(text: &str) -> (String, usize, String, String) {
     match Topology::from_toml_str(text, "bad.toml") {

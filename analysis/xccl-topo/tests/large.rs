@@ -5,22 +5,11 @@
 use xccl_topo::topology::{MAX_DEVICES_PER_NODE, MAX_NODES};
 use xccl_topo::{JobFacts, Topology};
 
-/// The `[node]` tables of both files: `devices` devices on NVSwitch, 8 × 400 Gbit/s RDMA.
+/// The `[node]` tables of both files: `devices` devices on NVSwitch, 8 × 400 Gbit/s RDMA
+/// (tests/fixtures/node-8x400.toml, shared with src/slurm/tests.rs).
 fn node(devices: usize) -> String {
-    format!(
-        r#"[node]
-devices = {devices}
-
-[node.fabric]
-kind = "nvswitch"
-bw_gbs = 450.0
-
-[node.nic]
-count = 8
-rate_gbps = 400.0
-transport = "rdma"
-"#
-    )
+    include_str!("fixtures/node-8x400.toml")
+        .replace("devices = 8\n", &format!("devices = {devices}\n"))
 }
 
 #[test]

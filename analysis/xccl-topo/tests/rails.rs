@@ -12,20 +12,11 @@ fn preset(name: &str) -> Topology {
     Topology::load(&p).unwrap_or_else(|e| panic!("{e}"))
 }
 
-const NODE: &str = r#"
-[node]
-devices = 2
-
-[node.fabric]
-kind = "nvswitch"
-bw_gbs = 100.0
-
-[node.nic]
-count = 2
-rate_gbps = 100.0
-transport = "rdma"
-names = ["mlx5_0", "mlx5_1"]
-"#;
+const NODE: &str = concat!(
+    "\n",
+    include_str!("fixtures/node-2x100.toml"),
+    "names = [\"mlx5_0\", \"mlx5_1\"]\n"
+);
 
 /// Two hosts on two rails under one spine, in the rail form.
 fn rails_form() -> String {

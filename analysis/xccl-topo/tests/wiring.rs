@@ -42,14 +42,12 @@ fn ibnetdiscover_gives_each_hca_port_its_leaf_and_port() {
         .unwrap()
         .into();
     assert_eq!(ibnetdiscover::parse("f", &switches_only).unwrap(), cables);
-    assert_eq!(
-        ibnetdiscover::switch_name("MF0;leaf-1:MQM9700/U1"),
-        "leaf-1"
-    );
-    assert_eq!(
-        ibnetdiscover::switch_name("SW-6IB4 Voltaire"),
-        "SW-6IB4 Voltaire"
-    );
+    for (description, name) in [
+        ("MF0;leaf-1:MQM9700/U1", "leaf-1"),
+        ("SW-6IB4 Voltaire", "SW-6IB4 Voltaire"),
+    ] {
+        assert_eq!(ibnetdiscover::switch_name(description), name);
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 use xccl_train::flops::FlopsForm;
-use xccl_train::layout::{Dims, Layout, Recompute};
+use xccl_train::layout::{Dims, Layout};
 use xccl_train::model::{preset_device, preset_model, Precision};
 use xccl_train::predict::{ComputeSource, Job};
 use xccl_train::search::{search, Space};
@@ -19,29 +19,12 @@ fn main() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../topologies/dgx-h100.toml"
     );
-    let topo = xccl_topo::Topology::load(file).expect("topology");
-    let timer = FromTopology {
-        topo,
-        file: file.into(),
-    };
+    let timer = FromTopology::load(file).expect("topology");
     let job = Job {
         model: preset_model("llama2-70b").unwrap(),
         device: preset_device("h100").unwrap(),
         precision: Precision::Bf16,
-        layout: Layout {
-            dims: Dims::parse("dp=1").unwrap(),
-            global_batch: 1024,
-            seq: 4096,
-            sequence_parallel: false,
-            zero: 0,
-            recompute: Recompute::None,
-            grad_bytes: 2,
-            act_bytes: 2,
-            overlap_dp: true,
-            bucket_bytes: 25 << 20,
-            devices_per_node: 8,
-            nics_per_node: 8,
-        },
+        layout: Layout::new(Dims::parse("dp=1").unwrap(), 1024, 4096),
         form: FlopsForm::Exact,
         compute: ComputeSource::Peak { efficiency: 0.5 },
     };

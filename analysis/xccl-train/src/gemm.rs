@@ -124,30 +124,21 @@ pub fn layer_gemms(m: &ModelSpec, layout: &Layout, scale: f64) -> Result<LayerGe
 mod tests {
     use super::*;
     use crate::flops::LayerFlops;
-    use crate::layout::{Dims, Recompute};
+    use crate::layout::Dims;
     use crate::model::preset_model;
 
     fn layout(tp: u64, mb: u64, seq: u64) -> Layout {
+        let dims = Dims {
+            dp: 1,
+            tp,
+            pp: 1,
+            ep: 1,
+            vp: 1,
+            mb,
+        };
         Layout {
-            dims: Dims {
-                dp: 1,
-                tp,
-                pp: 1,
-                ep: 1,
-                vp: 1,
-                mb,
-            },
-            global_batch: mb,
-            seq,
-            sequence_parallel: false,
-            zero: 0,
-            recompute: Recompute::None,
-            grad_bytes: 2,
-            act_bytes: 2,
-            overlap_dp: true,
             bucket_bytes: 1 << 25,
-            devices_per_node: 8,
-            nics_per_node: 8,
+            ..Layout::new(dims, mb, seq)
         }
     }
 

@@ -129,6 +129,27 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// `dims` at `global_batch` sequences of `seq` tokens with the CLI's other defaults: no
+    /// sequence parallelism, ZeRO-0, no recompute, bf16 gradients and activations, DP
+    /// overlapped in 25 MiB buckets (PyTorch DDP's default), 8 devices and 8 NICs per node.
+    /// Override a field with `Layout { zero: 1, ..Layout::new(..) }`.
+    pub fn new(dims: Dims, global_batch: u64, seq: u64) -> Layout {
+        Layout {
+            dims,
+            global_batch,
+            seq,
+            sequence_parallel: false,
+            zero: 0,
+            recompute: Recompute::None,
+            grad_bytes: 2,
+            act_bytes: 2,
+            overlap_dp: true,
+            bucket_bytes: 25 << 20,
+            devices_per_node: 8,
+            nics_per_node: 8,
+        }
+    }
+
     /// Micro-batches per step per pipeline.
     pub fn microbatches(&self) -> u64 {
         self.global_batch / (self.dims.dp * self.dims.mb)

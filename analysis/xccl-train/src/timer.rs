@@ -367,6 +367,16 @@ pub struct FromTopology {
     pub file: String,
 }
 
+impl FromTopology {
+    /// The topology model of the file at `file`.
+    pub fn load(file: &str) -> std::result::Result<FromTopology, xccl_topo::TopoError> {
+        Ok(FromTopology {
+            topo: Topology::load(file)?,
+            file: file.into(),
+        })
+    }
+}
+
 impl CommTimer for FromTopology {
     fn describe(&self) -> String {
         format!("topology model ({})", self.file)

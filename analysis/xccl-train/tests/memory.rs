@@ -162,18 +162,10 @@ fn zero_paper_figure_1() {
 
 fn layout(dims: &str, gb: u64, seq: u64, rc: Recompute, sp: bool, zero: u8) -> Layout {
     Layout {
-        dims: Dims::parse(dims).unwrap(),
-        global_batch: gb,
-        seq,
         sequence_parallel: sp,
         zero,
         recompute: rc,
-        grad_bytes: 2,
-        act_bytes: 2,
-        overlap_dp: true,
-        bucket_bytes: 25 << 20,
-        devices_per_node: 8,
-        nics_per_node: 8,
+        ..Layout::new(Dims::parse(dims).unwrap(), gb, seq)
     }
 }
 

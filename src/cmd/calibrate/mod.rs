@@ -27,7 +27,7 @@ use clap::Args;
 use std::path::PathBuf;
 use xccl_train::calib::{device_model, Calibration, ShapeRate, FORMAT};
 use xccl_train::gemm::layer_gemms;
-use xccl_train::layout::{Dims, Layout, Recompute};
+use xccl_train::layout::{Dims, Layout};
 use xccl_train::model::ModelSpec;
 
 #[derive(Args, Debug, Clone)]
@@ -74,18 +74,10 @@ pub fn run(world: &dyn World, a: &CalibrateArgs) -> Result<i32> {
         ));
     }
     let layout = Layout {
-        dims: a.layout,
-        global_batch: a.layout.dp * a.layout.mb,
-        seq: a.seq,
-        sequence_parallel: false,
-        zero: 0,
-        recompute: Recompute::None,
-        grad_bytes: 2,
-        act_bytes: 2,
-        overlap_dp: true,
         bucket_bytes: 1,
         devices_per_node: 1,
         nics_per_node: 1,
+        ..Layout::new(a.layout, a.layout.dp * a.layout.mb, a.seq)
     };
     let g = layer_gemms(&model, &layout, a.compute_scale).map_err(usage)?;
     let on = a.compute.unwrap_or(compute::default_for(a.backend));

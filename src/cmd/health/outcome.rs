@@ -95,24 +95,31 @@ pub fn metrics(r: &HealthReport, sweep: Option<&xccl_schema::result::Report>) ->
     )
     .set::<&str, &str>(&[], f64::from(r.exit_code));
     for c in &r.checks {
-        let l = [("check", c.name.as_str())];
-        set.gauge(
-            "health_check_passed",
-            "1 when the check passed, 0 when it failed or could not run.",
-        )
-        .set(&l, f64::from(u8::from(c.status == Status::Pass)));
-        set.gauge("health_check_duration_seconds", "How long the check ran.")
-            .set(&l, c.wall_s);
-        set.gauge(
-            "health_check_expected_seconds",
-            "How long the check should take at the topology's nominal rates.",
-        )
-        .set(&l, c.expected_s);
-        set.gauge(
-            "health_check_floor_ratio",
-            "Fraction of the topology's expectation below which the check fails.",
-        )
-        .set(&l, c.floor);
+        set.gauges(
+            &[("check", c.name.as_str())],
+            &[
+                (
+                    "health_check_passed",
+                    "1 when the check passed, 0 when it failed or could not run.",
+                    f64::from(u8::from(c.status == Status::Pass)),
+                ),
+                (
+                    "health_check_duration_seconds",
+                    "How long the check ran.",
+                    c.wall_s,
+                ),
+                (
+                    "health_check_expected_seconds",
+                    "How long the check should take at the topology's nominal rates.",
+                    c.expected_s,
+                ),
+                (
+                    "health_check_floor_ratio",
+                    "Fraction of the topology's expectation below which the check fails.",
+                    c.floor,
+                ),
+            ],
+        );
     }
     if let Some(s) = sweep {
         families::rows(&mut set, &[], &s.rows);

@@ -41,21 +41,26 @@ pub fn comparison(set: &mut MetricSet, c: &Comparison) {
                 ("nranks", k.nranks.to_string()),
             ],
         );
-        set.gauge(
-            "compare_time_ratio",
-            "Mean time of a row in the new file over the base file.",
-        )
-        .set(&l, r.time_ratio);
-        set.gauge(
-            "compare_busbw_ratio",
-            "busbw of a row in the new file over the base file.",
-        )
-        .set(&l, r.busbw_ratio);
-        set.gauge(
-            "compare_regression",
-            "1 when a row regressed (slower than the threshold and beyond the noise), else 0.",
-        )
-        .set(&l, f64::from(u8::from(r.status == Status::Regression)));
+        set.gauges(
+            &l,
+            &[
+                (
+                    "compare_time_ratio",
+                    "Mean time of a row in the new file over the base file.",
+                    r.time_ratio,
+                ),
+                (
+                    "compare_busbw_ratio",
+                    "busbw of a row in the new file over the base file.",
+                    r.busbw_ratio,
+                ),
+                (
+                    "compare_regression",
+                    "1 when a row regressed (slower than the threshold and beyond the noise), else 0.",
+                    f64::from(u8::from(r.status == Status::Regression)),
+                ),
+            ],
+        );
     }
 }
 

@@ -127,6 +127,18 @@ impl MetricSet {
         }
     }
 
+    /// One sample with `labels` in each gauge of `gauges` (name, help, value), declared in
+    /// that order on first use.
+    pub fn gauges<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        labels: &[(K, V)],
+        gauges: &[(&str, &str, f64)],
+    ) {
+        for &(name, help, value) in gauges {
+            self.gauge(name, help).set(labels, value);
+        }
+    }
+
     /// The family named `xccl_bench_<name>`, if declared.
     pub fn family(&self, name: &str) -> Option<&Family> {
         self.families

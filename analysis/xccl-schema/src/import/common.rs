@@ -154,6 +154,14 @@ pub(crate) fn report(p: Parts) -> Report {
     }
 }
 
+/// Index of the last line with text (0 for none): a row cut short there is a truncated log.
+pub(crate) fn last_nonblank(lines: &[&str]) -> usize {
+    lines
+        .iter()
+        .rposition(|l| !l.trim().is_empty())
+        .unwrap_or(0)
+}
+
 /// Settings with nothing known yet (filled from what each format prints).
 pub(crate) fn settings() -> Settings {
     Settings {

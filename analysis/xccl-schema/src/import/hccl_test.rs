@@ -18,7 +18,7 @@
 //! so. check_result says success/failed only: a failed size fails the check without an
 //! element count.
 
-use super::common::{settings, Format, ImportResult, Parts};
+use super::common::{last_nonblank, settings, Format, ImportResult, Parts};
 use crate::coll::CollKind;
 use crate::result::{BackendInfo, Placement, Provenance, Report};
 use crate::{DataType, ReduceOp};
@@ -82,10 +82,7 @@ pub fn parse(text: &str, path: &Path) -> ImportResult<Report> {
     let mut raw: Vec<(u64, f64, f64, String)> = vec![];
     let mut failed_ranks: Vec<String> = vec![];
     let lines: Vec<&str> = text.lines().collect();
-    let last = lines
-        .iter()
-        .rposition(|l| !l.trim().is_empty())
-        .unwrap_or(0);
+    let last = last_nonblank(&lines);
     for (i, line) in lines.iter().enumerate() {
         let l = line.trim();
         if !header {

@@ -15,7 +15,8 @@
 //! as far as it goes (like our own partial files).
 
 use super::common::{
-    infer, nccl_version, precision_from_cv, rank_infos, row, settings, Format, ImportResult, Parts,
+    infer, last_nonblank, nccl_version, precision_from_cv, rank_infos, row, settings, Format,
+    ImportResult, Parts,
 };
 use crate::coll::CollKind;
 use crate::result::{BackendInfo, Placement, Provenance, Report, Row, TimingMethod};
@@ -184,10 +185,7 @@ pub fn parse(text: &str, path: &Path) -> ImportResult<Report> {
     let mut raw: Vec<(usize, Vec<String>, Columns)> = vec![];
     let mut complete = false;
     let lines: Vec<&str> = text.lines().collect();
-    let last = lines
-        .iter()
-        .rposition(|l| !l.trim().is_empty())
-        .unwrap_or(0);
+    let last = last_nonblank(&lines);
     for (i, line) in lines.iter().enumerate() {
         let l = line.trim();
         if let Some(rest) = l.strip_prefix('#') {

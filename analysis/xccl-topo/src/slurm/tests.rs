@@ -52,20 +52,15 @@ fn slurm_grouping(st: &SlurmTopology) -> Grouping {
 }
 
 /// A tree whose nodes all hang on leaves: import(export(T)) has T's grouping exactly.
-const TREE: &str = r#"
+/// Its nodes: tests/fixtures/node-8x400.toml (8 devices on NVSwitch, 8 × 400 Gbit/s RDMA).
+const TREE: &str = concat!(
+    r#"
 version = 1
 name = "tree"
 hosts = ["gpu01", "gpu02", "gpu03", "gpu04", "gpu05", "gpu10", "login1"]
-[node]
-devices = 8
-[node.fabric]
-kind = "nvswitch"
-bw_gbs = 450.0
-[node.nic]
-count = 8
-rate_gbps = 400.0
-transport = "rdma"
-[[switch]]
+"#,
+    include_str!("../../tests/fixtures/node-8x400.toml"),
+    r#"[[switch]]
 name = "leaf1"
 tier = 1
 hosts = ["gpu01", "gpu02", "gpu05"]
@@ -91,7 +86,8 @@ uplink_gbps = 3200.0
 [[switch]]
 name = "spine"
 tier = 3
-"#;
+"#
+);
 
 #[test]
 fn export_then_import_gives_the_same_grouping() {
