@@ -18,7 +18,10 @@
 //! how long that takes at the topology's nominal rates ([`estimate`]).
 
 mod args;
+#[cfg(feature = "mpi")]
 mod estimate;
+// Without MPI health cannot run; its record is still the type other code names.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
 mod outcome;
 
 pub use args::HealthArgs;
