@@ -7,18 +7,25 @@
 # `xccl-bench topo emu-plan`, so they are the rates the verdict compares against.
 #
 #   emu-cluster.sh up TOPOLOGY.toml [--slow-node HOST:FRACTION]... [--slow-uplink SWITCH:FRACTION]...
-#                                   [--slow-link HOST_A:HOST_B:FRACTION]...
+#                   [--slow-link HOST_A:HOST_B:FRACTION]... [--slow-nic HOST:NIC:FRACTION]...
+#                   [--miswire HOST:NIC:SWITCH]...
 #   emu-cluster.sh run [--hosts H1,H2] [--] MPIRUN_ARGS...    # mpirun with -H and MCA set
 #   emu-cluster.sh exec HOST COMMAND...                       # one command on one node
 #   emu-cluster.sh with TOPOLOGY.toml [--slow-node H:F]... -- MPIRUN_ARGS...   # up, run, down
 #   emu-cluster.sh selftest                                   # hostnames + tc rates via MPI
 #   emu-cluster.sh hosts | status | down
 #
-# --slow-node (or XCCL_EMU_SLOW="HOST:FRACTION[,...]") shapes that node's NIC to a fraction
-# of its declared rate in both directions; the topology still declares the healthy rate.
-# --slow-uplink shapes a switch's uplink the same way; --slow-link shapes the traffic
+# --slow-node (or XCCL_EMU_SLOW="HOST:FRACTION[,...]") shapes that node's NIC(s) to a
+# fraction of the declared rate in both directions; the topology still declares the healthy
+# rate. --slow-uplink shapes a switch's uplink the same way; --slow-link shapes the traffic
 # between two nodes only (both directions: an htb class with a u32 filter on the peer's
 # address on each node's NIC, the node's other traffic keeping the NIC rate).
+# Rail topologies (files that attach NICs one by one: rails, [[nic]]) get one veth per NIC,
+# named as the file names the NIC, NIC k of every node in its own /24 (third octet + k) on
+# its leaf's bridge; each rank is bound to the NIC of its device (device_nic) through
+# scripts/emu-rank.sh (Open MPI's orte_fork_agent), which sets btl_tcp_if_include for it.
+# --slow-nic shapes one NIC; --miswire plugs one NIC into SWITCH's bridge while the file
+# keeps declaring its leaf.
 # Needs root, iproute2 (ip, tc), util-linux (unshare) and OpenMPI (tested with 4.1).
 # Environment: XCCL_EMU_STATE (state dir, default /tmp/xccl-emu), XCCL_EMU_PREFIX
 # (interface name prefix, default xe), XCCL_BENCH (a built xccl-bench binary; default
@@ -41,7 +48,7 @@ die() { echo "emu-cluster: $*" >&2; exit 1; }
 log() { echo "emu-cluster: $*" >&2; }
 
 usage() {
-    sed -n '8,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '9,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -93,6 +100,43 @@ slow_link() { # A B FRACTION PLAN
     log "link $a -> $b at ${slow} kbit/s (fraction $f of ${kbit})"
 }
 
+# One veth per NIC (rail topologies): NIC k of a node in its own /24, on its leaf's bridge
+# (or the one --miswire names). All bridges form one L2 domain through the spine, so a NIC
+# reaches every other NIC; source-address policy routing sends what a NIC's address sends
+# out of that NIC (table 100+k: every NIC subnet on-link through it), and arp_ignore /
+# arp_announce keep each address answered by its own interface (ip-rule(8), ip-sysctl.rst).
+add_nics() { # PLAN
+    local plan=$1 kind node host k ifn addr leaf kbit
+    local -a subnets=()
+    while read -r kind node host k ifn addr leaf kbit; do
+        [[ $kind == nic ]] && subnets[k]="${addr%.*}.0/24"
+    done <<<"$plan"
+    while read -r kind node host k ifn addr leaf kbit; do
+        [[ $kind == nic ]] || continue
+        local hv="${PFX}n${node}i$k" nv="${PFX}p${node}i$k" t=$((100 + k)) sn
+        local -a nsx=(ip netns exec "$host")
+        if ((k == 0)); then
+            "${nsx[@]}" sysctl -q -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+                net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 >/dev/null
+        fi
+        ip link add "$hv" type veth peer name "$nv"
+        undo "ip link del $hv"
+        ip link set "$nv" netns "$host"
+        "${nsx[@]}" ip link set "$nv" name "$ifn"
+        "${nsx[@]}" sysctl -q -w "net.ipv4.conf.$ifn.rp_filter=0" >/dev/null
+        "${nsx[@]}" ip addr add "$addr/24" dev "$ifn"
+        "${nsx[@]}" ip link set "$ifn" up
+        "${nsx[@]}" ip rule add from "$addr" table "$t" priority "$t"
+        for sn in "${subnets[@]}"; do
+            "${nsx[@]}" ip route add "$sn" dev "$ifn" src "$addr" table "$t"
+        done
+        ip link set "$hv" master "${PFX}br$leaf" up
+        tbf "$ifn" "$kbit" "$host" # NIC -> leaf
+        tbf "$hv" "$kbit"          # leaf -> NIC
+        log "node $host NIC $ifn $addr on switch $leaf, ${kbit} kbit/s"
+    done <<<"$plan"
+}
+
 cmd_down() {
     [[ -d $STATE ]] || { log "nothing to tear down ($STATE absent)"; return 0; }
     if [[ -f $STATE/nodes ]]; then
@@ -142,11 +186,9 @@ cmd_up() {
     done
     local plan
     plan=$(topo_bin emu-plan "$topo" "${planargs[@]}") || die "cannot plan the emulation of $topo"
-    if [[ -n ${XCCL_EMU_SUBNET:-} ]]; then
-        local new=${XCCL_EMU_SUBNET%.0/24} old
-        [[ $new =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "XCCL_EMU_SUBNET=$XCCL_EMU_SUBNET: want A.B.C or A.B.C.0/24"
-        old=$(awk '$1 == "subnet" {sub(/\.0\/24$/, "", $2); print $2}' <<<"$plan")
-        plan=$(sed "s/\b${old//./\\.}\./$new./g" <<<"$plan")
+    # (XCCL_EMU_SUBNET is applied by emu-plan, to every NIC's subnet.)
+    if ((${#slowlinks[@]})) && grep -q '^nic ' <<<"$plan"; then
+        die "--slow-link shapes a node's one NIC; $topo attaches NICs one by one: use --slow-nic"
     fi
     local sl
     for sl in "${slowlinks[@]}"; do
@@ -215,6 +257,8 @@ cmd_up() {
         ip netns add "$host"
         undo "ip netns del $host"
         echo "$host $slots $addr" >>"$STATE/nodes"
+        ip netns exec "$host" ip link set lo up
+        [[ $leaf == - ]] && continue # its NICs come one by one (nic lines)
         local hv="${PFX}n$idx" nv="${PFX}p$idx"
         ip link add "$hv" type veth peer name "$nv"
         undo "ip link del $hv"
@@ -222,12 +266,12 @@ cmd_up() {
         ip netns exec "$host" ip link set "$nv" name eth0
         ip netns exec "$host" ip addr add "$addr/24" dev eth0
         ip netns exec "$host" ip link set eth0 up
-        ip netns exec "$host" ip link set lo up
         ip link set "$hv" master "${PFX}br$leaf" up
         tbf eth0 "$kbit" "$host" # node -> switch
         tbf "$hv" "$kbit"        # switch -> node
         log "node $host $addr on switch $leaf, NIC ${kbit} kbit/s"
     done <<<"$plan"
+    add_nics "$plan"
     for sl in "${slowlinks[@]}"; do
         local sa sb sf
         IFS=: read -r sa sb sf <<<"$sl"
@@ -270,8 +314,16 @@ cmd_run() {
     done
     local subnet
     subnet=$(cat "$STATE/subnet")
+    # Rail topologies: each rank on its device's NIC (scripts/emu-rank.sh reads
+    # XCCL_EMU_RANK_NICS and its local rank, and sets btl_tcp_if_include for itself).
+    local -a bind=()
+    local nics
+    nics=$(awk '$1 == "rank_nics" {$1 = ""; sub(/^ /, ""); print}' "$STATE/plan")
+    if [[ -n $nics ]]; then
+        bind=(--mca orte_fork_agent "$HERE/emu-rank.sh" -x "XCCL_EMU_RANK_NICS=$nics")
+    fi
     # shellcheck disable=SC2086
-    exec mpirun --allow-run-as-root --oversubscribe -H "$hosts" \
+    exec mpirun --allow-run-as-root --oversubscribe -H "$hosts" "${bind[@]}" \
         --mca plm_rsh_agent "$AGENT" --mca plm_rsh_no_tree_spawn 1 \
         --mca pml ob1 --mca btl tcp,self,vader --mca mpi_yield_when_idle 1 \
         --mca btl_tcp_if_include "$subnet" --mca oob_tcp_if_include "$subnet" \
@@ -286,6 +338,119 @@ cmd_exec() {
     exec ip netns exec "$host" unshare --uts -- sh -c 'hostname "$0" && exec "$@"' "$host" "$@"
 }
 
+# tc's count of bytes sent by qdisc root of DEV (in namespace NS, or the host's).
+tc_sent() { # DEV [NS]
+    local -a pre=()
+    [[ -n ${2:-} ]] && pre=(ip netns exec "$2")
+    "${pre[@]}" tc -s qdisc show dev "$1" | awk '/^ *Sent / {print $2; exit}'
+}
+
+# Rate a flow from NIC KA of node A to NIC KB of node B can reach: the slower NIC, and every
+# uplink it climbs or descends below the two NICs' leaves' lowest common switch.
+path_kbit() { # A KA B KB
+    awk -v a="$1" -v ka="$2" -v b="$3" -v kb="$4" '
+        $1 == "switch" { par[$2] = $4; up[$2] = $5 }
+        $1 == "nic" && $2 == a && $4 == ka { la = $7; ra = $8 }
+        $1 == "nic" && $2 == b && $4 == kb { lb = $7; rb = $8 }
+        END {
+            r = (ra < rb) ? ra : rb
+            for (s = la; s != "-"; s = par[s]) anc[s] = 1
+            for (s = lb; s != "-" && !(s in anc); s = par[s]) if (up[s] > 0 && up[s] < r) r = up[s]
+            lca = s
+            for (s = la; s != lca && s != "-"; s = par[s]) if (up[s] > 0 && up[s] < r) r = up[s]
+            print r
+        }' "$STATE/plan"
+}
+
+# Rail topologies: for consecutive nodes A, B (2 x devices ranks on them), streams from a
+# device of A to a device of B: for every NIC k that a device uses, A's first device on k
+# to the same device of B (same rail), and A's first device to B's last when their NICs
+# differ (cross rail, over the spine). The rate must be what the path allows (path_kbit,
+# with the faults shaped), and tc's counters must show the bytes on the two ranks' NICs:
+# sent by A's NIC and by the bridge port of B's NIC (the bridge's egress is B's ingress),
+# at least 90 % of the streamed bytes each, every other NIC of A and B under 5 %.
+selftest_rails() {
+    local -a H IFN RN
+    local h s a d
+    while read -r h s a; do H+=("$h"); done <"$STATE/nodes"
+    local dev
+    dev=$(awk '$1 == "node" {print $7; exit}' "$STATE/plan")
+    read -r -a RN <<<"$(awk '$1 == "rank_nics" {$1 = ""; print}' "$STATE/plan")"
+    while read -r kind _ _ k ifn _; do
+        [[ $kind == nic ]] && IFN[k]=$ifn
+    done <"$STATE/plan"
+    nic_index() { local m; for m in "${!IFN[@]}"; do [[ ${IFN[m]} == "$1" ]] && echo "$m"; done; return 0; }
+    local n=${#H[@]} i j k fail=0
+    ((n > 1)) || return 0
+    for ((i = 0; i < n; i++)); do
+        j=$(((i + 1) % n))
+        ((n == 2 && i == 1)) && break
+        local -a flows=()
+        for k in "${!IFN[@]}"; do
+            local first=-1
+            for ((d = 0; d < dev; d++)); do
+                [[ ${RN[d]} == "${IFN[k]}" ]] && { first=$d; break; }
+            done
+            if ((first < 0)); then
+                log "NIC ${IFN[k]}: no device uses it (device_nic), not streamed"
+                continue
+            fi
+            flows+=("$first:$first")
+        done
+        [[ ${RN[0]} != "${RN[dev - 1]}" ]] && flows+=("0:$((dev - 1))")
+        local fl
+        for fl in "${flows[@]}"; do
+            local ds=${fl%:*} dd=${fl#*:} ks kd
+            ks=$(nic_index "${RN[ds]}")
+            kd=$(nic_index "${RN[dd]}")
+            local rate out m try
+            rate=$(path_kbit "$i" "$ks" "$j" "$kd")
+            for try in 1 2; do
+                local before=() after=()
+                for m in "${!IFN[@]}"; do
+                    before+=("$(tc_sent "${IFN[m]}" "${H[i]}")" "$(tc_sent "${PFX}n${j}i$m")")
+                done
+                out=$("$0" run --hosts "${H[i]}:$dev,${H[j]}:$dev" -- -np $((2 * dev)) \
+                    "$STATE/emu-bw" "$rate" "$ds" $((dev + dd)))
+                for m in "${!IFN[@]}"; do
+                    after+=("$(tc_sent "${IFN[m]}" "${H[i]}")" "$(tc_sent "${PFX}n${j}i$m")")
+                done
+                local mib bytes verdict=ok counts=""
+                mib=$(sed -n 's/.* over \([0-9]*\) MiB.*/\1/p' <<<"$out")
+                bytes=$((${mib:-0} * 1048576))
+                ((bytes > 0)) || verdict=off
+                for m in "${!IFN[@]}"; do
+                    local tx=$((after[2 * m] - before[2 * m])) rx=$((after[2 * m + 1] - before[2 * m + 1]))
+                    counts+=" ${IFN[m]}: ${H[i]} sent $tx, ${H[j]} got $rx;"
+                    if ((m == ks)); then
+                        ((tx * 10 >= bytes * 9)) || verdict=off
+                    else
+                        ((tx * 20 < bytes)) || verdict=off
+                    fi
+                    if ((m == kd)); then
+                        ((rx * 10 >= bytes * 9)) || verdict=off
+                    else
+                        ((rx * 20 < bytes)) || verdict=off
+                    fi
+                done
+                echo "$out"
+                echo "$verdict: rank $ds (${H[i]} ${IFN[ks]}) -> rank $((dev + dd)) (${H[j]} ${IFN[kd]}): $bytes B streamed;$counts"
+                # A NIC carrying what another should is never retried; a rate off (the
+                # machine's cores are shared) is measured once more.
+                [[ $verdict == ok ]] || { fail=1; break; }
+                grep -q '^ok' <<<"$out" && break
+                if ((try == 2)); then
+                    fail=1
+                else
+                    log "rate off, measured again"
+                fi
+            done
+        done
+    done
+    ((fail == 0)) || die "rail selftest failed: a rate is off or a rank's traffic left through another NIC"
+    log "selftest ok (every rank on its own NIC)"
+}
+
 cmd_selftest() {
     need_up
     command -v mpicc >/dev/null || die "selftest needs mpicc"
@@ -295,6 +460,10 @@ cmd_selftest() {
     [[ $got == "$want" ]] || die "hostnames: got '$got', want '$want'"
     log "hostnames ok: $got"
     mpicc -O2 -o "$STATE/emu-bw" "$HERE/emu-bw.c"
+    if grep -q '^nic ' "$STATE/plan"; then
+        selftest_rails
+        return
+    fi
     # Stream between every pair of consecutive nodes (and last -> first): the rate is the
     # slower NIC of the pair (or the uplink between their switches).
     local -a H R

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The NCCL backend on a real GPU: every collective on one GPU, 8 B to 1 GB, with a data
-# check (-c 1), JSON per collective. Two steps:
+# check (-c 1), JSON per collective; then `links --backend nccl` on all GPUs (needs
+# mpirun there). Two steps:
 #
 #   scripts/gpu-check.sh --prepare   here (has Rust): builds the release binary without
 #                                    MPI and strips it into .gpu/xccl-bench (git-ignored)
@@ -22,7 +23,11 @@ if [ "${1:-}" = "--prepare" ]; then
     mkdir -p .gpu
     cp target/release/xccl-bench .gpu/xccl-bench
     strip .gpu/xccl-bench 2>/dev/null || true
-    ls -l .gpu/xccl-bench
+    # With MPI, for `links` (one rank per GPU): runs where the GPU machine has Open MPI.
+    cargo build --release --bin xccl-bench --target-dir target/gpu-mpi
+    cp target/gpu-mpi/release/xccl-bench .gpu/xccl-bench-mpi
+    strip .gpu/xccl-bench-mpi 2>/dev/null || true
+    ls -l .gpu/xccl-bench .gpu/xccl-bench-mpi
     echo "carry .gpu, then run scripts/gpu-check.sh on the GPU machine"
     exit 0
 fi
@@ -100,4 +105,34 @@ run types_all all_reduce --backend nccl -b 1K -e 1M -f 32 -w 2 -n 5 -c 1 -d all 
 if [ "$ngpu" -ge 2 ]; then
     run all_reduce_g2 all_reduce --backend nccl -g 2 -b 8 -e 256M -f 4 -w 5 -n 20 -c 1 --json "$OUT/all_reduce_g2.json"
 fi
+# Issue 16 item 6: `links --backend nccl` on every GPU of this machine (the intra-node
+# device pairs, NVLink/NVSwitch), one rank per GPU. `links` needs a job of several ranks:
+# it runs only where mpirun and an MPI build of the binary (.gpu/xccl-bench-mpi, built by
+# --prepare) start here; otherwise it says so and this step fails (nothing is invented).
+# Results: $OUT/links.{txt,json}; copy them under docs/gpu-runs/ with the date and card.
+MPIBIN="${XCCL_MPI_BIN:-.gpu/xccl-bench-mpi}"
+if [ "$ngpu" -ge 2 ] && command -v mpirun >/dev/null && [ -x "$MPIBIN" ] && "$MPIBIN" --version >/dev/null 2>&1; then
+    # The machine as one node (XCCL_GPU_TOPOLOGY overrides): its GPUs behind NVSwitch at
+    # the H100/H200 datasheet rate (450 GB/s one direction per GPU, NVLink4), one NIC per
+    # GPU (the NIC rate does not enter intra-node pairs). The sysfs view is kept beside it.
+    "$MPIBIN" topo show --json "$OUT/detected.json" > "$OUT/detected.txt" 2>&1 || true
+    topo="${XCCL_GPU_TOPOLOGY:-$OUT/links-topology.toml}"
+    if [ -z "${XCCL_GPU_TOPOLOGY:-}" ]; then
+        printf '%s\n' 'version = 1' "name = \"gpu-check\"" "hosts = [\"$(hostname)\"]" \
+            '[node]' "devices = $ngpu" '[node.fabric]' 'kind = "nvswitch"' 'bw_gbs = 450.0' \
+            '[node.nic]' "count = $ngpu" 'rate_gbps = 400.0' 'transport = "rdma"' > "$topo"
+    fi
+    echo "+ mpirun -np $ngpu $MPIBIN links --backend nccl --topology $topo --json $OUT/links.json" | tee -a "$OUT/commands.txt"
+    t0=$SECONDS
+    timeout "$TMO" mpirun --allow-run-as-root -np "$ngpu" "$MPIBIN" links --backend nccl \
+        --topology "$topo" --size 64M -n 8 --json "$OUT/links.json" > "$OUT/links.txt" 2> "$OUT/links.err"
+    rc=$?
+    log "links --backend nccl on $ngpu GPUs rc=$rc $((SECONDS - t0))s | $(grep -h '^finding\|no finding' "$OUT/links.txt" | head -n 3 | tr '\n' ' ')"
+elif [ "$ngpu" -ge 2 ]; then
+    log "links --backend nccl: NOT RUN: needs mpirun and $MPIBIN on this machine ($(command -v mpirun || echo 'no mpirun'))"
+    nfail_links=1
+else
+    log "links --backend nccl: not applicable: $ngpu GPU(s), intra-node pairs need 2 or more"
+fi
 log "done; results in $OUT"
+[ "${nfail_links:-0}" = 0 ]

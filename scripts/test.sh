@@ -156,6 +156,8 @@ optional "predict vs train-sim on an emulated 2x2 cluster (step time within 10%)
   root_with_netns emu_test tests/train-sim-emu-test.sh
 optional "health on the emulated cluster (healthy: exit 0; one node's NIC at a quarter: exit 4 naming it)" \
   root_with_netns health_test
+optional "rail diagnosis on an emulated rail cluster (4 nodes x 2 NICs, rank per NIC): links, mpi and nccl" \
+  root_with_netns emu_test tests/rails-emu-test.sh
 
 if [ ${#skips[@]} -gt 0 ]; then
   echo "[test] skipped:"

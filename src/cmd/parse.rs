@@ -56,3 +56,34 @@ pub fn parse_slow_node(s: &str) -> std::result::Result<(String, f64), String> {
     }
     Ok((h.to_string(), f))
 }
+
+/// `HOST:NIC:FRACTION` of `topo emu-plan --slow-nic` (NIC: a name or an index).
+pub fn parse_slow_nic(s: &str) -> std::result::Result<(String, String, f64), String> {
+    let (hn, f) =
+        parse_slow_node(s).map_err(|e| e.replace("HOST:FRACTION", "HOST:NIC:FRACTION"))?;
+    let (h, n) = hn
+        .split_once(':')
+        .filter(|(h, n)| !h.is_empty() && !n.is_empty())
+        .ok_or_else(|| format!("'{s}': expected HOST:NIC:FRACTION"))?;
+    Ok((h.to_string(), n.to_string(), f))
+}
+
+/// `HOST:NIC:SWITCH` of `topo emu-plan --miswire`.
+pub fn parse_miswire(s: &str) -> std::result::Result<(String, String, String), String> {
+    match s.split(':').collect::<Vec<_>>()[..] {
+        [h, n, sw] if !h.is_empty() && !n.is_empty() && !sw.is_empty() => {
+            Ok((h.to_string(), n.to_string(), sw.to_string()))
+        }
+        _ => Err(format!("'{s}': expected HOST:NIC:SWITCH")),
+    }
+}
+
+/// `A.B.C` or `A.B.C.0/24` (XCCL_EMU_SUBNET): the first three octets of a /24.
+pub fn parse_subnet24(s: &str) -> std::result::Result<[u8; 3], String> {
+    let t = s.strip_suffix(".0/24").unwrap_or(s);
+    let o: Vec<u8> = t.split('.').filter_map(|p| p.parse().ok()).collect();
+    match o[..] {
+        [a, b, c] if t.split('.').count() == 3 => Ok([a, b, c]),
+        _ => Err(format!("'{s}': want A.B.C or A.B.C.0/24")),
+    }
+}

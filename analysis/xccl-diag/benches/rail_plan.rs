@@ -68,4 +68,16 @@ fn main() {
         rep.intra.len(),
         bytes as f64 / 1e6
     );
+
+    // The cluster time of one full per-device validation (issue 16: under 15 minutes at
+    // 1,024 × 8): DGX H100 SuperPOD figures (docs/SOURCES.md [dgx-superpod-h100]): 400 Gb/s
+    // NICs (50 GB/s), rail leaves non-blocking to the spine (32 × 50 GB/s per leaf of an
+    // SU), NVLink4 450 GB/s per GPU, 5 us per hop; `links` defaults (4 MiB × 4 + warm-up).
+    let names: Vec<String> = (0..nodes).map(|i| format!("n{i}")).collect();
+    let f = xccl_diag::rails::RailFabric::rail_optimised(names, rails, 50.0, 32.0 * 50.0, 450.0);
+    let s = xccl_diag::rail_time::run_seconds(&plan, &f, 4 << 20, 4, 5.0);
+    println!(
+        "full per-device links on {nodes} x {rails} at nominal rates: {} rounds, {s:.1} s of cluster time (budget 900 s)",
+        plan.rail.len() + plan.cross.len() + plan.intra.len()
+    );
 }

@@ -29,6 +29,7 @@
 pub mod leaf;
 pub mod links;
 pub mod rail_plan;
+pub mod rail_time;
 pub mod rail_topo;
 pub mod rails;
 pub mod ranks;

@@ -45,6 +45,15 @@ pub fn rail_fabric(t: &Topology, nodes: &[usize]) -> Result<(RailFabric, Vec<usi
         .map(|s| s.uplink_gbps.map_or(0.0, |g| g / 8.0))
         .collect();
     leaf_spine_gbs.push(0.0);
+    let mut leaf_spine_names: Vec<String> = t
+        .switches
+        .iter()
+        .map(|s| {
+            s.parent
+                .map_or_else(String::new, |p| t.switches[p].name.clone())
+        })
+        .collect();
+    leaf_spine_names.push(String::new());
     let node_names = nodes.iter().map(|&n| t.node_name(n)).collect();
     let nic_leaf = nodes
         .iter()
@@ -71,6 +80,7 @@ pub fn rail_fabric(t: &Topology, nodes: &[usize]) -> Result<(RailFabric, Vec<usi
         nic_leaf,
         leaf_names,
         leaf_spine_gbs,
+        leaf_spine_names,
         nic_gbs: vec![vec![t.nics.nic_gbs(); nics]; nodes.len()],
         intra_gbs,
     };
@@ -104,10 +114,10 @@ names = ["eth1", "eth0"]
 [[rails]]
 rails = 2
 leaf = "rail{rail}"
-parent = "spine"
+parent = "core"
 uplink_gbps = 16.0
 [[switch]]
-name = "spine"
+name = "core"
 tier = 2
 "#;
 
@@ -127,6 +137,8 @@ tier = 2
         assert_eq!(f.nic_leaf[1], vec![leaf0, leaf1]);
         assert_eq!(f.leaf_names[leaf0], "rail0");
         assert_eq!(f.leaf_spine_gbs[leaf1], 2.0);
+        // Findings name the file's spine, not a generic word.
+        assert_eq!(f.leaf_spine_names[leaf1], "core");
         assert_eq!(f.nic_gbs[1][1], 10.0);
         assert_eq!(f.intra_gbs, 28.0, "one HCCS link per pair");
     }

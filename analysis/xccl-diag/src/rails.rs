@@ -70,6 +70,8 @@ pub struct RailFabric {
     /// Per leaf: GB/s one direction from the leaf to the spine, all its uplinks together
     /// (0: no spine, the leaves are not connected).
     pub leaf_spine_gbs: Vec<f64>,
+    /// Per leaf: the name of the switch its uplink goes to (the spine), as findings name it.
+    pub leaf_spine_names: Vec<String>,
     /// Per node, per rail: the NIC's GB/s one direction.
     pub nic_gbs: Vec<Vec<f64>>,
     /// GB/s one direction of a device pair within a node.
@@ -95,6 +97,7 @@ impl RailFabric {
             nic_leaf: vec![(0..rails).collect(); n],
             leaf_names: (0..rails).map(|r| format!("leaf{r}")).collect(),
             leaf_spine_gbs: vec![spine_gbs; rails],
+            leaf_spine_names: vec!["spine".into(); rails],
             nic_gbs: vec![vec![nic_gbs; rails]; n],
             intra_gbs,
         }
@@ -536,6 +539,7 @@ impl Attr<'_> {
                 continue;
             }
             let name = self.f.leaf_names[l].clone();
+            let spine = self.f.leaf_spine_names[l].clone();
             if let Some((k, _)) = named.iter().find(|(_, c)| *c == cross) {
                 let s = &mut self.out[*k].finding;
                 if let Subject::Switches { switches } = &mut s.subject {
@@ -557,10 +561,10 @@ impl Attr<'_> {
             let finding = Finding {
                 kind: FindingKind::SlowUplink,
                 subject: Subject::Switches {
-                    switches: vec![name.clone(), "spine".into()],
+                    switches: vec![name.clone(), spine.clone()],
                 },
                 evidence: format!(
-                    "{low} of {} links crossing {name} <-> spine are below \
+                    "{low} of {} links crossing {name} <-> {spine} are below \
                      {BANDWIDTH_EFFICIENCY} of expected (median {:.2}) while {} of the {} \
                      links within {name} are low",
                     cross.len(),

@@ -90,3 +90,66 @@ fn emulated_preset_has_a_plan() {
     let h = Topology::load(topo_dir().join("dgx-h100.toml")).unwrap();
     assert!(emu::plan(&h, &[]).is_err());
 }
+
+/// The emulated rail cluster (tests/rails-emu.toml): one veth per NIC, NIC k in its own
+/// /24, each rank's NIC, and the per-NIC faults; per-NIC faults refused on a file that
+/// hangs whole nodes on switches.
+#[test]
+fn rail_emulation_has_a_nic_per_line() {
+    let root = topo_dir().parent().unwrap().to_path_buf();
+    let t = Topology::load(root.join("tests/rails-emu.toml")).unwrap();
+    let plan = emu::plan(&t, &[]).unwrap();
+    assert!(plan.contains("switch 1 rail-leaf0 0 50000"), "{plan}");
+    assert!(
+        plan.contains("node 1 rail-n2 10.231.20.12 - 200000 2"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("nic 1 rail-n2 0 eth0 10.231.20.12 1 100000"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("nic 1 rail-n2 1 eth1 10.231.21.12 2 100000"),
+        "{plan}"
+    );
+    assert!(plan.contains("rank_nics eth0 eth1"), "{plan}");
+    let f = emu::Faults {
+        slow_node: vec![("rail-n3".into(), 0.25)],
+        slow_nic: vec![("rail-n2".into(), "eth1".into(), 0.25)],
+        miswire: vec![("rail-n4".into(), "1".into(), "rail-leaf0".into())],
+        subnet: Some([10, 1, 2]),
+        ..emu::Faults::default()
+    };
+    let p = emu::plan_faults(&t, &f).unwrap();
+    for l in [
+        "nic 1 rail-n2 1 eth1 10.1.3.12 2 25000",
+        "nic 1 rail-n2 0 eth0 10.1.2.12 1 100000",
+        "nic 2 rail-n3 0 eth0 10.1.2.13 1 25000",
+        "nic 2 rail-n3 1 eth1 10.1.3.13 2 25000",
+        "nic 3 rail-n4 1 eth1 10.1.3.14 1 100000",
+    ] {
+        assert!(p.contains(l), "{l}:\n{p}");
+    }
+    let bad = |f: emu::Faults| emu::plan_faults(&t, &f).unwrap_err().to_string();
+    let e = bad(emu::Faults {
+        miswire: vec![("rail-n4".into(), "eth1".into(), "rail-leaf1".into())],
+        ..emu::Faults::default()
+    });
+    assert!(e.contains("already declares it there"), "{e}");
+    let e = bad(emu::Faults {
+        slow_nic: vec![("rail-n4".into(), "eth7".into(), 0.5)],
+        ..emu::Faults::default()
+    });
+    assert!(e.contains("no NIC `eth7`"), "{e}");
+    let v1 = Topology::load(topo_dir().join("emu-4node-2sw.toml")).unwrap();
+    let e = emu::plan_faults(
+        &v1,
+        &emu::Faults {
+            slow_nic: vec![("emu-n1".into(), "0".into(), 0.5)],
+            ..emu::Faults::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("per-NIC faults need rails"), "{e}");
+}

@@ -93,6 +93,8 @@ pub fn run(world: &dyn World, a: &HealthArgs) -> Result<i32> {
     }
     let links_argv: Vec<String> = [
         "links",
+        "--backend",
+        &backend,
         "--topology",
         &topo,
         "--size",

@@ -40,6 +40,8 @@ pub(super) struct Setup {
     /// Plan rank (node · R + device) → world rank.
     pub world_rank: Vec<usize>,
     pub topology: String,
+    /// The NICs' one-hop latency, µs (the fixed cost of a round).
+    pub alpha_us: f64,
 }
 
 /// Whether `links` runs per device: a topology that attaches NICs one by one (rails,
@@ -112,6 +114,7 @@ fn setup(a: &LinksArgs, all: &[(String, usize)], hosts: &[String]) -> Result<Set
         plan,
         world_rank,
         topology: path.display().to_string(),
+        alpha_us: t.nics.latency_us,
     })
 }
 
@@ -260,6 +263,17 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     crate::cmd::diagnosis::check_metrics(world, a.metrics.as_deref())?;
     let bound = rail_out::bindings(world, a.backend);
     let mut probe = probe(world, a)?;
+    if world.rank() == 0 {
+        println!(
+            "# links per device: {} ranks, {} rounds ({} same-rail, {} cross-rail, {} intra-node), expected {:.1} s at the topology's nominal rates (a round's pairs at once; confirming suspects adds a few pairs alone)",
+            s.plan.ranks(),
+            s.plan.rail.len() + s.plan.cross.len() + s.plan.intra.len(),
+            s.plan.rail.len(),
+            s.plan.cross.len(),
+            s.plan.intra.len(),
+            xccl_diag::rail_time::run_seconds(&s.plan, &s.fabric, a.size, a.iters, s.alpha_us)
+        );
+    }
     let threshold = a.threshold.unwrap_or(crate::rules::BANDWIDTH_EFFICIENCY);
     let start = Instant::now();
     let recs = measure(world, &s, probe.as_mut())?;
@@ -417,6 +431,7 @@ tier = 2
             plan,
             world_rank,
             topology: "t.toml".into(),
+            alpha_us: 5.0,
         };
         let slow = |r: usize| s.plan.node_of(r) == 2 && s.plan.rail_of(r) == 1;
         let mut recs = vec![];

@@ -10,7 +10,7 @@ pub mod validate;
 pub mod wiring;
 
 use crate::backend::BackendKind;
-use crate::cmd::parse::parse_slow_node;
+use crate::cmd::parse::{parse_miswire, parse_slow_nic, parse_slow_node, parse_subnet24};
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
 use crate::rules::ExitCode;
@@ -119,6 +119,14 @@ pub enum TopoCmd {
         /// Shape SWITCH's uplink to FRACTION of its declared rate (or XCCL_EMU_SLOW_UPLINK).
         #[arg(long = "slow-uplink", value_name = "SWITCH:FRACTION", value_parser = parse_slow_node)]
         slow_uplink: Vec<(String, f64)>,
+        /// Shape one NIC (name or index) to FRACTION of its rate; files that attach NICs one
+        /// by one (rails, `[[nic]]`).
+        #[arg(long = "slow-nic", value_name = "HOST:NIC:FRACTION", value_parser = parse_slow_nic)]
+        slow_nic: Vec<(String, String, f64)>,
+        /// Cable one NIC to SWITCH instead of the leaf the file declares (the file keeps
+        /// declaring its leaf).
+        #[arg(long, value_name = "HOST:NIC:SWITCH", value_parser = parse_miswire)]
+        miswire: Vec<(String, String, String)>,
     },
     /// The cables in FILE, as host, NIC, switch and port: `ibnetdiscover` output or
     /// `lldpctl -f json` (one host's; its name is --host, else FILE's name without
@@ -207,7 +215,18 @@ pub fn run(world: &dyn World, cmd: &TopoCmd) -> Result<i32> {
             file,
             slow_node,
             slow_uplink,
-        } => emu_plan(file, slow_node, slow_uplink),
+            slow_nic,
+            miswire,
+        } => emu_plan(
+            file,
+            xccl_topo::emu::Faults {
+                slow_node: slow_node.clone(),
+                slow_uplink: slow_uplink.clone(),
+                slow_nic: slow_nic.clone(),
+                miswire: miswire.clone(),
+                subnet: None,
+            },
+        ),
         TopoCmd::Wiring { file, format, host } => wiring::run(file, *format, host.as_deref()),
     }
 }
@@ -312,25 +331,29 @@ fn print_expected(
     Ok(ExitCode::Ok.code())
 }
 
-/// `topo emu-plan`: link rates and addresses for scripts/emu-cluster.sh.
-fn emu_plan(
-    file: &Path,
-    slow_node: &[(String, f64)],
-    slow_uplink: &[(String, f64)],
-) -> Result<i32> {
+/// `topo emu-plan`: link rates and addresses for scripts/emu-cluster.sh; XCCL_EMU_SLOW,
+/// XCCL_EMU_SLOW_UPLINK add faults and XCCL_EMU_SUBNET replaces the file's subnet.
+fn emu_plan(file: &Path, mut faults: xccl_topo::emu::Faults) -> Result<i32> {
     let topo = load(file)?;
-    let from_env = |var: &str, given: &[(String, f64)]| -> Result<Vec<(String, f64)>> {
-        let mut all = given.to_vec();
+    let from_env = |var: &str, all: &mut Vec<(String, f64)>| -> Result<()> {
         if let Ok(v) = std::env::var(var) {
             for s in v.split([',', ' ']).filter(|s| !s.is_empty()) {
                 all.push(parse_slow_node(s).map_err(BenchError::Usage)?);
             }
         }
-        Ok(all)
+        Ok(())
     };
-    let slow = from_env("XCCL_EMU_SLOW", slow_node)?;
-    let slow_up = from_env("XCCL_EMU_SLOW_UPLINK", slow_uplink)?;
-    let plan = xccl_topo::emu::plan_with_uplinks(&topo, &slow, &slow_up)
+    from_env("XCCL_EMU_SLOW", &mut faults.slow_node)?;
+    from_env("XCCL_EMU_SLOW_UPLINK", &mut faults.slow_uplink)?;
+    if let Some(v) = std::env::var("XCCL_EMU_SUBNET")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        faults.subnet = Some(
+            parse_subnet24(&v).map_err(|e| BenchError::Usage(format!("XCCL_EMU_SUBNET={e}")))?,
+        );
+    }
+    let plan = xccl_topo::emu::plan_faults(&topo, &faults)
         .map_err(|e| BenchError::Usage(e.to_string()))?;
     print!("{plan}");
     Ok(ExitCode::Ok.code())
