@@ -28,6 +28,8 @@
 #     with a copy that declares emu-n3 under emu-sw2: the plan chosen with the declared
 #     leaves (fewer than the 420 tests of every two disjoint flows), the two measured
 #     groups, and one misplaced_node naming emu-n3 (exit 4).
+# 12. 6 nodes, 4 + 2 on two leaves (2:1), emu-n2 and emu-n5 at a quarter (a slow node in
+#     each half of the screen): `links` and `links --screen` both name exactly both.
 # Needs root (network namespaces, tc), OpenMPI, jq and promtool (Debian's prometheus). Exit 0 pass, 1 fail, 77 skipped.
 # Environment: XCCL_BENCH (a built binary; default cargo build --release), XCCL_DIAG_TEST_OUT
 # (keep reports there).
@@ -191,6 +193,25 @@ bench validate-nonblocking topo validate "$OUT/nonblocking.toml"
 expect validate-nonblocking 0
 jq -e '.indistinguishable == [["emu-sw1", "emu-sw2"]]' "$OUT/validate-nonblocking.json" >/dev/null \
     || fail "validate-nonblocking: the JSON does not say emu-sw1 and emu-sw2 cannot be told apart"
+
+echo "# 6 nodes (4 + 2 on two leaves), one NIC at a quarter on each leaf: a fault on every half"
+# Issue 16: the screen judged each group only against the best group of its round, and
+# with a slow node in both halves it found nothing. Both must name both nodes.
+sed -e 's/^name = "emu-4node-2sw"/name = "emu-6node-2sw"/' \
+    -e 's/^hosts = \["emu-n1", "emu-n2", "emu-n3", "emu-n4"\]/hosts = ["emu-n1", "emu-n2", "emu-n3", "emu-n4", "emu-n5", "emu-n6"]/' \
+    -e 's/^hosts = \["emu-n1", "emu-n2"\]/hosts = ["emu-n1", "emu-n2", "emu-n3", "emu-n4"]/' \
+    -e 's/^hosts = \["emu-n3", "emu-n4"\]/hosts = ["emu-n5", "emu-n6"]/' \
+    -e 's/^uplink_gbps = 0.4 .*/uplink_gbps = 0.8/' "$TOPO" >"$OUT/six.toml"
+grep -q '^hosts = \["emu-n5", "emu-n6"\]' "$OUT/six.toml" || fail "could not write the 6-node topology"
+"$EMU" up "$OUT/six.toml" --slow-node emu-n2:0.25 --slow-node emu-n5:0.25
+# shellcheck disable=SC2086
+bench six-pairwise links --topology "$OUT/six.toml" $LINKS_ARGS
+# shellcheck disable=SC2086
+bench six-screen links --screen --topology "$OUT/six.toml" $LINKS_ARGS
+"$EMU" down
+expect six-pairwise 4 "slow_node emu-n2" "slow_node emu-n5"
+expect six-screen 4 "slow_node emu-n2" "slow_node emu-n5"
+grep -q '^# screen: 1 round(s)' "$OUT/six-screen.log" || fail "six-screen: rounds not printed"
 
 echo "# 8 nodes on 2 leaves: the plan that grows as N x leaves^2"
 TOPO8=topologies/emu-8node-2sw.toml

@@ -115,6 +115,40 @@ impl Screen {
     pub fn rounds(&self) -> usize {
         self.rounds
     }
+
+    /// The nodes the pairwise test then measures, of `n`: the suspects and up to two
+    /// nodes that no failing group held (references: two suspects of one group alone
+    /// cannot tell which end is slow), in order. Empty when there is no suspect.
+    pub fn confirm_nodes(&self, n: usize) -> Vec<usize> {
+        if self.suspects.is_empty() {
+            return vec![];
+        }
+        let mut v: Vec<usize> = (0..n)
+            .filter(|x| !self.suspects.contains(x))
+            .take(2)
+            .collect();
+        v.extend(&self.suspects);
+        v.sort_unstable();
+        v
+    }
+}
+
+/// Which groups of one screen round fall short. `eff[k]` is group k's ring rate over what
+/// it should give (`None`: a group of one node, which runs no ring and never falls short).
+/// With `absolute` (expectations from a topology) a group falls short below `threshold` of
+/// its expectation, so that a fault present in every group is not hidden by the others;
+/// and, with or without a topology, below `threshold` × the best group's efficiency of the
+/// round (a group much slower than its peers is suspect even when every ring is held back
+/// by the hosts). Without a topology the expectation is only relative (`eff` is the bare
+/// rate) and a fault slowing every group alike is not seen.
+pub fn screen_short(eff: &[Option<f64>], absolute: bool, threshold: f64) -> Vec<bool> {
+    let best = eff.iter().flatten().fold(0.0, |a: f64, &b| a.max(b));
+    eff.iter()
+        .map(|e| match *e {
+            None => false,
+            Some(e) => e < threshold * best || (absolute && e < threshold),
+        })
+        .collect()
 }
 
 fn halves(g: &[usize]) -> Vec<Vec<usize>> {
@@ -125,6 +159,7 @@ fn halves(g: &[usize]) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::links::{diagnose, Fabric, Link, Matrix, Sw};
     use std::collections::BTreeSet;
 
     fn check(n: usize) {
@@ -185,6 +220,163 @@ mod tests {
         );
         // Odd: seat 3 is the bye: r0 (1,2), r1 (0,2), r2 (0,1); one node idle each time.
         assert_eq!(circle(3), vec![vec![(1, 2)], vec![(0, 2)], vec![(0, 1)]]);
+    }
+
+    /// A fabric of leaves with `groups` nodes each under one core, NICs `nic` GB/s,
+    /// uplinks `up` GB/s.
+    fn fabric(groups: &[usize], nic: f64, up: f64) -> Fabric {
+        let mut leaf = vec![];
+        let mut switches = vec![Sw {
+            name: "core".into(),
+            parent: None,
+            uplink_gbs: None,
+        }];
+        for (g, &k) in groups.iter().enumerate() {
+            switches.push(Sw {
+                name: format!("leaf{g}"),
+                parent: Some(0),
+                uplink_gbs: Some(up),
+            });
+            leaf.extend(std::iter::repeat_n(Some(g + 1), k));
+        }
+        Fabric {
+            nic_gbs: vec![nic; leaf.len()],
+            leaf,
+            switches,
+        }
+    }
+
+    /// The screen on a cluster whose links give what `truth` expects, judged against `f`;
+    /// `host` scales every ring (hosts that cannot drive a ring at the links' rate: 0.45
+    /// on the emulated cluster). Then the pairwise test of its confirm nodes, judged by
+    /// the rules of `links`. Returns the screen and its findings.
+    fn screen(f: &Fabric, truth: &Fabric, host: f64, absolute: bool) -> (Screen, Vec<String>) {
+        let n = f.leaf.len();
+        let mut s = Screen::new(n);
+        while !s.groups().is_empty() {
+            let eff: Vec<Option<f64>> = s
+                .groups()
+                .iter()
+                .map(|g| {
+                    let ring: Vec<(usize, usize)> =
+                        (0..g.len()).map(|i| (g[i], g[(i + 1) % g.len()])).collect();
+                    let min = |v: Vec<f64>| v.into_iter().fold(f64::INFINITY, f64::min);
+                    let got = host * min(truth.expected(&ring));
+                    (g.len() >= 2).then(|| {
+                        if absolute {
+                            got / min(f.expected(&ring))
+                        } else {
+                            got
+                        }
+                    })
+                })
+                .collect();
+            s.report(&screen_short(&eff, absolute, 0.8));
+        }
+        let nodes = s.confirm_nodes(n);
+        (s, pairwise(f, truth, &nodes))
+    }
+
+    /// The pairwise test of `nodes` (all disjoint pairs of a round at once) on `truth`,
+    /// judged against `f`: its findings as "kind subject", sorted.
+    fn pairwise(f: &Fabric, truth: &Fabric, nodes: &[usize]) -> Vec<String> {
+        let mut links = vec![];
+        for (r, round) in circle(nodes.len()).iter().enumerate() {
+            let round: Vec<(usize, usize)> =
+                round.iter().map(|&(a, b)| (nodes[a], nodes[b])).collect();
+            let uni = truth.expected(&round);
+            for (k, &(a, b)) in round.iter().enumerate() {
+                links.push(Link {
+                    a,
+                    b,
+                    class: xccl_schema::LinkClass::Rdma,
+                    round: r,
+                    uni_gbs: 0.93 * uni[k],
+                    bi_gbs: 0.45 * uni[k],
+                    latency_us: 50.0,
+                    expected_gbs: 0.0,
+                    efficiency: 0.0,
+                    bi_efficiency: 0.0,
+                    low: false,
+                });
+            }
+        }
+        let mut m = Matrix {
+            names: (0..f.leaf.len()).map(|i| format!("n{i}")).collect(),
+            links,
+            expected_from: String::new(),
+        };
+        let mut v: Vec<String> = diagnose(&mut m, Some(f))
+            .iter()
+            .map(|x| format!("{} {}", x.kind, x.subject))
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn slow(f: &Fabric, nodes: &[usize]) -> Fabric {
+        let mut t = f.clone();
+        for &x in nodes {
+            t.nic_gbs[x] *= 0.25;
+        }
+        t
+    }
+
+    #[test]
+    fn screen_finds_a_slow_nic_on_every_half() {
+        // Issue 16's case: 6 nodes (4 + 2 on two leaves), one slow NIC on each half. Both
+        // halves fall equally short: judged only against the best group they pass.
+        let f = fabric(&[4, 2], 12.5, 25.0);
+        let t = slow(&f, &[1, 4]);
+        let all: Vec<usize> = (0..6).collect();
+        let want = pairwise(&f, &t, &all);
+        assert_eq!(want, vec!["slow_node host n1", "slow_node host n4"]);
+        for host in [0.95, 0.45] {
+            let (s, got) = screen(&f, &t, host, true);
+            assert_eq!(got, want, "host {host}");
+            assert_eq!(s.rounds(), 1);
+        }
+        let (s, got) = screen(&f, &t, 0.95, false);
+        assert!(
+            s.suspects().is_empty() && got.is_empty(),
+            "relative only: {got:?}"
+        );
+    }
+
+    #[test]
+    fn screen_on_32_nodes_narrows_each_half_in_log_rounds() {
+        let f = fabric(&[8, 8, 8, 8], 50.0, 200.0);
+        let t = slow(&f, &[5, 27]);
+        let (s, got) = screen(&f, &t, 0.95, true);
+        assert_eq!(s.rounds(), 4);
+        assert_eq!(s.suspects(), &[4, 5, 26, 27]);
+        assert_eq!(s.confirm_nodes(32), vec![0, 1, 4, 5, 26, 27]);
+        assert_eq!(got, vec!["slow_node host n27", "slow_node host n5"]);
+        assert_eq!(got, pairwise(&f, &t, &(0..32).collect::<Vec<_>>()));
+        // Healthy: one round, nothing to confirm.
+        let (h, got) = screen(&f, &f, 0.95, true);
+        assert_eq!((h.rounds(), h.suspects().len(), got.len()), (1, 0, 0));
+    }
+
+    #[test]
+    fn screen_finds_what_pairwise_finds_at_any_position() {
+        // Odd and even node counts, one or two slow NICs anywhere, hosts that reach the
+        // links' rate or not, two leaves with 2:1 oversubscribed uplinks: the screen's
+        // findings are the pairwise test's.
+        for n in [4, 5, 7, 9, 13, 16] {
+            let f = fabric(&[n / 2, n - n / 2], 12.5, 12.5 * (n / 2) as f64 / 2.0);
+            let all: Vec<usize> = (0..n).collect();
+            for a in 0..n {
+                for b in a..n {
+                    let t = slow(&f, &if a == b { vec![a] } else { vec![a, b] });
+                    let want = pairwise(&f, &t, &all);
+                    for host in [0.95, 0.45] {
+                        let (_, got) = screen(&f, &t, host, true);
+                        assert_eq!(got, want, "n={n} slow {a},{b} host {host}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

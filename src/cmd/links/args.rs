@@ -24,9 +24,11 @@ pub struct LinksArgs {
     /// baseline the round schedule is compared with.
     #[arg(long)]
     pub serial: bool,
-    /// The O(log N) screen instead of every pair: halves of the nodes run a ring at once,
-    /// groups that fall short are halved again, suspects are confirmed pairwise (needs
-    /// --topology). Prints the rounds used.
+    /// The O(log N) screen instead of every pair: halves of the nodes run a ring at once;
+    /// a group falls short below the threshold of what the --topology expects of its ring,
+    /// or of the best group's (without --topology only the latter: a fault in every group
+    /// is then not seen); short groups are halved again; the suspects (and two references)
+    /// get the pairwise test, so its findings. Prints the rounds used and the time.
     #[arg(long)]
     pub screen: bool,
     /// mpi (host memory), nccl or hccl (device memory, ncclSend/ncclRecv or

@@ -23,8 +23,25 @@ struct Rec {
     lat_us: f64,
 }
 
+/// What the screen ([`super::screen`]) hands to the pairwise test of its suspects.
+pub struct ScreenRun {
+    /// Nodes to measure pairwise (suspects and references), in order.
+    pub nodes: Vec<usize>,
+    pub rounds: usize,
+    /// Rank 0: the screen's lines, printed before the matrix and kept in the JSON.
+    pub log: Vec<String>,
+    pub wall_s: f64,
+}
+
 /// Every pair measured, in rounds of disjoint pairs. Collective: every rank calls it.
 pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
+    run_on(world, a, None)
+}
+
+/// With `screen`: only the pairs of its nodes, no intra-node rounds, the screen's lines
+/// and rounds in the output, and the JSON of kind `links-screen` (the matrix of the
+/// confirmation inside): the same rules, so the same findings as the full test.
+pub fn run_on(world: &dyn World, a: &LinksArgs, screen: Option<ScreenRun>) -> Result<i32> {
     use crate::world::{agree, MpiWorld};
     use std::time::Instant;
     use xccl_diag::links::{self as dl, Fabric, Link, Matrix};
@@ -64,7 +81,16 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     crate::cmd::diagnosis::check_metrics(world, a.metrics.as_deref())?;
 
     // Schedules: inter-node rounds over nodes; intra-node rounds over local indices.
-    let inter: Vec<Vec<(usize, usize)>> = if a.serial {
+    let inter: Vec<Vec<(usize, usize)>> = if let Some(sc) = &screen {
+        xccl_diag::schedule::circle(sc.nodes.len())
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .map(|(x, y)| (sc.nodes[x], sc.nodes[y]))
+                    .collect()
+            })
+            .collect()
+    } else if a.serial {
         (0..nn)
             .flat_map(|x| (x + 1..nn).map(move |y| vec![(x, y)]))
             .collect()
@@ -72,7 +98,11 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
         xccl_diag::schedule::circle(nn)
     };
     let max_local = ranks_on.iter().map(Vec::len).max().unwrap_or(0);
-    let intra = xccl_diag::schedule::circle(max_local);
+    let intra = if screen.is_some() {
+        vec![]
+    } else {
+        xccl_diag::schedule::circle(max_local)
+    };
     let size = a.size as usize;
     let sbuf = vec![0x5au8; size];
     let mut rbuf = vec![0u8; size];
@@ -243,15 +273,33 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
             })
             .collect();
         let (findings, unconfirmed) = dl::confirm(&m, sus, &rechecks);
-        print!("{}", dl::render(&m));
         let serial_rounds = nn * nn.saturating_sub(1) / 2;
-        println!(
+        if let Some(sc) = &screen {
+            for l in &sc.log {
+                println!("{l}");
+            }
+            let names: Vec<&str> = sc.nodes.iter().map(|&x| hosts[x].as_str()).collect();
+            if !names.is_empty() {
+                print!("{}", dl::render(&m));
+            }
+            println!(
+                "# screen: {} round(s) (pairwise test of every pair: {}), then {} round(s) of the pairwise test of [{}], {:.2} s",
+                sc.rounds,
+                xccl_diag::schedule::circle_rounds(nn),
+                inter.len(),
+                names.join(" "),
+                sc.wall_s + wall_s + confirm_s
+            );
+        } else {
+            print!("{}", dl::render(&m));
+            println!(
             "# {} node pairs in {} rounds ({}; one pair at a time: {serial_rounds}), {} intra-node rounds, {wall_s:.2} s",
             serial_rounds,
             inter.len(),
             if a.serial { "serial" } else { "circle method" },
             intra.len()
         );
+        }
         if !rechecks.is_empty() {
             println!(
                 "# confirmation: {} suspect link(s) measured again alone, one after the other, {} times each (median), {confirm_s:.2} s",
@@ -290,7 +338,16 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
             rechecks,
             unconfirmed,
         };
-        code = status(&rep.findings, a.json.as_deref(), || &rep);
+        code = match &screen {
+            None => status(&rep.findings, a.json.as_deref(), || &rep),
+            Some(sc) => status(&rep.findings, a.json.as_deref(), || {
+                let names: Vec<&str> = sc.nodes.iter().map(|&x| hosts[x].as_str()).collect();
+                serde_json::json!({"tool": "xccl-bench", "kind": "links-screen",
+                    "hosts": hosts, "rounds": sc.rounds, "confirmed_on": names,
+                    "wall_s": sc.wall_s + wall_s + confirm_s, "log": sc.log,
+                    "findings": rep.findings, "confirmation": rep})
+            }),
+        };
         code = with_metrics(code, a.metrics.as_deref(), || {
             use crate::output::metrics::{families, MetricSet};
             let mut set = MetricSet::new();
