@@ -536,6 +536,9 @@ fn extension_sections(inputs: &Inputs, opts: &Options) -> Vec<String> {
     for (i, l) in inputs.links.iter().enumerate() {
         v.push(crate::sections::links(i, l, opts));
     }
+    for (i, l) in inputs.rail_links.iter().enumerate() {
+        v.push(crate::rails::section(i, l, opts));
+    }
     if !inputs.predictions.is_empty() || !inputs.sims.is_empty() {
         v.push(crate::sections::prediction(inputs, opts));
     }

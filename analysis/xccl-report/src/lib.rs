@@ -15,6 +15,7 @@ pub mod input;
 pub mod markdown;
 mod page;
 mod plot;
+mod rails;
 mod sections;
 
 #[cfg(test)]
