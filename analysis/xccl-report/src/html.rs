@@ -545,6 +545,18 @@ fn extension_sections(inputs: &Inputs, opts: &Options) -> Vec<String> {
     for (i, t) in inputs.validations.iter().enumerate() {
         v.push(crate::sections::validation(i, t));
     }
+    for (i, s) in inputs.screens.iter().enumerate() {
+        v.push(crate::others::screen(i, s));
+    }
+    for (i, r) in inputs.health.iter().enumerate() {
+        v.push(crate::others::health(i, r));
+    }
+    for (i, u) in inputs.utilisations.iter().enumerate() {
+        v.push(crate::others::utilisation(i, u));
+    }
+    for (i, s) in inputs.searches.iter().enumerate() {
+        v.push(crate::others::search(i, s));
+    }
     v
 }
 

@@ -13,6 +13,7 @@ pub mod compare;
 pub mod html;
 pub mod input;
 pub mod markdown;
+mod others;
 mod page;
 mod plot;
 mod rails;

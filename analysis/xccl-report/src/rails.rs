@@ -450,3 +450,195 @@ pub fn section(i: usize, l: &RailLinksFile, opts: &Options) -> String {
     h += "</table></details>\n</section>\n";
     h
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::input::{judge_rails, Inputs};
+    use std::collections::BTreeSet;
+    use xccl_diag::rail_doc::{NicUse, RailLinksDoc, NIC_FROM_TOPOLOGY};
+    use xccl_diag::rail_plan::{RailLinksReport, RailOptions, RailPlan};
+
+    /// A rail topology of `n` nodes × 2 devices (device d on NIC d on leaf `rail{d}`),
+    /// NICs 1 GB/s, intra 2 GB/s.
+    pub fn topology(n: usize) -> String {
+        let hosts: Vec<String> = (0..n).map(|k| format!("\"h{k}\"")).collect();
+        format!(
+            "version = 2\nname = \"t{n}\"\nhosts = [{}]\n[node]\ndevices = 2\n[node.fabric]\nkind = \"shm\"\nbw_gbs = 2.0\n[node.nic]\ncount = 2\nrate_gbps = 8.0\ntransport = \"tcp\"\ndevice_nic = [0, 1]\nnames = [\"eth0\", \"eth1\"]\n[[rails]]\nrails = 2\nleaf = \"rail{{rail}}\"\nparent = \"spine\"\nuplink_gbps = 64.0\n[[switch]]\nname = \"spine\"\ntier = 2\n",
+            hosts.join(", ")
+        )
+    }
+
+    /// A rail-links document of `n` nodes measured at 1 GB/s (intra 2 GB/s), but for
+    /// `slow` (rail, node a, node b) at 0.3 GB/s; its outliers are those links, as `links`
+    /// writes them.
+    pub fn doc(n: usize, topo: &str, slow: &[(usize, usize, usize)]) -> RailLinksDoc {
+        let plan = RailPlan::new(n, &[0, 1], RailOptions::default()).unwrap();
+        let mut r = RailLinksReport::new(&plan, "mpi", 1 << 20, 5);
+        for (phase, k, pairs) in plan.all_rounds() {
+            for &(a, b) in pairs {
+                let is_slow = slow.contains(&(
+                    plan.rail_of(a),
+                    plan.node_of(a).min(plan.node_of(b)),
+                    plan.node_of(a).max(plan.node_of(b)),
+                ));
+                let g = if plan.node_of(a) == plan.node_of(b) {
+                    2.0
+                } else if is_slow && plan.rail_of(a) == plan.rail_of(b) {
+                    0.3
+                } else {
+                    1.0
+                };
+                r.record(&plan, phase, k, (a, b), g, g, 5.0);
+            }
+        }
+        r.outliers = slow
+            .iter()
+            .filter_map(|&(rail, a, b)| r.same_rail(&plan, rail, a, b))
+            .collect();
+        let hosts: Vec<String> = (0..n).map(|k| format!("h{k}")).collect();
+        let nics = hosts
+            .iter()
+            .flat_map(|h| {
+                (0..2).map(move |rail| NicUse {
+                    host: h.clone(),
+                    rail,
+                    nic: format!("eth{rail}"),
+                    leaf: format!("rail{rail}"),
+                    devices: vec![rail],
+                    ranks: vec![rail],
+                    known_from: NIC_FROM_TOPOLOGY.into(),
+                    bound: vec![],
+                })
+            })
+            .collect();
+        RailLinksDoc {
+            report: r,
+            topology: topo.into(),
+            hosts,
+            nics,
+            threshold: 0.8,
+            wall_s: 1.0,
+            confirm_s: 0.0,
+            rechecks: vec![],
+            unconfirmed: vec![],
+            findings: vec![],
+        }
+    }
+
+    fn file(n: usize, slow: &[(usize, usize, usize)]) -> (RailLinksFile, std::path::PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("xccl-report-rails-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let t = dir.join("t.toml");
+        std::fs::write(&t, topology(n)).unwrap();
+        let d = doc(n, &t.display().to_string(), slow);
+        let j = dir.join("rails.json");
+        std::fs::write(&j, serde_json::to_string(&d).unwrap()).unwrap();
+        let mut inputs = Inputs::default();
+        inputs.add_file(&j).unwrap();
+        let f = inputs.rail_links.pop().unwrap();
+        (f, dir)
+    }
+
+    /// (data-r, data-c) of the cells tagged low in heat map `id` of `h`.
+    fn low_cells(h: &str, id: &str) -> BTreeSet<(usize, usize)> {
+        let start = h.find(&format!("<svg id=\"{id}\"")).expect(id);
+        let svg = &h[start..start + h[start..].find("</svg>").unwrap()];
+        svg.split("<rect class=\"low\" ")
+            .skip(1)
+            .map(|s| {
+                let num = |k: &str| -> usize {
+                    let x = &s[s.find(k).unwrap() + k.len()..];
+                    x[..x.find('"').unwrap()].parse().unwrap()
+                };
+                (num("data-r=\""), num("data-c=\""))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_heat_map_per_rail_whose_low_cells_are_the_files_outliers() {
+        let (f, dir) = file(4, &[(1, 0, 2)]);
+        assert!(f.judged.is_ok(), "{:?}", f.judged);
+        let h = section(0, &f, &Options::default());
+        for id in [
+            "rail-links-0",
+            "rail-findings-0",
+            "rail-nics-0",
+            "intra-map-0-0",
+        ] {
+            assert!(h.contains(&format!("id=\"{id}\"")), "{id}");
+        }
+        assert_eq!(
+            h.matches("class=\"plot rail-map\"").count(),
+            2,
+            "one per rail"
+        );
+        // The file's outliers, per rail, on both sides of the diagonal.
+        for rail in 0..2 {
+            let want: BTreeSet<(usize, usize)> = f
+                .doc
+                .report
+                .outliers
+                .iter()
+                .filter(|o| o.rail_a == rail)
+                .flat_map(|o| [(o.node_a, o.node_b), (o.node_b, o.node_a)])
+                .collect();
+            assert_eq!(
+                low_cells(&h, &format!("rail-map-0-{rail}")),
+                want,
+                "rail {rail}"
+            );
+        }
+        assert_eq!(f.doc.report.outliers.len(), 1);
+        // Intra-node pairs at 2 GB/s of 2 expected: none low.
+        assert!(low_cells(&h, "intra-map-0-0").is_empty());
+        assert!(h.contains("<td class=\"l\">h3</td><td>1</td><td class=\"l\">eth1</td><td class=\"l\">rail1</td><td class=\"l\">dev1</td><td class=\"l\">topology affinity (device_nic)</td>"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn judged_links_agree_with_the_outliers_links_wrote() {
+        let (f, dir) = file(6, &[(0, 1, 4), (1, 0, 5)]);
+        let t = xccl_topo::Topology::load(&dir.join("t.toml")).unwrap();
+        let j = judge_rails(&f.doc, &t).unwrap();
+        let n = 6;
+        let low: BTreeSet<(usize, usize, usize)> = (0..2)
+            .flat_map(|rail| {
+                let j = &j;
+                (0..n).flat_map(move |a| {
+                    (a + 1..n).filter_map(move |b| {
+                        j.rails[rail][tri_index(n, a, b)]
+                            .filter(|x| x.1)
+                            .map(|_| (rail, a, b))
+                    })
+                })
+            })
+            .collect();
+        assert_eq!(low, BTreeSet::from([(0, 1, 4), (1, 0, 5)]));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn large_clusters_are_drawn_in_blocks_with_their_low_links_kept() {
+        let n = 200;
+        let (f, dir) = file(n, &[(0, 3, 150)]);
+        let h = section(0, &f, &Options::default());
+        // 200 nodes in blocks of 5: 40 × 40 cells per rail map.
+        assert!(
+            h.contains("200 nodes shown as 40 blocks of up to 5 nodes"),
+            "no block note"
+        );
+        assert_eq!(
+            low_cells(&h, "rail-map-0-0"),
+            BTreeSet::from([(0, 30), (30, 0)]),
+            "nodes 3 and 150 are in blocks 0 and 30"
+        );
+        assert!(low_cells(&h, "rail-map-0-1").is_empty());
+        // One combined intra map beyond MAX_NODE_MAPS nodes.
+        assert!(h.contains("id=\"intra-map-0\""));
+        assert!(h.len() < 2_000_000, "{} bytes", h.len());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
