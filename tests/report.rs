@@ -427,9 +427,18 @@ fn report_shows_search_utilisation_and_health_files() {
     let fit = v["ranked"].as_array().unwrap().len();
     let bars = text.split("<svg id=\"search-bars-0\"").nth(1).unwrap();
     let bars = &bars[..bars.find("</svg>").unwrap()];
-    assert_eq!(bars.matches("<rect").count(), fit.min(20), "a bar per layout");
+    assert_eq!(
+        bars.matches("<rect").count(),
+        fit.min(20),
+        "a bar per layout"
+    );
     // The failed check alone is red.
     let checks = text.split("<svg id=\"health-checks-0\"").nth(1).unwrap();
-    assert_eq!(checks[..checks.find("</svg>").unwrap()].matches("class=\"bad\"").count(), 1);
+    assert_eq!(
+        checks[..checks.find("</svg>").unwrap()]
+            .matches("class=\"bad\"")
+            .count(),
+        1
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
