@@ -433,7 +433,7 @@ pub fn section(i: usize, l: &RailLinksFile, opts: &Options) -> String {
             d.unconfirmed.len()
         );
     }
-    let _ = write!(h, "<details id=\"rail-nics-{i}\"><summary>NICs ({} — NIC of each device from {})</summary><table><tr><th class=\"l\">host</th><th>rail</th><th class=\"l\">NIC</th><th class=\"l\">leaf</th><th class=\"l\">devices</th><th class=\"l\">known from</th><th class=\"l\">bound in the environment</th></tr>\n", d.nics.len(), esc(d.nics.first().map_or("?", |u| u.known_from.as_str())));
+    let _ = writeln!(h, "<details id=\"rail-nics-{i}\"><summary>NICs ({} — NIC of each device from {})</summary><table><tr><th class=\"l\">host</th><th>rail</th><th class=\"l\">NIC</th><th class=\"l\">leaf</th><th class=\"l\">devices</th><th class=\"l\">known from</th><th class=\"l\">bound in the environment</th></tr>", d.nics.len(), esc(d.nics.first().map_or("?", |u| u.known_from.as_str())));
     for u in &d.nics {
         let _ = writeln!(
             h,
@@ -601,7 +601,7 @@ pub(crate) mod tests {
     #[test]
     fn judged_links_agree_with_the_outliers_links_wrote() {
         let (f, dir) = file(6, &[(0, 1, 4), (1, 0, 5)]);
-        let t = xccl_topo::Topology::load(&dir.join("t.toml")).unwrap();
+        let t = xccl_topo::Topology::load(dir.join("t.toml")).unwrap();
         let j = judge_rails(&f.doc, &t).unwrap();
         let n = 6;
         let low: BTreeSet<(usize, usize, usize)> = (0..2)

@@ -9,7 +9,7 @@ use std::fmt::Write;
 use xccl_schema::Finding;
 
 /// The record, defined in xccl-schema so that `report` reads it without the runtime.
-pub use xccl_schema::health::{Check, HealthReport, Status, HEALTH_KIND, HEALTH_SCHEMA_VERSION};
+pub use xccl_schema::health::{Check, HealthReport, Status};
 
 /// The exit status of a set of checks: a check that could not run outweighs one that
 /// failed, which outweighs passing.
