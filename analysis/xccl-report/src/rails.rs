@@ -41,7 +41,8 @@ fn grid_svg(g: &Grid) -> String {
     let cell = (560 / nc.max(1)).clamp(8, 44) as f64;
     let font = cell.clamp(7.0, 12.0);
     let (left, top) = (150.0, 110.0);
-    let w = left + cell * nc as f64 + 20.0;
+    // Wide enough for the title and the legend however few the columns.
+    let w = (left + cell * nc as f64 + 20.0).max(left + 420.0);
     let legend_y = top + cell * nr as f64 + 24.0;
     let h = legend_y + 44.0;
     let mut s = format!(
