@@ -42,7 +42,7 @@ fn grid_svg(g: &Grid) -> String {
     let font = cell.clamp(7.0, 12.0);
     let (left, top) = (150.0, 110.0);
     // Wide enough for the title and the legend however few the columns.
-    let w = (left + cell * nc as f64 + 20.0).max(left + 420.0);
+    let w = (left + cell * nc as f64 + 80.0).max(left + 480.0);
     let legend_y = top + cell * nr as f64 + 24.0;
     let h = legend_y + 44.0;
     let mut s = format!(
@@ -195,9 +195,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn scale(l: &RailLinksFile) -> &'static str {
     if l.judged.is_ok() {
-        "colour: one-way GB/s over expected (the topology's rates, as links judges)"
+        "colour: one-way GB/s / expected (topology's rates)"
     } else {
-        "colour: one-way GB/s over the median of the map (topology not readable here: no expected rates); low: the file's outliers"
+        "colour: one-way GB/s / the map's median (no expected rates)"
     }
 }
 
