@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{mpirun_hosts, read_json, tmp, Run};
+use common::{mpirun_hosts, read_json, solo, tmp, Run};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -102,7 +102,41 @@ fn rails_through_mpi_measure_every_planned_pair_once() {
     r.assert_code(0);
     r.assert_stdout_has("## rail 0 (eth0)");
     r.assert_stdout_has("## intra-node device pairs");
-    assert_shape(&read_json(&j), "mpi");
+    let v = read_json(&j);
+    assert_shape(&v, "mpi");
+    // `report` shows the file: a heat map per rail, intra-node maps, the NICs.
+    let html = tmp("rails-mpi.html");
+    let (js, hs) = (j.display().to_string(), html.display().to_string());
+    let rep = solo(&["report", &js, "-o", &hs], LIMIT);
+    rep.assert_code(0);
+    rep.assert_stderr_has("also in it: 1 rail-links");
+    let h = std::fs::read_to_string(&html).unwrap();
+    assert_eq!(
+        h.matches("class=\"plot rail-map\"").count(),
+        2,
+        "one map per rail"
+    );
+    for id in [
+        "rail-map-0-0",
+        "rail-map-0-1",
+        "intra-map-0-0",
+        "intra-map-0-1",
+    ] {
+        assert!(h.contains(&format!("<svg id=\"{id}\"")), "{id}");
+    }
+    assert!(
+        !h.contains("Links not judged here"),
+        "the topology is readable"
+    );
+    let outliers = v["outliers"].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        h.matches("<rect class=\"low\"").count(),
+        2 * outliers,
+        "{v}"
+    );
+    assert!(h.contains(
+        "<td class=\"l\">rl-n1</td><td>0</td><td class=\"l\">eth0</td><td class=\"l\">rail0</td><td class=\"l\">dev1</td>"
+    ));
 }
 
 #[test]

@@ -353,3 +353,92 @@ fn markdown_and_progress_stay_out_of_stdout() {
     assert!(!r.stderr.contains("[xccl-bench]"), "{}", r.stderr);
     let _: PathBuf = md;
 }
+
+/// The files `predict --search`, `predict --step-time` alone and `health` write, each in
+/// a section of its own with its chart (no longer refused as an unknown kind).
+#[test]
+fn report_shows_search_utilisation_and_health_files() {
+    let dir = tmp("report-kinds");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (search, util, health, html) = (
+        dir.join("search.json"),
+        dir.join("util.json"),
+        dir.join("health.json"),
+        dir.join("kinds.html"),
+    );
+    let s = search.display().to_string();
+    solo_ok(&argv(
+        "predict --model llama2-13b --device h100 --global-batch 256 --seq 4096 --search \
+         --devices 64 --top 5 --topology {} --json {}",
+        &[&TOPO, &s],
+    ))
+    .assert_code(0);
+    let u = util.display().to_string();
+    solo_ok(&argv(
+        "predict --model palm-540b --device a100 --layout dp=512,tp=12 --global-batch 2048 \
+         --seq 2048 --recompute full --zero 3 --step-time 17.6 --json {}",
+        &[&u],
+    ))
+    .assert_code(0);
+    let check = |name: &str, status, wall_s| xccl_schema::health::Check {
+        name: name.into(),
+        command: format!("xccl-bench {name}"),
+        floor: 0.8,
+        status,
+        exit_code: 0,
+        expected_s: 1.0,
+        wall_s,
+        detail: vec![],
+    };
+    let rec = xccl_schema::health::HealthReport {
+        tool: "xccl-bench".into(),
+        kind: "health".into(),
+        schema_version: 1,
+        topology: "t.toml".into(),
+        hosts: vec!["a".into(), "b".into()],
+        nranks: 2,
+        healthy: false,
+        exit_code: 4,
+        expected_s: 2.0,
+        wall_s: 3.5,
+        checks: vec![
+            check("sweep", xccl_schema::health::Status::Pass, 1.0),
+            check("links", xccl_schema::health::Status::Fail, 2.5),
+        ],
+        findings: vec![],
+    };
+    std::fs::write(&health, serde_json::to_string(&rec).unwrap()).unwrap();
+    let (h, o) = (health.display().to_string(), html.display().to_string());
+    let r = solo_ok(&["report", &s, &u, &h, "-o", &o]);
+    r.assert_code(0);
+    r.assert_stderr_has("also in it: 1 health, 1 utilisation, 1 layout-search");
+    let text = std::fs::read_to_string(&html).unwrap();
+    for id in [
+        "search-0",
+        "search-bars-0",
+        "utilisation-0",
+        "utilisation-memory-0",
+        "health-0",
+        "health-checks-0",
+    ] {
+        assert!(text.contains(&format!("id=\"{id}\"")), "{id}");
+    }
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&search).unwrap()).unwrap();
+    let fit = v["ranked"].as_array().unwrap().len();
+    let bars = text.split("<svg id=\"search-bars-0\"").nth(1).unwrap();
+    let bars = &bars[..bars.find("</svg>").unwrap()];
+    assert_eq!(
+        bars.matches("<rect").count(),
+        fit.min(20),
+        "a bar per layout"
+    );
+    // The failed check alone is red.
+    let checks = text.split("<svg id=\"health-checks-0\"").nth(1).unwrap();
+    assert_eq!(
+        checks[..checks.find("</svg>").unwrap()]
+            .matches("class=\"bad\"")
+            .count(),
+        1
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -127,6 +127,20 @@ pub fn report(a: &ReportArgs) -> Result<i32> {
         inputs.predictions.len(),
         inputs.sims.len()
     ));
+    let others: Vec<String> = [
+        (inputs.rail_links.len(), "rail-links"),
+        (inputs.screens.len(), "links-screen"),
+        (inputs.health.len(), "health"),
+        (inputs.utilisations.len(), "utilisation"),
+        (inputs.searches.len(), "layout-search"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, k)| format!("{n} {k}"))
+    .collect();
+    if !others.is_empty() {
+        say(&format!("xccl-bench: also in it: {}", others.join(", ")));
+    }
     metrics::write_if(a.metrics.as_deref(), || {
         let mut set = MetricSet::new();
         for r in &inputs.runs {

@@ -536,11 +536,26 @@ fn extension_sections(inputs: &Inputs, opts: &Options) -> Vec<String> {
     for (i, l) in inputs.links.iter().enumerate() {
         v.push(crate::sections::links(i, l, opts));
     }
+    for (i, l) in inputs.rail_links.iter().enumerate() {
+        v.push(crate::rails::section(i, l, opts));
+    }
     if !inputs.predictions.is_empty() || !inputs.sims.is_empty() {
         v.push(crate::sections::prediction(inputs, opts));
     }
     for (i, t) in inputs.validations.iter().enumerate() {
         v.push(crate::sections::validation(i, t));
+    }
+    for (i, s) in inputs.screens.iter().enumerate() {
+        v.push(crate::others::screen(i, s));
+    }
+    for (i, r) in inputs.health.iter().enumerate() {
+        v.push(crate::others::health(i, r));
+    }
+    for (i, u) in inputs.utilisations.iter().enumerate() {
+        v.push(crate::others::utilisation(i, u));
+    }
+    for (i, s) in inputs.searches.iter().enumerate() {
+        v.push(crate::others::search(i, s));
     }
     v
 }

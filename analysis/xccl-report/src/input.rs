@@ -8,9 +8,16 @@
 use std::path::Path;
 use xccl_diag::leaf::{ValidateReport, VALIDATE_SCHEMA_VERSION};
 use xccl_diag::links::{LinksReport, LINKS_SCHEMA_VERSION};
+use xccl_diag::rail_doc::RailLinksDoc;
+use xccl_diag::rail_plan::{tri_index, RAIL_LINKS_SCHEMA_VERSION};
+use xccl_diag::rails::{InterLink, IntraLink, Port};
+use xccl_schema::health::{HealthReport, HEALTH_SCHEMA_VERSION};
 use xccl_schema::read::{self, Kind, ReadError};
-use xccl_schema::Report;
-use xccl_train::output::{PredictionReport, TrainSimReport, SCHEMA_VERSION as TRAIN_VERSION};
+use xccl_schema::{Finding, Report};
+use xccl_train::output::{
+    PredictionReport, SearchReport, TrainSimReport, UtilisationReport,
+    SCHEMA_VERSION as TRAIN_VERSION,
+};
 
 /// One benchmark result file.
 pub struct Run {
@@ -42,12 +49,51 @@ pub struct LinksFile {
     pub declared: Result<Vec<Group>, String>,
 }
 
+/// Efficiency (one way, measured over expected) and whether it is low, of one link.
+pub type Judged = (f64, bool);
+
+/// The links of a rail-links file judged against its topology, as `links` judged them
+/// ([`xccl_diag::rails::judge`] at the file's threshold), from the rates the file holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RailJudged {
+    /// Per rail, per node pair ([`tri_index`]); `None` where not measured.
+    pub rails: Vec<Vec<Option<Judged>>>,
+    /// In the order of the file's `cross`.
+    pub cross: Vec<Judged>,
+    /// In the order of the file's `intra`.
+    pub intra: Vec<Judged>,
+}
+
+/// A rail-links file and its links judged, or why they are not (topology not readable).
+#[derive(Clone, Debug)]
+pub struct RailLinksFile {
+    pub name: String,
+    pub doc: RailLinksDoc,
+    pub judged: Result<RailJudged, String>,
+}
+
+/// `links --screen --json` (written by the runtime as a bare object; read here).
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+pub struct ScreenDoc {
+    pub hosts: Vec<String>,
+    pub rounds: usize,
+    pub suspects: Vec<String>,
+    pub wall_s: f64,
+    pub log: Vec<String>,
+    pub findings: Vec<Finding>,
+}
+
 /// What one report is built from.
 #[derive(Default)]
 pub struct Inputs {
     pub runs: Vec<Run>,
     pub links: Vec<LinksFile>,
+    pub rail_links: Vec<RailLinksFile>,
+    pub screens: Vec<Named<ScreenDoc>>,
+    pub health: Vec<Named<HealthReport>>,
     pub predictions: Vec<Named<PredictionReport>>,
+    pub utilisations: Vec<Named<UtilisationReport>>,
+    pub searches: Vec<Named<SearchReport>>,
     pub sims: Vec<Named<TrainSimReport>>,
     pub validations: Vec<Named<ValidateReport>>,
 }
@@ -104,9 +150,131 @@ impl Inputs {
                 name,
                 data: read::parse_kind(v, path, kind, VALIDATE_SCHEMA_VERSION)?,
             }),
+            Kind::RailLinks => {
+                let doc: RailLinksDoc = read::parse_kind(v, path, kind, RAIL_LINKS_SCHEMA_VERSION)?;
+                let judged = xccl_topo::Topology::load(Path::new(&doc.topology))
+                    .map_err(|e| format!("the topology of the links cannot be read here: {e}"))
+                    .and_then(|t| judge_rails(&doc, &t));
+                self.rail_links.push(RailLinksFile { name, doc, judged })
+            }
+            Kind::LinksScreen => self.screens.push(Named {
+                name,
+                data: read::parse_kind(v, path, kind, 1)?,
+            }),
+            Kind::Health => self.health.push(Named {
+                name,
+                data: read::parse_kind(v, path, kind, HEALTH_SCHEMA_VERSION)?,
+            }),
+            Kind::Utilisation => self.utilisations.push(Named {
+                name,
+                data: read::parse_kind(v, path, kind, TRAIN_VERSION)?,
+            }),
+            Kind::LayoutSearch => self.searches.push(Named {
+                name,
+                data: read::parse_kind(v, path, kind, TRAIN_VERSION)?,
+            }),
         }
         Ok(kind)
     }
+}
+
+/// Judges the links of `doc` against topology `t` with the rule `links` applies
+/// ([`xccl_diag::rails::judge`]: expected from the slower NIC and, between leaves, the
+/// uplinks shared in the link's round), from the rates the file holds (same-rail links
+/// rounded to 1 MB/s there: a link within that of the threshold may be judged otherwise).
+pub fn judge_rails(doc: &RailLinksDoc, t: &xccl_topo::Topology) -> Result<RailJudged, String> {
+    let r = &doc.report;
+    let nodes: Vec<usize> = doc
+        .hosts
+        .iter()
+        .map(|h| {
+            t.nodes
+                .iter()
+                .position(|n| n == h)
+                .ok_or_else(|| format!("host `{h}` is not in topology {}", t.name))
+        })
+        .collect::<Result<_, _>>()?;
+    let (fabric, _) = xccl_diag::rail_topo::rail_fabric(t, &nodes)?;
+    if fabric.rails != r.rails.len() || nodes.len() != r.nodes {
+        return Err(format!(
+            "topology {} has {} rail(s) for {} node(s); the file {} for {}",
+            t.name,
+            fabric.rails,
+            nodes.len(),
+            r.rails.len(),
+            r.nodes
+        ));
+    }
+    let n = r.nodes;
+    let devices = r.rail_of_device.len().max(1);
+    let mut inter = vec![];
+    let mut at = vec![]; // (rail, triangle index) of each same-rail link
+    for m in &r.rails {
+        for a in 0..n {
+            for b in a + 1..n {
+                let i = tri_index(n, a, b);
+                if let Some(mb) = m.uni_mb_per_s.get(i).copied().flatten() {
+                    inter.push(InterLink {
+                        a: Port {
+                            node: a,
+                            rail: m.rail,
+                        },
+                        b: Port {
+                            node: b,
+                            rail: m.rail,
+                        },
+                        round: xccl_diag::schedule::circle_round_of(n, a, b),
+                        gbs: f64::from(mb) / 1000.0,
+                    });
+                    at.push((m.rail, i));
+                }
+            }
+        }
+    }
+    let same = inter.len();
+    for l in &r.cross {
+        inter.push(InterLink {
+            a: Port {
+                node: l.node_a,
+                rail: l.rail_a,
+            },
+            b: Port {
+                node: l.node_b,
+                rail: l.rail_b,
+            },
+            round: l.round + r.rounds.rail,
+            gbs: l.uni_gbs,
+        });
+    }
+    let intra: Vec<IntraLink> = r
+        .intra
+        .iter()
+        .map(|l| IntraLink {
+            node: l.node_a,
+            i: l.a % devices,
+            j: l.b % devices,
+            gbs: l.uni_gbs,
+        })
+        .collect();
+    let m = xccl_diag::rails::judge(&fabric, &inter, &intra, doc.threshold);
+    let j: Vec<Judged> = m
+        .matrix
+        .links
+        .iter()
+        .map(|l| (l.efficiency, l.low))
+        .collect();
+    let pairs = n * n.saturating_sub(1) / 2;
+    let mut rails = vec![vec![None; pairs]; r.rails.len()];
+    for (k, &(rail, i)) in at.iter().enumerate() {
+        if let Some(row) = rails.get_mut(rail) {
+            row[i] = Some(j[k]);
+        }
+    }
+    Ok(RailJudged {
+        rails,
+        cross: j[same..inter.len()].to_vec(),
+        intra: j[inter.len()..].to_vec(),
+    })
 }
 
 /// The leaf switch of each host of `l`, from the topology file its matrix was judged

@@ -13,8 +13,10 @@ pub mod compare;
 pub mod html;
 pub mod input;
 pub mod markdown;
+mod others;
 mod page;
 mod plot;
+mod rails;
 mod sections;
 
 #[cfg(test)]

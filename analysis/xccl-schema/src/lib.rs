@@ -29,6 +29,7 @@ macro_rules! display_as_name {
 
 pub mod coll;
 pub mod finding;
+pub mod health;
 pub mod import;
 pub mod read;
 pub mod result;

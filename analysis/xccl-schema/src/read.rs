@@ -82,6 +82,19 @@ pub enum Kind {
     /// `topo validate --json`: leaf groups inferred against declared (`kind:
     /// "topo-validate"`).
     TopoValidate,
+    /// `links --json` on a rail topology: one matrix per rail, intra-node pairs, the NIC
+    /// of every device (`kind: "rail-links"`).
+    RailLinks,
+    /// `links --screen --json`: the rounds of the screen and its suspects (`kind:
+    /// "links-screen"`).
+    LinksScreen,
+    /// `health --json`: each check and the findings (`kind: "health"`).
+    Health,
+    /// `predict --step-time --json` with no communication source: utilisation of a
+    /// measured step (`kind: "utilisation"`).
+    Utilisation,
+    /// `predict --search --json`: the layouts that fit (`kind: "layout-search"`).
+    LayoutSearch,
 }
 
 impl Kind {
@@ -93,6 +106,11 @@ impl Kind {
             Kind::Prediction => "prediction",
             Kind::TrainSim => "train-sim",
             Kind::TopoValidate => "topo-validate",
+            Kind::RailLinks => "rail-links",
+            Kind::LinksScreen => "links-screen",
+            Kind::Health => "health",
+            Kind::Utilisation => "utilisation",
+            Kind::LayoutSearch => "layout-search",
         }
     }
 }
@@ -150,8 +168,14 @@ pub fn kind_of(value: &Value, path: &Path) -> Result<Kind, ReadError> {
         Some("prediction") => Ok(Kind::Prediction),
         Some("train-sim") => Ok(Kind::TrainSim),
         Some("topo-validate") => Ok(Kind::TopoValidate),
+        Some("rail-links") => Ok(Kind::RailLinks),
+        Some("links-screen") => Ok(Kind::LinksScreen),
+        Some("health") => Ok(Kind::Health),
+        Some("utilisation") => Ok(Kind::Utilisation),
+        Some("layout-search") => Ok(Kind::LayoutSearch),
         Some(k) => Err(foreign(format!(
-            "unknown kind `{k}` (result, links, prediction, train-sim, topo-validate)"
+            "unknown kind `{k}` (result, links, rail-links, links-screen, health, prediction, \
+             utilisation, layout-search, train-sim, topo-validate)"
         ))),
         None => Err(foreign("no `kind`".into())),
     }

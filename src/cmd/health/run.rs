@@ -2,7 +2,7 @@
 
 use super::args::HealthArgs;
 use super::estimate::{links_seconds, sweep_seconds};
-use super::outcome::{self, Check, HealthReport, Status, HEALTH_KIND, HEALTH_SCHEMA_VERSION};
+use super::outcome::{self, Check, HealthReport, Status};
 use crate::cmd::bench::{self, BenchArgs};
 use crate::cmd::diagnosis::everyone;
 use crate::cmd::links::{self, LinksArgs};
@@ -14,6 +14,7 @@ use crate::world::{agree, job_layout, share_from_0, World};
 use clap::{Args, FromArgMatches, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use xccl_schema::health::{HEALTH_KIND, HEALTH_SCHEMA_VERSION};
 use xccl_schema::Finding;
 use xccl_topo::{FabricKind, JobFacts};
 

@@ -12,15 +12,10 @@
 use crate::backend::BackendKind;
 use crate::error::say;
 use crate::world::{allgather_bytes, World};
-use serde::{Deserialize, Serialize};
 use std::fmt::Write;
-use xccl_diag::links::Recheck;
-use xccl_diag::rail_plan::{Phase, RailLinksReport};
+use xccl_diag::rail_plan::Phase;
 use xccl_diag::rails::{Ends, RailFabric, RailMatrix};
 use xccl_schema::Finding;
-
-/// How the NIC of each device is known.
-pub const NIC_FROM_TOPOLOGY: &str = "topology affinity (device_nic)";
 
 /// Environment variables by which a library is told which NIC(s) to use.
 const BINDING_VARS: [&str; 6] = [
@@ -40,36 +35,8 @@ pub fn backend_name(b: BackendKind) -> &'static str {
     }
 }
 
-/// One NIC of one node: which devices (ranks) use it, by what the topology says, and
-/// what their environment binds.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct NicUse {
-    pub host: String,
-    pub rail: usize,
-    pub nic: String,
-    pub leaf: String,
-    pub devices: Vec<usize>,
-    pub ranks: Vec<usize>,
-    pub known_from: String,
-    /// `VAR=value` of [`BINDING_VARS`] set in those ranks' environment.
-    pub bound: Vec<String>,
-}
-
-/// The JSON of `links` per device (`kind` "rail-links").
-#[derive(Debug, Serialize)]
-pub struct Doc {
-    #[serde(flatten)]
-    pub report: RailLinksReport,
-    pub topology: String,
-    pub hosts: Vec<String>,
-    pub nics: Vec<NicUse>,
-    pub threshold: f64,
-    pub wall_s: f64,
-    pub confirm_s: f64,
-    pub rechecks: Vec<Recheck>,
-    pub unconfirmed: Vec<Finding>,
-    pub findings: Vec<Finding>,
-}
+/// The document and its NIC records, defined in xccl-diag so that `report` reads them.
+pub use xccl_diag::rail_doc::{NicUse, RailLinksDoc as Doc, NIC_FROM_TOPOLOGY};
 
 /// Every rank's binding variables, on every rank (collective).
 pub fn bindings(world: &dyn World, _backend: BackendKind) -> Vec<Vec<String>> {

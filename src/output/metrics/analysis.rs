@@ -241,6 +241,17 @@ pub fn report_inputs(set: &mut MetricSet, i: &Inputs) {
     for v in &i.validations {
         validate(set, &file(&v.name), &v.data);
     }
+    // The other kinds: their findings (their own series are written by the commands
+    // that make them).
+    for l in &i.rail_links {
+        families::findings(set, &file(&l.name), &l.doc.findings);
+    }
+    for s in &i.screens {
+        families::findings(set, &file(&s.name), &s.data.findings);
+    }
+    for h in &i.health {
+        families::findings(set, &file(&h.name), &h.data.findings);
+    }
 }
 
 /// `topo validate --wired`: each difference between the declared and the cabled NIC
