@@ -696,13 +696,14 @@ pub fn render(m: &Matrix) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::schedule::circle;
 
     /// A fabric of `groups` leaf switches (node counts), all children of the first
-    /// switch's parent-less top "core" with uplinks `up` GB/s, NICs `nic` GB/s.
-    fn fabric(groups: &[usize], nic: f64, up: f64) -> Fabric {
+    /// switch's parent-less top "core" with uplinks `up` GB/s, NICs `nic` GB/s (also the
+    /// screen's tests in `schedule`).
+    pub(crate) fn fabric(groups: &[usize], nic: f64, up: f64) -> Fabric {
         let mut leaf = vec![];
         let mut switches = vec![Sw {
             name: "core".into(),

@@ -159,7 +159,8 @@ fn halves(g: &[usize]) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::links::{diagnose, Fabric, Link, Matrix, Sw};
+    use crate::links::tests::fabric;
+    use crate::links::{diagnose, Fabric, Link, Matrix};
     use std::collections::BTreeSet;
 
     fn check(n: usize) {
@@ -220,30 +221,6 @@ mod tests {
         );
         // Odd: seat 3 is the bye: r0 (1,2), r1 (0,2), r2 (0,1); one node idle each time.
         assert_eq!(circle(3), vec![vec![(1, 2)], vec![(0, 2)], vec![(0, 1)]]);
-    }
-
-    /// A fabric of leaves with `groups` nodes each under one core, NICs `nic` GB/s,
-    /// uplinks `up` GB/s.
-    fn fabric(groups: &[usize], nic: f64, up: f64) -> Fabric {
-        let mut leaf = vec![];
-        let mut switches = vec![Sw {
-            name: "core".into(),
-            parent: None,
-            uplink_gbs: None,
-        }];
-        for (g, &k) in groups.iter().enumerate() {
-            switches.push(Sw {
-                name: format!("leaf{g}"),
-                parent: Some(0),
-                uplink_gbs: Some(up),
-            });
-            leaf.extend(std::iter::repeat_n(Some(g + 1), k));
-        }
-        Fabric {
-            nic_gbs: vec![nic; leaf.len()],
-            leaf,
-            switches,
-        }
     }
 
     /// The screen on a cluster whose links give what `truth` expects, judged against `f`;

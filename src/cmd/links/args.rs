@@ -43,3 +43,23 @@ pub struct LinksArgs {
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
 }
+
+impl LinksArgs {
+    /// The values no links run can use: one line, the same on every rank.
+    pub fn check(&self) -> crate::error::Result<()> {
+        use crate::error::BenchError;
+        if self.size == 0 || self.iters == 0 {
+            return Err(BenchError::Usage(
+                "links: --size and --iters must be at least 1".into(),
+            ));
+        }
+        if let Some(t) = self.threshold {
+            if !(t > 0.0 && t <= 1.0) {
+                return Err(BenchError::Usage(format!(
+                    "links: --threshold {t} must be in (0, 1]"
+                )));
+            }
+        }
+        Ok(())
+    }
+}

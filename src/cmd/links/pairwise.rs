@@ -2,7 +2,7 @@
 
 use super::args::LinksArgs;
 use crate::cmd::diagnosis::{everyone, mpi_info, status, with_metrics};
-use crate::error::{BenchError, Result};
+use crate::error::Result;
 use crate::probe::{alone, both_ways, fabric_for, one_way, pingpong, Msgs};
 use crate::world::share_from_0;
 use crate::world::World;
@@ -59,18 +59,7 @@ pub fn run_on(world: &dyn World, a: &LinksArgs, screen: Option<ScreenRun>) -> Re
     let nn = hosts.len();
     // Topology and arguments: the same error on every rank.
     let setup = (|| -> Result<Option<Fabric>> {
-        if a.size == 0 || a.iters == 0 {
-            return Err(BenchError::Usage(
-                "links: --size and --iters must be at least 1".into(),
-            ));
-        }
-        if let Some(t) = a.threshold {
-            if !(t > 0.0 && t <= 1.0) {
-                return Err(BenchError::Usage(format!(
-                    "links: --threshold {t} must be in (0, 1]"
-                )));
-            }
-        }
+        a.check()?;
         let Some(path) = &a.topology else {
             return Ok(None);
         };

@@ -62,18 +62,7 @@ pub fn wanted(a: &LinksArgs) -> Result<bool> {
 
 /// The plan for this job: its hosts must be in the file, each with one rank per device.
 fn setup(a: &LinksArgs, all: &[(String, usize)], hosts: &[String]) -> Result<Setup> {
-    if a.size == 0 || a.iters == 0 {
-        return Err(BenchError::Usage(
-            "links: --size and --iters must be at least 1".into(),
-        ));
-    }
-    if let Some(t) = a.threshold {
-        if !(t > 0.0 && t <= 1.0) {
-            return Err(BenchError::Usage(format!(
-                "links: --threshold {t} must be in (0, 1]"
-            )));
-        }
-    }
+    a.check()?;
     if a.serial {
         return Err(BenchError::Usage(
             "links: --serial is not available per device (rails); drop it".into(),

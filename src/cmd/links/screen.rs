@@ -19,7 +19,7 @@
 //! in the pairwise test of every node, correct but no cheaper — it says so in its lines.
 
 use super::args::LinksArgs;
-use crate::error::{BenchError, Result};
+use crate::error::Result;
 use crate::world::World;
 
 pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
@@ -40,18 +40,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     let fabric = agree(
         world,
         (|| -> Result<Option<xccl_diag::links::Fabric>> {
-            if a.size == 0 || a.iters == 0 {
-                return Err(BenchError::Usage(
-                    "links: --size and --iters must be at least 1".into(),
-                ));
-            }
-            if let Some(t) = a.threshold {
-                if !(t > 0.0 && t <= 1.0) {
-                    return Err(BenchError::Usage(format!(
-                        "links: --threshold {t} must be in (0, 1]"
-                    )));
-                }
-            }
+            a.check()?;
             let Some(path) = &a.topology else {
                 return Ok(None);
             };
