@@ -29,6 +29,17 @@ pub enum BackendKind {
     Hccl,
 }
 
+impl BackendKind {
+    /// The name on the command line and in result files (`BackendInfo::name`).
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Mpi => "mpi",
+            BackendKind::Nccl => "nccl",
+            BackendKind::Hccl => "hccl",
+        }
+    }
+}
+
 /// Device options of the NCCL and HCCL backends, from the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DeviceOpts {

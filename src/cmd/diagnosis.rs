@@ -68,6 +68,18 @@ pub fn with_metrics(code: i32, path: Option<&Path>, set: impl FnOnce() -> Metric
     }
 }
 
+/// Run info of a command whose data moved through `kind`: the MPI library and its
+/// version, or the vendor library by name alone.
+pub fn backend_info(world: &dyn World, kind: crate::backend::BackendKind) -> BackendInfo {
+    match kind {
+        crate::backend::BackendKind::Mpi => mpi_info(world),
+        other => BackendInfo {
+            name: other.name().into(),
+            ..Default::default()
+        },
+    }
+}
+
 /// The MPI library the job runs on, as run info (`Open MPI v4.1.4` → library, version).
 pub fn mpi_info(world: &dyn World) -> BackendInfo {
     let lib = world.mpi_library().unwrap_or_default();

@@ -112,7 +112,7 @@ pub fn run(world: &dyn World, a: &CalibrateArgs) -> Result<i32> {
     let cal = Calibration {
         format: FORMAT.into(),
         device: device_model(&engine.device()).to_string(),
-        backend: backend_name(a.backend).into(),
+        backend: a.backend.name().into(),
         engine: engine.describe(),
         detail: detail(&engine.device()),
         ranks: world.size() as u64,
@@ -171,15 +171,6 @@ fn in_step_calls(
     _: &xccl_train::gemm::LayerGemms,
 ) -> Result<Vec<xccl_train::calib::InStepCall>> {
     Ok(vec![])
-}
-
-/// The backend as sweep files name it (`BackendInfo::name`).
-fn backend_name(b: BackendKind) -> &'static str {
-    match b {
-        BackendKind::Mpi => "mpi",
-        BackendKind::Nccl => "nccl",
-        BackendKind::Hccl => "hccl",
-    }
 }
 
 /// The processor in words for the host (/proc/cpuinfo's model name), else the device.

@@ -11,7 +11,7 @@ use crate::error::{say, BenchError, Result};
 use crate::output::verdict::topology_for;
 use crate::rules::{ExitCode, BANDWIDTH_EFFICIENCY};
 use crate::world::{agree, job_layout, share_from_0, World};
-use clap::{Args, FromArgMatches, ValueEnum};
+use clap::{Args, FromArgMatches};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use xccl_schema::health::{HEALTH_KIND, HEALTH_SCHEMA_VERSION};
@@ -63,10 +63,7 @@ pub fn run(world: &dyn World, a: &HealthArgs) -> Result<i32> {
     let sweep_floor = a.sweep_floor.unwrap_or(BANDWIDTH_EFFICIENCY);
     let links_floor = a.links_floor.unwrap_or(BANDWIDTH_EFFICIENCY);
     let topo = a.topology.to_string_lossy().into_owned();
-    let backend = a
-        .backend
-        .to_possible_value()
-        .map_or("mpi".into(), |v| v.get_name().to_string());
+    let backend = a.backend.name().to_string();
     let mut sweep_argv: Vec<String> = [
         "all_reduce",
         "-b",

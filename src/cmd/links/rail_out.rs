@@ -27,14 +27,6 @@ const BINDING_VARS: [&str; 6] = [
     "OMPI_MCA_btl_openib_if_include",
 ];
 
-pub fn backend_name(b: BackendKind) -> &'static str {
-    match b {
-        BackendKind::Mpi => "mpi",
-        BackendKind::Nccl => "nccl",
-        BackendKind::Hccl => "hccl",
-    }
-}
-
 /// The document and its NIC records, defined in xccl-diag so that `report` reads them.
 pub use xccl_diag::rail_doc::{NicUse, RailLinksDoc as Doc, NIC_FROM_TOPOLOGY};
 

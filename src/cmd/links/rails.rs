@@ -51,7 +51,7 @@ pub fn wanted(a: &LinksArgs) -> Result<bool> {
         if a.backend != BackendKind::Mpi {
             return Err(BenchError::Usage(format!(
                 "links --backend {}: the per-device plan needs --topology FILE (devices, NICs, rails)",
-                rail_out::backend_name(a.backend)
+                a.backend.name()
             )));
         }
         return Ok(false);
@@ -332,16 +332,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
         code = crate::cmd::diagnosis::with_metrics(code, a.metrics.as_deref(), || {
             use crate::output::metrics::{families, MetricSet};
             let mut set = MetricSet::new();
-            let mut info = crate::cmd::diagnosis::mpi_info(world);
-            if probe.name() != "mpi" {
-                // The pairs moved device memory through the vendor library.
-                info = xccl_schema::result::BackendInfo {
-                    name: probe.name().into(),
-                    library: String::new(),
-                    version: String::new(),
-                    device: String::new(),
-                };
-            }
+            let info = crate::cmd::diagnosis::backend_info(world, a.backend);
             families::run_info(&mut set, "links", Some(&info));
             families::links(
                 &mut set,

@@ -209,13 +209,7 @@ fn run_on<C: StepComm>(
         crate::output::metrics::write_if(a.metrics.as_deref(), || {
             use crate::output::metrics::{analysis, families, MetricSet};
             let mut set = MetricSet::new();
-            let info = match a.backend {
-                BackendKind::Mpi => crate::cmd::diagnosis::mpi_info(w),
-                other => crate::result::BackendInfo {
-                    name: format!("{other:?}").to_lowercase(),
-                    ..Default::default()
-                },
-            };
+            let info = crate::cmd::diagnosis::backend_info(w, a.backend);
             families::run_info(&mut set, "train-sim", Some(&info));
             analysis::train_sim(&mut set, &[], &rep);
             set
