@@ -43,6 +43,10 @@ ROOT=$(cd "$HERE/.." && pwd)
 STATE=${XCCL_EMU_STATE:-/tmp/xccl-emu}
 PFX=${XCCL_EMU_PREFIX:-xe}
 AGENT=$HERE/emu-agent.sh
+# One record per prefix of who brought the cluster up and how to undo it, outside the
+# state dir: a run killed mid-test (its state dir deleted with its checkout) leaves
+# bridges and namespaces behind, and the next `up` of that prefix reclaims them.
+REG=${XCCL_EMU_REGISTRY:-/run/xccl-emu}/$PFX
 
 die() { echo "emu-cluster: $*" >&2; exit 1; }
 log() { echo "emu-cluster: $*" >&2; }
@@ -69,7 +73,27 @@ need_root() {
 }
 
 # Record how to undo a step; `down` replays the log backwards.
-undo() { printf '%s\n' "$*" >>"$STATE/undo"; }
+undo() { printf '%s\n' "$*" | tee -a "$REG/undo" >>"$STATE/undo"; }
+
+# "PID STARTTIME" of a live process (STARTTIME guards against a reused PID), or nothing.
+proc_id() {
+    [[ -r /proc/$1/stat ]] || return 0
+    printf '%s %s\n' "$1" "$(sed 's/.*) //' "/proc/$1/stat" | awk '{print $20}')"
+}
+
+# Take down the cluster of this prefix if the process that brought it up is gone.
+reclaim_stale() {
+    [[ -f $REG/owner ]] || return 0
+    local owner pid
+    owner=$(cat "$REG/owner")
+    pid=${owner%% *}
+    [[ $(proc_id "$pid") != "$owner" ]] || return 0
+    log "reclaiming the emulated cluster of prefix $PFX left by process $pid (gone; state was $(cat "$REG/state" 2>/dev/null))"
+    local old
+    old=$(cat "$REG/state" 2>/dev/null || true)
+    (STATE=$REG cmd_down)
+    [[ -z $old || ! -d $old ]] || rm -rf "$old"
+}
 
 tbf() { # DEV KBIT [netns]
     local dev=$1 kbit=$2 ns=${3:-}
@@ -161,6 +185,9 @@ cmd_down() {
         done
     fi
     rm -rf "$STATE"
+    if [[ $STATE != "$REG" && -f $REG/state && $(cat "$REG/state") == "$STATE" ]]; then
+        rm -rf "$REG"
+    fi
     log "down"
 }
 
@@ -170,6 +197,7 @@ cmd_up() {
     shift
     [[ -f $topo ]] || die "no topology file $topo"
     need_root
+    reclaim_stale
     [[ ! -e $STATE ]] || die "an emulated cluster is already up ($STATE); run '$0 down' first"
     if ip -br link show 2>/dev/null | grep "^${PFX}br" >/dev/null; then
         die "bridges ${PFX}br* exist: another emulated cluster is up (other XCCL_EMU_STATE?);" \
@@ -207,10 +235,16 @@ cmd_up() {
         die "address $maddr0 (subnet of $topo) is already on an interface: another emulated" \
             "cluster uses it; set XCCL_EMU_SUBNET=A.B.C"
     fi
-    mkdir -p "$STATE"
+    mkdir -p "$STATE" "$REG"
     printf '%s\n' "$plan" >"$STATE/plan"
     : >"$STATE/undo"
     : >"$STATE/nodes"
+    : >"$REG/undo"
+    : >"$REG/nodes"
+    realpath "$STATE" >"$REG/state"
+    # The owner is whoever keeps using the cluster after `up` returns: the calling script
+    # (XCCL_EMU_OWNER names another PID), or this script for `with`.
+    proc_id "${XCCL_EMU_OWNER:-$PPID}" >"$REG/owner"
     # Tear down whatever was built if any step fails.
     trap 'rc=$?; if [[ ! -f $STATE/ready ]]; then log "up failed (exit $rc), tearing down"; cmd_down; fi' EXIT
 
@@ -256,7 +290,7 @@ cmd_up() {
         [[ ! -e /var/run/netns/$host ]] || die "network namespace $host exists already (another emulated cluster?)"
         ip netns add "$host"
         undo "ip netns del $host"
-        echo "$host $slots $addr" >>"$STATE/nodes"
+        echo "$host $slots $addr" | tee -a "$REG/nodes" >>"$STATE/nodes"
         ip netns exec "$host" ip link set lo up
         [[ $leaf == - ]] && continue # its NICs come one by one (nic lines)
         local hv="${PFX}n$idx" nv="${PFX}p$idx"
