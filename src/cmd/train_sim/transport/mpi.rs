@@ -46,6 +46,18 @@ fn n(x: usize) -> i32 {
     i32::try_from(x).unwrap_or_else(|_| fatal(format!("{x} elements exceed MPI's int count")))
 }
 
+/// The gather-shaped calls (`MPI_Allgather`, `MPI_Alltoall`, `MPI_Iallgather`): `count`
+/// elements of type `ffi::$dt` sent to and received from each rank; a started one takes its
+/// request last.
+macro_rules! exchange {
+    ($f:ident, $dt:ident, $send:expr, $recv:expr, $count:expr, $c:expr $(, $req:expr)?) => {
+        check(
+            stringify!($f),
+            ffi::$f($send, n($count), ffi::$dt, $recv, n($count), ffi::$dt, $c $(, $req)?),
+        )
+    };
+}
+
 impl StepComm for MpiStep {
     type Group = SimpleCommunicator;
     type Buf = HostBuf;
@@ -99,30 +111,8 @@ impl StepComm for MpiStep {
                         c,
                     ),
                 ),
-                Coll::AllGather => check(
-                    "MPI_Allgather",
-                    ffi::MPI_Allgather(
-                        send,
-                        n(count),
-                        ffi::RSMPI_FLOAT,
-                        recv,
-                        n(count),
-                        ffi::RSMPI_FLOAT,
-                        c,
-                    ),
-                ),
-                Coll::Alltoall => check(
-                    "MPI_Alltoall",
-                    ffi::MPI_Alltoall(
-                        send,
-                        n(count),
-                        ffi::RSMPI_UINT8_T,
-                        recv,
-                        n(count),
-                        ffi::RSMPI_UINT8_T,
-                        c,
-                    ),
-                ),
+                Coll::AllGather => exchange!(MPI_Allgather, RSMPI_FLOAT, send, recv, count, c),
+                Coll::Alltoall => exchange!(MPI_Alltoall, RSMPI_UINT8_T, send, recv, count, c),
             }
         }
     }
@@ -193,19 +183,9 @@ impl StepComm for MpiStep {
         match op.coll {
             Coll::AllReduce => sum("MPI_Iallreduce", ffi::MPI_Iallreduce),
             Coll::ReduceScatter => sum("MPI_Ireduce_scatter_block", ffi::MPI_Ireduce_scatter_block),
-            Coll::AllGather => check(
-                "MPI_Iallgather",
-                ffi::MPI_Iallgather(
-                    send,
-                    n(count),
-                    ffi::RSMPI_FLOAT,
-                    recv,
-                    n(count),
-                    ffi::RSMPI_FLOAT,
-                    c,
-                    &mut req,
-                ),
-            ),
+            Coll::AllGather => {
+                exchange!(MPI_Iallgather, RSMPI_FLOAT, send, recv, count, c, &mut req)
+            }
             Coll::Alltoall => fatal("the MPI transport starts only DP collectives, not alltoall"),
         }
         req
