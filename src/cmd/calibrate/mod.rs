@@ -136,8 +136,8 @@ pub fn run(world: &dyn World, a: &CalibrateArgs) -> Result<i32> {
     Ok(ExitCode::Ok.code())
 }
 
-/// The in-step TP all-reduce when the layout has TP groups and the world holds them.
-#[cfg(feature = "mpi")]
+/// The in-step TP all-reduce when the layout has TP groups and the world holds them (never
+/// without MPI: that world is one process).
 fn in_step_calls(
     world: &dyn World,
     engine: &mut dyn compute::Engine,
@@ -153,24 +153,20 @@ fn in_step_calls(
     let Some(op) = ops.iter().find(|o| o.dim == xccl_train::comm::Dim::Tp) else {
         return Ok(vec![]);
     };
-    Ok(vec![in_step::tp_all_reduce(
+    #[cfg(feature = "mpi")]
+    let calls = vec![in_step::tp_all_reduce(
         world,
         engine,
         &g.forward[..4],
         tp,
         op.bytes,
-    )?])
-}
-
-#[cfg(not(feature = "mpi"))]
-fn in_step_calls(
-    _: &dyn World,
-    _: &mut dyn compute::Engine,
-    _: &ModelSpec,
-    _: &Layout,
-    _: &xccl_train::gemm::LayerGemms,
-) -> Result<Vec<xccl_train::calib::InStepCall>> {
-    Ok(vec![])
+    )?];
+    #[cfg(not(feature = "mpi"))]
+    let calls = {
+        let _ = (engine, g, op);
+        vec![]
+    };
+    Ok(calls)
 }
 
 /// The processor in words for the host (/proc/cpuinfo's model name), else the device.
