@@ -95,31 +95,7 @@ mod tests {
         Topology::from_toml_str(text, "t.toml").expect("topology")
     }
 
-    const RAILS: &str = r#"
-version = 2
-name = "r"
-hosts = ["a", "b", "c"]
-[node]
-devices = 2
-[node.fabric]
-kind = "hccs"
-bw_gbs = 56.0
-link_gbs = 28.0
-[node.nic]
-count = 2
-rate_gbps = 80.0
-transport = "tcp"
-device_nic = [1, 0]
-names = ["eth1", "eth0"]
-[[rails]]
-rails = 2
-leaf = "rail{rail}"
-parent = "core"
-uplink_gbps = 16.0
-[[switch]]
-name = "core"
-tier = 2
-"#;
+    const RAILS: &str = include_str!("../tests/fixtures/rails-3node-hccs.toml");
 
     #[test]
     fn rails_of_a_file_for_the_jobs_nodes() {

@@ -736,30 +736,7 @@ pub fn node_flows(topo: &Topology, flows: &[(usize, usize)], bytes: f64) -> Node
 mod node_flows_tests {
     use super::*;
 
-    const TWO_LEAVES: &str = r#"
-version = 1
-name = "t"
-hosts = ["n1", "n2", "n3", "n4"]
-[node]
-devices = 2
-[node.fabric]
-kind = "nvlink"
-bw_gbs = 400.0
-[node.nic]
-count = 2
-rate_gbps = 100.0
-transport = "roce"
-[[switch]]
-name = "leaf0"
-tier = 1
-hosts = ["n1", "n2"]
-parent = "leaf1"
-uplink_gbps = 200.0
-[[switch]]
-name = "leaf1"
-tier = 2
-hosts = ["n3", "n4"]
-"#;
+    const TWO_LEAVES: &str = include_str!("../tests/fixtures/two-leaves-2x100.toml");
 
     #[test]
     fn aggregate_is_min_of_uplink_and_nics() {

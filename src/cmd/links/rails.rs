@@ -371,30 +371,7 @@ mod tests {
         }
     }
 
-    const TOPO: &str = r#"
-version = 2
-name = "t"
-hosts = ["n0", "n1", "n2", "n3"]
-[node]
-devices = 2
-[node.fabric]
-kind = "nvswitch"
-bw_gbs = 10.0
-[node.nic]
-count = 2
-rate_gbps = 8.0
-transport = "rdma"
-device_nic = [1, 0]
-names = ["ib0", "ib1"]
-[[rails]]
-rails = 2
-leaf = "leaf{rail}"
-parent = "spine"
-uplink_gbps = 64.0
-[[switch]]
-name = "spine"
-tier = 2
-"#;
+    const TOPO: &str = include_str!("../../../tests/fixtures/rails-4x2.toml");
 
     /// The runtime's glue from records to the rules and back to ranks: 4 nodes × 2
     /// devices, device 0 on NIC 1 (`device_nic`), world ranks interleaved across hosts
