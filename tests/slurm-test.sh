@@ -18,35 +18,7 @@ BIN=${XCCL_BENCH:-target/debug/xccl-bench}
 [ -x "$BIN" ] || cargo build -q --bin xccl-bench
 H=$(hostname -s)
 TOPO_DIR=$(mktemp -d /tmp/xccl-slurm-topo.XXXXXX)
-cat >"$TOPO_DIR/cluster.toml" <<TOML
-version = 1
-name = "slurm-test"
-hosts = ["$H", "xccl-sn01", "xccl-sn02", "xccl-sn03", "xccl-sn04", "xccl-sn05"]
-[node]
-devices = 1
-[node.fabric]
-kind = "shm"
-bw_gbs = 10.0
-[node.nic]
-count = 1
-rate_gbps = 100.0
-transport = "tcp"
-[[switch]]
-name = "leaf-a"
-tier = 1
-hosts = ["$H", "xccl-sn01", "xccl-sn02"]
-parent = "spine"
-uplink_gbps = 300.0
-[[switch]]
-name = "leaf-b"
-tier = 1
-hosts = ["xccl-sn03", "xccl-sn04", "xccl-sn05"]
-parent = "spine"
-uplink_gbps = 150.0
-[[switch]]
-name = "spine"
-tier = 2
-TOML
+sed "s/@HOST@/$H/g" tests/slurm/cluster.toml >"$TOPO_DIR/cluster.toml"
 "$BIN" topo export "$TOPO_DIR/cluster.toml" --slurm "$TOPO_DIR/topology.conf" \
     || { echo "FAIL: topo export --slurm"; rm -rf "$TOPO_DIR"; exit 1; }
 own_slurm=0
@@ -102,7 +74,7 @@ if ((own_slurm == 0)); then
     ((fail)) && exit 1
     exit 77
 fi
-# What cluster.toml above declares, written out by hand (Slurm: leaves are level 0, and a
+# What tests/slurm/cluster.toml declares, written out by hand (Slurm: leaves are level 0, and a
 # switch lists every node below it).
 want=$(printf '%s\n' \
     "leaf-a level=0 nodes=$(sorted "$H" xccl-sn01 xccl-sn02) switches=" \

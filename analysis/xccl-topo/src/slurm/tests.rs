@@ -52,7 +52,8 @@ fn slurm_grouping(st: &SlurmTopology) -> Grouping {
 }
 
 /// A tree whose nodes all hang on leaves: import(export(T)) has T's grouping exactly.
-/// Its nodes: tests/fixtures/node-8x400.toml (8 devices on NVSwitch, 8 × 400 Gbit/s RDMA).
+/// Its nodes: tests/fixtures/node-8x400.toml (8 devices on NVSwitch, 8 × 400 Gbit/s RDMA);
+/// its switches: tests/fixtures/tree-3tier-switches.toml.
 const TREE: &str = concat!(
     r#"
 version = 1
@@ -60,33 +61,7 @@ name = "tree"
 hosts = ["gpu01", "gpu02", "gpu03", "gpu04", "gpu05", "gpu10", "login1"]
 "#,
     include_str!("../../tests/fixtures/node-8x400.toml"),
-    r#"[[switch]]
-name = "leaf1"
-tier = 1
-hosts = ["gpu01", "gpu02", "gpu05"]
-parent = "spine"
-oversubscription = 1.0
-[[switch]]
-name = "leaf2"
-tier = 1
-hosts = ["gpu03", "gpu04", "gpu10"]
-parent = "agg"
-oversubscription = 2.0
-[[switch]]
-name = "leaf3"
-tier = 1
-hosts = ["login1"]
-parent = "agg"
-uplink_gbps = 400.0
-[[switch]]
-name = "agg"
-tier = 2
-parent = "spine"
-uplink_gbps = 3200.0
-[[switch]]
-name = "spine"
-tier = 3
-"#
+    include_str!("../../tests/fixtures/tree-3tier-switches.toml")
 );
 
 #[test]
