@@ -331,9 +331,15 @@ impl Attr<'_> {
         })
     }
 
-    fn same_rail(&self, i: usize) -> bool {
-        let (a, b) = inter_ends(self.m, i);
-        a.rail == b.rail
+    /// The links of `v` between two NICs on the same rail.
+    fn same_rail(&self, v: &[usize]) -> Vec<usize> {
+        v.iter()
+            .copied()
+            .filter(|&i| {
+                let (a, b) = inter_ends(self.m, i);
+                a.rail == b.rail
+            })
+            .collect()
     }
 
     fn count_low(&self, v: &[usize]) -> usize {
@@ -382,11 +388,7 @@ impl Attr<'_> {
         let ports: Vec<Port> = self.f.ports().collect();
         for p in ports {
             let mine = self.open(p);
-            let same: Vec<usize> = mine
-                .iter()
-                .copied()
-                .filter(|&i| self.same_rail(i))
-                .collect();
+            let same = self.same_rail(&mine);
             let low_same = self.count_low(&same);
             if same.is_empty() || 2 * low_same <= same.len() {
                 continue;
@@ -586,11 +588,7 @@ impl Attr<'_> {
             let mut best: Option<(Port, usize)> = None;
             for p in self.f.ports() {
                 let mine = self.open(p);
-                let same: Vec<usize> = mine
-                    .iter()
-                    .copied()
-                    .filter(|&i| self.same_rail(i))
-                    .collect();
+                let same = self.same_rail(&mine);
                 let (low_same, low) = (self.count_low(&same), self.count_low(&mine));
                 if 2 * low_same > same.len() && low >= 2 && best.is_none_or(|b| low > b.1) {
                     best = Some((p, low));
@@ -617,11 +615,7 @@ impl Attr<'_> {
     }
 
     fn slow_nic(&mut self, p: Port, mine: &[usize]) {
-        let same: Vec<usize> = mine
-            .iter()
-            .copied()
-            .filter(|&i| self.same_rail(i))
-            .collect();
+        let same = self.same_rail(mine);
         let low_same = self.count_low(&same);
         let low = self.count_low(mine);
         let eff: Vec<f64> = same.iter().map(|&i| self.eff(i)).collect();
