@@ -255,8 +255,8 @@ impl Measured {
     /// edges (2(p−1) steps of n/p for all_reduce). A group's ranks lie in blocks, one per
     /// node (`Group::strided`), so its ring leaves and enters each node once: one edge per
     /// NIC and direction, whatever the ranks per node; `share` groups put theirs through
-    /// the same NIC at once. So bus(p)·n·share bytes at the NIC's rate (nccl-tests
-    /// PERFORMANCE.md: busbw is what the slowest link of the ring gives). Not the measured
+    /// the same NIC at once. So bus(p)·n·share bytes at the NIC's rate ([nccl-tests-perf]:
+    /// busbw is what the slowest link of the ring gives). Not the measured
     /// group's β scaled: a 2-rank ring is one exchange between two ranks, whose rate
     /// need not be the NIC's (see `nic_bytes_per_s`). None for other collectives, inside
     /// a node, or without an inter-node curve.
