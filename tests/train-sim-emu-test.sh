@@ -3,10 +3,11 @@
 # item 3): nothing the prediction uses comes from the runs it is checked against.
 #
 # topologies/emu-2x2.toml: 2 network-namespace nodes × 2 ranks, one 200 Mbit/s NIC each.
-#  1. Sweeps on 2 ranks only (all_reduce inside a node and across the nodes, sendrecv
-#     across), at sizes 4× apart: every message of the checked layouts falls between or
-#     beyond the swept sizes (α–β fit), and the 4-rank DP groups are predicted from 2-rank
-#     sweeps (rank rescaling, groups sharing a NIC).
+#  1. Sweeps on 2 ranks only (all_reduce inside a node and across the nodes, sendrecv and
+#     broadcast across), at sizes 4× apart: every message of the checked layouts falls
+#     between or beyond the swept sizes (α–β fit), and the 4-rank DP groups are predicted
+#     from 2-rank sweeps (α per ring step, the NIC's one-way rate, groups sharing a NIC).
+#     The negative control must miss by under-predicting (step error below −TOL).
 #  2. `calibrate` on the 4 ranks at once (they share the machine's cores as train-sim's
 #     ranks do): the layer's GEMM rates, per tp, in device files.
 #  3. For each layout on 4 ranks: `predict --device CALIBRATION.json --measured SWEEPS`,
@@ -45,7 +46,12 @@ sweep() { # NAME HOSTS NP COLL SIZES...
 sweep ar-2r1n emu-t1:2 2 all_reduce -b 48K -e 12M -f 4
 sweep ar-2r2n emu-t1:1,emu-t2:1 2 all_reduce -b 48K -e 12M -f 4
 sweep sr-2r2n emu-t1:1,emu-t2:1 2 sendrecv -b 48K -e 3M -f 4
-MEASURED=("$OUT"/ar-2r1n.json "$OUT"/ar-2r2n.json "$OUT"/sr-2r2n.json)
+# One-way across the nodes (the root sends, the other receives): the NIC's rate. The two
+# above are exchanges (each rank sends to and receives from its one peer), which Open MPI
+# over TCP runs at half that here; a 4-rank ring's NIC edges join different ranks and get
+# the NIC (docs/PREDICT.md, "The held-out check").
+sweep bc-2r2n emu-t1:1,emu-t2:1 2 broadcast -b 48K -e 12M -f 4
+MEASURED=("$OUT"/ar-2r1n.json "$OUT"/ar-2r2n.json "$OUT"/sr-2r2n.json "$OUT"/bc-2r2n.json)
 
 for tp in 1 2; do
     timeout 300 "$EMU" run -- -np 4 "$XCCL_BENCH" calibrate --model "$MODEL" --layout "tp=$tp" \
@@ -116,6 +122,11 @@ if check half-rate dp=4 --no-overlap --grad-dtype fp32; then
     echo "negative control (NICs at half rate): step error $(jq -n "$ERR_STEP * 100 | floor")%"
     if ((GATE_OK)); then
         fail "negative control: with the NICs at half rate the prediction still passed the $TOL gate"
+    fi
+    # Slower links make the run slower: a miss the other way (over-prediction) is a model
+    # error, not the control working.
+    if jq -e -n "$ERR_STEP > -$TOL" >/dev/null; then
+        fail "negative control: step error $ERR_STEP, want below -$TOL (measured slower than predicted)"
     fi
 fi
 "$EMU" down >/dev/null 2>&1 || true

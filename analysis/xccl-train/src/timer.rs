@@ -248,20 +248,46 @@ impl Measured {
     }
 }
 
+impl Measured {
+    /// Bandwidth seconds of a ring collective (all_reduce, all_gather, reduce_scatter)
+    /// on a group over several nodes that was not measured, from the NIC. Thakur et al.
+    /// 2005 (docs/SOURCES.md [thakur2005]): the ring sends bus(p)·n bytes over each of its
+    /// edges (2(p−1) steps of n/p for all_reduce). A group's ranks lie in blocks, one per
+    /// node (`Group::strided`), so its ring leaves and enters each node once: one edge per
+    /// NIC and direction, whatever the ranks per node; `share` groups put theirs through
+    /// the same NIC at once. So bus(p)·n·share bytes at the NIC's rate ([nccl-tests-perf]:
+    /// busbw is what the slowest link of the ring gives). Not the measured
+    /// group's β scaled: a 2-rank ring is one exchange between two ranks, whose rate
+    /// need not be the NIC's (see `nic_bytes_per_s`). None for other collectives, inside
+    /// a node, or without an inter-node curve.
+    fn ring_over_nodes(&self, coll: CollKind, x: f64, g: &Group) -> Option<f64> {
+        let ring = matches!(
+            coll,
+            CollKind::AllReduce | CollKind::AllGather | CollKind::ReduceScatter
+        );
+        if !ring || g.intra() {
+            return None;
+        }
+        let nic = self.nic_bytes_per_s()?;
+        Some(coll.bus_factor(g.nranks as usize) * x * g.share.max(1) as f64 / nic)
+    }
+}
+
 impl CommTimer for Measured {
     fn describe(&self) -> String {
         format!("measured sweeps ({})", self.files.join(", "))
     }
 
-    /// The best busbw of the largest size of any inter-node curve.
+    /// The best bandwidth-region busbw (bus factor / slope of the top sizes' fit) of any
+    /// inter-node curve. Best, not any: a 2-rank exchange (all_reduce, sendrecv: each rank
+    /// sends to and receives from the same peer) can fall well short of the NIC (Open MPI
+    /// over TCP on the emulated cluster: half its one-way rate), a one-way transfer
+    /// (2-rank broadcast) does not.
     fn nic_bytes_per_s(&self) -> Option<f64> {
         self.curves
             .iter()
-            .filter(|(k, _)| k.nodes > 1)
-            .map(|(k, c)| {
-                let (x, t) = c.pts[c.pts.len() - 1];
-                x * CollKind::ALL[k.coll.0].bus_factor(k.nranks as usize) / t
-            })
+            .filter(|(k, c)| k.nodes > 1 && c.fit_top.b > 0.0)
+            .map(|(k, c)| CollKind::ALL[k.coll.0].bus_factor(k.nranks as usize) / c.fit_top.b)
             .max_by(|a, b| a.partial_cmp(b).unwrap())
     }
 
@@ -310,12 +336,17 @@ impl CommTimer for Measured {
         };
         let same = coll == CollKind::Sendrecv;
         let (p0, p1) = (k.nranks, g.nranks);
+        let mut how = "ring α–β rescaled";
         let (t, note) = if same {
             let (t, out) = c.at(x);
             (
                 t,
                 out.then(|| "size outside the measured range".to_string()),
             )
+        } else if let Some(bw) = self.ring_over_nodes(coll, x, g) {
+            how = "ring: α per step rescaled, bandwidth of the NIC";
+            let alpha = c.fit_top.a / alpha_steps(coll, p0);
+            (alpha * alpha_steps(coll, p1) + bw, None)
         } else {
             // Rescale a ring cost: α per step, β per byte of bus traffic.
             let (t0, _) = c.at(x);
@@ -348,7 +379,7 @@ impl CommTimer for Measured {
                 note
             } else {
                 Some(format!(
-                    "{} ranks on {} nodes from {} ranks on {} nodes (ring α–β rescaled){}{}",
+                    "{} ranks on {} nodes from {} ranks on {} nodes ({how}){}{}",
                     g.nranks,
                     g.nodes,
                     k.nranks,
