@@ -30,6 +30,7 @@ pub mod leaf;
 pub mod links;
 pub mod rail_doc;
 pub mod rail_plan;
+pub mod rail_screen;
 pub mod rail_time;
 pub mod rail_topo;
 pub mod rails;

@@ -150,6 +150,22 @@ impl RailFabric {
             .map_or(l, |(r, _)| r)
     }
 
+    /// The same fabric with only `nodes` (in that order): what the per-device test of a
+    /// screen's suspects judges against (leaves and uplinks unchanged).
+    pub fn subset(&self, nodes: &[usize]) -> RailFabric {
+        fn pick<T: Clone>(v: &[T], nodes: &[usize]) -> Vec<T> {
+            nodes.iter().map(|&n| v[n].clone()).collect()
+        }
+        RailFabric {
+            nodes: nodes.iter().map(|&n| self.nodes[n].clone()).collect(),
+            nic_names: pick(&self.nic_names, nodes),
+            nic_devices: pick(&self.nic_devices, nodes),
+            nic_leaf: pick(&self.nic_leaf, nodes),
+            nic_gbs: pick(&self.nic_gbs, nodes),
+            ..self.clone()
+        }
+    }
+
     fn port_name(&self, p: Port) -> String {
         format!("{}/{}", self.nodes[p.node], self.nic_names[p.node][p.rail])
     }
@@ -941,11 +957,11 @@ pub fn confirm(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::schedule::circle;
 
-    const NIC: f64 = 50.0;
+    pub(crate) const NIC: f64 = 50.0;
     const INTRA: f64 = 300.0;
 
     /// A tiny LCG: the same noise on every run, no dependency.
@@ -965,7 +981,7 @@ mod tests {
 
     /// A rail-optimised fabric of `n` nodes `n1..`, `rails` rails, a non-blocking spine
     /// (each leaf's uplinks carry all its NICs) unless `spine` says otherwise.
-    fn fabric(n: usize, rails: usize, spine: Option<f64>) -> RailFabric {
+    pub(crate) fn fabric(n: usize, rails: usize, spine: Option<f64>) -> RailFabric {
         RailFabric::rail_optimised(
             (1..=n).map(|i| format!("n{i}")).collect(),
             rails,
@@ -981,15 +997,15 @@ mod tests {
     /// once (same rail), then one round per rail shift s in which NIC i of every node a
     /// sends to NIC i+s of node a+1 (cross-rail samples: every NIC sends one and receives
     /// one, odd node counts included).
-    struct Sim {
-        truth: RailFabric,
-        intra: BTreeMap<(usize, usize, usize), f64>,
-        noise: f64,
-        seed: u64,
+    pub(crate) struct Sim {
+        pub(crate) truth: RailFabric,
+        pub(crate) intra: BTreeMap<(usize, usize, usize), f64>,
+        pub(crate) noise: f64,
+        pub(crate) seed: u64,
     }
 
     impl Sim {
-        fn new(truth: RailFabric) -> Sim {
+        pub(crate) fn new(truth: RailFabric) -> Sim {
             Sim {
                 truth,
                 intra: BTreeMap::new(),
@@ -1061,7 +1077,7 @@ mod tests {
         }
     }
 
-    fn kinds(f: &[Finding]) -> Vec<(FindingKind, String)> {
+    pub(crate) fn kinds(f: &[Finding]) -> Vec<(FindingKind, String)> {
         let mut v: Vec<_> = f.iter().map(|f| (f.kind, f.subject.to_string())).collect();
         v.sort();
         v
@@ -1290,7 +1306,7 @@ mod tests {
 
     /// Judges and attributes what `sim` measured, measures the planned links again alone
     /// on `alone` (the cluster at recheck time), three times each, and confirms.
-    fn confirmed(
+    pub(crate) fn confirmed(
         sim: &Sim,
         declared: &RailFabric,
         alone: &Sim,
