@@ -41,7 +41,7 @@ for c in mpicc cc; do command -v "$c" >/dev/null || skip "missing $c"; done
 # Namespaces rail-n*, bridges xrbr*: its own names, but one emulated cluster at a time on
 # this machine's two cores (timings).
 emu_setup rails /tmp/xccl-emu-test.lock emulated-cluster "${XCCL_RAILS_TEST_OUT:-}"
-export XCCL_EMU_STATE=$OUT/state XCCL_EMU_PREFIX=xr
+export XCCL_EMU_STATE=$OUT/state XCCL_EMU_PREFIX=${XCCL_EMU_PREFIX:-xr}
 
 # The NCCL stand-in (tests/standin: libcuda.so and libnccl.so.2 over MPI), as
 # tests/common/standin.rs builds it.
@@ -90,6 +90,28 @@ expect() {
     [[ $rc == "$want_rc" ]] || fail "$name: exit $rc, want $want_rc"
 }
 
+# expect_screen NAME 'FINDING'...: the screen itself (its suspects or its fabric sample,
+# not only the references it adds) held the host of every finding naming one, and held
+# something when a finding names none (an uplink); its rounds beside the full plan's.
+expect_screen() {
+    local name=$1 f="$OUT/$1.json" w host held
+    shift
+    [[ -s $f ]] || return 0
+    held=$(jq -r '(.suspects + .sample)[]' "$f")
+    for w in "$@"; do
+        [[ -n $w ]] || continue
+        host=${w#* }
+        if [[ $host == *"<->"* ]]; then
+            [[ -n $held ]] || fail "$name: the screen held nothing, yet '$w' is a finding"
+            continue
+        fi
+        host=${host%%:*}
+        grep -qx "$host" <<<"$held" ||
+            fail "$name: the screen did not hold $host ('$w'); it held [${held//$'\n'/ }]"
+    done
+    echo "ok: $name: screen held [${held//$'\n'/ }] in $(jq -r '"\(.rounds) round(s) (full per-device plan: \(.full_plan_rounds)), then \(.confirmation_rounds) round(s) on [\(.confirmed_on | join(" "))]"' "$f")"
+}
+
 # scenario NAME RC 'FINDING'... -- UP_ARGS...: the cluster up with UP_ARGS, links pairwise
 # and screened through both backends, each asserted.
 scenario() {
@@ -115,6 +137,7 @@ scenario() {
     done
     for b in $SCREEN_BACKENDS; do
         expect "$name-$b-screen" "$rc" "${want[@]}"
+        expect_screen "$name-$b-screen" "${want[@]}"
     done
 }
 

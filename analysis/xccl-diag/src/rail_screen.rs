@@ -100,8 +100,8 @@ pub struct UnitResult {
 
 /// Judges a round: `secs(p)` is port p's time to exchange `bytes` with its ring (sending
 /// and receiving at once). A ring falls short below `threshold` of what the topology
-/// expects of it, or below `threshold` × the best ring's efficiency of the round
-/// ([`screen_short`] with expectations).
+/// expects of it, or below `threshold` × the best ring's efficiency of the round, that
+/// efficiency capped at 1 ([`screen_short`] with expectations).
 pub fn judge(
     f: &RailFabric,
     units: &[Unit],
@@ -141,7 +141,9 @@ pub fn judge(
             }
         })
         .collect();
-    let eff: Vec<Option<f64>> = out.iter().map(|r| Some(r.efficiency)).collect();
+    // A ring that gives what the topology expects is never short, however much faster
+    // its peers run (device pairs within a node often beat a conservative figure).
+    let eff: Vec<Option<f64>> = out.iter().map(|r| Some(r.efficiency.min(1.0))).collect();
     for (r, s) in out.iter_mut().zip(screen_short(&eff, true, threshold)) {
         r.short = s;
     }
@@ -556,6 +558,28 @@ mod tests {
         // 4 levels (16, 8, 4, 2 nodes) of a rail and a cross round, the intra round once.
         assert_eq!(s.rounds(), 9);
         assert_eq!(max_rounds(32, 8), 9);
+    }
+
+    #[test]
+    fn a_ring_at_its_expectation_is_not_short_beside_faster_ones() {
+        // Intra rings at 22x and 34x a conservative figure: neither is short.
+        let f = fabric(4, 2, None);
+        let units: Vec<Unit> = (0..2)
+            .map(|n| Unit {
+                ring: Ring::Intra,
+                nodes: vec![n],
+            })
+            .collect();
+        let secs = |p: Port| 1.0 / (f.intra_gbs * if p.node == 0 { 22.0 } else { 34.0 });
+        let res = judge(&f, &units, &secs, 1e9, 0.8);
+        assert!(res.iter().all(|r| !r.short), "{res:?}");
+        // One at 0.5 of its expectation is.
+        let secs = |p: Port| 1.0 / (f.intra_gbs * if p.node == 0 { 0.5 } else { 34.0 });
+        let res = judge(&f, &units, &secs, 1e9, 0.8);
+        assert_eq!(
+            res.iter().map(|r| r.short).collect::<Vec<_>>(),
+            [true, false]
+        );
     }
 
     #[test]
