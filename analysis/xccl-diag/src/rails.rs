@@ -319,6 +319,9 @@ pub struct RailSuspect {
     pub finding: Finding,
     pub links: Vec<usize>,
     pub fine: Vec<(usize, f64)>,
+    /// A `slow_node`'s blamed NICs, each a `slow_nic` suspect whose one link (its lowest)
+    /// is measured alone: the node stands only if enough of them stay low ([`confirm`]).
+    pub per_nic: Vec<RailSuspect>,
 }
 
 /// State of the attribution: which links are explained.
@@ -390,6 +393,7 @@ impl Attr<'_> {
             finding,
             links,
             fine,
+            per_nic: vec![],
         });
     }
 
@@ -633,6 +637,11 @@ impl Attr<'_> {
     }
 
     fn slow_nic(&mut self, p: Port, mine: &[usize]) {
+        let s = self.slow_nic_suspect(p, mine);
+        self.out.push(s);
+    }
+
+    fn slow_nic_suspect(&self, p: Port, mine: &[usize]) -> RailSuspect {
         let same: Vec<usize> = mine
             .iter()
             .copied()
@@ -698,11 +707,12 @@ impl Attr<'_> {
             metrics,
         };
         let links = self.lowest(&same);
-        self.out.push(RailSuspect {
+        RailSuspect {
             finding,
             links,
             fine: vec![],
-        });
+            per_nic: vec![],
+        }
     }
 
     fn slow_node(&mut self, node: usize, ports: &[(Port, Vec<usize>)]) {
@@ -749,10 +759,18 @@ impl Attr<'_> {
             ),
             metrics,
         };
+        let per_nic = ports
+            .iter()
+            .map(|(p, m)| RailSuspect {
+                links: self.lowest(m).into_iter().take(1).collect(),
+                ..self.slow_nic_suspect(*p, m)
+            })
+            .collect();
         self.out.push(RailSuspect {
             finding,
             links,
             fine: vec![],
+            per_nic,
         });
     }
 
@@ -875,7 +893,8 @@ fn plain(s: &[RailSuspect]) -> Vec<Suspect> {
 pub fn plan_rechecks(suspects: &[RailSuspect]) -> Vec<usize> {
     let mut plan = links::recheck_plan(&plain(suspects));
     for s in suspects {
-        for &(i, _) in s.fine.iter().take(CONFIRM_WIRING_LINKS) {
+        let per_nic = s.per_nic.iter().flat_map(|n| n.links.iter().copied());
+        for i in per_nic.chain(s.fine.iter().take(CONFIRM_WIRING_LINKS).map(|f| f.0)) {
             if !plan.contains(&i) {
                 plan.push(i);
             }
@@ -916,6 +935,59 @@ pub fn recheck(
     }
 }
 
+/// A `slow_node` stands only if, alone, as many of its NICs stay low as the rule that
+/// named it asks (half of the node's NICs, two at least): it then keeps the links of
+/// those NICs. Otherwise it is refuted and each NIC confirmed low alone is a `slow_nic`
+/// suspect of its own (under load, a node's NICs once all read low in their rounds while
+/// alone only one was).
+fn node_by_nics(
+    suspects: Vec<RailSuspect>,
+    rechecks: &[Recheck],
+    refuted: &mut Vec<Finding>,
+) -> Vec<RailSuspect> {
+    let low = |i: &usize| rechecks.iter().any(|r| r.link == *i && r.low);
+    let mut out = vec![];
+    for mut s in suspects {
+        if s.per_nic.is_empty() {
+            out.push(s);
+            continue;
+        }
+        let r = s.finding.metrics.get("nics").copied().unwrap_or(0.0) as usize;
+        let need = 2.min(r).max((NODE_SHARE * r as f64).ceil() as usize);
+        let (stay, fine): (Vec<RailSuspect>, Vec<RailSuspect>) = std::mem::take(&mut s.per_nic)
+            .into_iter()
+            .partition(|n| n.links.iter().any(low));
+        let names = |v: &[RailSuspect]| -> String {
+            let n: Vec<String> = v.iter().map(|n| n.finding.subject.to_string()).collect();
+            if n.is_empty() {
+                "none".into()
+            } else {
+                n.join("; ")
+            }
+        };
+        if stay.len() >= need {
+            s.links = stay.iter().flat_map(|n| n.links.clone()).collect();
+            s.finding.evidence.push_str(&format!(
+                "; alone, {} of its {r} NICs stayed low (at least {need} needed)",
+                stay.len()
+            ));
+            out.push(s);
+        } else {
+            let mut f = s.finding;
+            f.evidence.push_str(&format!(
+                "; not confirmed as a node: alone only {} of its {r} NICs stayed low ({need} \
+                 needed; low: {}; fine: {})",
+                stay.len(),
+                names(&stay),
+                names(&fine)
+            ));
+            refuted.push(f);
+            out.extend(stay);
+        }
+    }
+    out
+}
+
 /// Confirmed findings and unconfirmed suspects, as [`links::confirm`]; a `miswired_nic`
 /// whose evidence links do not stay at 0.8 of what they give within the leaf it behaves
 /// as on is not confirmed.
@@ -926,7 +998,7 @@ pub fn confirm(
 ) -> (Vec<Finding>, Vec<Finding>) {
     let mut keep = vec![];
     let mut refuted = vec![];
-    for s in suspects {
+    for s in node_by_nics(suspects, rechecks, &mut refuted) {
         let low: Vec<(&Recheck, f64)> = rechecks
             .iter()
             .filter_map(|r| {
@@ -1363,7 +1435,8 @@ pub(crate) mod tests {
                 ),
             ]
         );
-        assert_eq!(planned, 3 + 3 + 1);
+        // The NIC's 3 lowest links, the node's lowest link of each of its 4 NICs, the pair.
+        assert_eq!(planned, 3 + 4 + 1);
         assert!(found
             .iter()
             .all(|f| f.evidence.contains("confirmed alone: 0.")));
@@ -1371,6 +1444,34 @@ pub(crate) mod tests {
         let (found, unconfirmed, _) = confirmed(&sim, &f, &healthy);
         assert!(found.is_empty(), "{found:?}");
         assert_eq!(unconfirmed.len(), 3);
+    }
+
+    #[test]
+    fn a_slow_node_stands_only_if_most_of_its_nics_stay_low_alone() {
+        // Every NIC of n6 low in the rounds (a load spike); alone, k of its 4 NICs are.
+        let f = fabric(7, 4, None);
+        let mut rounds = f.clone();
+        for r in 0..4 {
+            rounds.nic_gbs[5][r] *= 0.25;
+        }
+        let sim = Sim::new(rounds);
+        for (k, want) in [
+            (4, vec![(FindingKind::SlowNode, "host n6".to_string())]),
+            (2, vec![(FindingKind::SlowNode, "host n6".to_string())]),
+            (1, vec![(FindingKind::SlowNic, nic(5, 0))]),
+            (0, vec![]),
+        ] {
+            let mut alone = f.clone();
+            for r in 0..k {
+                alone.nic_gbs[5][r] *= 0.25;
+            }
+            let (found, unconfirmed, _) = confirmed(&sim, &f, &Sim::new(alone));
+            assert_eq!(kinds(&found), want, "{k} NICs slow alone");
+            let refuted = unconfirmed.iter().any(|u| {
+                u.kind == FindingKind::SlowNode && u.evidence.contains("not confirmed as a node")
+            });
+            assert_eq!(refuted, k < 2, "{k}: {unconfirmed:?}");
+        }
     }
 
     #[test]
