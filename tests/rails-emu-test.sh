@@ -6,7 +6,9 @@
 # leaves through its own NIC (tc counters) at the rate its path allows. Then each scenario
 # runs `xccl-bench links --topology tests/rails-emu.toml` pairwise with `--backend mpi` and
 # `--backend nccl` (the NCCL stand-in, its send/recv on MPI, so on the same per-rank NIC)
-# and with `--screen` (mpi), and asserts the exact findings and nothing else:
+# and with `--screen` (mpi and nccl), and asserts the exact findings and nothing else, the
+# screen's the same as the pairwise test's, and that the screen itself (its suspects or
+# fabric sample, not only its references) held the host of every finding:
 #  1. healthy → none (exit 0);
 #  2. rail-n2's eth1 at a quarter (`--slow-nic`) → one slow_nic naming rail-n2 eth1 (exit 4);
 #  3. every NIC of rail-n3 at a quarter (`--slow-node`) → one slow_node naming rail-n3;
