@@ -28,15 +28,15 @@
 # iterations, default `--size 1M -n 3`: at 100 Mbit/s a 1 MiB message takes 84 ms, and the
 # ~5 ms per message that rendezvous and loaded cores add stay under 10 %), XCCL_RAILS_SCENARIOS
 # and XCCL_RAILS_BACKENDS (names to run, default all; a subset is for development: CI runs all),
-# XCCL_RAILS_SCREEN_BACKENDS (backends that also run --screen, default mpi: within ~10
-# minutes on 2 cores).
+# XCCL_RAILS_SCREEN_BACKENDS (backends that also run --screen, default mpi nccl: each
+# scenario's four runs take ~2 minutes on 2 shared cores).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/emu-lib.sh"
 TOPO=tests/rails-emu.toml
 LINKS_ARGS=${XCCL_RAILS_LINKS_ARGS:---size 1M -n 3}
 SCENARIOS=${XCCL_RAILS_SCENARIOS:-healthy slow-nic slow-node slow-uplink miswire slow-nic-halves}
 BACKENDS=${XCCL_RAILS_BACKENDS:-mpi nccl}
-SCREEN_BACKENDS=${XCCL_RAILS_SCREEN_BACKENDS:-mpi}
+SCREEN_BACKENDS=${XCCL_RAILS_SCREEN_BACKENDS:-mpi nccl}
 T0=$SECONDS
 
 for c in mpicc cc; do command -v "$c" >/dev/null || skip "missing $c"; done
