@@ -9,7 +9,7 @@
 //! findings are that test's. Nothing short: no finding, and no pairwise round at all.
 
 use super::args::LinksArgs;
-use super::rail_out::Doc;
+use super::rail_out::ScreenDone as Done;
 use super::rails;
 use crate::cmd::diagnosis::{everyone, status};
 use crate::error::Result;
@@ -17,59 +17,9 @@ use crate::world::{agree, job_layout, World};
 use std::time::Instant;
 use xccl_diag::rail_screen::{judge, RailScreen, Ring, Unit};
 use xccl_diag::rails::{Port, RailFabric};
-use xccl_schema::Finding;
 
 /// Rings of a round listed one per line up to this many; beyond, the short ones and a sum.
 const LIST_RINGS: usize = 32;
-
-/// What the screen hands to the per-device test of its suspects (rank 0's lines).
-pub struct Done {
-    log: Vec<String>,
-    rounds: usize,
-    /// Rounds of the full per-device plan of every node.
-    full_rounds: usize,
-    hosts: Vec<String>,
-    suspects: Vec<String>,
-    sample: Vec<String>,
-    confirmed_on: Vec<String>,
-    wall_s: f64,
-}
-
-impl Done {
-    pub fn print_log(&self) {
-        for l in &self.log {
-            println!("{l}");
-        }
-    }
-
-    /// The rounds: the screen's, the full plan's, the confirmation's (`rounds` of it).
-    pub fn print_summary(&self, rounds: usize, confirm_s: f64) {
-        println!(
-            "# screen: {} round(s) (full per-device plan: {}), then {rounds} round(s) of the per-device test of [{}], {:.2} s",
-            self.rounds,
-            self.full_rounds,
-            self.confirmed_on.join(" "),
-            self.wall_s + confirm_s
-        );
-    }
-
-    /// The JSON (`kind` "links-screen", `per_device` true); `confirmation`: the
-    /// "rail-links" document of the per-device test of the suspects.
-    pub fn json(
-        &self,
-        rounds: usize,
-        findings: &[Finding],
-        confirmation: Option<&Doc>,
-    ) -> serde_json::Value {
-        serde_json::json!({
-            "tool": "xccl-bench", "kind": "links-screen", "per_device": true,
-            "hosts": self.hosts, "rounds": self.rounds, "full_plan_rounds": self.full_rounds,
-            "confirmation_rounds": rounds, "suspects": self.suspects, "sample": self.sample,
-            "confirmed_on": self.confirmed_on, "wall_s": self.wall_s, "log": self.log,
-            "findings": findings, "confirmation": confirmation,
-        })
-    }
-}
 
 /// One line per ring of a round (rank 0).
 fn lines(

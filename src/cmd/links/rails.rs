@@ -292,7 +292,7 @@ pub(super) fn run_on(
     s: &Setup,
     hosts: &[String],
     probe: &mut dyn Probe,
-    screen: Option<super::rail_screen::Done>,
+    screen: Option<rail_out::ScreenDone>,
 ) -> Result<i32> {
     let bound = rail_out::bindings(world, a.backend);
     if world.rank() == 0 {
