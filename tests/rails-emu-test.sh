@@ -96,7 +96,7 @@ expect() {
 # not only the references it adds) held the host of every finding naming one, and held
 # something when a finding names none (an uplink); its rounds beside the full plan's.
 expect_screen() {
-    local name=$1 f="$OUT/$1.json" w host held
+    local name=$1 f="$OUT/$1.json" w host held bad=0
     shift
     [[ -s $f ]] || return 0
     held=$(jq -r '(.suspects + .sample)[]' "$f")
@@ -104,14 +104,16 @@ expect_screen() {
         [[ -n $w ]] || continue
         host=${w#* }
         if [[ $host == *"<->"* ]]; then
-            [[ -n $held ]] || fail "$name: the screen held nothing, yet '$w' is a finding"
+            [[ -n $held ]] || { fail "$name: the screen held nothing, yet '$w' is a finding"; bad=1; }
             continue
         fi
         host=${host%%:*}
-        grep -qx "$host" <<<"$held" ||
+        grep -qx "$host" <<<"$held" || {
             fail "$name: the screen did not hold $host ('$w'); it held [${held//$'\n'/ }]"
+            bad=1
+        }
     done
-    echo "ok: $name: screen held [${held//$'\n'/ }] in $(jq -r '"\(.rounds) round(s) (full per-device plan: \(.full_plan_rounds)), then \(.confirmation_rounds) round(s) on [\(.confirmed_on | join(" "))]"' "$f")"
+    ((bad)) || echo "ok: $name: screen held [${held//$'\n'/ }] in $(jq -r '"\(.rounds) round(s) (full per-device plan: \(.full_plan_rounds)), then \(.confirmation_rounds) round(s) on [\(.confirmed_on | join(" "))]"' "$f")"
 }
 
 # scenario NAME RC 'FINDING'... -- UP_ARGS...: the cluster up with UP_ARGS, links pairwise
