@@ -161,17 +161,26 @@ fn a_binding_is_recorded_and_one_that_names_another_nic_is_warned_about() {
 }
 
 #[test]
-fn screen_on_rails_says_it_measures_every_pair_and_does() {
+fn screen_on_rails_below_four_nodes_is_the_per_device_test_of_every_node() {
+    // Nothing to halve below 4 nodes: no ring, every node to the per-device test, whose
+    // record is the screen's `confirmation`.
     let j = tmp("rails-screen.json");
     let r = links(&[("rl-n0", 2), ("rl-n1", 2)], "--screen", &j, &[]);
     r.assert_code(0);
-    let said: Vec<&str> = r
-        .stderr
-        .lines()
-        .filter(|l| l.contains("links --screen: no screen per device yet"))
-        .collect();
-    assert_eq!(said.len(), 1, "{}", r.stderr);
-    assert_shape(&read_json(&j), "mpi");
+    assert!(!r.stderr.contains("no screen per device"), "{}", r.stderr);
+    r.assert_stdout_has(
+        "# screen: 0 round(s) (full per-device plan: 3), then 3 round(s) of the per-device test of [rl-n0 rl-n1]",
+    );
+    let v = read_json(&j);
+    assert_eq!(v["kind"], "links-screen", "{v}");
+    assert_eq!(v["per_device"], true);
+    assert_eq!(
+        (v["rounds"].as_u64(), v["full_plan_rounds"].as_u64()),
+        (Some(0), Some(3))
+    );
+    assert_eq!(v["confirmed_on"], serde_json::json!(["rl-n0", "rl-n1"]));
+    assert_eq!(v["findings"], serde_json::json!([]));
+    assert_shape(&v["confirmation"], "mpi");
 }
 
 #[test]

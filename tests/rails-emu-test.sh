@@ -6,7 +6,9 @@
 # leaves through its own NIC (tc counters) at the rate its path allows. Then each scenario
 # runs `xccl-bench links --topology tests/rails-emu.toml` pairwise with `--backend mpi` and
 # `--backend nccl` (the NCCL stand-in, its send/recv on MPI, so on the same per-rank NIC)
-# and with `--screen` (mpi), and asserts the exact findings and nothing else:
+# and with `--screen` (mpi and nccl), and asserts the exact findings and nothing else, the
+# screen's the same as the pairwise test's, and that the screen itself (its suspects or
+# fabric sample, not only its references) held the host of every finding:
 #  1. healthy → none (exit 0);
 #  2. rail-n2's eth1 at a quarter (`--slow-nic`) → one slow_nic naming rail-n2 eth1 (exit 4);
 #  3. every NIC of rail-n3 at a quarter (`--slow-node`) → one slow_node naming rail-n3;
@@ -26,22 +28,22 @@
 # iterations, default `--size 1M -n 3`: at 100 Mbit/s a 1 MiB message takes 84 ms, and the
 # ~5 ms per message that rendezvous and loaded cores add stay under 10 %), XCCL_RAILS_SCENARIOS
 # and XCCL_RAILS_BACKENDS (names to run, default all; a subset is for development: CI runs all),
-# XCCL_RAILS_SCREEN_BACKENDS (backends that also run --screen, default mpi: within ~10
-# minutes on 2 cores).
+# XCCL_RAILS_SCREEN_BACKENDS (backends that also run --screen, default mpi nccl: each
+# scenario's four runs take ~2 minutes on 2 shared cores).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/emu-lib.sh"
 TOPO=tests/rails-emu.toml
 LINKS_ARGS=${XCCL_RAILS_LINKS_ARGS:---size 1M -n 3}
 SCENARIOS=${XCCL_RAILS_SCENARIOS:-healthy slow-nic slow-node slow-uplink miswire slow-nic-halves}
 BACKENDS=${XCCL_RAILS_BACKENDS:-mpi nccl}
-SCREEN_BACKENDS=${XCCL_RAILS_SCREEN_BACKENDS:-mpi}
+SCREEN_BACKENDS=${XCCL_RAILS_SCREEN_BACKENDS:-mpi nccl}
 T0=$SECONDS
 
 for c in mpicc cc; do command -v "$c" >/dev/null || skip "missing $c"; done
 # Namespaces rail-n*, bridges xrbr*: its own names, but one emulated cluster at a time on
 # this machine's two cores (timings).
 emu_setup rails /tmp/xccl-emu-test.lock emulated-cluster "${XCCL_RAILS_TEST_OUT:-}"
-export XCCL_EMU_STATE=$OUT/state XCCL_EMU_PREFIX=xr
+export XCCL_EMU_STATE=$OUT/state XCCL_EMU_PREFIX=${XCCL_EMU_PREFIX:-xr}
 
 # The NCCL stand-in (tests/standin: libcuda.so and libnccl.so.2 over MPI), as
 # tests/common/standin.rs builds it.
@@ -90,6 +92,30 @@ expect() {
     [[ $rc == "$want_rc" ]] || fail "$name: exit $rc, want $want_rc"
 }
 
+# expect_screen NAME 'FINDING'...: the screen itself (its suspects or its fabric sample,
+# not only the references it adds) held the host of every finding naming one, and held
+# something when a finding names none (an uplink); its rounds beside the full plan's.
+expect_screen() {
+    local name=$1 f="$OUT/$1.json" w host held bad=0
+    shift
+    [[ -s $f ]] || return 0
+    held=$(jq -r '(.suspects + .sample)[]' "$f")
+    for w in "$@"; do
+        [[ -n $w ]] || continue
+        host=${w#* }
+        if [[ $host == *"<->"* ]]; then
+            [[ -n $held ]] || { fail "$name: the screen held nothing, yet '$w' is a finding"; bad=1; }
+            continue
+        fi
+        host=${host%%:*}
+        grep -qx "$host" <<<"$held" || {
+            fail "$name: the screen did not hold $host ('$w'); it held [${held//$'\n'/ }]"
+            bad=1
+        }
+    done
+    ((bad)) || echo "ok: $name: screen held [${held//$'\n'/ }] in $(jq -r '"\(.rounds) round(s) (full per-device plan: \(.full_plan_rounds)), then \(.confirmation_rounds) round(s) on [\(.confirmed_on | join(" "))]"' "$f")"
+}
+
 # scenario NAME RC 'FINDING'... -- UP_ARGS...: the cluster up with UP_ARGS, links pairwise
 # and screened through both backends, each asserted.
 scenario() {
@@ -115,6 +141,7 @@ scenario() {
     done
     for b in $SCREEN_BACKENDS; do
         expect "$name-$b-screen" "$rc" "${want[@]}"
+        expect_screen "$name-$b-screen" "${want[@]}"
     done
 }
 

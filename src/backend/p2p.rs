@@ -11,6 +11,9 @@ pub enum Step {
     Recv,
     /// A send and a receive at once (one group / batch).
     Both,
+    /// A send to the first rank and a receive from the second at once (one group /
+    /// batch): a ring's step (`links --screen` per device); the `peer` argument unused.
+    Ring(usize, usize),
 }
 
 /// Device-timed point-to-point with one peer at a time.

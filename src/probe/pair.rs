@@ -24,6 +24,9 @@ pub trait Probe {
     fn one_way(&mut self, peer: usize, send: bool) -> Result<f64>;
     /// Both directions at once; this end's seconds.
     fn both_ways(&mut self, peer: usize) -> Result<f64>;
+    /// The messages sent to `to` while as many arrive from `from`, all at once (a ring's
+    /// step: every rank of the ring calls it together); this end's seconds.
+    fn ring(&mut self, to: usize, from: usize) -> Result<f64>;
 }
 
 /// Ranks `x` → `y` one way, alone (every other rank waits at the barrier), `repeats`
@@ -106,6 +109,14 @@ impl Probe for MpiProbe<'_> {
         };
         Ok(super::both_ways(self.comm, peer, m))
     }
+    fn ring(&mut self, to: usize, from: usize) -> Result<f64> {
+        let m = super::Msgs {
+            send: &self.send,
+            recv: &mut self.recv,
+            iters: self.iters,
+        };
+        Ok(super::exchange(self.comm, to, from, m))
+    }
 }
 
 /// Device memory through a vendor library ([`DeviceP2p`]): the messages of one
@@ -172,6 +183,16 @@ impl<B: DeviceP2p> Probe for DeviceProbe<B> {
             peer,
             self.size,
             &[Step::Both],
+            self.iters,
+        )
+    }
+    fn ring(&mut self, to: usize, from: usize) -> Result<f64> {
+        self.backend.p2p_timed(
+            &self.send,
+            &self.recv,
+            to,
+            self.size,
+            &[Step::Ring(to, from)],
             self.iters,
         )
     }

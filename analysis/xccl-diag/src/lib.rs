@@ -9,6 +9,8 @@
 //!   O(log N) bisection screen.
 //! - [`rail_plan`]: rail clusters (N nodes × R rails): same-rail rounds of every rail at
 //!   once, cross-rail samples, intra-node rounds; the compact record of what they measure.
+//! - [`rail_screen`]: the O(log N) screen per device on rail clusters: rail, cross-rail
+//!   and intra-node rings, halved where short, then the per-device test of the suspects.
 //! - [`stats`]: Dixon's Q (msprof-analyze's 99.5 % table and variants), MAD and 3σ.
 //! - [`ranks`]: per-iteration entry/exit times on an aligned clock → wait, sync, transit,
 //!   the two-step 0.2 rule and a vote per operation → `slow_rank`.
@@ -30,6 +32,7 @@ pub mod leaf;
 pub mod links;
 pub mod rail_doc;
 pub mod rail_plan;
+pub mod rail_screen;
 pub mod rail_time;
 pub mod rail_topo;
 pub mod rails;

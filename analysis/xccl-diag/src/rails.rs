@@ -150,6 +150,22 @@ impl RailFabric {
             .map_or(l, |(r, _)| r)
     }
 
+    /// The same fabric with only `nodes` (in that order): what the per-device test of a
+    /// screen's suspects judges against (leaves and uplinks unchanged).
+    pub fn subset(&self, nodes: &[usize]) -> RailFabric {
+        fn pick<T: Clone>(v: &[T], nodes: &[usize]) -> Vec<T> {
+            nodes.iter().map(|&n| v[n].clone()).collect()
+        }
+        RailFabric {
+            nodes: nodes.iter().map(|&n| self.nodes[n].clone()).collect(),
+            nic_names: pick(&self.nic_names, nodes),
+            nic_devices: pick(&self.nic_devices, nodes),
+            nic_leaf: pick(&self.nic_leaf, nodes),
+            nic_gbs: pick(&self.nic_gbs, nodes),
+            ..self.clone()
+        }
+    }
+
     fn port_name(&self, p: Port) -> String {
         format!("{}/{}", self.nodes[p.node], self.nic_names[p.node][p.rail])
     }
@@ -303,6 +319,9 @@ pub struct RailSuspect {
     pub finding: Finding,
     pub links: Vec<usize>,
     pub fine: Vec<(usize, f64)>,
+    /// A `slow_node`'s blamed NICs, each a `slow_nic` suspect whose one link (its lowest)
+    /// is measured alone: the node stands only if enough of them stay low ([`confirm`]).
+    pub per_nic: Vec<RailSuspect>,
 }
 
 /// State of the attribution: which links are explained.
@@ -380,6 +399,7 @@ impl Attr<'_> {
             finding,
             links,
             fine,
+            per_nic: vec![],
         });
     }
 
@@ -615,6 +635,11 @@ impl Attr<'_> {
     }
 
     fn slow_nic(&mut self, p: Port, mine: &[usize]) {
+        let s = self.slow_nic_suspect(p, mine);
+        self.out.push(s);
+    }
+
+    fn slow_nic_suspect(&self, p: Port, mine: &[usize]) -> RailSuspect {
         let same = self.same_rail(mine);
         let low_same = self.count_low(&same);
         let low = self.count_low(mine);
@@ -676,11 +701,12 @@ impl Attr<'_> {
             metrics,
         };
         let links = self.lowest(&same);
-        self.out.push(RailSuspect {
+        RailSuspect {
             finding,
             links,
             fine: vec![],
-        });
+            per_nic: vec![],
+        }
     }
 
     fn slow_node(&mut self, node: usize, ports: &[(Port, Vec<usize>)]) {
@@ -727,10 +753,18 @@ impl Attr<'_> {
             ),
             metrics,
         };
+        let per_nic = ports
+            .iter()
+            .map(|(p, m)| RailSuspect {
+                links: self.lowest(m).into_iter().take(1).collect(),
+                ..self.slow_nic_suspect(*p, m)
+            })
+            .collect();
         self.out.push(RailSuspect {
             finding,
             links,
             fine: vec![],
+            per_nic,
         });
     }
 
@@ -853,7 +887,8 @@ fn plain(s: &[RailSuspect]) -> Vec<Suspect> {
 pub fn plan_rechecks(suspects: &[RailSuspect]) -> Vec<usize> {
     let mut plan = links::recheck_plan(&plain(suspects));
     for s in suspects {
-        for &(i, _) in s.fine.iter().take(CONFIRM_WIRING_LINKS) {
+        let per_nic = s.per_nic.iter().flat_map(|n| n.links.iter().copied());
+        for i in per_nic.chain(s.fine.iter().take(CONFIRM_WIRING_LINKS).map(|f| f.0)) {
             if !plan.contains(&i) {
                 plan.push(i);
             }
@@ -894,6 +929,59 @@ pub fn recheck(
     }
 }
 
+/// A `slow_node` stands only if, alone, as many of its NICs stay low as the rule that
+/// named it asks (half of the node's NICs, two at least): it then keeps the links of
+/// those NICs. Otherwise it is refuted and each NIC confirmed low alone is a `slow_nic`
+/// suspect of its own (under load, a node's NICs once all read low in their rounds while
+/// alone only one was).
+fn node_by_nics(
+    suspects: Vec<RailSuspect>,
+    rechecks: &[Recheck],
+    refuted: &mut Vec<Finding>,
+) -> Vec<RailSuspect> {
+    let low = |i: &usize| rechecks.iter().any(|r| r.link == *i && r.low);
+    let mut out = vec![];
+    for mut s in suspects {
+        if s.per_nic.is_empty() {
+            out.push(s);
+            continue;
+        }
+        let r = s.finding.metrics.get("nics").copied().unwrap_or(0.0) as usize;
+        let need = 2.min(r).max((NODE_SHARE * r as f64).ceil() as usize);
+        let (stay, fine): (Vec<RailSuspect>, Vec<RailSuspect>) = std::mem::take(&mut s.per_nic)
+            .into_iter()
+            .partition(|n| n.links.iter().any(low));
+        let names = |v: &[RailSuspect]| -> String {
+            let n: Vec<String> = v.iter().map(|n| n.finding.subject.to_string()).collect();
+            if n.is_empty() {
+                "none".into()
+            } else {
+                n.join("; ")
+            }
+        };
+        if stay.len() >= need {
+            s.links = stay.iter().flat_map(|n| n.links.clone()).collect();
+            s.finding.evidence.push_str(&format!(
+                "; alone, {} of its {r} NICs stayed low (at least {need} needed)",
+                stay.len()
+            ));
+            out.push(s);
+        } else {
+            let mut f = s.finding;
+            f.evidence.push_str(&format!(
+                "; not confirmed as a node: alone only {} of its {r} NICs stayed low ({need} \
+                 needed; low: {}; fine: {})",
+                stay.len(),
+                names(&stay),
+                names(&fine)
+            ));
+            refuted.push(f);
+            out.extend(stay);
+        }
+    }
+    out
+}
+
 /// Confirmed findings and unconfirmed suspects, as [`links::confirm`]; a `miswired_nic`
 /// whose evidence links do not stay at 0.8 of what they give within the leaf it behaves
 /// as on is not confirmed.
@@ -904,7 +992,7 @@ pub fn confirm(
 ) -> (Vec<Finding>, Vec<Finding>) {
     let mut keep = vec![];
     let mut refuted = vec![];
-    for s in suspects {
+    for s in node_by_nics(suspects, rechecks, &mut refuted) {
         let low: Vec<(&Recheck, f64)> = rechecks
             .iter()
             .filter_map(|r| {
@@ -935,11 +1023,11 @@ pub fn confirm(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::schedule::circle;
 
-    const NIC: f64 = 50.0;
+    pub(crate) const NIC: f64 = 50.0;
     const INTRA: f64 = 300.0;
 
     /// A tiny LCG: the same noise on every run, no dependency.
@@ -959,7 +1047,7 @@ mod tests {
 
     /// A rail-optimised fabric of `n` nodes `n1..`, `rails` rails, a non-blocking spine
     /// (each leaf's uplinks carry all its NICs) unless `spine` says otherwise.
-    fn fabric(n: usize, rails: usize, spine: Option<f64>) -> RailFabric {
+    pub(crate) fn fabric(n: usize, rails: usize, spine: Option<f64>) -> RailFabric {
         RailFabric::rail_optimised(
             (1..=n).map(|i| format!("n{i}")).collect(),
             rails,
@@ -975,15 +1063,15 @@ mod tests {
     /// once (same rail), then one round per rail shift s in which NIC i of every node a
     /// sends to NIC i+s of node a+1 (cross-rail samples: every NIC sends one and receives
     /// one, odd node counts included).
-    struct Sim {
-        truth: RailFabric,
-        intra: BTreeMap<(usize, usize, usize), f64>,
-        noise: f64,
-        seed: u64,
+    pub(crate) struct Sim {
+        pub(crate) truth: RailFabric,
+        pub(crate) intra: BTreeMap<(usize, usize, usize), f64>,
+        pub(crate) noise: f64,
+        pub(crate) seed: u64,
     }
 
     impl Sim {
-        fn new(truth: RailFabric) -> Sim {
+        pub(crate) fn new(truth: RailFabric) -> Sim {
             Sim {
                 truth,
                 intra: BTreeMap::new(),
@@ -1055,7 +1143,7 @@ mod tests {
         }
     }
 
-    fn kinds(f: &[Finding]) -> Vec<(FindingKind, String)> {
+    pub(crate) fn kinds(f: &[Finding]) -> Vec<(FindingKind, String)> {
         let mut v: Vec<_> = f.iter().map(|f| (f.kind, f.subject.to_string())).collect();
         v.sort();
         v
@@ -1284,7 +1372,7 @@ mod tests {
 
     /// Judges and attributes what `sim` measured, measures the planned links again alone
     /// on `alone` (the cluster at recheck time), three times each, and confirms.
-    fn confirmed(
+    pub(crate) fn confirmed(
         sim: &Sim,
         declared: &RailFabric,
         alone: &Sim,
@@ -1341,7 +1429,8 @@ mod tests {
                 ),
             ]
         );
-        assert_eq!(planned, 3 + 3 + 1);
+        // The NIC's 3 lowest links, the node's lowest link of each of its 4 NICs, the pair.
+        assert_eq!(planned, 3 + 4 + 1);
         assert!(found
             .iter()
             .all(|f| f.evidence.contains("confirmed alone: 0.")));
@@ -1349,6 +1438,34 @@ mod tests {
         let (found, unconfirmed, _) = confirmed(&sim, &f, &healthy);
         assert!(found.is_empty(), "{found:?}");
         assert_eq!(unconfirmed.len(), 3);
+    }
+
+    #[test]
+    fn a_slow_node_stands_only_if_most_of_its_nics_stay_low_alone() {
+        // Every NIC of n6 low in the rounds (a load spike); alone, k of its 4 NICs are.
+        let f = fabric(7, 4, None);
+        let mut rounds = f.clone();
+        for r in 0..4 {
+            rounds.nic_gbs[5][r] *= 0.25;
+        }
+        let sim = Sim::new(rounds);
+        for (k, want) in [
+            (4, vec![(FindingKind::SlowNode, "host n6".to_string())]),
+            (2, vec![(FindingKind::SlowNode, "host n6".to_string())]),
+            (1, vec![(FindingKind::SlowNic, nic(5, 0))]),
+            (0, vec![]),
+        ] {
+            let mut alone = f.clone();
+            for r in 0..k {
+                alone.nic_gbs[5][r] *= 0.25;
+            }
+            let (found, unconfirmed, _) = confirmed(&sim, &f, &Sim::new(alone));
+            assert_eq!(kinds(&found), want, "{k} NICs slow alone");
+            let refuted = unconfirmed.iter().any(|u| {
+                u.kind == FindingKind::SlowNode && u.evidence.contains("not confirmed as a node")
+            });
+            assert_eq!(refuted, k < 2, "{k}: {unconfirmed:?}");
+        }
     }
 
     #[test]

@@ -16,7 +16,10 @@ impl DeviceP2p for HcclBackend {
         steps: &[Step],
         reps: usize,
     ) -> Result<f64> {
-        if steps.contains(&Step::Both) && !self.comm.has("HcclBatchSendRecv") {
+        let batch = steps
+            .iter()
+            .any(|s| matches!(s, Step::Both | Step::Ring(..)));
+        if batch && !self.comm.has("HcclBatchSendRecv") {
             return Err(BenchError::Unsupported(format!(
                 "links both ways: this HCCL ({}) has no HcclBatchSendRecv",
                 self.lib.hccl.path.display()
@@ -36,15 +39,19 @@ impl DeviceP2p for HcclBackend {
                 match step {
                     Step::Send => c.send(sp, count, t, peer as u32, s),
                     Step::Recv => c.recv(rp, count, t, peer as u32, s),
-                    Step::Both => {
-                        let item = |ty, buf| h::HcclSendRecvItem {
+                    Step::Both | Step::Ring(..) => {
+                        let (to, from) = match step {
+                            Step::Ring(to, from) => (to, from),
+                            _ => (peer, peer),
+                        };
+                        let item = |ty, buf, rank: usize| h::HcclSendRecvItem {
                             sendRecvType: ty,
                             buf,
                             count,
                             dataType: t,
-                            remoteRank: peer as u32,
+                            remoteRank: rank as u32,
                         };
-                        let mut items = [item(h::HCCL_SEND, sp), item(h::HCCL_RECV, rp)];
+                        let mut items = [item(h::HCCL_SEND, sp, to), item(h::HCCL_RECV, rp, from)];
                         c.batch_send_recv(&mut items, s)
                     }
                 }

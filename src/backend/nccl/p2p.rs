@@ -30,15 +30,19 @@ impl DeviceP2p for NcclBackend {
         let stream = l.stream.raw() as n::cudaStream_t;
         let issue = |step: Step| -> Result<()> {
             let grp = Group::start(self.lib).map_err(backend_err)?;
+            let (to, from) = match step {
+                Step::Ring(to, from) => (to, from),
+                _ => (peer, peer),
+            };
             unsafe {
-                if matches!(step, Step::Send | Step::Both) {
+                if matches!(step, Step::Send | Step::Both | Step::Ring(..)) {
                     l.comm
-                        .send(s_ptr, bytes, n::ncclUint8, peer, stream)
+                        .send(s_ptr, bytes, n::ncclUint8, to, stream)
                         .map_err(backend_err)?;
                 }
-                if matches!(step, Step::Recv | Step::Both) {
+                if matches!(step, Step::Recv | Step::Both | Step::Ring(..)) {
                     l.comm
-                        .recv(r_ptr, bytes, n::ncclUint8, peer, stream)
+                        .recv(r_ptr, bytes, n::ncclUint8, from, stream)
                         .map_err(backend_err)?;
                 }
             }

@@ -14,13 +14,16 @@
 //!
 //! With a topology of several NICs per node (rails, `[[nic]]`) or `--backend nccl|hccl`,
 //! `links` runs per device instead ([`rails`]): one rank per device, every rail's pairs,
-//! cross-rail samples and intra-node pairs, each through the chosen library.
+//! cross-rail samples and intra-node pairs, each through the chosen library; with
+//! `--screen`, the per-device screen ([`rail_screen`]) first and that test on its suspects.
 
 mod args;
 #[cfg(feature = "mpi")]
 mod pairwise;
 #[cfg(feature = "mpi")]
 mod rail_out;
+#[cfg(feature = "mpi")]
+mod rail_screen;
 #[cfg(feature = "mpi")]
 mod rails;
 #[cfg(feature = "mpi")]
@@ -35,12 +38,11 @@ use crate::world::World;
 #[cfg(feature = "mpi")]
 pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     if crate::world::agree(world, rails::wanted(a))? {
-        if a.screen && world.rank() == 0 {
-            crate::error::say(
-                "links --screen: no screen per device yet; measuring every planned pair instead (same findings, more rounds)",
-            );
-        }
-        return rails::run(world, a);
+        return if a.screen {
+            rail_screen::run(world, a)
+        } else {
+            rails::run(world, a)
+        };
     }
     if a.screen {
         screen::run(world, a)

@@ -240,6 +240,56 @@ pub fn render(doc: &Doc, f: &RailFabric, m: &RailMatrix, inter_phase: &[Phase]) 
     out
 }
 
+/// What `links --screen` per device ([`super::rail_screen`]) hands to the per-device test
+/// of its suspects ([`super::rails::run_on`]), and writes around it (rank 0's lines).
+pub struct ScreenDone {
+    pub log: Vec<String>,
+    pub rounds: usize,
+    /// Rounds of the full per-device plan of every node.
+    pub full_rounds: usize,
+    pub hosts: Vec<String>,
+    pub suspects: Vec<String>,
+    pub sample: Vec<String>,
+    pub confirmed_on: Vec<String>,
+    pub wall_s: f64,
+}
+
+impl ScreenDone {
+    pub fn print_log(&self) {
+        for l in &self.log {
+            println!("{l}");
+        }
+    }
+
+    /// The rounds: the screen's, the full plan's, the confirmation's (`rounds` of it).
+    pub fn print_summary(&self, rounds: usize, confirm_s: f64) {
+        println!(
+            "# screen: {} round(s) (full per-device plan: {}), then {rounds} round(s) of the per-device test of [{}], {:.2} s",
+            self.rounds,
+            self.full_rounds,
+            self.confirmed_on.join(" "),
+            self.wall_s + confirm_s
+        );
+    }
+
+    /// The JSON (`kind` "links-screen", `per_device` true); `confirmation`: the
+    /// "rail-links" document of the per-device test of the suspects.
+    pub fn json(
+        &self,
+        rounds: usize,
+        findings: &[Finding],
+        confirmation: Option<&Doc>,
+    ) -> serde_json::Value {
+        serde_json::json!({
+            "tool": "xccl-bench", "kind": "links-screen", "per_device": true,
+            "hosts": self.hosts, "rounds": self.rounds, "full_plan_rounds": self.full_rounds,
+            "confirmation_rounds": rounds, "suspects": self.suspects, "sample": self.sample,
+            "confirmed_on": self.confirmed_on, "wall_s": self.wall_s, "log": self.log,
+            "findings": findings, "confirmation": confirmation,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,8 +60,33 @@ pub fn wanted(a: &LinksArgs) -> Result<bool> {
     Ok(a.backend != BackendKind::Mpi || !t.nic_leaf.is_empty() || t.nics.count > 1)
 }
 
+impl Setup {
+    /// The same job measured on `nodes` only (a screen's suspects): their fabric, a plan
+    /// of those nodes, their ranks; every other rank waits at the barriers.
+    pub(super) fn restrict(&self, nodes: &[usize]) -> Setup {
+        let r = self.plan.devices();
+        let plan = RailPlan::new(
+            nodes.len(),
+            &self.plan.rail_of_device,
+            RailOptions::default(),
+        )
+        .expect("a permutation already");
+        Setup {
+            fabric: self.fabric.subset(nodes),
+            plan,
+            world_rank: nodes
+                .iter()
+                .flat_map(|&n| (0..r).map(move |d| n * r + d))
+                .map(|p| self.world_rank[p])
+                .collect(),
+            topology: self.topology.clone(),
+            alpha_us: self.alpha_us,
+        }
+    }
+}
+
 /// The plan for this job: its hosts must be in the file, each with one rank per device.
-fn setup(a: &LinksArgs, all: &[(String, usize)], hosts: &[String]) -> Result<Setup> {
+pub(super) fn setup(a: &LinksArgs, all: &[(String, usize)], hosts: &[String]) -> Result<Setup> {
     a.check()?;
     if a.serial {
         return Err(BenchError::Usage(
@@ -108,7 +133,7 @@ fn setup(a: &LinksArgs, all: &[(String, usize)], hosts: &[String]) -> Result<Set
 }
 
 /// The probe of `--backend`, on every rank (collective).
-fn probe<'w>(world: &'w dyn World, a: &LinksArgs) -> Result<Box<dyn Probe + 'w>> {
+pub(super) fn probe<'w>(world: &'w dyn World, a: &LinksArgs) -> Result<Box<dyn Probe + 'w>> {
     use crate::probe::pair::{DeviceProbe, MpiProbe};
     let (size, iters) = (a.size as usize, a.iters);
     let opts = crate::backend::DeviceOpts::default();
@@ -131,7 +156,12 @@ fn probe<'w>(world: &'w dyn World, a: &LinksArgs) -> Result<Box<dyn Probe + 'w>>
 /// Every planned round, this rank's pair in it (if any) measured; its records.
 fn measure(world: &dyn World, s: &Setup, probe: &mut dyn Probe) -> Result<Vec<Rec>> {
     let me = world.rank();
-    let me_p = s.world_rank.iter().position(|&r| r == me).expect("placed");
+    // None: a rank of a node the plan leaves out (a screen's), at the barriers only.
+    let me_p = s
+        .world_rank
+        .iter()
+        .position(|&r| r == me)
+        .unwrap_or(usize::MAX);
     let mut recs = vec![];
     let mut failed: Option<BenchError> = None;
     for (phase, round, pairs) in s.plan.all_rounds() {
@@ -250,8 +280,21 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     let (all, hosts) = job_layout(world);
     let s = agree(world, setup(a, &all, &hosts))?;
     crate::cmd::diagnosis::check_metrics(world, a.metrics.as_deref())?;
-    let bound = rail_out::bindings(world, a.backend);
     let mut probe = probe(world, a)?;
+    run_on(world, a, &s, &hosts, probe.as_mut(), None)
+}
+
+/// Every planned pair of `s` (whose nodes are `hosts`) measured, judged and confirmed;
+/// with `screen`, the screen's lines and record around it. Collective.
+pub(super) fn run_on(
+    world: &dyn World,
+    a: &LinksArgs,
+    s: &Setup,
+    hosts: &[String],
+    probe: &mut dyn Probe,
+    screen: Option<rail_out::ScreenDone>,
+) -> Result<i32> {
+    let bound = rail_out::bindings(world, a.backend);
     if world.rank() == 0 {
         println!(
             "# links per device: {} ranks, {} rounds ({} same-rail, {} cross-rail, {} intra-node), expected {:.1} s at the topology's nominal rates (a round's pairs at once; confirming suspects adds a few pairs alone)",
@@ -265,7 +308,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     }
     let threshold = a.threshold.unwrap_or(crate::rules::BANDWIDTH_EFFICIENCY);
     let start = Instant::now();
-    let recs = measure(world, &s, probe.as_mut())?;
+    let recs = measure(world, s, probe)?;
     world.barrier();
     let wall_s = start.elapsed().as_secs_f64();
     let gathered = world.gather_bytes(&serde_json::to_vec(&recs)?);
@@ -278,10 +321,10 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
             .map(|b| serde_json::from_slice::<Vec<Rec>>(b))
             .collect::<std::result::Result<Vec<_>, _>>()?
             .concat();
-        let r = read(&s, a, probe.as_ref(), &recs, threshold);
+        let r = read(s, a, probe, &recs, threshold);
         let sus = rails::suspects(&r.m, &s.fabric);
         let links = rails::plan_rechecks(&sus);
-        again = links.iter().map(|&i| ends_ranks(&s, &r.m, i)).collect();
+        again = links.iter().map(|&i| ends_ranks(s, &r.m, i)).collect();
         built = Some((r, sus, links));
     }
     let again: Vec<(usize, usize)> =
@@ -291,7 +334,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     for &(x, y) in &again {
         times.push(alone(
             world,
-            probe.as_mut(),
+            probe,
             x,
             y,
             xccl_diag::links::CONFIRM_REPEATS,
@@ -315,7 +358,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
         let doc = Doc {
             report: r.report,
             topology: s.topology.clone(),
-            hosts: hosts.clone(),
+            hosts: hosts.to_vec(),
             nics,
             threshold,
             wall_s,
@@ -324,11 +367,23 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
             unconfirmed,
             findings,
         };
+        if let Some(sc) = &screen {
+            sc.print_log();
+        }
         print!(
             "{}",
             rail_out::render(&doc, &s.fabric, &r.m, &r.inter_phase)
         );
-        code = status(&doc.findings, a.json.as_deref(), || &doc);
+        code = match &screen {
+            None => status(&doc.findings, a.json.as_deref(), || &doc),
+            Some(sc) => {
+                let rounds = s.plan.rail.len() + s.plan.cross.len() + s.plan.intra.len();
+                sc.print_summary(rounds, wall_s + confirm_s);
+                status(&doc.findings, a.json.as_deref(), || {
+                    sc.json(rounds, &doc.findings, Some(&doc))
+                })
+            }
+        };
         code = crate::cmd::diagnosis::with_metrics(code, a.metrics.as_deref(), || {
             use crate::output::metrics::{families, MetricSet};
             let mut set = MetricSet::new();
@@ -348,103 +403,5 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Bytes per measurement and a name, nothing measured: `read` needs no more.
-    struct Fixed;
-    impl Probe for Fixed {
-        fn name(&self) -> &'static str {
-            "mpi"
-        }
-        fn bytes(&self) -> f64 {
-            1e9
-        }
-        fn latency_us(&mut self, _: usize, _: bool) -> Result<f64> {
-            Ok(1.0)
-        }
-        fn one_way(&mut self, _: usize, _: bool) -> Result<f64> {
-            Ok(1.0)
-        }
-        fn both_ways(&mut self, _: usize) -> Result<f64> {
-            Ok(1.0)
-        }
-    }
-
-    const TOPO: &str = include_str!("../../../tests/fixtures/rails-4x2.toml");
-
-    /// The runtime's glue from records to the rules and back to ranks: 4 nodes × 2
-    /// devices, device 0 on NIC 1 (`device_nic`), world ranks interleaved across hosts
-    /// (world rank = device · 4 + node), the NIC ib1 of n2 at a quarter in every record
-    /// that crosses it (each end's time, as `measure` gathers them).
-    #[test]
-    fn a_slow_nic_in_the_records_is_named_and_measured_again_on_its_own_ranks() {
-        let t = xccl_topo::Topology::from_toml_str(TOPO, "t.toml").unwrap();
-        let (fabric, map) = xccl_diag::rail_topo::rail_fabric(&t, &[0, 1, 2, 3]).unwrap();
-        let plan = RailPlan::new(4, &map, RailOptions::default()).unwrap();
-        let world_rank: Vec<usize> = (0..8).map(|p| (p % 2) * 4 + p / 2).collect();
-        let s = Setup {
-            fabric,
-            plan,
-            world_rank,
-            topology: "t.toml".into(),
-            alpha_us: 5.0,
-        };
-        let slow = |r: usize| s.plan.node_of(r) == 2 && s.plan.rail_of(r) == 1;
-        let mut recs = vec![];
-        for (phase, round, pairs) in s.plan.all_rounds() {
-            for &(a, b) in pairs {
-                let gbs = match phase {
-                    Phase::Intra => 10.0,
-                    _ if slow(a) || slow(b) => 0.25,
-                    _ => 1.0,
-                };
-                for is_a in [true, false] {
-                    recs.push(Rec {
-                        phase,
-                        round,
-                        a,
-                        b,
-                        is_a,
-                        lat_us: 2.0,
-                        uni_s: 1.0 / gbs,
-                        bi_s: 1.0 / gbs,
-                    });
-                }
-            }
-        }
-        let a = LinksArgs {
-            topology: None,
-            size: 1 << 20,
-            iters: 1,
-            threshold: None,
-            serial: false,
-            screen: false,
-            backend: BackendKind::Mpi,
-            json: None,
-            metrics: None,
-        };
-        let r = read(&s, &a, &Fixed, &recs, 0.8);
-        let rail = &r.report.rails[1];
-        assert!(rail.uni_mb_per_s.iter().all(Option::is_some), "{rail:?}");
-        let sus = rails::suspects(&r.m, &s.fabric);
-        let names: Vec<String> = sus.iter().map(|x| x.finding.subject.to_string()).collect();
-        assert_eq!(sus.len(), 1, "{names:?}");
-        assert_eq!(
-            sus[0].finding.kind,
-            xccl_schema::finding::FindingKind::SlowNic
-        );
-        assert!(
-            names[0].contains("n2") && names[0].contains("ib1"),
-            "{names:?}"
-        );
-        // n2's device on NIC ib1 is device 0 (device_nic[0] = 1): plan rank 4, world
-        // rank 0 · 4 + 2 = 2. Every link measured again has it at one end.
-        let again: Vec<(usize, usize)> = rails::plan_rechecks(&sus)
-            .iter()
-            .map(|&i| ends_ranks(&s, &r.m, i))
-            .collect();
-        assert!(!again.is_empty());
-        assert!(again.iter().all(|&(x, y)| x == 2 || y == 2), "{again:?}");
-    }
-}
+#[path = "rails_tests.rs"]
+mod tests;
