@@ -237,7 +237,7 @@ fn run_variant(
         V::BackendPerCall | V::BackendLoop | V::OsuHostBuf => {
             // The backend's own loop (no sweep, fill or check around it) on a pair of its
             // buffers, or OSU's loop on those buffers: splits harness from backend cost.
-            use xccl_bench::backend::{Backend, Bufs, Call, Timing};
+            use xccl_bench::backend::{Backend, Bufs, Call, Timed, Timing};
             let mut sb = backend.alloc(bytes.max(8)).unwrap();
             let mut rb = backend.alloc(bytes.max(8)).unwrap();
             backend.write(&mut sb, 0, &vec![1u8; bytes.max(8)]).unwrap();
@@ -267,7 +267,12 @@ fn run_variant(
                     send: &mut sb,
                     recv: &mut rb,
                 };
-                backend.run_timed(&call, bufs, k, timing).unwrap()
+                let run = Timed {
+                    call: &call,
+                    iters: k,
+                    timing,
+                };
+                backend.run_timed(run, bufs).unwrap()
             };
             run(5);
             let t = run(iters);

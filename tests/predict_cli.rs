@@ -99,6 +99,13 @@ fn train_sim_runs_a_step_and_refuses_a_wrong_rank_count() {
     r.assert_stderr_has("needs 2 ranks; mpirun started 3");
 }
 
+/// The messages of the 4-rank DP group: (collective, bytes, how many).
+fn dp4(msgs: &[(&str, u64, u64)]) -> Msgs {
+    msgs.iter()
+        .map(|&(c, b, n)| (k("dp", c, b, 4), n))
+        .collect()
+}
+
 /// `train-sim JOB --steps 1 --json` on `np` ranks and `predict JOB --json`, each
 /// asserted to succeed (JSON in NAME files): train-sim's stdout and both JSON documents.
 fn sim_and_predict(np: usize, job: &[&str], name: &str) -> (String, Value, Value) {
@@ -125,34 +132,28 @@ fn train_sim_runs_zero_stages_with_the_messages_predict_lists() {
     // 786432) + 1000·256 = 3401728 parameters; bf16 gradients 6803456 B = 6 buckets of
     // 1 MiB (1048576 B) + a last one of 6803456 − 6·1048576 = 512000 B, each reduce-scattered
     // over the 4 DP ranks; then the bf16 parameters all-gathered (6803456 B output) once
-    // after the optimizer (ZeRO-1); ZeRO-3 below.
+    // after the optimizer (ZeRO-1).
+    let dp4_zero1 = dp4(&[
+        ("reduce_scatter", 1048576, 6),
+        ("reduce_scatter", 512000, 1),
+        ("all_gather", 6803456, 1),
+    ]);
+    // ZeRO-3 layer by layer: 1 micro-batch; layer 0 with the embedding is
+    // (786432 + 256000) × 2 B = 2084864 B, the 3 others 1572864 B; each gathered
+    // before its forward and its backward, its gradients reduce-scattered once.
+    let dp4_zero3 = dp4(&[
+        ("all_gather", 2084864, 2),
+        ("all_gather", 1572864, 6),
+        ("reduce_scatter", 2084864, 1),
+        ("reduce_scatter", 1572864, 3),
+    ]);
     // On dp=2,pp=2 (ZeRO-2), rank 0 is the first stage: 2 layers × 786432 + 256000 =
     // 1828864 parameters, 3657728 B of gradients = 3 buckets of 1 MiB + 512000 B over the
     // 2 DP ranks, one 3657728 B all-gather; 4 / 2 = 2 micro-batches, each sending its
     // 64·256·2 = 32768 B activations forward and receiving as much gradient: 4 messages.
     for (layout, zero, want) in [
-        (
-            "dp=4",
-            "1",
-            Msgs::from([
-                (k("dp", "reduce_scatter", 1048576, 4), 6),
-                (k("dp", "reduce_scatter", 512000, 4), 1),
-                (k("dp", "all_gather", 6803456, 4), 1),
-            ]),
-        ),
-        (
-            // ZeRO-3 layer by layer: 1 micro-batch; layer 0 with the embedding is
-            // (786432 + 256000) × 2 B = 2084864 B, the 3 others 1572864 B; each gathered
-            // before its forward and its backward, its gradients reduce-scattered once.
-            "dp=4",
-            "3",
-            Msgs::from([
-                (k("dp", "all_gather", 2084864, 4), 2),
-                (k("dp", "all_gather", 1572864, 4), 6),
-                (k("dp", "reduce_scatter", 2084864, 4), 1),
-                (k("dp", "reduce_scatter", 1572864, 4), 3),
-            ]),
-        ),
+        ("dp=4", "1", dp4_zero1),
+        ("dp=4", "3", dp4_zero3),
         ("dp=2,pp=2", "2", dp2_pp2_sharded(4)),
         (
             // Interleaved: rank 0 holds chunks 0 and 2 (layers 0 and 2), the same 2 layers +

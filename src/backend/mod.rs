@@ -65,6 +65,14 @@ impl Default for DeviceOpts {
     }
 }
 
+/// What one `run_timed` runs: the call, how many times in a row, and how it is timed.
+#[derive(Clone, Copy, Debug)]
+pub struct Timed<'a> {
+    pub call: &'a Call,
+    pub iters: usize,
+    pub timing: Timing,
+}
+
 /// How a backend that times on the host (MPI) times its calls (`--timing`). Backends
 /// that time with device events (NCCL, HCCL) ignore it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -181,13 +189,7 @@ pub trait Backend {
     /// Runs `iters` calls and returns each one's duration in seconds, measured as the
     /// library's users would (wall clock around a blocking call as `timing` says, or
     /// device events). Every call completes before this returns.
-    fn run_timed(
-        &mut self,
-        call: &Call,
-        bufs: Bufs<'_, Self::Buf>,
-        iters: usize,
-        timing: Timing,
-    ) -> Result<Vec<f64>>;
+    fn run_timed(&mut self, run: Timed<'_>, bufs: Bufs<'_, Self::Buf>) -> Result<Vec<f64>>;
 
     /// Entry and exit of every timed call since the last take, in seconds on a clock
     /// aligned to rank 0, and that clock's residual error (seconds). `None` where the

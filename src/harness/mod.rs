@@ -2,7 +2,7 @@
 //! iterations, correctness check, cross-rank aggregation. Measurement only; formatting
 //! belongs to the exporters in [`crate::output`].
 
-use crate::backend::{data, Backend, Bufs, Call, OpImpl};
+use crate::backend::{data, Backend, Bufs, Call, OpImpl, Timed};
 use crate::error::{BenchError, Result};
 use crate::output::Sink;
 use crate::result::{PerRank, Placement, Row, Summary, TimeStats};
@@ -243,7 +243,14 @@ impl<'a, B: Backend> Harness<'a, B> {
             Some(recv) => Bufs::Separate { send, recv },
             None => Bufs::InPlace(send),
         };
-        self.backend.run_timed(call, bufs, n, sw.timing)
+        self.backend.run_timed(
+            Timed {
+                call,
+                iters: n,
+                timing: sw.timing,
+            },
+            bufs,
+        )
     }
 
     fn measure(&mut self, spec: &RowSpec, sw: &Sweep, pair: &mut Pair<B::Buf>) -> Result<Measured> {

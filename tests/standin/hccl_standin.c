@@ -114,6 +114,15 @@ static int check_root(const char *call, struct comm *c, uint32_t root) {
 #define TRY(x) do { int r_ = (x); if (r_) return (HcclResult)r_; } while (0)
 /* Opens a call on `comm` and `stream`: its name `f`, its communicator `c`. */
 #define START(F) const char *f = F; struct comm *c; TRY(check_comm(f, comm, stream, &c))
+/* The checks of a call with a root that moves `count` elements of type `t` (HcclBroadcast,
+ * HcclScatter): the type among `types`, the root one of the ranks; `*bytes` = count's bytes. */
+static int check_rooted(const char *call, struct comm *c, int t, const int *types, uint32_t root, uint64_t count,
+                        uint64_t *bytes) {
+    TRY(check_type(call, t, types));
+    TRY(check_root(call, c, root));
+    *bytes = count * type_size(t);
+    return HCCL_SUCCESS;
+}
 
 /* ---- set-up ---- */
 static uint32_t pattern(uint32_t seed, int i) { return (seed * 2654435761u + (uint32_t)i * 40503u) >> 24; }
@@ -304,9 +313,8 @@ EXTERN_C HcclResult HcclReduce(void *send, void *recv, uint64_t count, HcclDataT
 EXTERN_C HcclResult HcclBroadcast(void *buf, uint64_t count, HcclDataType t, uint32_t root, HcclComm comm, aclrtStream stream) {
     START("HcclBroadcast");
     standin_log(c->rank, "%s count=%llu dataType=%d root=%u", f, (unsigned long long)count, t, root);
-    TRY(check_type(f, t, MOVE_TYPES));
-    TRY(check_root(f, c, root));
-    uint64_t b = count * type_size(t);
+    uint64_t b;
+    TRY(check_rooted(f, c, t, MOVE_TYPES, root, count, &b));
     TRY(check_mem(f, "buf", buf, b));
     MPI_Bcast(buf, (int)b, MPI_BYTE, (int)root, c->mpi);
     return HCCL_SUCCESS;
@@ -348,9 +356,8 @@ EXTERN_C HcclResult HcclScatter(void *send, void *recv, uint64_t recvCount, Hccl
                                 aclrtStream stream) {
     START("HcclScatter");
     standin_log(c->rank, "%s recvCount=%llu dataType=%d root=%u", f, (unsigned long long)recvCount, t, root);
-    TRY(check_type(f, t, SCATTER_TYPES));
-    TRY(check_root(f, c, root));
-    uint64_t b = recvCount * type_size(t);
+    uint64_t b;
+    TRY(check_rooted(f, c, t, SCATTER_TYPES, root, recvCount, &b));
     TRY(check_mem(f, "recvBuf", recv, b));
     char *copy = NULL;
     if ((int)root == c->rank) {

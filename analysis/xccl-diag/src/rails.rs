@@ -372,8 +372,17 @@ impl Attr<'_> {
         l
     }
 
-    fn nic_subject(&self, p: Port, behaves_as_rail: Option<usize>) -> Subject {
-        Subject::Nic {
+    /// A finding about NIC `p` (with the rail it behaves as on, for a miswired one): its
+    /// subject, the evidence text and the figures behind it.
+    fn nic_finding(
+        &self,
+        kind: FindingKind,
+        p: Port,
+        behaves_as_rail: Option<usize>,
+        evidence: String,
+        metrics: &[(&str, f64)],
+    ) -> Finding {
+        let subject = Subject::Nic {
             host: self.f.nodes[p.node].clone(),
             nic: self.f.nic_names[p.node][p.rail].clone(),
             rail: p.rail,
@@ -382,6 +391,12 @@ impl Attr<'_> {
                 .map(|d| format!("dev{d}"))
                 .collect(),
             behaves_as_rail,
+        };
+        Finding {
+            kind,
+            subject,
+            evidence,
+            metrics: numbers(metrics),
         }
     }
 
@@ -459,17 +474,11 @@ impl Attr<'_> {
             let same_eff: Vec<f64> = same.iter().map(|&i| self.eff(i)).collect();
             let declared_eff: Vec<f64> = ev.iter().map(|&i| self.eff(i)).collect();
             ev.sort_by(|&x, &y| self.eff(y).total_cmp(&self.eff(x)));
-            let metrics = numbers(&[
-                ("same_rail_median_efficiency", median(&same_eff)),
-                ("low_same_rail_links", low_same as f64),
-                ("same_rail_links", same.len() as f64),
-                ("behaves_as_rail", rail as f64),
-                ("evidence_links", ev.len() as f64),
-            ]);
-            let finding = Finding {
-                kind: FindingKind::MiswiredNic,
-                subject: self.nic_subject(p, Some(rail)),
-                evidence: format!(
+            let finding = self.nic_finding(
+                FindingKind::MiswiredNic,
+                p,
+                Some(rail),
+                format!(
                     "{low_same} of its {} links with NICs on rail {} are below \
                      {BANDWIDTH_EFFICIENCY} of expected (median {:.2}), while its {} links \
                      to NICs on {} (rail {rail}) reach {:.2} of a link within that leaf \
@@ -485,8 +494,14 @@ impl Attr<'_> {
                     self.f.leaf_names[l],
                     self.f.leaf_names[declared],
                 ),
-                metrics,
-            };
+                &[
+                    ("same_rail_median_efficiency", median(&same_eff)),
+                    ("low_same_rail_links", low_same as f64),
+                    ("same_rail_links", same.len() as f64),
+                    ("behaves_as_rail", rail as f64),
+                    ("evidence_links", ev.len() as f64),
+                ],
+            );
             // It also explains the other low links of the rounds it ran in that are fine
             // once it sits on `l` (its flows took a share of uplinks they do not cross).
             let mut moved = self.f.clone();
@@ -674,17 +689,11 @@ impl Attr<'_> {
                 a != p && b != p
             })
             .collect();
-        let metrics = numbers(&[
-            ("median_efficiency", median(&eff)),
-            ("low_same_rail_links", low_same as f64),
-            ("same_rail_links", same.len() as f64),
-            ("low_links", low as f64),
-            ("links", mine.len() as f64),
-        ]);
-        let finding = Finding {
-            kind: FindingKind::SlowNic,
-            subject: self.nic_subject(p, None),
-            evidence: format!(
+        let finding = self.nic_finding(
+            FindingKind::SlowNic,
+            p,
+            None,
+            format!(
                 "{low_same} of its {} links with NICs on rail {} are below {BANDWIDTH_EFFICIENCY} \
                  of expected (median {:.2}; {low} of all its {} links), while only {} of the {} \
                  links of the node's other NICs and {} of the {} links of those peers with \
@@ -698,8 +707,14 @@ impl Attr<'_> {
                 self.count_low(&peer_links),
                 peer_links.len()
             ),
-            metrics,
-        };
+            &[
+                ("median_efficiency", median(&eff)),
+                ("low_same_rail_links", low_same as f64),
+                ("same_rail_links", same.len() as f64),
+                ("low_links", low as f64),
+                ("links", mine.len() as f64),
+            ],
+        );
         let links = self.lowest(&same);
         RailSuspect {
             finding,

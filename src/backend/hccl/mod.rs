@@ -23,7 +23,7 @@ mod p2p;
 
 pub use comm::probe;
 
-use super::{Backend, BackendInfo, Bufs, Call, DeviceOpts, OpImpl, Timing};
+use super::{Backend, BackendInfo, Bufs, Call, DeviceOpts, OpImpl, Timed};
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
 use crate::types::{DataType, ReduceOp};
@@ -324,13 +324,8 @@ impl Backend for HcclBackend {
         buf.read(offset, out).map_err(|e| self.err(e))
     }
 
-    fn run_timed(
-        &mut self,
-        call: &Call,
-        bufs: Bufs<'_, DevBuf>,
-        iters: usize,
-        _timing: Timing,
-    ) -> Result<Vec<f64>> {
+    fn run_timed(&mut self, run: Timed<'_>, bufs: Bufs<'_, DevBuf>) -> Result<Vec<f64>> {
+        let Timed { call, iters, .. } = run;
         let e = call.dtype.size();
         let (send, recv, root_copy) = match bufs {
             Bufs::Separate { send, recv } => {

@@ -14,7 +14,7 @@ mod host_buf;
 
 pub use host_buf::HostBuf;
 
-use crate::backend::{Backend, BackendInfo, Bufs, Call, Delay, DelayAmount, OpImpl, Timing};
+use crate::backend::{Backend, BackendInfo, Bufs, Call, Delay, DelayAmount, OpImpl, Timed, Timing};
 use crate::clock::Clock;
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
@@ -355,13 +355,12 @@ impl Backend for MpiBackend {
         }
     }
 
-    fn run_timed(
-        &mut self,
-        call: &Call,
-        bufs: Bufs<'_, HostBuf>,
-        iters: usize,
-        timing: Timing,
-    ) -> Result<Vec<f64>> {
+    fn run_timed(&mut self, run: Timed<'_>, bufs: Bufs<'_, HostBuf>) -> Result<Vec<f64>> {
+        let Timed {
+            call,
+            iters,
+            timing,
+        } = run;
         let e = call.dtype.size();
         let (send, recv) = match bufs {
             Bufs::Separate { send, recv } => (send.at(0, e), recv.at(0, e)),

@@ -211,12 +211,6 @@ impl DevMem {
             len,
         })
     }
-    pub fn len(&self) -> usize {
-        self.len
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
     pub fn gpu(&self) -> &Rc<Gpu> {
         &self.gpu
     }

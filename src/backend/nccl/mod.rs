@@ -28,7 +28,7 @@ mod p2p;
 
 pub use comm::probe;
 
-use super::{Backend, BackendInfo, Bufs, Call, DeviceOpts, OpImpl, Timing};
+use super::{Backend, BackendInfo, Bufs, Call, DeviceOpts, OpImpl, Timed};
 use crate::coll::CollKind;
 use crate::error::{BenchError, Result};
 use crate::types::{DataType, ReduceOp};
@@ -366,13 +366,8 @@ impl Backend for NcclBackend {
         buf.parts[0].read(offset, out).map_err(|e| self.err(r, e))
     }
 
-    fn run_timed(
-        &mut self,
-        call: &Call,
-        bufs: Bufs<'_, NcclBuf>,
-        iters: usize,
-        _timing: Timing,
-    ) -> Result<Vec<f64>> {
+    fn run_timed(&mut self, run: Timed<'_>, bufs: Bufs<'_, NcclBuf>) -> Result<Vec<f64>> {
+        let Timed { call, iters, .. } = run;
         let e = call.dtype.size();
         let ptrs: Vec<(*mut c_void, *mut c_void)> = match bufs {
             Bufs::Separate { send, recv } => {

@@ -26,7 +26,7 @@ use crate::world::{agree, World};
 use clap::Args;
 use std::path::PathBuf;
 use xccl_train::calib::{device_model, Calibration, ShapeRate, FORMAT};
-use xccl_train::gemm::layer_gemms;
+use xccl_train::gemm::{layer_gemms, Gemm};
 use xccl_train::layout::{Dims, Layout};
 use xccl_train::model::ModelSpec;
 
@@ -200,17 +200,17 @@ pub fn render(c: &Calibration) -> String {
         "product", "m", "n", "k", "count", "seconds", "GFLOP/s"
     );
     for r in &c.shapes {
-        let g = &r.gemm;
+        let Gemm {
+            name,
+            m,
+            n,
+            k,
+            count,
+        } = &r.gemm;
+        let (secs, gflops) = (r.seconds, r.flops_per_s / 1e9);
         let _ = writeln!(
             s,
-            "{:<16} {:>7} {:>7} {:>7} {:>6} {:>12.6} {:>10.2}",
-            g.name,
-            g.m,
-            g.n,
-            g.k,
-            g.count,
-            r.seconds,
-            r.flops_per_s / 1e9
+            "{name:<16} {m:>7} {n:>7} {k:>7} {count:>6} {secs:>12.6} {gflops:>10.2}"
         );
     }
     for call in &c.in_step {

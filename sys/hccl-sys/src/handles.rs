@@ -198,12 +198,6 @@ impl DevBuf {
             len,
         })
     }
-    pub fn len(&self) -> usize {
-        self.len
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
     /// Device address of byte `offset` (≤ len).
     pub fn ptr_at(&self, offset: usize) -> *mut c_void {
         assert!(
