@@ -114,13 +114,13 @@ impl fmt::Display for Subject {
                 nic,
                 rail,
                 devices,
-                behaves_as_rail: as_rail,
+                behaves_as_rail,
             } => {
                 write!(f, "NIC {nic} of {host} (rail {rail}")?;
                 if !devices.is_empty() {
                     write!(f, ", devices {}", devices.join(" "))?;
                 }
-                match as_rail {
+                match behaves_as_rail {
                     Some(r) => write!(f, "; behaves as on rail {r})"),
                     None => write!(f, ")"),
                 }
