@@ -19,7 +19,7 @@ use crate::flops::{hfu, mfu, step_flops, FlopsForm, StepFlops};
 use crate::layout::Recompute;
 use crate::layout::{Dims, Layout};
 use crate::model::{DeviceSpec, ModelSpec, Precision};
-use crate::timer::{CommTimer, Timed};
+use crate::timer::{shared_nic_seconds, CommTimer, Timed};
 use serde::{Deserialize, Serialize};
 use xccl_schema::rules::LINEARITY;
 use xccl_schema::CollKind;
@@ -220,24 +220,22 @@ pub fn predict(job: &Job, timer: &dyn CommTimer) -> Result<Prediction> {
     let ops = step_ops(&job.model, lay);
     let mut timed = Vec::with_capacity(ops.len());
     for op in ops {
-        // Groups sharing a NIC: each alone runs as measured; together they cannot move
-        // more than the NIC gave (the best inter-node busbw measured), or, without that
-        // figure, each moves its bytes at 1/share of the rate.
+        // Groups sharing a NIC: each alone runs as measured; together the NIC also carries
+        // the other groups' bytes (`shared_nic_seconds`), or, without the NIC's rate, each
+        // moves its bytes at 1/share of the rate.
         let share = op.group.share;
         let mut t = timer.time(op.collective, op.bytes, &op.group);
         if share > 1 {
             match timer.nic_bytes_per_s() {
                 Some(nic) => {
                     let bus = op.bytes as f64 * op.collective.bus_factor(op.group.nranks as usize);
-                    let floor = share as f64 * bus / nic;
-                    if floor > t.seconds {
-                        t.seconds = floor;
-                        t.source = format!(
-                            "{} (NIC-bound: {share} groups share {:.4} GB/s)",
-                            t.source,
-                            nic / 1e9
-                        );
-                    }
+                    t.seconds = shared_nic_seconds(t.seconds, bus, nic, share);
+                    t.source = format!(
+                        "{} (+ {} other groups' bytes on the NIC at {:.4} GB/s)",
+                        t.source,
+                        share - 1,
+                        nic / 1e9
+                    );
                 }
                 None => {
                     t = timer.time(op.collective, op.bytes * share, &op.group);

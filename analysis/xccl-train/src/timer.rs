@@ -50,6 +50,21 @@ pub fn alpha_steps(coll: CollKind, p: u64) -> f64 {
     }
 }
 
+/// Time of one of `share` groups that put their traffic through the same NIC at once,
+/// each moving `bus_bytes` and taking `alone_s` by itself. LogGP (Alexandrov et al. 1995,
+/// docs/SOURCES.md [loggp]): the per-byte gap is the link's, shared, the overhead is each
+/// sender's own. So the wire time of the other groups' bytes adds to a group's own time,
+/// and what it spends beyond its own wire time (its protocol: a TCP exchange, both ranks
+/// sending to each other, gets half the NIC on the emulated cluster) does not overlap
+/// with them: alone_s + (share − 1)·bus/nic, at least share·bus/nic. An upper bound where
+/// another group's bytes fill a group's idle time (measured on emu-2x2: two exchanges
+/// took 7–19 % less; docs/PREDICT.md).
+pub fn shared_nic_seconds(alone_s: f64, bus_bytes: f64, nic: f64, share: u64) -> f64 {
+    let wire = bus_bytes / nic;
+    let k = share.max(1) as f64;
+    (alone_s + (k - 1.0) * wire).max(k * wire)
+}
+
 /// A least-squares fit t = a + b·bytes (seconds).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Fit {
@@ -85,32 +100,42 @@ impl Fit {
 struct Curve {
     /// (bytes, seconds) sorted by bytes, one point per size.
     pts: Vec<(f64, f64)>,
+    /// The rows as given (bytes, median, slowest rank's median), to merge files.
+    raw: Vec<(f64, f64, f64)>,
     /// Fit over all points (for sizes below the range).
     fit_all: Fit,
     /// Fit over the largest sizes (bandwidth region, for sizes above the range).
     fit_top: Fit,
+    /// The same over the slowest rank's median: when the transfer was done everywhere.
+    fit_top_slowest: Fit,
     file: String,
 }
 
 impl Curve {
-    fn new(mut raw: Vec<(f64, f64)>, file: String) -> Curve {
+    /// `raw`: (bytes, median seconds, slowest rank's median seconds).
+    fn new(mut raw: Vec<(f64, f64, f64)>, file: String) -> Curve {
         raw.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
         let mut pts: Vec<(f64, f64)> = Vec::new();
+        let mut slowest: Vec<(f64, f64)> = Vec::new();
         let mut i = 0;
         while i < raw.len() {
             let mut j = i;
-            let mut sum = 0.0;
+            let (mut sum, mut sum_slow) = (0.0, 0.0);
             while j < raw.len() && raw[j].0 == raw[i].0 {
                 sum += raw[j].1;
+                sum_slow += raw[j].2;
                 j += 1;
             }
             pts.push((raw[i].0, sum / (j - i) as f64));
+            slowest.push((raw[i].0, sum_slow / (j - i) as f64));
             i = j;
         }
-        let top = &pts[pts.len().saturating_sub(4)..];
+        let top = pts.len().saturating_sub(4);
         Curve {
             fit_all: Fit::least_squares(&pts),
-            fit_top: Fit::least_squares(top),
+            fit_top: Fit::least_squares(&pts[top..]),
+            fit_top_slowest: Fit::least_squares(&slowest[top..]),
+            raw,
             pts,
             file,
         }
@@ -191,7 +216,7 @@ impl Measured {
         hosts.sort();
         hosts.dedup();
         let nodes = hosts.len().max(1) as u64;
-        let mut by: BTreeMap<Key, Vec<(f64, f64)>> = BTreeMap::new();
+        let mut by: BTreeMap<Key, Vec<(f64, f64, f64)>> = BTreeMap::new();
         for row in &r.rows {
             // The median over every iteration of every rank: a typical collective of a
             // step, robust to the outliers of a shared machine (the mean when absent).
@@ -213,9 +238,13 @@ impl Measured {
                 nranks: n,
                 nodes,
             };
+            // The slowest rank's median: a rooted transfer (broadcast) is done when its
+            // receiver has the data, not when the root's send returns (MPI lets a
+            // collective return once the caller's part is done: docs/SOURCES.md [mpi40]).
+            let slow_us = row.per_rank.p50_us.iter().copied().fold(t_us, f64::max);
             by.entry(key)
                 .or_default()
-                .push((row.size_bytes as f64, t_us * 1e-6));
+                .push((row.size_bytes as f64, t_us * 1e-6, slow_us * 1e-6));
         }
         if by.is_empty() {
             return Err(bad(format!("{file}: no timed rows to fit")));
@@ -223,7 +252,7 @@ impl Measured {
         for (k, pts) in by {
             let mut all = pts;
             if let Some(old) = self.curves.get(&k) {
-                all.extend(old.pts.iter().copied());
+                all.extend(old.raw.iter().copied());
             }
             self.curves.insert(k, Curve::new(all, file.to_string()));
         }
@@ -282,12 +311,17 @@ impl CommTimer for Measured {
     /// inter-node curve. Best, not any: a 2-rank exchange (all_reduce, sendrecv: each rank
     /// sends to and receives from the same peer) can fall well short of the NIC (Open MPI
     /// over TCP on the emulated cluster: half its one-way rate), a one-way transfer
-    /// (2-rank broadcast) does not.
+    /// (2-rank broadcast) does not. Timed by the slowest rank: a broadcast's root returns
+    /// once its data is buffered, so its median (or the median over both ranks) runs
+    /// ahead of the link (emu-2x2: up to 83 MB/s by the median, the receiver 23.9 at every
+    /// size, the 200 Mbit/s tbf's TCP payload rate: 1448 of every 1514 bytes).
     fn nic_bytes_per_s(&self) -> Option<f64> {
         self.curves
             .iter()
-            .filter(|(k, c)| k.nodes > 1 && c.fit_top.b > 0.0)
-            .map(|(k, c)| CollKind::ALL[k.coll.0].bus_factor(k.nranks as usize) / c.fit_top.b)
+            .filter(|(k, c)| k.nodes > 1 && c.fit_top_slowest.b > 0.0)
+            .map(|(k, c)| {
+                CollKind::ALL[k.coll.0].bus_factor(k.nranks as usize) / c.fit_top_slowest.b
+            })
             .max_by(|a, b| a.partial_cmp(b).unwrap())
     }
 

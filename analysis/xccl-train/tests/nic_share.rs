@@ -1,0 +1,58 @@
+//! The NIC's rate timed by the slowest rank (a broadcast's root returns before its peer
+//! has the data: docs/SOURCES.md [mpi40]), and groups sharing a NIC (LogGP: the wire's
+//! per-byte gap is shared, each sender's overhead is its own: [loggp]). Answers by hand.
+
+use xccl_schema::{CollKind, Report};
+use xccl_train::timer::{shared_nic_seconds, CommTimer, Measured};
+
+const NIC: f64 = 1e10;
+
+/// A 2-rank broadcast across two nodes: the receiver takes n/NIC, the root's send returns
+/// after n/(4·NIC); the row's median is the root's.
+fn broadcast() -> Report {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../xccl-schema/tests/fixtures/v1-all_reduce.json"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut r = xccl_schema::read::parse_report(&text, std::path::Path::new(path)).unwrap();
+    r.meta.ranks[1].host = "node-b".into();
+    let row = r.rows[0].clone();
+    r.rows = [1e6, 1e7, 1e8, 1e9]
+        .iter()
+        .map(|n| {
+            let mut x = row.clone();
+            x.collective = CollKind::Broadcast;
+            x.size_bytes = *n as u64;
+            let (root, peer) = (n / (4.0 * NIC) * 1e6, n / NIC * 1e6);
+            x.time_us.p50 = root;
+            x.per_rank.p50_us = vec![root, peer];
+            x
+        })
+        .collect();
+    r
+}
+
+#[test]
+fn the_nic_rate_is_when_the_receiver_has_the_data() {
+    let mut m = Measured::default();
+    m.add(&broadcast(), "bc-2r2n").unwrap();
+    let nic = m.nic_bytes_per_s().unwrap();
+    // The root's median alone would say 4e10 B/s.
+    assert!((nic - NIC).abs() < 1e-6 * NIC, "{nic}");
+}
+
+#[test]
+fn groups_sharing_a_nic_add_the_others_wire_time() {
+    // 1e8 bus bytes at 1e10 B/s: 10 ms on the wire.
+    let wire = 10e-3;
+    let close = |got: f64, want: f64| assert!((got - want).abs() < 1e-12, "{got} != {want}");
+    // Alone at the wire rate, 3 groups: 3 × 10 ms.
+    close(shared_nic_seconds(wire, 1e8, NIC, 3), 30e-3);
+    // Alone 25 ms (15 ms of its own protocol beyond the wire), 2 groups: 25 + 10 ms.
+    close(shared_nic_seconds(25e-3, 1e8, NIC, 2), 35e-3);
+    // Alone faster than the NIC figure says, 2 groups: still 2 × 10 ms of wire.
+    close(shared_nic_seconds(5e-3, 1e8, NIC, 2), 20e-3);
+    // One group: as measured.
+    close(shared_nic_seconds(25e-3, 1e8, NIC, 1), 25e-3);
+}
