@@ -2,6 +2,8 @@
 //! has the data: docs/SOURCES.md [mpi40]), and groups sharing a NIC (LogGP: the wire's
 //! per-byte gap is shared, each sender's overhead is its own: [loggp]). Answers by hand.
 
+mod common;
+
 use xccl_schema::{CollKind, Report};
 use xccl_train::timer::{shared_nic_seconds, CommTimer, Measured};
 
@@ -10,27 +12,11 @@ const NIC: f64 = 1e10;
 /// A 2-rank broadcast across two nodes: the receiver takes n/NIC, the root's send returns
 /// after n/(4·NIC); the row's median is the root's.
 fn broadcast() -> Report {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../xccl-schema/tests/fixtures/v1-all_reduce.json"
-    );
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut r = xccl_schema::read::parse_report(&text, std::path::Path::new(path)).unwrap();
-    r.meta.ranks[1].host = "node-b".into();
-    let row = r.rows[0].clone();
-    r.rows = [1e6, 1e7, 1e8, 1e9]
-        .iter()
-        .map(|n| {
-            let mut x = row.clone();
-            x.collective = CollKind::Broadcast;
-            x.size_bytes = *n as u64;
-            let (root, peer) = (n / (4.0 * NIC) * 1e6, n / NIC * 1e6);
-            x.time_us.p50 = root;
-            x.per_rank.p50_us = vec![root, peer];
-            x
-        })
-        .collect();
-    r
+    common::two_node_report(CollKind::Broadcast, &[1e6, 1e7, 1e8, 1e9], |x, n| {
+        let (root, peer) = (n / (4.0 * NIC) * 1e6, n / NIC * 1e6);
+        x.time_us.p50 = root;
+        x.per_rank.p50_us = vec![root, peer];
+    })
 }
 
 #[test]

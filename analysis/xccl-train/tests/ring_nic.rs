@@ -3,6 +3,8 @@
 //! et al. 2005, docs/SOURCES.md [thakur2005]; nccl-tests PERFORMANCE.md), α per ring step
 //! from the measured curve. Answers computed by hand in the comments.
 
+mod common;
+
 use xccl_schema::{CollKind, Report};
 use xccl_train::comm::Group;
 use xccl_train::timer::{CommTimer, Measured};
@@ -14,25 +16,7 @@ const SIZES: [f64; 4] = [1e6, 1e7, 1e8, 1e9];
 
 /// A report of `coll` on 2 ranks, one per node, with t(n) at SIZES.
 fn report(coll: CollKind, t: impl Fn(f64) -> f64) -> Report {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../xccl-schema/tests/fixtures/v1-all_reduce.json"
-    );
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut r = xccl_schema::read::parse_report(&text, std::path::Path::new(path)).unwrap();
-    r.meta.ranks[1].host = "node-b".into();
-    let row = r.rows[0].clone();
-    r.rows = SIZES
-        .iter()
-        .map(|n| {
-            let mut x = row.clone();
-            x.collective = coll;
-            x.size_bytes = *n as u64;
-            x.time_us.p50 = t(*n) * 1e6;
-            x
-        })
-        .collect();
-    r
+    common::two_node_report(coll, &SIZES, |x, n| x.time_us.p50 = t(n) * 1e6)
 }
 
 /// A 2-rank all_reduce across two nodes that gets half the NIC (an exchange between two
