@@ -160,7 +160,7 @@ optional "--split with 2 ranks per node on an emulated 2x2 cluster (SDMA and RDM
 # check", 3 runs of 2026-12-07). Run it by hand.
 optional "health on the emulated cluster (healthy: exit 0; one node's NIC at a quarter: exit 4 naming it)" \
   root_with_netns health_test
-optional "rail diagnosis on an emulated rail cluster (4 nodes x 2 NICs, rank per NIC): links and links --screen, mpi and nccl" \
+optional "rail diagnosis on an emulated rail cluster (4 nodes x 2 NICs, rank per NIC): links and links --screen, mpi, nccl and hccl (stand-ins)" \
   root_with_netns emu_test tests/rails-emu-test.sh
 
 if [ ${#skips[@]} -gt 0 ]; then

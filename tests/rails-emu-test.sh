@@ -4,9 +4,9 @@
 # of every node on rail leaf i, the two rail leaves joined through a spine bridge by
 # 50 Mbit/s uplinks (8:1). First `scripts/emu-cluster.sh selftest`: every rank's stream
 # leaves through its own NIC (tc counters) at the rate its path allows. Then each scenario
-# runs `xccl-bench links --topology tests/rails-emu.toml` pairwise with `--backend mpi` and
-# `--backend nccl` (the NCCL stand-in, its send/recv on MPI, so on the same per-rank NIC)
-# and with `--screen` (mpi and nccl), and asserts the exact findings and nothing else, the
+# runs `xccl-bench links --topology tests/rails-emu.toml` pairwise with `--backend mpi`,
+# `--backend nccl` and `--backend hccl` (the NCCL and HCCL stand-ins, their send/recv on
+# MPI, so on the same per-rank NIC) and with `--screen` (all three), and asserts the exact findings and nothing else, the
 # screen's the same as the pairwise test's, and that the screen itself (its suspects or
 # fabric sample, not only its references) held the host of every finding:
 #  1. healthy → none (exit 0);
@@ -28,15 +28,15 @@
 # iterations, default `--size 1M -n 3`: at 100 Mbit/s a 1 MiB message takes 84 ms, and the
 # ~5 ms per message that rendezvous and loaded cores add stay under 10 %), XCCL_RAILS_SCENARIOS
 # and XCCL_RAILS_BACKENDS (names to run, default all; a subset is for development: CI runs all),
-# XCCL_RAILS_SCREEN_BACKENDS (backends that also run --screen, default mpi nccl: each
-# scenario's four runs take ~2 minutes on 2 shared cores).
+# XCCL_RAILS_SCREEN_BACKENDS (backends that also run --screen, default mpi nccl hccl: each
+# scenario's six runs take ~3 minutes on 2 shared cores).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/emu-lib.sh"
 TOPO=tests/rails-emu.toml
 LINKS_ARGS=${XCCL_RAILS_LINKS_ARGS:---size 1M -n 3}
 SCENARIOS=${XCCL_RAILS_SCENARIOS:-healthy slow-nic slow-node slow-uplink miswire slow-nic-halves}
-BACKENDS=${XCCL_RAILS_BACKENDS:-mpi nccl}
-SCREEN_BACKENDS=${XCCL_RAILS_SCREEN_BACKENDS:-mpi nccl}
+BACKENDS=${XCCL_RAILS_BACKENDS:-mpi nccl hccl}
+SCREEN_BACKENDS=${XCCL_RAILS_SCREEN_BACKENDS:-mpi nccl hccl}
 T0=$SECONDS
 
 for c in mpicc cc; do command -v "$c" >/dev/null || skip "missing $c"; done
@@ -53,6 +53,10 @@ CFLAGS=(-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -shared -fPIC -O1)
 cc "${CFLAGS[@]}" -o "$SI/libcuda.so" tests/standin/cuda_standin.c
 mpicc "${CFLAGS[@]}" -o "$SI/libnccl.so.2" tests/standin/nccl_standin.c -L"$SI" \
     -DSTANDIN_NCCL_VERSION=22803 -lcuda -lm -Wl,-rpath,'$ORIGIN'
+# The HCCL stand-in (libascendcl.so and libhccl.so over MPI), as tests/common/standin.rs.
+cc "${CFLAGS[@]}" -o "$SI/libascendcl.so" tests/standin/acl_standin.c
+mpicc "${CFLAGS[@]}" -o "$SI/libhccl.so" tests/standin/hccl_standin.c -L"$SI" \
+    -lascendcl -lm -Wl,-rpath,'$ORIGIN'
 
 # links NAME BACKEND [--screen]: the test on the cluster that is up, 2 ranks per node;
 # JSON in $OUT/NAME.json, output in $OUT/NAME.log, exit status in $OUT/NAME.rc.
@@ -60,7 +64,10 @@ links() {
     local name=$1 backend=$2 rc=0
     shift 2
     local -a env=()
-    [[ $backend == nccl ]] && env=(-x "LD_LIBRARY_PATH=$SI" -x "XCCL_NCCL_LIB=$SI/libnccl.so.2" -x XCCL_STANDIN_GPUS=2)
+    case $backend in
+        nccl) env=(-x "LD_LIBRARY_PATH=$SI" -x "XCCL_NCCL_LIB=$SI/libnccl.so.2" -x XCCL_STANDIN_GPUS=2) ;;
+        hccl) env=(-x "XCCL_ACL_LIB=$SI/libascendcl.so" -x "XCCL_HCCL_LIB=$SI/libhccl.so" -x XCCL_STANDIN_NPUS=2) ;;
+    esac
     # shellcheck disable=SC2086
     timeout 300 "$EMU" run -- "${env[@]}" "$XCCL_BENCH" links --backend "$backend" \
         --topology "$TOPO" $LINKS_ARGS "$@" --json "$OUT/$name.json" >"$OUT/$name.log" 2>&1 || rc=$?
