@@ -16,6 +16,21 @@ pub enum Step {
     Ring(usize, usize),
 }
 
+impl Step {
+    /// Whether it sends and receives at once (one group / batch).
+    pub fn exchanges(self) -> bool {
+        matches!(self, Step::Both | Step::Ring(..))
+    }
+
+    /// The rank it sends to and the rank it receives from, given the call's `peer`.
+    pub fn ends(self, peer: usize) -> (usize, usize) {
+        match self {
+            Step::Ring(to, from) => (to, from),
+            _ => (peer, peer),
+        }
+    }
+}
+
 /// Device-timed point-to-point with one peer at a time.
 pub trait DeviceP2p: super::Backend {
     /// Runs `steps` once (warm-up: connection set-up), then `reps` times between two

@@ -173,6 +173,11 @@ impl RailPlan {
         }
     }
 
+    /// Rounds of the whole plan: same-rail, cross-rail and intra-node.
+    pub fn round_count(&self) -> usize {
+        self.rail.len() + self.cross.len() + self.intra.len()
+    }
+
     /// Every round in the order it runs: (phase, round within the phase, pairs).
     pub fn all_rounds(&self) -> impl Iterator<Item = (Phase, usize, &[(usize, usize)])> {
         [Phase::Rail, Phase::Cross, Phase::Intra]

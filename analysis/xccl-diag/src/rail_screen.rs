@@ -68,6 +68,15 @@ impl Unit {
     }
 }
 
+/// Every flow of a round of `units`: (ring index, from, to).
+fn round_flows(units: &[Unit], rails: usize) -> Vec<(usize, Port, Port)> {
+    units
+        .iter()
+        .enumerate()
+        .flat_map(|(k, u)| u.flows(rails).into_iter().map(move |(a, b)| (k, a, b)))
+        .collect()
+}
+
 /// What flows running at once should give: within a node [`RailFabric::intra_gbs`],
 /// across nodes [`RailFabric::expected`] over the inter-node flows of the round.
 pub fn expected(f: &RailFabric, flows: &[(Port, Port)]) -> Vec<f64> {
@@ -109,21 +118,19 @@ pub fn judge(
     bytes: f64,
     threshold: f64,
 ) -> Vec<UnitResult> {
-    let all: Vec<(usize, Port, Port)> = units
-        .iter()
-        .enumerate()
-        .flat_map(|(k, u)| u.flows(f.rails).into_iter().map(move |(a, b)| (k, a, b)))
-        .collect();
+    let all = round_flows(units, f.rails);
     let flows: Vec<(Port, Port)> = all.iter().map(|&(_, a, b)| (a, b)).collect();
-    let exp = expected(f, &flows);
-    let mut out: Vec<UnitResult> = (0..units.len())
-        .map(|k| {
-            let mine = all.iter().zip(&exp).filter(|((u, _, _), _)| *u == k);
-            let (mut worst, mut e) = (0.0f64, f64::INFINITY);
-            for ((_, a, _), x) in mine {
-                worst = worst.max(secs(*a));
-                e = e.min(*x);
-            }
+    // Per ring: its slowest sender's seconds, its flows' least expectation.
+    let mut worst = vec![0.0f64; units.len()];
+    let mut least = vec![f64::INFINITY; units.len()];
+    for (&(k, a, _), x) in all.iter().zip(expected(f, &flows)) {
+        worst[k] = worst[k].max(secs(a));
+        least[k] = least[k].min(x);
+    }
+    let mut out: Vec<UnitResult> = worst
+        .iter()
+        .zip(&least)
+        .map(|(&worst, &e)| {
             let gbs = if worst > 0.0 {
                 bytes / worst / 1e9
             } else {
@@ -236,11 +243,7 @@ impl RailScreen {
 
     /// Every flow of the next round: (ring index, from, to).
     pub fn flows(&self) -> Vec<(usize, Port, Port)> {
-        self.units()
-            .iter()
-            .enumerate()
-            .flat_map(|(k, u)| u.flows(self.rails).into_iter().map(move |(a, b)| (k, a, b)))
-            .collect()
+        round_flows(self.units(), self.rails)
     }
 
     /// Records which rings of [`RailScreen::units`] fell short; returns whether another

@@ -275,9 +275,7 @@ impl Measured {
             })
             .collect()
     }
-}
 
-impl Measured {
     /// Bandwidth seconds of a ring collective (all_reduce, all_gather, reduce_scatter)
     /// on a group over several nodes that was not measured, from the NIC. Thakur et al.
     /// 2005 (docs/SOURCES.md [thakur2005]): the ring sends bus(p)·n bytes over each of its

@@ -16,10 +16,7 @@ impl DeviceP2p for HcclBackend {
         steps: &[Step],
         reps: usize,
     ) -> Result<f64> {
-        let batch = steps
-            .iter()
-            .any(|s| matches!(s, Step::Both | Step::Ring(..)));
-        if batch && !self.comm.has("HcclBatchSendRecv") {
+        if steps.iter().any(|s| s.exchanges()) && !self.comm.has("HcclBatchSendRecv") {
             return Err(BenchError::Unsupported(format!(
                 "links both ways: this HCCL ({}) has no HcclBatchSendRecv",
                 self.lib.hccl.path.display()
@@ -40,10 +37,7 @@ impl DeviceP2p for HcclBackend {
                     Step::Send => c.send(sp, count, t, peer as u32, s),
                     Step::Recv => c.recv(rp, count, t, peer as u32, s),
                     Step::Both | Step::Ring(..) => {
-                        let (to, from) = match step {
-                            Step::Ring(to, from) => (to, from),
-                            _ => (peer, peer),
-                        };
+                        let (to, from) = step.ends(peer);
                         let item = |ty, buf, rank: usize| h::HcclSendRecvItem {
                             sendRecvType: ty,
                             buf,

@@ -30,17 +30,14 @@ impl DeviceP2p for NcclBackend {
         let stream = l.stream.raw() as n::cudaStream_t;
         let issue = |step: Step| -> Result<()> {
             let grp = Group::start(self.lib).map_err(backend_err)?;
-            let (to, from) = match step {
-                Step::Ring(to, from) => (to, from),
-                _ => (peer, peer),
-            };
+            let (to, from) = step.ends(peer);
             unsafe {
-                if matches!(step, Step::Send | Step::Both | Step::Ring(..)) {
+                if step == Step::Send || step.exchanges() {
                     l.comm
                         .send(s_ptr, bytes, n::ncclUint8, to, stream)
                         .map_err(backend_err)?;
                 }
-                if matches!(step, Step::Recv | Step::Both | Step::Ring(..)) {
+                if step == Step::Recv || step.exchanges() {
                     l.comm
                         .recv(r_ptr, bytes, n::ncclUint8, from, stream)
                         .map_err(backend_err)?;

@@ -117,7 +117,7 @@ pub fn run(world: &dyn World, a: &LinksArgs) -> Result<i32> {
     let done = Done {
         log,
         rounds: screen.rounds(),
-        full_rounds: plan.rail.len() + plan.cross.len() + plan.intra.len(),
+        full_rounds: plan.round_count(),
         hosts: hosts.clone(),
         suspects: names(screen.suspects()),
         sample: names(screen.sample()),

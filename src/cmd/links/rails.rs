@@ -157,26 +157,25 @@ pub(super) fn probe<'w>(world: &'w dyn World, a: &LinksArgs) -> Result<Box<dyn P
 fn measure(world: &dyn World, s: &Setup, probe: &mut dyn Probe) -> Result<Vec<Rec>> {
     let me = world.rank();
     // None: a rank of a node the plan leaves out (a screen's), at the barriers only.
-    let me_p = s
-        .world_rank
-        .iter()
-        .position(|&r| r == me)
-        .unwrap_or(usize::MAX);
+    let me_p = s.world_rank.iter().position(|&r| r == me);
     let mut recs = vec![];
     let mut failed: Option<BenchError> = None;
     for (phase, round, pairs) in s.plan.all_rounds() {
-        let mine = pairs.iter().find(|p| p.0 == me_p || p.1 == me_p).copied();
+        let mine = pairs
+            .iter()
+            .find(|p| Some(p.0) == me_p || Some(p.1) == me_p)
+            .copied();
         let mut rec = mine.map(|(x, y)| Rec {
             phase,
             round,
             a: x,
             b: y,
-            is_a: x == me_p,
+            is_a: Some(x) == me_p,
             lat_us: 0.0,
             uni_s: 0.0,
             bi_s: 0.0,
         });
-        let peer = mine.map(|(x, y)| s.world_rank[if x == me_p { y } else { x }]);
+        let peer = mine.map(|(x, y)| s.world_rank[if Some(x) == me_p { y } else { x }]);
         for step in 0..3 {
             world.barrier();
             let (Some(r), Some(q), None) = (rec.as_mut(), peer, failed.as_ref()) else {
@@ -299,7 +298,7 @@ pub(super) fn run_on(
         println!(
             "# links per device: {} ranks, {} rounds ({} same-rail, {} cross-rail, {} intra-node), expected {:.1} s at the topology's nominal rates (a round's pairs at once; confirming suspects adds a few pairs alone)",
             s.plan.ranks(),
-            s.plan.rail.len() + s.plan.cross.len() + s.plan.intra.len(),
+            s.plan.round_count(),
             s.plan.rail.len(),
             s.plan.cross.len(),
             s.plan.intra.len(),
@@ -377,7 +376,7 @@ pub(super) fn run_on(
         code = match &screen {
             None => status(&doc.findings, a.json.as_deref(), || &doc),
             Some(sc) => {
-                let rounds = s.plan.rail.len() + s.plan.cross.len() + s.plan.intra.len();
+                let rounds = s.plan.round_count();
                 sc.print_summary(rounds, wall_s + confirm_s);
                 status(&doc.findings, a.json.as_deref(), || {
                     sc.json(rounds, &doc.findings, Some(&doc))
