@@ -88,9 +88,9 @@ reclaim_stale() {
     owner=$(cat "$REG/owner")
     pid=${owner%% *}
     [[ $(proc_id "$pid") != "$owner" ]] || return 0
-    log "reclaiming the emulated cluster of prefix $PFX left by process $pid (gone; state was $(cat "$REG/state" 2>/dev/null))"
     local old
     old=$(cat "$REG/state" 2>/dev/null || true)
+    log "reclaiming the emulated cluster of prefix $PFX left by process $pid (gone; state was $old)"
     (STATE=$REG cmd_down)
     [[ -z $old || ! -d $old ]] || rm -rf "$old"
 }
@@ -184,8 +184,10 @@ cmd_down() {
             eval "$line" 2>/dev/null || true
         done
     fi
+    local mine
+    mine=$(realpath -m "$STATE")
     rm -rf "$STATE"
-    if [[ $STATE != "$REG" && -f $REG/state && $(cat "$REG/state") == "$STATE" ]]; then
+    if [[ $STATE != "$REG" && -f $REG/state && $(cat "$REG/state") == "$mine" ]]; then
         rm -rf "$REG"
     fi
     log "down"

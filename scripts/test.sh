@@ -153,11 +153,9 @@ optional "diagnosis on the emulated cluster (4 nodes, 2 switches, 2:1 uplink): l
 optional "--split with 2 ranks per node on an emulated 2x2 cluster (SDMA and RDMA parts)" \
   root_with_netns emu_test tests/split-emu-test.sh
 # The held-out predict-vs-train-sim gate (tests/train-sim-emu-test.sh, issue 17) is not a
-# CI step: it fails its 10 % gate. The 4-rank all_reduce over-prediction is fixed (ring
-# bandwidth from the NIC); what misses now is compute moving with the shared cores' load
-# between calibrate and train-sim, dp=4's exposed communication at -13..-23 % (the 4-rank
-# ring's per-step cost) and two exchanges sharing a NIC (docs/PREDICT.md, "The held-out
-# check", 3 runs of 2026-12-07). Run it by hand.
+# CI step: dp=2,tp=2 (two DP groups through one NIC, overlapping partly in the step) still
+# misses its 10 % gate; docs/PREDICT.md, "The held-out check", has every run and why.
+# Run it by hand.
 optional "health on the emulated cluster (healthy: exit 0; one node's NIC at a quarter: exit 4 naming it)" \
   root_with_netns health_test
 optional "rail diagnosis on an emulated rail cluster (4 nodes x 2 NICs, rank per NIC): links and links --screen, mpi, nccl and hccl (stand-ins)" \

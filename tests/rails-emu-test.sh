@@ -6,9 +6,10 @@
 # leaves through its own NIC (tc counters) at the rate its path allows. Then each scenario
 # runs `xccl-bench links --topology tests/rails-emu.toml` pairwise with `--backend mpi`,
 # `--backend nccl` and `--backend hccl` (the NCCL and HCCL stand-ins, their send/recv on
-# MPI, so on the same per-rank NIC) and with `--screen` (all three), and asserts the exact findings and nothing else, the
-# screen's the same as the pairwise test's, and that the screen itself (its suspects or
-# fabric sample, not only its references) held the host of every finding:
+# MPI, so on the same per-rank NIC) and with `--screen` (all three), and asserts the exact
+# findings and nothing else, the screen's the same as the pairwise test's, and that the
+# screen itself (its suspects or fabric sample, not only its references) held the host of
+# every finding:
 #  1. healthy → none (exit 0);
 #  2. rail-n2's eth1 at a quarter (`--slow-nic`) → one slow_nic naming rail-n2 eth1 (exit 4);
 #  3. every NIC of rail-n3 at a quarter (`--slow-node`) → one slow_node naming rail-n3;
@@ -124,7 +125,7 @@ expect_screen() {
 }
 
 # scenario NAME RC 'FINDING'... -- UP_ARGS...: the cluster up with UP_ARGS, links pairwise
-# and screened through both backends, each asserted.
+# and screened through each backend, each asserted.
 scenario() {
     local name=$1 rc=$2
     shift 2
