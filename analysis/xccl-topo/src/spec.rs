@@ -80,20 +80,34 @@ pub(crate) struct RawNic {
     pub names: Option<Vec<String>>,
 }
 
-/// A rail group (version 2): NIC i of every host in `hosts` (default: all nodes) hangs on
-/// the leaf named by `leaf` with `{rail}` replaced by i. The leaves are created here, as
-/// tier-1 switches under `parent`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawRails {
-    pub hosts: Option<Vec<String>>,
-    pub rails: usize,
-    pub leaf: String,
-    pub parent: Option<String>,
-    pub uplink_gbps: Option<f64>,
-    pub oversubscription: Option<f64>,
-    #[serde(default)]
-    pub latency_us: f64,
+/// A switch's table: its own fields, then where it hangs (`parent`) and its uplink there.
+/// A macro, not a `#[serde(flatten)]` struct: flatten cannot be combined with
+/// `deny_unknown_fields` (serde documents it), and a misspelt key must stay an error.
+macro_rules! switch_table {
+    ($(#[$doc:meta])* $name:ident { $($(#[$f:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct $name {
+            $($(#[$f])* pub $field: $ty,)*
+            pub parent: Option<String>,
+            pub uplink_gbps: Option<f64>,
+            pub oversubscription: Option<f64>,
+            #[serde(default)]
+            pub latency_us: f64,
+        }
+    };
+}
+
+switch_table! {
+    /// A rail group (version 2): NIC i of every host in `hosts` (default: all nodes) hangs
+    /// on the leaf named by `leaf` with `{rail}` replaced by i. The leaves are created
+    /// here, as tier-1 switches under `parent`.
+    RawRails {
+        hosts: Option<Vec<String>>,
+        rails: usize,
+        leaf: String,
+    }
 }
 
 /// One NIC of one host on a leaf (version 2).
@@ -106,18 +120,13 @@ pub(crate) struct RawNicAttachment {
     pub leaf: String,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawSwitch {
-    pub name: String,
-    pub tier: u32,
-    #[serde(default)]
-    pub hosts: Vec<String>,
-    pub parent: Option<String>,
-    pub uplink_gbps: Option<f64>,
-    pub oversubscription: Option<f64>,
-    #[serde(default)]
-    pub latency_us: f64,
+switch_table! {
+    RawSwitch {
+        name: String,
+        tier: u32,
+        #[serde(default)]
+        hosts: Vec<String>,
+    }
 }
 
 #[derive(Debug, Deserialize)]

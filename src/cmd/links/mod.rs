@@ -18,15 +18,10 @@
 //! `--screen`, the per-device screen ([`rail_screen`]) first and that test on its suspects.
 
 mod args;
-#[cfg(feature = "mpi")]
 mod pairwise;
-#[cfg(feature = "mpi")]
 mod rail_out;
-#[cfg(feature = "mpi")]
 mod rail_screen;
-#[cfg(feature = "mpi")]
 mod rails;
-#[cfg(feature = "mpi")]
 mod screen;
 
 pub use args::LinksArgs;

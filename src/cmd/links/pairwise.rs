@@ -1,4 +1,5 @@
 //! The pairwise phase of `links` (the default): every pair, in rounds.
+#![cfg(feature = "mpi")]
 
 use super::args::LinksArgs;
 use crate::cmd::diagnosis::{everyone, mpi_info, status, with_metrics};

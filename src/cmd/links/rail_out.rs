@@ -8,6 +8,7 @@
 //! rank's environment binds (`NCCL_IB_HCA`, `UCX_NET_DEVICES`, Open MPI's
 //! `btl_tcp_if_include`, ...) is recorded beside it, and a binding that names another
 //! NIC is reported on stderr: then the measured NIC is not the one the finding names.
+#![cfg(feature = "mpi")]
 
 use crate::backend::BackendKind;
 use crate::error::say;

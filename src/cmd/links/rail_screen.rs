@@ -7,6 +7,7 @@
 //! fell short; its suspects, sample and references then go to the per-device test
 //! ([`super::rails::run_on`] on those nodes: rounds, rules, confirmation alone), so the
 //! findings are that test's. Nothing short: no finding, and no pairwise round at all.
+#![cfg(feature = "mpi")]
 
 use super::args::LinksArgs;
 use super::rail_out::ScreenDone as Done;

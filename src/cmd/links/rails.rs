@@ -7,6 +7,7 @@
 //! [`xccl_diag::rails`] name the part to replace; every suspect is measured again alone
 //! ([`xccl_diag::links::CONFIRM_REPEATS`] times, median) and only what that confirms is a
 //! finding.
+#![cfg(feature = "mpi")]
 
 use super::args::LinksArgs;
 use super::rail_out::{self, Doc};

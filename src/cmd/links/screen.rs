@@ -17,6 +17,7 @@
 //! Hosts that cannot drive a ring at the links' rate (the emulated cluster's 2 shared
 //! cores: 0.45 of the NIC rate on healthy links) fail every group: the screen then ends
 //! in the pairwise test of every node, correct but no cheaper — it says so in its lines.
+#![cfg(feature = "mpi")]
 
 use super::args::LinksArgs;
 use crate::error::Result;

@@ -1,6 +1,7 @@
 //! The DP messages of `train-sim`'s step, with their buffers: the list the prediction
 //! times too (`xccl_train::comm::step_ops`, bucket by bucket, sizes only, no times; ZeRO-3's layer by layer from
 //! `xccl_train::comm::zero3_units`), so simulation and prediction cannot drift apart.
+#![cfg(feature = "mpi")]
 
 use super::transport::api::{Coll, Op, StepComm};
 use crate::error::Result;

@@ -1,5 +1,6 @@
 //! The communicators of one rank in `train-sim`'s step: split from the world by the
 //! layout's TP, DP, PP and EP coordinates, as Megatron builds its groups.
+#![cfg(feature = "mpi")]
 
 use super::transport::api::StepComm;
 use crate::error::{BenchError, Result};

@@ -6,19 +6,12 @@
 //! per-library transport ([`transport`]: MPI, NCCL, HCCL).
 
 pub mod args;
-#[cfg(feature = "mpi")]
 mod dp;
-#[cfg(feature = "mpi")]
 mod groups;
-#[cfg(feature = "mpi")]
 mod run;
-#[cfg(feature = "mpi")]
 mod step;
-#[cfg(feature = "mpi")]
 pub mod transport;
-#[cfg(feature = "mpi")]
 mod wait;
-#[cfg(feature = "mpi")]
 mod work;
 
 pub use args::TrainSimArgs;

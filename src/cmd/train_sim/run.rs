@@ -3,6 +3,7 @@
 //! each step, and of each step's seconds in matrix products), and the measured step
 //! times printed (and written as JSON) beside the prediction. The prediction is made
 //! here for that report only: the step itself never sees it.
+#![cfg(feature = "mpi")]
 
 use super::args::TrainSimArgs;
 use super::groups::Comms;

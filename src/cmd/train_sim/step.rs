@@ -31,6 +31,7 @@
 //! group on its own stream; DP buckets are issued at the end of the half-layer in which
 //! they become ready rather than between products ([`StepComm::ordered_issue`]), and
 //! ZeRO-3's per-layer messages at layer boundaries, the same place on every rank.
+#![cfg(feature = "mpi")]
 
 use super::dp::{DpMsg, DpMsgs};
 use super::groups::Comms;

@@ -1,5 +1,6 @@
 //! Waiting without spinning: the emulated cluster's ranks share a few cores, and a rank
 //! left out of a scale must not take them from the ranks that are measured.
+#![cfg(feature = "mpi")]
 
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;

@@ -9,6 +9,7 @@
 //! attention (QKV, scores, context, output projection) and MLP (up, down); backward runs
 //! them in reverse, the attention half first rerunning the attention core under selective
 //! recomputation (full recomputation reruns the whole forward, [`super::step`]).
+#![cfg(feature = "mpi")]
 
 use crate::compute::Engine;
 use xccl_train::calib::recomputed_selective;

@@ -153,67 +153,52 @@ pub const FINDING_KINDS: [FindingKind; 10] = [
     FindingKind::SmallMessages,
 ];
 
-/// The labels naming what a finding is about: `subject` (its type) and its fields.
-pub fn subject_labels(s: &Subject) -> Vec<(&'static str, String)> {
-    match s {
-        Subject::Rank { rank, host, device } => vec![
-            ("subject", "rank".into()),
-            ("rank", rank.to_string()),
-            ("host", host.clone()),
-            ("device", device.clone()),
-        ],
-        Subject::Host { host } => vec![("subject", "host".into()), ("host", host.clone())],
-        Subject::Link { a, b } => vec![
-            ("subject", "link".into()),
-            ("a", a.clone()),
-            ("b", b.clone()),
-        ],
-        Subject::Switches { switches } => vec![
-            ("subject", "switches".into()),
-            ("switches", switches.join(",")),
-        ],
-        Subject::Placement {
-            host,
-            declared,
-            measured,
-        } => vec![
-            ("subject", "placement".into()),
-            ("host", host.clone()),
-            ("declared", declared.clone()),
-            ("measured", measured.clone()),
-        ],
-        Subject::Nic {
-            host,
-            nic,
-            rail,
-            devices,
-            behaves_as_rail,
-        } => vec![
-            ("subject", "nic".into()),
-            ("host", host.clone()),
-            ("nic", nic.clone()),
-            ("rail", rail.to_string()),
-            ("devices", devices.join(",")),
-            (
-                "behaves_as_rail",
-                behaves_as_rail.map_or(String::new(), |r| r.to_string()),
-            ),
-        ],
-        Subject::Operation {
-            collective,
-            size_bytes,
-        } => vec![
-            ("subject", "operation".into()),
-            ("collective", collective.to_string()),
-            (
-                "size_bytes",
-                size_bytes
-                    .iter()
-                    .map(u64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-        ],
+/// The labels naming what a finding is about: `subject` (the finding's JSON `type`) and
+/// its JSON fields in their order, lists joined by commas, an absent field as no label.
+/// Read from the serialized subject so that they cannot drift from the JSON.
+pub fn subject_labels(s: &Subject) -> Labels {
+    let json = serde_json::to_string(s).expect("a Subject serializes");
+    let Fields(fields) = serde_json::from_str(&json).expect("a serialized Subject is an object");
+    fields
+        .into_iter()
+        .map(|(k, v)| {
+            let name = if k == "type" { "subject".into() } else { k };
+            (name, label_value(&v))
+        })
+        .collect()
+}
+
+fn label_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::Array(items) => {
+            items.iter().map(label_value).collect::<Vec<_>>().join(",")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A JSON object's fields in document order (`serde_json::Map` sorts them).
+struct Fields(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Fields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct InOrder;
+        impl<'de> serde::de::Visitor<'de> for InOrder {
+            type Value = Fields;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Fields, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(field) = m.next_entry()? {
+                    fields.push(field);
+                }
+                Ok(Fields(fields))
+            }
+        }
+        d.deserialize_map(InOrder)
     }
 }
 
@@ -234,11 +219,7 @@ pub fn findings(set: &mut MetricSet, base: &[(String, String)], findings: &[Find
     );
     for f in findings {
         let mut l = with(base, &[("kind", f.kind.name().into())]);
-        l.extend(
-            subject_labels(&f.subject)
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v)),
-        );
+        l.extend(subject_labels(&f.subject));
         info.set(&l, 1.0);
     }
 }

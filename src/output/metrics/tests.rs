@@ -190,3 +190,35 @@ fn rail_links_are_labelled_with_host_nic_and_rail() {
     let dev = r#"xccl_bench_link_bandwidth_bytes_per_second{a="n2/dev0",b="n2/dev1",a_host="n2",b_host="n2",class="SDMA",a_device="0",b_device="1",direction="one_way"} 390000000000"#;
     assert!(text.contains(&format!("{dev}\n")), "{text}");
 }
+
+#[test]
+fn subject_labels_follow_the_json_fields_in_order() {
+    let op = Subject::Operation {
+        collective: xccl_schema::CollKind::AllReduce,
+        size_bytes: vec![8, 1024],
+    };
+    assert_eq!(
+        families::subject_labels(&op),
+        [
+            ("subject", "operation"),
+            ("collective", "all_reduce"),
+            ("size_bytes", "8,1024"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+    );
+    let rank = Subject::Rank {
+        rank: 3,
+        host: "n1".into(),
+        device: "gpu3".into(),
+    };
+    assert_eq!(
+        families::subject_labels(&rank),
+        [
+            ("subject", "rank"),
+            ("rank", "3"),
+            ("host", "n1"),
+            ("device", "gpu3")
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+    );
+}

@@ -38,6 +38,7 @@
 //! one line and abort the whole job (exit 1, [`host::fatal`]), as MPI's default error
 //! handler does: a rank that returned early would leave its peers blocked in the next
 //! collective.
+#![cfg(feature = "mpi")]
 
 pub mod api;
 pub mod device;
