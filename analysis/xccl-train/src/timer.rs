@@ -53,16 +53,33 @@ pub fn alpha_steps(coll: CollKind, p: u64) -> f64 {
 /// Time of one of `share` groups that put their traffic through the same NIC at once,
 /// each moving `bus_bytes` and taking `alone_s` by itself. LogGP (Alexandrov et al. 1995,
 /// docs/SOURCES.md [loggp]): the per-byte gap is the link's, shared, the overhead is each
-/// sender's own. So the wire time of the other groups' bytes adds to a group's own time,
-/// and what it spends beyond its own wire time (its protocol: a TCP exchange, both ranks
-/// sending to each other, gets half the NIC on the emulated cluster) does not overlap
-/// with them: alone_s + (share − 1)·bus/nic, at least share·bus/nic. An upper bound where
-/// another group's bytes fill a group's idle time (measured on emu-2x2: two exchanges
-/// took 7–19 % less; docs/PREDICT.md).
+/// sender's own. So a group alone is on the wire for W = bus/nic and off it (its protocol:
+/// a TCP exchange, both ranks sending to each other, gets half the NIC on the emulated
+/// cluster) for O = alone − W. Together, with the groups' off periods independent of each
+/// other (the decoupling approximation of Bianchi 2000, [bianchi2000]), the NIC idles only
+/// while all k groups are off, (O/T)^k of the time, and its busy time carries all k
+/// groups' wire time: T·(1 − (O/T)^k) = k·W. T lies between the two bounds it replaces:
+/// the NIC saturated or the group alone, max(alone, k·W) (other groups' bytes fill all of
+/// a group's off time), and alone + (k − 1)·W (they fill none of it).
 pub fn shared_nic_seconds(alone_s: f64, bus_bytes: f64, nic: f64, share: u64) -> f64 {
     let wire = bus_bytes / nic;
-    let k = share.max(1) as f64;
-    (alone_s + (k - 1.0) * wire).max(k * wire)
+    let k = share.max(1) as i32;
+    let off = (alone_s - wire).max(0.0);
+    let busy = |t: f64| t - off * (off / t).powi(k - 1);
+    // busy(t) rises with t: bisect between the bounds.
+    let (mut lo, mut hi) = (alone_s.max(k as f64 * wire), off + k as f64 * wire);
+    if busy(lo) >= k as f64 * wire {
+        return lo;
+    }
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if busy(mid) < k as f64 * wire {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
 }
 
 /// A least-squares fit t = a + b·bytes (seconds).
