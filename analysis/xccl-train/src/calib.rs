@@ -59,15 +59,19 @@ pub struct Calibration {
 }
 
 /// One layer-path collective timed two ways by `calibrate`: back to back (as a sweep
-/// times it) and each right after a half-layer's products (as a step issues it). The
-/// difference is what a call costs inside a step beyond the sweep: peers arriving at
-/// different times, launch and progress on a loaded host (issue 17 item 4).
+/// times it) and each right after a half-layer's products (as a step issues it), there as
+/// what it adds to the half-layer's wall time beyond the products' sustained time (the
+/// compute the prediction counts). The difference is what a call costs inside a step
+/// beyond the sweep: peers arriving at different times, launch and progress on a loaded
+/// host (issue 17 item 4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InStepCall {
     pub collective: xccl_schema::CollKind,
     pub bytes: u64,
     pub nranks: u64,
-    /// Median seconds per call, back to back; then issued after the products.
+    /// Median seconds per call, back to back; then what a call issued after the products
+    /// adds to the half-layer (its wall time less the products' sustained time), at least
+    /// the back-to-back time.
     pub back_to_back_s: f64,
     pub in_step_s: f64,
 }

@@ -108,7 +108,7 @@ pub fn run(world: &dyn World, a: &CalibrateArgs) -> Result<i32> {
             flops_per_s: gemm.flops() / seconds,
         });
     }
-    let in_step = in_step_calls(world, &mut *engine, &model, &layout, &g)?;
+    let in_step = in_step_calls(world, &mut *engine, &model, &layout, &g, &shapes)?;
     let cal = Calibration {
         format: FORMAT.into(),
         device: device_model(&engine.device()).to_string(),
@@ -144,6 +144,7 @@ fn in_step_calls(
     model: &ModelSpec,
     layout: &Layout,
     g: &xccl_train::gemm::LayerGemms,
+    sustained: &[ShapeRate],
 ) -> Result<Vec<xccl_train::calib::InStepCall>> {
     let tp = layout.dims.tp;
     if tp < 2 || !(world.size() as u64).is_multiple_of(tp) {
@@ -153,17 +154,20 @@ fn in_step_calls(
     let Some(op) = ops.iter().find(|o| o.dim == xccl_train::comm::Dim::Tp) else {
         return Ok(vec![]);
     };
+    let half = &g.forward[..4];
+    // What the prediction counts for the half's products: their sustained times.
+    let half_s: f64 = half
+        .iter()
+        .filter_map(|p| sustained.iter().find(|r| r.gemm == *p))
+        .map(|r| r.seconds)
+        .sum();
     #[cfg(feature = "mpi")]
     let calls = vec![in_step::tp_all_reduce(
-        world,
-        engine,
-        &g.forward[..4],
-        tp,
-        op.bytes,
+        world, engine, half, half_s, tp, op.bytes,
     )?];
     #[cfg(not(feature = "mpi"))]
     let calls = {
-        let _ = (engine, g, op);
+        let _ = (engine, half_s, op);
         vec![]
     };
     Ok(calls)
