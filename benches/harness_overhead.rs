@@ -88,8 +88,8 @@ fn warmup_for(iters: usize) -> usize {
 }
 
 /// Buffer pairs (placements) each side measures every size and method on within one
-/// launch: `XCCL_BENCH_PLACEMENTS`, default 4 (a 61-round run then takes about as long
-/// as with one, docs/PERFORMANCE.md).
+/// launch: `XCCL_BENCH_PLACEMENTS`, default 4 (61 rounds then take about 10 minutes per
+/// rank count at most on 2 cores, docs/PERFORMANCE.md).
 fn placements() -> usize {
     match std::env::var("XCCL_BENCH_PLACEMENTS") {
         Err(_) => 4,
