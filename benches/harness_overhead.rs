@@ -6,27 +6,31 @@
 //!
 //! 1. MPI all_reduce (float, sum), out-of-place `time_us.avg` (`-a 1`) at 8 B … 4 MiB,
 //!    against the reference: an OSU-style C program with nothing of the harness,
-//!    initialized as OSU is (`MPI_Init`), with a page-aligned buffer pair mapped for each
-//!    measurement, timing (a) OSU's method: barrier; t0 = MPI_Wtime; call; t1; per call,
-//!    and (b) nccl-tests': barrier; t0; n calls; t1; (t1 − t0) / n; each rank's mean
-//!    averaged over ranks, with OSU's iteration counts. The harness runs in a job of its
-//!    own (this bench, re-launched) as the binary does for `-b S -e S` (in-place row and
-//!    the check included), `--timing per-call` against (a) and `--timing loop` against
-//!    (b). Every round launches reference, harness, reference, each measuring every size
-//!    with both methods (their order alternating by round and size, alike on both
+//!    initialized as OSU is (`MPI_Init`), timing (a) OSU's method: barrier; t0 =
+//!    MPI_Wtime; call; t1; per call, and (b) nccl-tests': barrier; t0; n calls; t1;
+//!    (t1 − t0) / n; each rank's mean averaged over ranks, with OSU's iteration counts.
+//!    The harness runs in a job of its own (this bench, re-launched) as the binary does
+//!    for `-b S -e S` (in-place row and the check included), `--timing per-call` against
+//!    (a) and `--timing loop` against (b). Within a launch, each side measures every size
+//!    and method on P buffer pairs (placements), each its own page-aligned mapping
+//!    (mapped, used, unmapped; a hold keeps the next pair off its pages), the
+//!    iterations divided among them, and reports the mean over the P: one launch no
+//!    longer stands on one draw of where its pages land, which moves 1–4 MiB calls by
+//!    5–18 %. Every round launches reference, harness, reference, each measuring every
+//!    size with both methods (their order alternating by round and size, alike on both
 //!    sides); reported are medians over rounds of the harness against the geometric mean
 //!    of the two references around it (a drift of the host's speed cancels to first
 //!    order), the second reference against the first as a control (the noise floor of
 //!    two launches), and whether each row is within the bounds (3 % or 0.03 µs).
-//!    `XCCL_BENCH_ROUNDS` sets the rounds, `XCCL_BENCH_SIZES` (byte counts,
-//!    comma-separated) the sizes.
+//!    `XCCL_BENCH_ROUNDS` sets the rounds, `XCCL_BENCH_PLACEMENTS` P (default 4),
+//!    `XCCL_BENCH_SIZES` (byte counts, comma-separated) the sizes.
 //! 2. (2 ranks) Wall time of a sweep 8 B–128 MiB with fixed `-n 20` against adaptive
 //!    mode, with the precision each achieved (`XCCL_BENCH_SKIP_ADAPTIVE` skips it).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
-use xccl_bench::backend::mpi::MpiBackend;
+use xccl_bench::backend::mpi::{HostBuf, MpiBackend};
 use xccl_bench::backend::Timing;
 use xccl_bench::coll::CollKind;
 use xccl_bench::harness::{Adaptive, Average, Harness, Sweep};
@@ -83,8 +87,54 @@ fn warmup_for(iters: usize) -> usize {
     (iters / 10).max(5)
 }
 
-/// One size to measure, passed alike to both sides as `SIZE:ITERS:WARMUP` (the
-/// reference's command line, benches/osu_ref.c).
+/// Buffer pairs (placements) each side measures every size and method on within one
+/// launch: `XCCL_BENCH_PLACEMENTS`, default 4 (61 rounds then take about 10 minutes per
+/// rank count at most on 2 cores, docs/PERFORMANCE.md).
+fn placements() -> usize {
+    match std::env::var("XCCL_BENCH_PLACEMENTS") {
+        Err(_) => 4,
+        Ok(s) => match s.trim().parse() {
+            Ok(p) if p >= 1 => p,
+            _ => {
+                eprintln!("XCCL_BENCH_PLACEMENTS must be a whole number >= 1, not '{s}'");
+                std::process::exit(2);
+            }
+        },
+    }
+}
+
+/// The launch's number for one size and method from its placements' numbers: the mean.
+/// With the iterations divided equally among the placements it is the mean per call
+/// over all the measurement's calls, as one placement's number was (P = 1 is the
+/// previous design), and it estimates the time averaged over where pages land, which
+/// is what runs average to. A median of 4 would be the mean of the middle two, keeping
+/// half of the draws; a host hiccup that spoils one launch is what the median over
+/// rounds is for. osu_ref.c takes the same mean.
+fn placement_mean(times: &[f64]) -> f64 {
+    times.iter().sum::<f64>() / times.len() as f64
+}
+
+/// Memory as large as the buffer pair a placement just unmapped, mapped and written
+/// right after it, and kept until the measurement's placements are done. The kernel hands
+/// the pages freed last out first (Linux's mm/page_alloc.c: `__rmqueue_pcplist` takes the
+/// first entry of the per-CPU free list, where freed pages go), so without it every pair
+/// of a measurement lands on the same physical pages as the one before. Seen on this VM
+/// in /proc/self/pagemap, 2 ranks under mpirun: osu_ref's pairs at 256 KiB, 1 MiB and
+/// 4 MiB, and a pair mapped after each harness run at 1 MiB, shared all their pages with
+/// the pair before; with a hold in between, none. osu_ref.c holds the same.
+fn hold(bytes: usize) -> [HostBuf; 2] {
+    let buf = || {
+        let b = HostBuf::new(bytes).expect("hold mapping");
+        // SAFETY: `bytes` bytes of the mapping just made, written so that its pages are
+        // taken now.
+        unsafe { std::ptr::write_bytes(b.as_mut_ptr(), 1, bytes) };
+        b
+    };
+    [buf(), buf()]
+}
+
+/// One size to measure, passed alike to both sides as `SIZE:ITERS:WARMUP`, iterations
+/// and warm-up per placement (the reference's command line, benches/osu_ref.c).
 #[derive(Clone, Copy)]
 struct Spec {
     size: u64,
@@ -255,8 +305,9 @@ fn harness_time(world: &MpiWorld, backend: &mut MpiBackend, timing: Timing, spec
 }
 
 /// The harness side of one round, in its own MPI job: every size of `specs`, both
-/// methods, printed as osu_ref.c prints them.
-fn harness_side(round: usize, specs: &[Spec]) {
+/// methods, each as `placements` harness runs (each its own buffer pair, a hold between
+/// them), their mean printed as osu_ref.c prints it.
+fn harness_side(round: usize, placements: usize, specs: &[Spec]) {
     let world = MpiWorld::new().expect("MPI");
     let mut backend = MpiBackend::new(&world).expect("backend");
     for (j, &spec) in specs.iter().enumerate() {
@@ -265,7 +316,18 @@ fn harness_side(round: usize, specs: &[Spec]) {
                 Method::PerCall => Timing::PerCall,
                 Method::Loop => Timing::Loop,
             };
-            let us = harness_time(&world, &mut backend, timing, spec);
+            let mut holds = Vec::with_capacity(placements);
+            let times: Vec<f64> = (0..placements)
+                .map(|k| {
+                    let us = harness_time(&world, &mut backend, timing, spec);
+                    if k + 1 < placements {
+                        holds.push(hold(spec.size as usize));
+                    }
+                    us
+                })
+                .collect();
+            drop(holds);
+            let us = placement_mean(&times);
             if world.rank() == 0 {
                 println!("{} {} {us:.6}", spec.size, m.name());
             }
@@ -284,12 +346,17 @@ fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
     (q(0.5), q(0.25), q(0.75))
 }
 
+/// Iterations per placement: OSU's count for the size divided among the placements.
+fn iters_per_placement(size: u64, nranks: usize, placements: usize) -> usize {
+    iters_for(size, nranks).div_ceil(placements)
+}
+
 /// Part 1 at `np` ranks: `rounds` rounds of reference, harness, reference launches.
-fn overhead(np: usize, rounds: usize, reference: &Path, me: &Path) {
+fn overhead(np: usize, rounds: usize, placements: usize, reference: &Path, me: &Path) {
     let specs: Vec<Spec> = sizes()
         .into_iter()
         .map(|size| {
-            let iters = iters_for(size, np);
+            let iters = iters_per_placement(size, np, placements);
             Spec {
                 size,
                 iters,
@@ -302,7 +369,8 @@ fn overhead(np: usize, rounds: usize, reference: &Path, me: &Path) {
     // triples[method][size], one per round.
     let mut triples = vec![vec![Vec::with_capacity(rounds); specs.len()]; 2];
     for round in 0..rounds {
-        let args: Vec<String> = std::iter::once(round.to_string())
+        let args: Vec<String> = [round.to_string(), placements.to_string()]
+            .into_iter()
             .chain(spec_args.iter().cloned())
             .collect();
         let before = parse_times(&mpirun(np, reference, &args), &specs);
@@ -321,11 +389,17 @@ fn overhead(np: usize, rounds: usize, reference: &Path, me: &Path) {
             }
         }
     }
+    let warm = |size| warmup_for(iters_per_placement(size, np, placements));
     println!(
-        "# {np} ranks, {rounds} rounds ({:.0} s); iterations per measurement: {} (<= 32 KiB), {} (larger); each round launches reference (benches/osu_ref.c), harness, reference, each measuring every size with both methods",
+        "# {np} ranks, {rounds} rounds ({:.0} s); each round launches reference (benches/osu_ref.c), harness, reference, each measuring every size with both methods",
         t0.elapsed().as_secs_f64(),
-        iters_for(8, np),
-        iters_for(1 << 20, np)
+    );
+    println!(
+        "# per size and method each launch reports the mean over P = {placements} placements (buffer pairs, each its own mapping, a hold keeping the next off its pages) of {} iterations + {} warm-up each (<= 32 KiB), {} + {} (larger)",
+        iters_per_placement(8, np, placements),
+        warm(8),
+        iters_per_placement(1 << 20, np, placements),
+        warm(1 << 20),
     );
     println!("# ratio: median over rounds of harness / geometric mean of the two references around it (quartiles); diff: median of harness - their mean; control: median of second reference / first; ok: within 3 % or 0.03 us");
     println!("# per-call: harness --timing per-call against reference (a) OSU; loop: harness --timing loop against reference (b) nccl-tests");
@@ -427,8 +501,9 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("harness") => {
             let round = args[1].parse().expect("round");
-            let specs: Vec<Spec> = args[2..].iter().map(|a| Spec::parse(a)).collect();
-            return harness_side(round, &specs);
+            let placements = args[2].parse().expect("placements");
+            let specs: Vec<Spec> = args[3..].iter().map(|a| Spec::parse(a)).collect();
+            return harness_side(round, placements, &specs);
         }
         Some("adaptive") => {
             let world = MpiWorld::new().expect("MPI");
@@ -440,11 +515,12 @@ fn main() {
     let env = |k: &str| std::env::var(k).ok();
     let reference = build_reference();
     let me = std::env::current_exe().unwrap();
+    let placements = placements();
     for np in [2, 4] {
         let rounds = env("XCCL_BENCH_ROUNDS")
             .and_then(|s| s.parse().ok())
             .unwrap_or(if np > 2 { 11 } else { 15 });
-        overhead(np, rounds, &reference, &me);
+        overhead(np, rounds, placements, &reference, &me);
         if np == 2 && env("XCCL_BENCH_SKIP_ADAPTIVE").is_none() {
             print!("{}", mpirun(2, &me, &["adaptive".to_string()]));
         }
