@@ -153,9 +153,8 @@ optional "diagnosis on the emulated cluster (4 nodes, 2 switches, 2:1 uplink): l
 optional "--split with 2 ranks per node on an emulated 2x2 cluster (SDMA and RDMA parts)" \
   root_with_netns emu_test tests/split-emu-test.sh
 # The held-out predict-vs-train-sim gate (tests/train-sim-emu-test.sh, issue 17) is not a
-# CI step: dp=2,tp=2 (two DP groups through one NIC, overlapping partly in the step) still
-# misses its 10 % gate; docs/PREDICT.md, "The held-out check", has every run and why.
-# Run it by hand.
+# CI step: on 4 ranks sharing 2 cores it does not hold its 10 % gate in every run;
+# docs/PREDICT.md, "The held-out check", has every run and why. Run it by hand.
 optional "health on the emulated cluster (healthy: exit 0; one node's NIC at a quarter: exit 4 naming it)" \
   root_with_netns health_test
 optional "rail diagnosis on an emulated rail cluster (4 nodes x 2 NICs, rank per NIC): links and links --screen, mpi, nccl and hccl (stand-ins)" \

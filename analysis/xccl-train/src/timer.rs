@@ -64,16 +64,18 @@ pub fn alpha_steps(coll: CollKind, p: u64) -> f64 {
 pub fn shared_nic_seconds(alone_s: f64, bus_bytes: f64, nic: f64, share: u64) -> f64 {
     let wire = bus_bytes / nic;
     let k = share.max(1) as i32;
+    // The NIC's busy time that all k groups' bytes need.
+    let all_wire = k as f64 * wire;
     let off = (alone_s - wire).max(0.0);
     let busy = |t: f64| t - off * (off / t).powi(k - 1);
     // busy(t) rises with t: bisect between the bounds.
-    let (mut lo, mut hi) = (alone_s.max(k as f64 * wire), off + k as f64 * wire);
-    if busy(lo) >= k as f64 * wire {
+    let (mut lo, mut hi) = (alone_s.max(all_wire), off + all_wire);
+    if busy(lo) >= all_wire {
         return lo;
     }
     for _ in 0..100 {
         let mid = 0.5 * (lo + hi);
-        if busy(mid) < k as f64 * wire {
+        if busy(mid) < all_wire {
             lo = mid;
         } else {
             hi = mid;
