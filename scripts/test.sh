@@ -152,9 +152,17 @@ optional "diagnosis on the emulated cluster (4 nodes, 2 switches, 2:1 uplink): l
   root_with_netns diag_test
 optional "--split with 2 ranks per node on an emulated 2x2 cluster (SDMA and RDMA parts)" \
   root_with_netns emu_test tests/split-emu-test.sh
-# The held-out predict-vs-train-sim gate (tests/train-sim-emu-test.sh, issue 17) is not a
-# CI step: on 4 ranks sharing 2 cores it does not hold its 10 % gate in every run;
-# docs/PREDICT.md, "The held-out check", has every run and why. Run it by hand.
+# The held-out predict-vs-train-sim gate (issue 17): its goal, 10 %, where its 4 ranks and
+# their launcher can each have a core (8 or more); on fewer it fails only beyond 20 % and
+# prints how many figures were within 10 %. docs/PREDICT.md, "The held-out check", has the
+# runs on 2 cores and why they spread.
+train_sim_test() {
+  local hold=""
+  [ "$(nproc)" -ge 8 ] || hold=0.20
+  XCCL_TRAIN_HOLD=${XCCL_TRAIN_HOLD:-$hold} emu_test tests/train-sim-emu-test.sh
+}
+optional "predict against train-sim on an emulated 2x2 cluster, held out (step and exposed communication within the gate; NICs at half rate must miss)" \
+  root_with_netns train_sim_test
 optional "health on the emulated cluster (healthy: exit 0; one node's NIC at a quarter: exit 4 naming it)" \
   root_with_netns health_test
 optional "rail diagnosis on an emulated rail cluster (4 nodes x 2 NICs, rank per NIC): links and links --screen, mpi, nccl and hccl (stand-ins)" \
