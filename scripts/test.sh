@@ -161,11 +161,12 @@ optional "--split with 2 ranks per node on an emulated 2x2 cluster (SDMA and RDM
 train_sim_test() {
   local hold="" rc=0
   [ "$(nproc)" -ge 8 ] || hold=0.20
-  XCCL_TRAIN_HOLD=${XCCL_TRAIN_HOLD:-$hold} emu_test tests/train-sim-emu-test.sh || rc=$?
+  local -x XCCL_TRAIN_HOLD=${XCCL_TRAIN_HOLD:-$hold}
+  emu_test tests/train-sim-emu-test.sh || rc=$?
   if [ "$rc" = 1 ] && [ -n "$hold" ]; then
     echo "[test] the train-sim gate failed once (above); running it again from new sweeps"
     rc=0
-    XCCL_TRAIN_HOLD=${XCCL_TRAIN_HOLD:-$hold} emu_test tests/train-sim-emu-test.sh || rc=$?
+    emu_test tests/train-sim-emu-test.sh || rc=$?
   fi
   return "$rc"
 }
