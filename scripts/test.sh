@@ -155,7 +155,7 @@ optional "--split with 2 ranks per node on an emulated 2x2 cluster (SDMA and RDM
 # The held-out predict-vs-train-sim gate (issue 17): its goal, 10 %, where its 4 ranks and
 # their launcher can each have a core (8 or more). On fewer it fails only beyond 20 %,
 # prints how many figures were within 10 %, and a failed run is run once more from new
-# sweeps and calibration: there a layout's compute share moves its step by up to 17 %
+# sweeps and calibration: there a layout's compute share moves its step by up to 19 %
 # between quiet runs, and a model off by more than the hold misses both times.
 # docs/PREDICT.md, "The held-out check", has the runs on 2 cores and why they spread.
 train_sim_test() {
